@@ -1,0 +1,169 @@
+# podctl — plain Makefile in the spirit of git's.
+#   make [all]           libpodstore (static + shared + .pc), podctl, podctl-stage1
+#   make check           unit + functional tests (installs missing deps first)
+#   make check-asan      the same built with SANITIZE=address,undefined
+#   make demo            run a real pod on the bundled busybox image
+#   make install         PREFIX, DESTDIR, BINDIR, LIBDIR, LIBEXECDIR, INCLUDEDIR
+#   make V=1             show the commands
+#   make BUILDDIR=dir    build out of tree (default: build)
+
+VERSION = 0.1.0
+SOVERSION = 0
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+LIBEXECDIR ?= $(PREFIX)/libexec
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BUILDDIR ?= build
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+
+# What must be there whatever the user passes.
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-fno-strict-aliasing -fPIC -D_GNU_SOURCE \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fstack-clash-protection \
+	-Iinclude/podstore -Ilibpodstore \
+	-DPODCTL_VERSION='"$(VERSION)"' -DLIBEXECDIR='"$(LIBEXECDIR)"'
+override LDFLAGS += -Wl,-z,relro,-z,now -Wl,--as-needed
+
+ifneq ($(SANITIZE),)
+override CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -U_FORTIFY_SOURCE -O1
+override LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+DEPS_PC = json-c uuid libarchive
+LIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS_PC) 2>/dev/null)
+LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS_PC) 2>/dev/null)
+SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+override CFLAGS += $(LIB_CFLAGS)
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+LIB_SRCS := $(sort $(wildcard libpodstore/*.c))
+CLI_SRCS := $(sort $(wildcard cmd/podctl/*.c))
+STAGE1_SRCS := $(sort $(wildcard stage1/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILDDIR)/%.o)
+STAGE1_OBJS := $(STAGE1_SRCS:%.c=$(BUILDDIR)/%.o)
+UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(BUILDDIR)/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILDDIR)/tests/unit/%)
+
+STATIC_LIB := $(BUILDDIR)/libpodstore.a
+SHARED_LIB := $(BUILDDIR)/libpodstore.so.$(SOVERSION)
+PC_FILE := $(BUILDDIR)/podstore.pc
+PODCTL := $(BUILDDIR)/podctl
+STAGE1 := $(BUILDDIR)/podctl-stage1
+
+all: $(STATIC_LIB) $(SHARED_LIB) $(PC_FILE) $(PODCTL) $(STAGE1)
+
+$(BUILDDIR)/%.o: %.c $(wildcard include/podstore/*.h libpodstore/*.h cmd/podctl/*.h stage1/*.h tests/unit/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(STATIC_LIB): $(LIB_OBJS)
+	$(if $(Q),@echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libpodstore.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
+	$(Q)ln -sf libpodstore.so.$(SOVERSION) $(BUILDDIR)/libpodstore.so
+
+$(PC_FILE): libpodstore/podstore.pc.in Makefile
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(DEPS_PC)|' $< > $@
+
+$(PODCTL): $(CLI_OBJS) $(STATIC_LIB)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LIB_LIBS)
+
+$(STAGE1): $(STAGE1_OBJS) $(STATIC_LIB)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(STAGE1_OBJS) $(STATIC_LIB) $(LIB_LIBS) $(SECCOMP_LIBS)
+
+$(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATIC_LIB)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(LIB_LIBS) $(CMOCKA_LIBS)
+
+# --- tests ------------------------------------------------------------------
+
+deps:
+	@$(PKG_CONFIG) --exists $(DEPS_PC) libseccomp cmocka 2>/dev/null && command -v busybox >/dev/null \
+		|| scripts/install-deps
+
+unit-tests: $(UNIT_BINS)
+
+check-unit: unit-tests
+	@BUILDDIR=$(BUILDDIR) tests/unit/run $(UNIT_BINS)
+
+check-functional: all
+	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
+
+# Dependencies are checked in a sub-make so the pkg-config flags above are
+# computed after they are installed.
+check:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all unit-tests
+	@$(MAKE) --no-print-directory check-unit check-functional
+
+check-asan:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory BUILDDIR=$(BUILDDIR)-asan SANITIZE=address,undefined \
+		CFLAGS='-O1 -g' all unit-tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(MAKE) --no-print-directory BUILDDIR=$(BUILDDIR)-asan SANITIZE=address,undefined \
+		CFLAGS='-O1 -g' check-unit check-functional
+
+check-valgrind:
+	@$(MAKE) --no-print-directory deps all unit-tests
+	@VALGRIND=1 BUILDDIR=$(BUILDDIR) tests/unit/run $(UNIT_BINS)
+
+bench: all
+	@BUILDDIR=$(abspath $(BUILDDIR)) bench/run
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@BUILDDIR=$(abspath $(BUILDDIR)) scripts/demo
+
+# --- install ----------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/podctl $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/podstore $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(PODCTL) $(DESTDIR)$(BINDIR)/podctl
+	install -m 0755 $(STAGE1) $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-stage1
+	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libpodstore.a
+	install -m 0755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libpodstore.so.$(SOVERSION)
+	ln -sf libpodstore.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libpodstore.so
+	install -m 0644 include/podstore/*.h $(DESTDIR)$(INCLUDEDIR)/podstore/
+	install -m 0644 $(PC_FILE) $(DESTDIR)$(PKGCONFIGDIR)/podstore.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/podctl $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-stage1 \
+		$(DESTDIR)$(LIBDIR)/libpodstore.a $(DESTDIR)$(LIBDIR)/libpodstore.so \
+		$(DESTDIR)$(LIBDIR)/libpodstore.so.$(SOVERSION) $(DESTDIR)$(PKGCONFIGDIR)/podstore.pc
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/podstore
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/podctl
+
+clean:
+	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
+
+.PHONY: all deps unit-tests check check-unit check-functional check-asan check-valgrind \
+	bench demo install uninstall clean
+.DELETE_ON_ERROR:

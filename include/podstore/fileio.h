@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef PODSTORE_FILEIO_H
+#define PODSTORE_FILEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "error.h"
+
+enum ps_write_flags {
+	PS_WRITE_DURABLE = 1 << 0, /* fsync the file before and the dir after the rename */
+};
+
+/*
+ * Write a file atomically: a tmp file in the same dir, written fully, then
+ * renameat() over name. A reader sees the old or the new content, never a
+ * torn one. With PS_WRITE_DURABLE the content and the rename survive a power
+ * cut. On failure the tmp file is removed and name is unchanged.
+ */
+int ps_write_file_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                     unsigned flags, ps_error **err);
+
+/* Read a whole small file (at most max bytes) NUL-terminated. A missing file
+ * is -ENOENT with *err left NULL: for markers, missing means "not yet". */
+int ps_read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len,
+                    ps_error **err);
+
+/* fsync a directory by fd or by name relative to dirfd. */
+int ps_fsync_dir_at(int dirfd, const char *name, ps_error **err);
+
+#endif

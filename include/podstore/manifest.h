@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef PODSTORE_MANIFEST_H
+#define PODSTORE_MANIFEST_H
+
+/*
+ * Pod manifest v1 (Documentation/manifest.md). Parsing is strict: unknown
+ * fields, wrong types and bad values are PS_ERR_INVALID with the JSON path of
+ * the offence ("apps[1].exec: expected array of strings"). Durations are
+ * strings as ps_duration_parse() takes them. All strings are owned by the
+ * manifest; string arrays are NULL-terminated.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "error.h"
+
+#define PS_MANIFEST_VERSION 1
+
+typedef enum ps_status_goal {
+	PS_GOAL_MOUNTED,
+	PS_GOAL_STARTED, /* default */
+	PS_GOAL_READY,
+} ps_status_goal;
+
+typedef enum ps_restart_policy {
+	PS_RESTART_NEVER, /* default */
+	PS_RESTART_ON_FAILURE,
+	PS_RESTART_ALWAYS,
+} ps_restart_policy;
+
+typedef enum ps_probe_kind {
+	PS_PROBE_NONE,
+	PS_PROBE_EXEC,
+	PS_PROBE_HTTP_GET,
+	PS_PROBE_TCP_SOCKET,
+} ps_probe_kind;
+
+/* Kubernetes semantics and defaults: delay 0, period 10, timeout 1,
+ * success 1, failure 3 (seconds / counts). */
+typedef struct ps_probe {
+	ps_probe_kind kind;
+	char **command;      /* exec */
+	char *host;          /* httpGet / tcpSocket; NULL = the pod's loopback */
+	char *path;          /* httpGet, default "/" */
+	int port;            /* httpGet / tcpSocket */
+	int initial_delay_s;
+	int period_s;
+	int timeout_s;
+	int success_threshold;
+	int failure_threshold;
+} ps_probe;
+
+typedef struct ps_mount {
+	char *volume;   /* name of a ps_volume */
+	char *path;     /* absolute path inside the app */
+	bool read_only;
+} ps_mount;
+
+typedef struct ps_volume {
+	char *name;
+	char *kind;     /* "host" or "empty" */
+	char *source;   /* host: absolute host path */
+	bool read_only;
+} ps_volume;
+
+typedef struct ps_app {
+	char *name;          /* [a-z0-9][a-z0-9-]*, unique in the pod */
+	char *image;         /* image reference (name, digest, prefix or path) */
+	char **exec;         /* argv; NULL = the image's Entrypoint + Cmd */
+	char **env;          /* "KEY=VALUE" */
+	char *working_dir;   /* absolute; NULL = image's or "/" */
+	char *user;          /* name or uid; NULL = image's or 0 */
+	char *group;         /* name or gid */
+	int group_index;     /* ordering group ("group": N, default 0) */
+	ps_status_goal goal;
+	long long goal_timeout_ms;   /* default 30s */
+	bool goal_timeout_ignore;    /* "onGoalTimeout": "ignore" */
+	ps_restart_policy restart;
+	long long backoff_initial_ms;  /* default 10s */
+	long long backoff_max_ms;      /* default 5m */
+	long long watchdog_ms;         /* 0 = none */
+	ps_probe liveness, readiness, startup;
+	ps_mount *mounts;
+	size_t n_mounts;
+} ps_app;
+
+typedef struct ps_annotation {
+	char *key;
+	char *value;
+} ps_annotation;
+
+typedef struct ps_manifest {
+	int version;
+	char *name;          /* pod name and hostname; default: "pod-" + uuid prefix */
+	char *net;           /* "none" (default) or "host" */
+	ps_app *init_apps;
+	size_t n_init_apps;
+	ps_app *apps;
+	size_t n_apps;
+	ps_volume *volumes;
+	size_t n_volumes;
+	ps_annotation *annotations;
+	size_t n_annotations;
+} ps_manifest;
+
+/* Parse and validate a manifest. */
+int ps_manifest_parse(const char *json, size_t len, ps_manifest **ret, ps_error **err);
+
+/* Re-validate a manifest built or changed in code (after image defaults were
+ * merged in, say). Same checks and messages as ps_manifest_parse(). */
+int ps_manifest_validate(const ps_manifest *m, ps_error **err);
+
+/* Serialize to the JSON form ps_manifest_parse() reads back unchanged. */
+int ps_manifest_to_json(const ps_manifest *m, char **ret, ps_error **err);
+
+/* An empty manifest (version 1, net none) to fill in code. */
+int ps_manifest_new(ps_manifest **ret, ps_error **err);
+/* Append a zeroed app with defaults to m->apps (or m->init_apps); returns it. */
+ps_app *ps_manifest_add_app(ps_manifest *m, bool init, const char *name);
+
+/* Read and parse pods/<dir>/<uuid>/manifest. */
+int ps_manifest_load_at(int pod_fd, ps_manifest **ret, ps_error **err);
+
+void ps_manifest_free(ps_manifest *m);
+
+const char *ps_status_goal_name(ps_status_goal g);
+int ps_status_goal_from_name(const char *s, ps_status_goal *ret);
+const char *ps_restart_policy_name(ps_restart_policy r);
+
+/* Free a NULL-terminated string array. */
+void ps_strv_free(char **v);
+size_t ps_strv_length(char *const *v);
+
+#endif

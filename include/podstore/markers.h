@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef PODSTORE_MARKERS_H
+#define PODSTORE_MARKERS_H
+
+/*
+ * The files inside a pod dir (see Documentation/devel/on-disk-format.md).
+ * Each is a small JSON object written atomically; the ones marked durable
+ * are also fsynced with their dir. Readers are tolerant: a missing marker
+ * means "not yet" (-ENOENT, no error filled).
+ *
+ *   manifest            prepare   durable   the resolved pod manifest
+ *   info                prepare   durable   {"name","created"}
+ *   apps/<app>/image    prepare   durable   {"image","digest","layers":[…]}
+ *   pid                 stage1              {"pid","starttime"}
+ *   apps/<app>/status   stage1              {"status","time","reason"}
+ *   apps/<app>/exit     stage1    durable   {"code","signal","time"}
+ *   ready               stage1              {"time"}
+ *   exit                stage1    durable   {"code","reason","time"}, written last
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "error.h"
+
+#define PS_FILE_MANIFEST "manifest"
+#define PS_FILE_INFO "info"
+#define PS_FILE_PID "pid"
+#define PS_FILE_READY "ready"
+#define PS_FILE_EXIT "exit"
+#define PS_DIR_APPS "apps"
+#define PS_FILE_APP_STATUS "status"
+#define PS_FILE_APP_EXIT "exit"
+#define PS_FILE_APP_IMAGE "image"
+
+typedef struct ps_info {
+	char *name;
+	long long created_ns;
+} ps_info;
+
+typedef struct ps_pid_marker {
+	pid_t pid;
+	unsigned long long starttime; /* /proc/<pid>/stat field 22, to tell pid reuse */
+	long long time_ns;            /* when the pod started */
+} ps_pid_marker;
+
+typedef struct ps_exit_marker {
+	int code;
+	int signal;         /* for an app killed by a signal, else 0 */
+	char *reason;       /* pod: ok, app-failed, goal-timeout, stopped, killed */
+	char *app;          /* pod: the app the reason is about, if any */
+	long long time_ns;
+} ps_exit_marker;
+
+typedef struct ps_status_marker {
+	char *status;       /* INSTALLED … STOPPED, EXITED, FAILED */
+	char *reason;
+	long long time_ns;
+} ps_status_marker;
+
+int ps_info_write(int pod_fd, const ps_info *info, ps_error **err);
+int ps_info_read(int pod_fd, ps_info *ret, ps_error **err);
+void ps_info_clear(ps_info *info);
+
+int ps_pid_marker_write(int pod_fd, const ps_pid_marker *m, ps_error **err);
+int ps_pid_marker_read(int pod_fd, ps_pid_marker *ret, ps_error **err);
+
+/* dirfd is the pod dir for the pod's exit, apps/<app> for an app's. */
+int ps_exit_marker_write(int dirfd, const ps_exit_marker *m, bool durable, ps_error **err);
+int ps_exit_marker_read(int dirfd, ps_exit_marker *ret, ps_error **err);
+void ps_exit_marker_clear(ps_exit_marker *m);
+
+int ps_status_marker_write(int app_dirfd, const ps_status_marker *m, ps_error **err);
+int ps_status_marker_read(int app_dirfd, ps_status_marker *ret, ps_error **err);
+void ps_status_marker_clear(ps_status_marker *m);
+
+int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err);
+int ps_ready_marker_remove(int pod_fd, ps_error **err);
+int ps_ready_marker_read(int pod_fd, long long *ret_time_ns, ps_error **err);
+
+#endif

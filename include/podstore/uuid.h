@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef PODSTORE_UUID_H
+#define PODSTORE_UUID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PS_UUID_LEN 36 /* without the NUL */
+
+/* A fresh random (v4) uuid, lower case with dashes. */
+void ps_uuid_generate(char out[PS_UUID_LEN + 1]);
+
+/* A full uuid in the canonical lower-case form. */
+bool ps_uuid_is_valid(const char *s);
+
+/* A non-empty prefix of such a uuid: [0-9a-f-] only, no longer than a uuid. */
+bool ps_uuid_prefix_is_valid(const char *s);
+
+#endif

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef PODSTORE_WAIT_H
+#define PODSTORE_WAIT_H
+
+#include "error.h"
+#include "pod.h"
+
+/*
+ * Wait for a pod to exit (its lock to be released): blocks in flock() on the
+ * pod dir fd, with a timeout (-1 = forever) implemented by a timer, never by
+ * polling. Returns 0 once exited, PS_ERR_TIMEOUT on timeout.
+ */
+int ps_pod_wait_exited(ps_pod *p, long long timeout_ms, ps_error **err);
+
+/*
+ * Wait for the pod's ready marker (inotify on the pod dir). Returns 0 when
+ * ready, PS_ERR_TIMEOUT on timeout, PS_ERR_STATE (with the reason from the
+ * exit marker) as soon as the pod exits without being ready.
+ */
+int ps_pod_wait_ready(ps_pod *p, long long timeout_ms, ps_error **err);
+
+#endif
