@@ -702,8 +702,9 @@ int ps_manifest_load_at(int pod_fd, ps_manifest **ret, ps_error **err)
 	r = ps_read_file_at(pod_fd, "manifest", PS_MANIFEST_MAX_SIZE, &buf, &len, err);
 	if (r == -ENOENT && (!err || !*err))
 		return ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "manifest");
-	if (r >= 0)
-		r = ps_manifest_parse(buf, len, ret, err);
+	if (r < 0)
+		return r; /* "open manifest: …" / "read manifest: …" already */
+	r = ps_manifest_parse(buf, len, ret, err);
 	if (r < 0 && err && *err)
 		ps_error_prefix(err, "manifest");
 	return r < 0 ? r : 0;
