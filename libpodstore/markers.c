@@ -150,6 +150,11 @@ int ps_pid_marker_write(int pod_fd, const ps_pid_marker *m, ps_error **err)
 	json_object_object_add(o, "pid", json_object_new_int64(m->pid));
 	json_object_object_add(o, "starttime", json_object_new_uint64(m->starttime));
 	add_time(o, "time", m->time_ns);
+	if (m->stage1_pid) {
+		json_object_object_add(o, "stage1Pid", json_object_new_int64(m->stage1_pid));
+		json_object_object_add(o, "stage1Starttime",
+		                       json_object_new_uint64(m->stage1_starttime));
+	}
 	return write_json(pod_fd, PS_FILE_PID, o, false, err);
 }
 
@@ -163,6 +168,8 @@ int ps_pid_marker_read(int pod_fd, ps_pid_marker *ret, ps_error **err)
 	ret->pid = (pid_t)get_int(o, "pid", 0);
 	ret->starttime = (unsigned long long)get_int(o, "starttime", 0);
 	ret->time_ns = get_time(o, "time");
+	ret->stage1_pid = (pid_t)get_int(o, "stage1Pid", 0);
+	ret->stage1_starttime = (unsigned long long)get_int(o, "stage1Starttime", 0);
 	return 0;
 }
 

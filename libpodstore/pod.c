@@ -298,7 +298,7 @@ void ps_pod_unlock(ps_pod *p)
 	}
 }
 
-int ps_pod_transition(ps_pod *p, ps_pod_dir to, ps_error **err)
+static int pod_move(ps_pod *p, ps_pod_dir to, bool durable, ps_error **err)
 {
 	ps_store *s = p->store;
 	ps_pod_dir from = p->dir;
@@ -321,9 +321,19 @@ int ps_pod_transition(ps_pod *p, ps_pod_dir to, ps_error **err)
 	p->dir = to;
 	p->state = ps_pod_state_from(to, true);
 	/* Durable: both dirs changed. */
-	if (fsync(ps_store_dir_fd(s, to)) < 0 || fsync(ps_store_dir_fd(s, from)) < 0)
+	if (durable && (fsync(ps_store_dir_fd(s, to)) < 0 || fsync(ps_store_dir_fd(s, from)) < 0))
 		return ps_error_errno(err, "move pod %s to %s: fsync", p->uuid, ps_pod_dir_name(to));
 	return 0;
+}
+
+int ps_pod_transition(ps_pod *p, ps_pod_dir to, ps_error **err)
+{
+	return pod_move(p, to, true, err);
+}
+
+int ps_pod_transition_lazy(ps_pod *p, ps_pod_dir to, ps_error **err)
+{
+	return pod_move(p, to, false, err);
 }
 
 int ps_pod_create(ps_store *s, ps_pod **ret, ps_error **err)
