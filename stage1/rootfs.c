@@ -83,7 +83,10 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 	s1_debug("mount overlay %s on %s", opts, target);
 	if (mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
 		return ps_error_errno(err, "app %s: mount overlay", name);
-	a->rootfd = openat(a->dirfd, "rootfs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* By path from our cwd (the data dir): cwd moved into our new mount ns
+	 * with unshare(), while fds opened before it (a->dirfd) still resolve
+	 * in the host's, where the overlay is not mounted. */
+	a->rootfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a->rootfd < 0)
 		return ps_error_errno(err, "app %s: open rootfs", name);
 	return 0;
