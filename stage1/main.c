@@ -47,8 +47,12 @@ void s1_debug(const char *fmt, ...)
 
 	if (!s1_debug_on)
 		return;
+	static long long t0;
+	long long now = ps_monotonic_ns();
+	if (!t0)
+		t0 = now;
 	va_start(ap, fmt);
-	fprintf(stderr, "podctl-stage1[%s]: ", s1_uuid);
+	fprintf(stderr, "podctl-stage1[%.8s] +%lldus: ", s1_uuid, (now - t0) / 1000);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
@@ -702,6 +706,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pod->uuid = s1_uuid = argv[optind];
+	s1_debug("start");
 	pod->detached = pod->sync_fd >= 0;
 	/* Keep the lock fd, but out of every exec'd app. */
 	if (fcntl(pod->pod_fd, F_SETFD, FD_CLOEXEC) < 0) {
@@ -764,6 +769,7 @@ int main(int argc, char **argv)
 	}
 	if (seccomp_build(&pod->seccomp, &err) < 0)
 		fail_early(pod, &err);
+	s1_debug("seccomp filter built");
 
 	/* The pod's pid ns: our next child is its pid 1, later ones join it. */
 	if (unshare(CLONE_NEWPID) < 0) {
@@ -870,11 +876,13 @@ int main(int argc, char **argv)
 
 	/* Every app has ended: end the pod's init, which takes any orphans
 	 * left in the pod's pid ns with it. */
+	s1_debug("all apps ended");
 	if (pod->reaper > 0) {
 		kill(pod->reaper, SIGKILL);
 		waitpid(pod->reaper, NULL, 0);
 		pod->reaper = 0;
 	}
+	s1_debug("pod init reaped");
 	for (size_t i = 0; i < pod->n_apps; i++)
 		if (pod->apps[i].log_rfd >= 0)
 			log_drain(&pod->apps[i]);
