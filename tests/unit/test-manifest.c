@@ -895,6 +895,34 @@ static void test_load_at(void **state)
 	free(good);
 }
 
+/* Every ```json block of Documentation/manifest.md is a valid manifest that
+ * survives a round trip. The unit tests run from the repository root. */
+static void test_documentation_examples(void **state)
+{
+	int fd = open("Documentation/manifest.md", O_RDONLY | O_CLOEXEC);
+	char *doc = NULL, *p;
+	size_t len = 0;
+	int n = 0;
+
+	if (fd < 0)
+		skip();
+	assert_int_equal(ps_read_all(fd, 1 << 20, &doc, &len), 0);
+	close(fd);
+	for (p = doc; (p = strstr(p, "```json\n")); n++) {
+		char *start = p + 8, *end = strstr(start, "```");
+		ps_manifest *m;
+
+		assert_non_null(end);
+		*end = '\0';
+		m = parse_ok(start);
+		round_trip(m);
+		ps_manifest_free(m);
+		p = end + 1;
+	}
+	assert_int_equal(n, 2);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -915,6 +943,7 @@ int main(void)
 		cmocka_unit_test(test_errors_without_err),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_load_at),
+		cmocka_unit_test(test_documentation_examples),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
