@@ -530,8 +530,15 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 		return r;
 	if (a->working_dir && !path_is_absolute(a->working_dir))
 		return ps_manifest_invalid(err, &pwd, "must be an absolute path");
-	if (a->user && (a->user[0] == '\0' || strchr(a->user, ':')))
-		return ps_manifest_invalid(err, &puser, "must be a non-empty user name or uid without \":\"");
+	/* "user:group" as in an OCI image config's User, unless "group" is set. */
+	if (a->user) {
+		const char *colon = strchr(a->user, ':');
+
+		if (a->user[0] == '\0' || a->user[0] == ':' || (colon && (colon[1] == '\0' || strchr(colon + 1, ':'))))
+			return ps_manifest_invalid(err, &puser, "must be a user name or uid, optionally followed by \":group\"");
+		if (colon && a->group)
+			return ps_manifest_invalid(err, &puser, "must not name a group when \"group\" is set");
+	}
 	if (a->group && (a->group[0] == '\0' || strchr(a->group, ':')))
 		return ps_manifest_invalid(err, &pgroup, "must be a non-empty group name or gid without \":\"");
 

@@ -69,7 +69,8 @@ typedef struct ps_app {
 	char **exec;         /* argv; NULL = the image's Entrypoint + Cmd */
 	char **env;          /* "KEY=VALUE"; NULL when none (JSON: an object) */
 	char *working_dir;   /* absolute; NULL = image's or "/" */
-	char *user;          /* name or uid; NULL = image's or 0 */
+	char *user;          /* name or uid, or "user:group" (OCI User) when group is
+	                        NULL; NULL = image's or 0 */
 	char *group;         /* name or gid */
 	int group_index;     /* ordering group ("startGroup": N, default 0); "group" is the gid */
 	ps_status_goal goal;

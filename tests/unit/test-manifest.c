@@ -406,6 +406,8 @@ static void test_good_variants(void **state)
 	good_app("'goalTimeout':'0'");
 	good_app("'mounts':[{'volume':'data','path':'/a/b..c'}]");
 	good_app("'user':'1000','group':'1000'");
+	good_app("'user':'1000:1000'"); /* OCI User form, as merged from an image */
+	good_app("'user':'www-data:www'");
 	good_app("'restartBackoff':{'initial':'1s'}");
 	good_app("'restartBackoff':{'max':'10s','initial':'10s'}");
 	good_app("'statusGoal':'MOUNTED'");
@@ -576,7 +578,11 @@ static void test_bad_apps(void **state)
 		{ "'env':{'':'x'}", "apps[0].env: invalid variable name \"\"" },
 		{ "'workingDir':'www'", "apps[0].workingDir: must be an absolute path" },
 		{ "'workingDir':''", "apps[0].workingDir: must be an absolute path" },
-		{ "'user':''", "apps[0].user: must be a non-empty" },
+		{ "'user':''", "apps[0].user: must be a user name or uid" },
+		{ "'user':':0'", "apps[0].user: must be a user name or uid" },
+		{ "'user':'0:'", "apps[0].user: must be a user name or uid" },
+		{ "'user':'0:0:0'", "apps[0].user: must be a user name or uid" },
+		{ "'user':'0:0','group':'0'", "apps[0].user: must not name a group when \"group\" is set" },
 		{ "'user':0", "apps[0].user: expected string" },
 		{ "'group':'a:b'", "apps[0].group: must be a non-empty" },
 		{ "'startGroup':-1", "apps[0].startGroup: must not be negative" },
