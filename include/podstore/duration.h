@@ -2,6 +2,7 @@
 #ifndef PODSTORE_DURATION_H
 #define PODSTORE_DURATION_H
 
+#include <stddef.h>
 #include "error.h"
 
 /* Parse "500ms", "10s", "30m", "2h", "1h30m", "0" (a bare number is

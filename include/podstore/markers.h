@@ -41,6 +41,8 @@ typedef struct ps_pid_marker {
 	pid_t pid;
 	unsigned long long starttime; /* /proc/<pid>/stat field 22, to tell pid reuse */
 	long long time_ns;            /* when the pod started */
+	pid_t stage1_pid;             /* the supervisor holding the pod lock (0 = unknown) */
+	unsigned long long stage1_starttime;
 } ps_pid_marker;
 
 typedef struct ps_exit_marker {

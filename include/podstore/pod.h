@@ -93,6 +93,10 @@ void ps_pod_unlock(ps_pod *p);
  */
 int ps_pod_transition(ps_pod *p, ps_pod_dir to, ps_error **err);
 
+/* The same without the fsyncs, for moves toward deletion (gc, rm): if a power
+ * cut loses the move, the pod is simply collected again. */
+int ps_pod_transition_lazy(ps_pod *p, ps_pod_dir to, ps_error **err);
+
 /* Remove the pod's tree. Requires our exclusive lock and the pod in garbage/. */
 int ps_pod_destroy(ps_pod *p, ps_error **err);
 

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PODCTL_CLI_H
+#define PODCTL_CLI_H
+
+/*
+ * Shared by the verbs of podctl. Each verb lives in cmd-<verb>.c as
+ *
+ *     int cmd_<verb>(struct cli *cli, int argc, char **argv);
+ *
+ * parses its own options with getopt_long (argv[0] is the verb), prints
+ * --help to stdout and returns 0, and returns one of the exit codes below.
+ * Errors are printed once, as one line, through cli_fail().
+ */
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "podstore.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_NOT_FOUND = 3,
+	EXIT_TIMEOUT = 4,
+};
+
+enum cli_format { FORMAT_TEXT, FORMAT_JSON };
+
+struct cli {
+	const char *dir;      /* --dir, $PODCTL_DIR, or PS_DEFAULT_DIR */
+	bool debug;           /* --debug */
+	const char *verb;     /* for messages */
+	ps_store *store;      /* opened by cli_open_store() */
+};
+
+/* Open (creating when create) the data dir; prints and returns an exit code on failure. */
+int cli_open_store(struct cli *cli, bool create);
+
+/* Print "podctl <verb>: <msg>" for err (freeing it) and return its exit code:
+ * NOT_FOUND/AMBIGUOUS → 3, TIMEOUT → 4, everything else → 1. */
+int cli_fail(struct cli *cli, ps_error **err);
+
+/* Print "podctl <verb>: <fmt…>" and return EXIT_USAGE, with a hint to --help. */
+int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse --format's value. */
+int cli_parse_format(struct cli *cli, const char *arg, enum cli_format *ret);
+
+/* Where podctl-stage1 is: $PODCTL_STAGE1, next to /proc/self/exe, or LIBEXECDIR/podctl. */
+const char *cli_stage1_path(void);
+
+/* Verbs. */
+int cmd_prepare(struct cli *cli, int argc, char **argv);
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_run_prepared(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_stop(struct cli *cli, int argc, char **argv);
+int cmd_rm(struct cli *cli, int argc, char **argv);
+int cmd_gc(struct cli *cli, int argc, char **argv);
+int cmd_logs(struct cli *cli, int argc, char **argv);
+int cmd_enter(struct cli *cli, int argc, char **argv);
+int cmd_cat_manifest(struct cli *cli, int argc, char **argv);
+int cmd_image(struct cli *cli, int argc, char **argv);
+int cmd_version(struct cli *cli, int argc, char **argv);
+
+#endif

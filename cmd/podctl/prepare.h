@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PODCTL_PREPARE_H
+#define PODCTL_PREPARE_H
+
+/*
+ * What `prepare` and `run` share: their options and the making of a
+ * prepared pod from an image or a manifest.
+ */
+
+#include <getopt.h>
+#include "cli.h"
+
+struct prepare_opts {
+	const char *manifest_path;    /* --manifest FILE */
+	const char *image;            /* IMAGE argument */
+	char **args;                  /* after "--": the app's exec (borrowed from argv) */
+	const char *name;             /* --name */
+	const char *net;              /* --net=none|host */
+	const char *status_goal;      /* --status-goal */
+	long long goal_timeout_ms;    /* --goal-timeout, -1 = manifest/default */
+	char **volumes;               /* --volume specs, NULL-terminated (owned) */
+	size_t n_volumes;
+	const char *uuid_file;        /* --uuid-file-save */
+};
+
+/* getopt_long options shared by prepare and run; `flag` values start at 1000. */
+extern const struct option prepare_long_options[];
+#define PREPARE_OPTIONS_HELP                                                              \
+	"      --manifest=FILE        a pod manifest instead of IMAGE\n"                        \
+	"      --name=NAME            pod name (hostname)\n"                                    \
+	"      --net=none|host        network: own namespace with loopback (default), or host's\n" \
+	"      --volume=SPEC          name,kind=host,source=PATH[,readOnly=true][,target=PATH]\n" \
+	"      --status-goal=GOAL     MOUNTED, STARTED (default) or READY\n"                    \
+	"      --goal-timeout=DUR     time to reach the goal (default 30s)\n"                  \
+	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"
+
+/* Handle one option of prepare_long_options (opt = getopt's return).
+ * Returns 1 if it was ours, 0 if not, or an exit code < 0 → -(code). */
+int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg);
+
+/* Take IMAGE [-- ARGS…] from the remaining argv. Returns an exit code (0 ok). */
+int prepare_opts_positional(struct cli *cli, struct prepare_opts *o, int argc, char **argv);
+
+/* Make a prepared pod; *ret is left unlocked, in prepared/. Prints nothing. */
+int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_error **err);
+
+void prepare_opts_clear(struct prepare_opts *o);
+
+#endif

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "util.h"
+
+int ps_fsync_dir_at(int dirfd, const char *name, ps_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name ? name : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ps_error_errno(err, "open %s", name ? name : "directory");
+	if (fsync(fd) < 0)
+		return ps_error_errno(err, "fsync %s", name ? name : "directory");
+	return 0;
+}
+
+int ps_write_file_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                     unsigned flags, ps_error **err)
+{
+	char tmp[256];
+	int fd, r;
+
+	/* The tmp name starts with '.' and ends with the pid, so gc can tell
+	 * leftovers of dead writers; it lives in the same dir so the rename is
+	 * atomic and never crosses a filesystem. */
+	r = snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, (int)getpid());
+	if (r < 0 || (size_t)r >= sizeof(tmp))
+		return ps_error_set(err, PS_ERR_INVALID, ENAMETOOLONG, "write %s", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return ps_error_errno(err, "write %s: create temporary file", name);
+	r = ps_write_all(fd, data, len);
+	if (r < 0) {
+		errno = -r;
+		goto fail;
+	}
+	if ((flags & PS_WRITE_DURABLE) && fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) < 0)
+		goto fail;
+	if ((flags & PS_WRITE_DURABLE) && fsync(dirfd) < 0)
+		return ps_error_errno(err, "write %s: fsync directory", name);
+	return 0;
+fail:
+	r = ps_error_errno(err, "write %s", name);
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int ps_read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len,
+                    ps_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int r;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		return ps_error_errno(err, "open %s", name);
+	}
+	r = ps_read_all(fd, max, ret, ret_len);
+	if (r < 0)
+		return ps_error_set(err, PS_ERR_FAILED, -r, "read %s", name);
+	return 0;
+}

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Garbage collection. One walk over every pod; each candidate is locked
+ * without blocking (a held lock means someone is using it: skip and say so),
+ * moved toward garbage/ and deleted. Moves toward deletion are not fsynced
+ * one by one: a move lost to a power cut is only made again by the next gc.
+ * Linear in the number of pods, and never waits on anyone.
+ */
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "gc.h"
+#include "image.h"
+#include "log.h"
+#include "markers.h"
+#include "pod.h"
+#include "util.h"
+
+/* Entries in $DIR/tmp younger than this are left alone: their writer may be
+ * between creating and locking them. */
+#define TMP_GRACE_NS (10LL * 1000000000LL)
+
+struct gc_ctx {
+	const ps_gc_opts *opts;
+	ps_gc_report *report;
+	long long now_ns;
+	ps_error **err;
+};
+
+static long long dir_mtime_ns(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+/* When did the pod exit? The exit marker's time, else (killed before it could
+ * write one) the newest of the markers stage1 did write, else the dir's mtime. */
+static long long exited_at_ns(ps_pod *p)
+{
+	ps_exit_marker m = { 0 };
+	long long t;
+
+	if (ps_exit_marker_read(p->fd, &m, NULL) == 0 && m.time_ns) {
+		t = m.time_ns;
+		ps_exit_marker_clear(&m);
+		return t;
+	}
+	return dir_mtime_ns(p->fd);
+}
+
+static long long created_at_ns(ps_pod *p)
+{
+	ps_info info = { 0 };
+
+	if (ps_info_read(p->fd, &info, NULL) == 0 && info.created_ns) {
+		ps_info_clear(&info);
+		return info.created_ns;
+	}
+	ps_info_clear(&info);
+	return dir_mtime_ns(p->fd);
+}
+
+/* Collect a pod we hold exclusively, from wherever it is, to deleted. */
+static int collect(struct gc_ctx *c, ps_pod *p)
+{
+	int r;
+
+	if (p->dir == PS_DIR_RUN) {
+		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, c->err);
+		if (r < 0)
+			return r;
+		c->report->marked++;
+	}
+	if (p->dir != PS_DIR_GARBAGE) {
+		r = ps_pod_transition_lazy(p, PS_DIR_GARBAGE, c->err);
+		if (r < 0)
+			return r;
+		if (p->dir != PS_DIR_EXITED_GARBAGE)
+			c->report->marked++;
+	}
+	if (c->opts->mark_only)
+		return 0;
+	r = ps_pod_destroy(p, c->err);
+	if (r < 0)
+		return r;
+	c->report->removed++;
+	return 0;
+}
+
+static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
+{
+	struct gc_ctx *c = userdata;
+	ps_pod *p = NULL;
+	ps_error *e = NULL;
+	int r = 0;
+
+	if (ps_pod_open(s, uuid, dir, &p, &e) < 0) {
+		/* Gone since the walk read it: nothing to collect. */
+		bool gone = e->kind == PS_ERR_NOT_FOUND;
+		if (!gone)
+			ps_log(PS_LOG_WARNING, "gc: %s", e->msg);
+		ps_error_free(&e);
+		return 0;
+	}
+	switch (p->state) {
+	case PS_STATE_PREPARING:
+	case PS_STATE_RUNNING:
+	case PS_STATE_EXITED_DELETING:
+	case PS_STATE_DELETING:
+		/* In use: never wait for it. Preparing and running pods are not
+		 * garbage at all; the others are, and we say we left them. */
+		if (p->state == PS_STATE_EXITED_DELETING || p->state == PS_STATE_DELETING) {
+			c->report->skipped++;
+			ps_log(PS_LOG_INFO, "gc: skipping pod %s: locked (%s)", p->uuid,
+			       ps_pod_state_name(p->state));
+		}
+		goto out;
+	case PS_STATE_PREPARED:
+		if (c->now_ns - created_at_ns(p) < c->opts->expire_prepared_ms * 1000000LL)
+			goto out;
+		break;
+	case PS_STATE_EXITED:
+		if (c->now_ns - exited_at_ns(p) < c->opts->grace_period_ms * 1000000LL)
+			goto out;
+		break;
+	default:
+		break; /* embryo, aborted prepare, exited-garbage, garbage */
+	}
+	if (ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &e) < 0) {
+		if (e->kind == PS_ERR_BUSY) {
+			c->report->skipped++;
+			ps_log(PS_LOG_INFO, "gc: skipping pod %s: locked", p->uuid);
+		} else if (e->kind != PS_ERR_NOT_FOUND) {
+			ps_log(PS_LOG_WARNING, "gc: %s", e->msg);
+		}
+		ps_error_free(&e);
+		goto out;
+	}
+	/* Locked: the state may have changed since we looked (a prepare that
+	 * finished, a pod that started). Only collect what is still garbage. */
+	switch (p->state) {
+	case PS_STATE_PREPARED:
+	case PS_STATE_EXITED:
+	case PS_STATE_EMBRYO:
+	case PS_STATE_PREPARING:        /* locked by us: an aborted prepare */
+	case PS_STATE_EXITED_DELETING:  /* likewise, exited-garbage */
+	case PS_STATE_DELETING:
+		if (p->dir == PS_DIR_PREPARED &&
+		    c->now_ns - created_at_ns(p) < c->opts->expire_prepared_ms * 1000000LL)
+			break;
+		if (p->dir == PS_DIR_RUN &&
+		    c->now_ns - exited_at_ns(p) < c->opts->grace_period_ms * 1000000LL)
+			break;
+		r = collect(c, p);
+		if (r < 0) {
+			/* Report and carry on with the others. */
+			ps_log(PS_LOG_WARNING, "gc: %s", (*c->err)->msg);
+			ps_error_free(c->err);
+			r = 0;
+		}
+		break;
+	default:
+		break;
+	}
+out:
+	ps_pod_free(p);
+	return r;
+}
+
+/* Leftovers in $DIR/tmp whose writer is gone: unlocked and past the grace. */
+static void gc_tmp(ps_store *s, struct gc_ctx *c)
+{
+	int fd = openat(ps_store_tmp_fd(s), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		long long mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+		if (c->now_ns - mt < TMP_GRACE_NS)
+			continue;
+		if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+			_cleanup_close_ int efd = openat(dirfd(d), de->d_name,
+			                                 O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+			if (efd < 0)
+				continue;
+			/* Writers hold an flock on what they are filling. */
+			if (flock(efd, LOCK_EX | LOCK_NB) < 0)
+				continue;
+		}
+		if (ps_rm_rf_at(dirfd(d), de->d_name) == 0)
+			c->report->tmp_removed++;
+	}
+	closedir(d);
+}
+
+int ps_gc(ps_store *s, const ps_gc_opts *opts, ps_gc_report *ret, ps_error **err)
+{
+	ps_gc_report report = { 0 };
+	ps_error *e = NULL;
+	struct gc_ctx c = { .opts = opts, .report = &report, .now_ns = ps_now_ns(), .err = &e };
+	int r;
+
+	r = ps_walk_pods(s, PS_DIR_ALL, gc_one, &c, err);
+	if (r < 0)
+		return r;
+	/* The lazy moves above become durable together. */
+	for (int d = PS_DIR_RUN; d < PS_DIR_COUNT; d++)
+		fsync(ps_store_dir_fd(s, (ps_pod_dir)d));
+	gc_tmp(s, &c);
+	if (!opts->mark_only) {
+		r = ps_image_gc(s, err);
+		if (r < 0)
+			return ps_error_prefix(err, "gc images");
+	}
+	if (ret)
+		*ret = report;
+	return 0;
+}
+
+int ps_pod_remove(ps_store *s, const char *arg, ps_error **err)
+{
+	ps_pod *p = NULL;
+	int r;
+
+	r = ps_pod_lookup(s, arg, &p, err);
+	if (r < 0)
+		return r;
+	if (p->state == PS_STATE_RUNNING || p->state == PS_STATE_PREPARING) {
+		r = ps_error_set(err, PS_ERR_BUSY, 0, "pod %s is %s: stop it first", p->uuid,
+		                 ps_pod_state_name(p->state));
+		goto out;
+	}
+	r = ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, err);
+	if (r < 0)
+		goto out;
+	if (p->state == PS_STATE_RUNNING) {
+		r = ps_error_set(err, PS_ERR_BUSY, 0, "pod %s is running: stop it first", p->uuid);
+		goto out;
+	}
+	if (p->dir == PS_DIR_RUN)
+		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, err);
+	if (r >= 0 && p->dir != PS_DIR_GARBAGE)
+		r = ps_pod_transition(p, PS_DIR_GARBAGE, err);
+	if (r >= 0)
+		r = ps_pod_destroy(p, err);
+out:
+	ps_pod_free(p);
+	return r;
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Waiting on pods by event, never by polling.
+ *
+ * "Exited" is the release of the pod lock, which no file event announces
+ * (stage1 may die by SIGKILL without writing anything). So a small child
+ * blocks in flock() on its own open file description of the pod dir and exits
+ * when it gets the lock; we poll() its pidfd, with the timeout, alongside an
+ * inotify watch on the pod dir for the markers (ready, exit).
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "markers.h"
+#include "util.h"
+#include "wait.h"
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+struct lock_waiter {
+	pid_t pid;
+	int pidfd;
+};
+
+static int lock_waiter_start(ps_pod *p, struct lock_waiter *w)
+{
+	char path[64];
+	pid_t parent = getpid();
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p->fd);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		/* Our own open file description: the lock we wait for is the
+		 * holder's, not shared with our parent's fd. */
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(1);
+		while (flock(fd, LOCK_SH) < 0)
+			if (errno != EINTR)
+				_exit(1);
+		_exit(0);
+	}
+	w->pid = pid;
+	w->pidfd = pidfd_open_(pid);
+	if (w->pidfd < 0) {
+		int r = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return r;
+	}
+	return 0;
+}
+
+static void lock_waiter_stop(struct lock_waiter *w)
+{
+	if (w->pid <= 0)
+		return;
+	kill(w->pid, SIGKILL);
+	while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(w->pidfd);
+	w->pid = 0;
+	w->pidfd = -1;
+}
+
+static int remaining_ms(long long deadline_ns)
+{
+	if (deadline_ns < 0)
+		return -1;
+	long long left = deadline_ns - ps_monotonic_ns();
+	if (left <= 0)
+		return 0;
+	return (int)((left + 999999) / 1000000);
+}
+
+static bool is_live(const ps_pod *p)
+{
+	return p->state == PS_STATE_RUNNING || p->state == PS_STATE_PREPARING;
+}
+
+int ps_pod_wait_exited(ps_pod *p, long long timeout_ms, ps_error **err)
+{
+	struct lock_waiter w = { .pid = 0, .pidfd = -1 };
+	long long deadline = timeout_ms < 0 ? -1 : ps_monotonic_ns() + timeout_ms * 1000000LL;
+	int r;
+
+	r = ps_pod_refresh(p, err);
+	if (r < 0)
+		return r;
+	if (!is_live(p)) {
+		if (p->state == PS_STATE_PREPARED || p->state == PS_STATE_EMBRYO)
+			return ps_error_set(err, PS_ERR_STATE, 0, "pod %s is %s, not running", p->uuid,
+			                    ps_pod_state_name(p->state));
+		return 0;
+	}
+	r = lock_waiter_start(p, &w);
+	if (r < 0)
+		return ps_error_set(err, PS_ERR_FAILED, -r, "wait for pod %s", p->uuid);
+	for (;;) {
+		struct pollfd pfd = { .fd = w.pidfd, .events = POLLIN };
+		int n = poll(&pfd, 1, remaining_ms(deadline));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = ps_error_errno(err, "wait for pod %s", p->uuid);
+			break;
+		}
+		if (n == 0) {
+			r = ps_error_set(err, PS_ERR_TIMEOUT, 0, "pod %s: timed out waiting for it to exit",
+			                 p->uuid);
+			break;
+		}
+		r = ps_pod_refresh(p, err);
+		break;
+	}
+	lock_waiter_stop(&w);
+	return r;
+}
+
+static int pod_exit_reason(ps_pod *p, ps_error **err)
+{
+	ps_exit_marker m = { 0 };
+
+	if (ps_exit_marker_read(p->fd, &m, NULL) == 0) {
+		int r = ps_error_set(err, PS_ERR_STATE, 0,
+		                     "pod %s exited without becoming ready (reason %s%s%s, code %d)",
+		                     p->uuid, m.reason ? m.reason : "unknown", m.app ? ", app " : "",
+		                     m.app ? m.app : "", m.code);
+		ps_exit_marker_clear(&m);
+		return r;
+	}
+	return ps_error_set(err, PS_ERR_STATE, 0,
+	                    "pod %s is %s and never became ready (no exit marker: stage1 was killed)",
+	                    p->uuid, ps_pod_state_name(p->state));
+}
+
+int ps_pod_wait_ready(ps_pod *p, long long timeout_ms, ps_error **err)
+{
+	struct lock_waiter w = { .pid = 0, .pidfd = -1 };
+	long long deadline = timeout_ms < 0 ? -1 : ps_monotonic_ns() + timeout_ms * 1000000LL;
+	char path[64];
+	long long t;
+	int r;
+
+	_cleanup_close_ int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd < 0)
+		return ps_error_errno(err, "wait for pod %s: inotify", p->uuid);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p->fd);
+	/* Watch first, then look: nothing can slip between. */
+	if (inotify_add_watch(ifd, path, IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF) < 0)
+		return ps_error_errno(err, "wait for pod %s: watch", p->uuid);
+
+	r = ps_pod_refresh(p, err);
+	if (r < 0)
+		return r;
+	if (ps_ready_marker_read(p->fd, &t, NULL) == 0 && is_live(p))
+		return 0;
+	if (!is_live(p)) {
+		if (p->state == PS_STATE_PREPARED || p->state == PS_STATE_EMBRYO)
+			return ps_error_set(err, PS_ERR_STATE, 0, "pod %s is %s, not running", p->uuid,
+			                    ps_pod_state_name(p->state));
+		return pod_exit_reason(p, err);
+	}
+	r = lock_waiter_start(p, &w);
+	if (r < 0)
+		return ps_error_set(err, PS_ERR_FAILED, -r, "wait for pod %s", p->uuid);
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = ifd, .events = POLLIN },
+			{ .fd = w.pidfd, .events = POLLIN },
+		};
+		int n = poll(pfd, 2, remaining_ms(deadline));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = ps_error_errno(err, "wait for pod %s", p->uuid);
+			break;
+		}
+		if (n == 0) {
+			r = ps_error_set(err, PS_ERR_TIMEOUT, 0,
+			                 "pod %s: timed out waiting for it to become ready", p->uuid);
+			break;
+		}
+		if (pfd[0].revents) {
+			char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+			while (read(ifd, buf, sizeof(buf)) > 0)
+				; /* drain; the markers themselves are the truth */
+			if (ps_ready_marker_read(p->fd, &t, NULL) == 0) {
+				r = 0;
+				break;
+			}
+			ps_exit_marker m = { 0 };
+			if (ps_exit_marker_read(p->fd, &m, NULL) == 0) {
+				ps_exit_marker_clear(&m);
+				ps_pod_refresh(p, NULL);
+				r = pod_exit_reason(p, err);
+				break;
+			}
+		}
+		if (pfd[1].revents) {
+			ps_pod_refresh(p, NULL);
+			r = pod_exit_reason(p, err);
+			break;
+		}
+	}
+	lock_waiter_stop(&w);
+	return r;
+}
