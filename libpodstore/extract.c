@@ -917,3 +917,36 @@ int ps_tree_merge(int layer_fd, int dst_fd, ps_error **err)
 	free(m.links.v);
 	return r;
 }
+
+int ps_open_in_root(int root_fd, const char *path, int flags, int *ret_fd, ps_error **err)
+{
+	_cleanup_free_ char *norm = NULL;
+	_cleanup_close_ int dfd = -1;
+	const char *base;
+	char *slash;
+	int r, fd;
+
+	r = normalize_path(path, &norm, err);
+	if (r < 0)
+		return r;
+	if (!*norm)
+		return ps_error_set(err, PS_ERR_INVALID, 0, "%s: not a file", path);
+	slash = strrchr(norm, '/');
+	if (slash) {
+		*slash = '\0';
+		r = open_dir(root_fd, norm, false, &dfd, err);
+		if (r < 0)
+			return r;
+		base = slash + 1;
+	} else {
+		dfd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return ps_error_errno(err, "open");
+		base = norm;
+	}
+	fd = openat(dfd, base, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ps_error_errno(err, "open %s", path);
+	*ret_fd = fd;
+	return 0;
+}

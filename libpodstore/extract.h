@@ -64,6 +64,11 @@ int ps_extract_tree_at(int archive_fd, int dirfd, const char *name, const ps_ext
  * overlayfs is not available. */
 int ps_tree_merge(int layer_fd, int dst_fd, ps_error **err);
 
+/* Open path (an untrusted relative or absolute path, normalised as for
+ * archive entries; ".." refused) inside root_fd without following any
+ * symlink. flags are openat() flags; O_NOFOLLOW and O_CLOEXEC are added. */
+int ps_open_in_root(int root_fd, const char *path, int flags, int *ret_fd, ps_error **err);
+
 /* Tests only: pretend openat2() is missing, to exercise the fallback walk. */
 extern bool ps_extract_force_fallback;
 
