@@ -69,7 +69,7 @@ PC_FILE := $(BUILDDIR)/podstore.pc
 PODCTL := $(BUILDDIR)/podctl
 STAGE1 := $(BUILDDIR)/podctl-stage1
 
-all: $(STATIC_LIB) $(SHARED_LIB) $(PC_FILE) $(PODCTL) $(STAGE1)
+all: $(STATIC_LIB) $(SHARED_LIB) $(PC_FILE) $(PODCTL) $(if $(STAGE1_SRCS),$(STAGE1))
 
 $(BUILDDIR)/%.o: %.c $(wildcard include/podstore/*.h libpodstore/*.h cmd/podctl/*.h stage1/*.h tests/unit/*.h) Makefile
 	@mkdir -p $(dir $@)

@@ -33,6 +33,22 @@ struct cli {
 	ps_store *store;      /* opened by cli_open_store() */
 };
 
+/* Options every verb takes; add CLI_GLOBAL_OPTIONS to a verb's option table
+ * and pass unknown getopt results to cli_handle_global(). */
+enum { OPT_DIR = 900, OPT_DEBUG, OPT_FORMAT, OPT_VERB_BASE = 1000 };
+#define CLI_GLOBAL_OPTIONS                                \
+	{ "dir", required_argument, NULL, OPT_DIR },      \
+	{ "debug", no_argument, NULL, OPT_DEBUG },        \
+	{ "help", no_argument, NULL, 'h' }
+#define CLI_GLOBAL_HELP                                                    \
+	"      --dir=DIR              data dir (default $PODCTL_DIR or " PS_DEFAULT_DIR ")\n" \
+	"      --debug                say more on stderr\n"                      \
+	"  -h, --help                 show this help\n"
+
+/* Handle --dir/--debug; for '?' (bad option) print nothing more and return
+ * EXIT_USAGE. Returns 0 when handled, EXIT_USAGE for an unknown option. */
+int cli_handle_global(struct cli *cli, int opt, const char *arg);
+
 /* Open (creating when create) the data dir; prints and returns an exit code on failure. */
 int cli_open_store(struct cli *cli, bool create);
 

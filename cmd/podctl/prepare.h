@@ -46,4 +46,8 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 
 void prepare_opts_clear(struct prepare_opts *o);
 
+/* Fill out[] (cap entries) with prepare_long_options, the global options and
+ * extra (may be NULL), terminated, for a verb's getopt_long. */
+int prepare_build_options(struct option *out, size_t cap, const struct option *extra);
+
 #endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <getopt.h>
+
+#include "cli.h"
+#include "util.h"
+
+enum { OPT_GRACE = OPT_VERB_BASE, OPT_EXPIRE_PREPARED, OPT_MARK_ONLY };
+
+static void usage(void)
+{
+	printf("Usage: podctl gc [OPTIONS]\n\n"
+	       "Remove exited pods past the grace period, prepared pods past their expiry,\n"
+	       "aborted prepares, stale embryos, leftover temporary files and unused image\n"
+	       "trees. Never waits: pods locked by someone else are skipped and named.\n\n"
+	       "Options:\n"
+	       "      --grace-period=DUR     keep exited pods this long (default 30m)\n"
+	       "      --expire-prepared=DUR  remove prepared pods older than this (default 24h)\n"
+	       "      --mark-only            move to garbage, delete nothing\n" CLI_GLOBAL_HELP);
+}
+
+static int parse_dur(struct cli *cli, const char *opt, const char *arg, long long *ret)
+{
+	ps_error *err = NULL;
+
+	if (ps_duration_parse(arg, ret, &err) < 0) {
+		int r = cli_usage_error(cli, "--%s: %s", opt, err->msg);
+		ps_error_free(&err);
+		return r;
+	}
+	return 0;
+}
+
+int cmd_gc(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "grace-period", required_argument, NULL, OPT_GRACE },
+		{ "expire-prepared", required_argument, NULL, OPT_EXPIRE_PREPARED },
+		{ "mark-only", no_argument, NULL, OPT_MARK_ONLY },
+		CLI_GLOBAL_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	ps_gc_opts o = { .grace_period_ms = 30 * 60 * 1000LL,
+		         .expire_prepared_ms = 24 * 60 * 60 * 1000LL };
+	ps_gc_report rep = { 0 };
+	ps_error *err = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage();
+			return EXIT_OK;
+		case OPT_GRACE:
+			if ((r = parse_dur(cli, "grace-period", optarg, &o.grace_period_ms)))
+				return r;
+			break;
+		case OPT_EXPIRE_PREPARED:
+			if ((r = parse_dur(cli, "expire-prepared", optarg, &o.expire_prepared_ms)))
+				return r;
+			break;
+		case OPT_MARK_ONLY:
+			o.mark_only = true;
+			break;
+		default:
+			if ((r = cli_handle_global(cli, c, optarg)))
+				return r;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
+	if ((r = cli_open_store(cli, true)))
+		return r;
+	if (ps_gc(cli->store, &o, &rep, &err) < 0)
+		return cli_fail(cli, &err);
+	if (cli->debug || rep.skipped)
+		fprintf(stderr, "podctl gc: %u marked, %u removed, %u skipped (locked), %u temporary files removed\n",
+		        rep.marked, rep.removed, rep.skipped, rep.tmp_removed);
+	return EXIT_OK;
+}

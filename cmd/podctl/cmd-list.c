@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * list: one walk, and per pod only its directory entry, a lock probe and
+ * the small info marker (plus pid/exit for --full and JSON).
+ */
+#include <getopt.h>
+
+#include "cli.h"
+#include "podview.h"
+#include "util.h"
+
+enum { OPT_NO_LEGEND = OPT_VERB_BASE, OPT_FULL };
+
+struct list_ctx {
+	enum cli_format format;
+	bool full;
+	json_object *array;
+	unsigned skipped;
+};
+
+static void usage(void)
+{
+	printf("Usage: podctl list [OPTIONS]\n\n"
+	       "List every pod with its state.\n\n"
+	       "Options:\n"
+	       "      --format=json|text     output format (default text)\n"
+	       "      --no-legend            no header line\n"
+	       "      --full                 full uuids, start time and pid\n" CLI_GLOBAL_HELP);
+}
+
+static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
+{
+	struct list_ctx *c = userdata;
+	ps_pod *p = NULL;
+	ps_error *err = NULL;
+	struct pod_view v;
+	unsigned what = VIEW_INFO;
+
+	/* A pod deleted since the walk read its dir is simply no longer listed. */
+	if (ps_pod_open(s, uuid, dir, &p, &err) < 0) {
+		ps_error_free(&err);
+		return 0;
+	}
+	if (c->format == FORMAT_JSON || c->full)
+		what |= VIEW_RUNTIME;
+	if (pod_view_load(p, what, &v, &err) < 0) {
+		ps_error_free(&err);
+		ps_pod_free(p);
+		return 0;
+	}
+	if (c->format == FORMAT_JSON) {
+		json_object_array_add(c->array, pod_view_json(&v));
+	} else {
+		char created[64] = "-", started[64] = "-", pid[16] = "-";
+		if (v.have_info && v.info.created_ns)
+			ps_format_time(v.info.created_ns, created, sizeof(created));
+		if (c->full) {
+			if (v.have_pid && v.pid.time_ns)
+				ps_format_time(v.pid.time_ns, started, sizeof(started));
+			if (v.have_pid && p->state == PS_STATE_RUNNING)
+				snprintf(pid, sizeof(pid), "%d", (int)v.pid.pid);
+			printf("%-36s  %-20s %-16s %-31s %-31s %s\n", p->uuid,
+			       v.have_info && v.info.name ? v.info.name : "-", ps_pod_state_name(p->state),
+			       created, started, pid);
+		} else {
+			/* Seconds are enough for a glance. */
+			if (created[0] != '-')
+				created[19] = '\0';
+			printf("%-8.8s  %-20s %-16s %s\n", p->uuid,
+			       v.have_info && v.info.name ? v.info.name : "-", ps_pod_state_name(p->state),
+			       created);
+		}
+	}
+	pod_view_clear(&v);
+	ps_pod_free(p);
+	return 0;
+}
+
+int cmd_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "no-legend", no_argument, NULL, OPT_NO_LEGEND },
+		{ "full", no_argument, NULL, OPT_FULL },
+		CLI_GLOBAL_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct list_ctx c = { .format = FORMAT_TEXT };
+	bool legend = true;
+	ps_error *err = NULL;
+	int ch, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage();
+			return EXIT_OK;
+		case OPT_FORMAT:
+			if ((r = cli_parse_format(cli, optarg, &c.format)))
+				return r;
+			break;
+		case OPT_NO_LEGEND:
+			legend = false;
+			break;
+		case OPT_FULL:
+			c.full = true;
+			break;
+		default:
+			if ((r = cli_handle_global(cli, ch, optarg)))
+				return r;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
+	if ((r = cli_open_store(cli, true)))
+		return r;
+	if (c.format == FORMAT_JSON)
+		c.array = json_object_new_array();
+	else if (legend && c.full)
+		printf("%-36s  %-20s %-16s %-31s %-31s %s\n", "UUID", "NAME", "STATE", "CREATED",
+		       "STARTED", "PID");
+	else if (legend)
+		printf("%-8s  %-20s %-16s %s\n", "UUID", "NAME", "STATE", "CREATED");
+	r = ps_walk_pods(cli->store, PS_DIR_ALL, list_one, &c, &err);
+	if (r < 0) {
+		json_object_put(c.array);
+		return cli_fail(cli, &err);
+	}
+	if (c.array) {
+		json_print(c.array);
+		json_object_put(c.array);
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <getopt.h>
+
+#include "cli.h"
+#include "podview.h"
+#include "util.h"
+
+enum { OPT_WAIT = OPT_VERB_BASE, OPT_WAIT_READY };
+
+static void usage(void)
+{
+	printf("Usage: podctl status [OPTIONS] UUID\n\n"
+	       "Show a pod's state, times, pid, readiness and its apps.\n\n"
+	       "Options:\n"
+	       "      --wait[=DUR]           wait for the pod to exit first (exit 4 on timeout)\n"
+	       "      --wait-ready[=DUR]     wait for the pod to be ready (exit 4 on timeout,\n"
+	       "                             1 at once if it exits without becoming ready)\n"
+	       "      --format=json|text     output format (default text)\n" CLI_GLOBAL_HELP);
+}
+
+static void print_time(const char *label, long long ns)
+{
+	char buf[64];
+
+	if (!ns)
+		return;
+	ps_format_time(ns, buf, sizeof(buf));
+	printf("%-9s %s\n", label, buf);
+}
+
+static void print_text(const struct pod_view *v)
+{
+	const ps_pod *p = v->pod;
+
+	printf("%-9s %s\n", "uuid", p->uuid);
+	if (v->have_info && v->info.name)
+		printf("%-9s %s\n", "name", v->info.name);
+	printf("%-9s %s\n", "state", ps_pod_state_name(p->state));
+	printf("%-9s %s\n", "ready", v->ready ? "true" : "false");
+	printf("%-9s %s\n", "healthy", v->healthy ? "true" : "false");
+	if (v->have_info)
+		print_time("created", v->info.created_ns);
+	if (v->have_pid) {
+		print_time("started", v->pid.time_ns);
+		if (p->state == PS_STATE_RUNNING)
+			printf("%-9s %d\n", "pid", (int)v->pid.pid);
+	}
+	if (v->have_exit) {
+		print_time("exited", v->exit.time_ns);
+		printf("%-9s %d (%s%s%s)\n", "exit", v->exit.code, v->exit.reason ? v->exit.reason : "?",
+		       v->exit.app ? ", app " : "", v->exit.app ? v->exit.app : "");
+	}
+	if (v->n_apps == 0)
+		return;
+	printf("apps:\n");
+	for (size_t i = 0; i < v->n_apps; i++) {
+		const struct app_view *a = &v->apps[i];
+		char exit[32] = "-";
+		if (a->have_exit) {
+			if (a->exit.signal)
+				snprintf(exit, sizeof(exit), "%d (signal %d)", a->exit.code, a->exit.signal);
+			else
+				snprintf(exit, sizeof(exit), "%d", a->exit.code);
+		}
+		printf("  %-16s %-9s exit %-14s%s%s%s\n", a->name,
+		       a->have_status && a->status.status ? a->status.status : "INSTALLED", exit,
+		       a->init ? " (init)" : "", a->have_status && a->status.reason ? " " : "",
+		       a->have_status && a->status.reason ? a->status.reason : "");
+	}
+}
+
+static int parse_wait(struct cli *cli, const char *arg, long long *ret)
+{
+	ps_error *err = NULL;
+
+	if (!arg) {
+		*ret = -1;
+		return 0;
+	}
+	if (ps_duration_parse(arg, ret, &err) < 0) {
+		int r = cli_usage_error(cli, "%s", err->msg);
+		ps_error_free(&err);
+		return r;
+	}
+	return 0;
+}
+
+int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "wait", optional_argument, NULL, OPT_WAIT },
+		{ "wait-ready", optional_argument, NULL, OPT_WAIT_READY },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		CLI_GLOBAL_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	enum cli_format format = FORMAT_TEXT;
+	bool wait = false, wait_ready = false;
+	long long wait_ms = -1, ready_ms = -1;
+	ps_error *err = NULL;
+	ps_pod *p = NULL;
+	struct pod_view v;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage();
+			return EXIT_OK;
+		case OPT_WAIT:
+			wait = true;
+			if ((r = parse_wait(cli, optarg, &wait_ms)))
+				return r;
+			break;
+		case OPT_WAIT_READY:
+			wait_ready = true;
+			if ((r = parse_wait(cli, optarg, &ready_ms)))
+				return r;
+			break;
+		case OPT_FORMAT:
+			if ((r = cli_parse_format(cli, optarg, &format)))
+				return r;
+			break;
+		default:
+			if ((r = cli_handle_global(cli, c, optarg)))
+				return r;
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(cli, optind >= argc ? "missing UUID" : "one UUID only");
+	if ((r = cli_open_store(cli, true)))
+		return r;
+	if (ps_pod_lookup(cli->store, argv[optind], &p, &err) < 0)
+		return cli_fail(cli, &err);
+	r = EXIT_OK;
+	if (wait_ready && ps_pod_wait_ready(p, ready_ms, &err) < 0)
+		r = cli_fail(cli, &err);
+	else if (wait && ps_pod_wait_exited(p, wait_ms, &err) < 0)
+		r = cli_fail(cli, &err);
+	if (r == EXIT_OK && pod_view_load(p, VIEW_INFO | VIEW_RUNTIME | VIEW_APPS, &v, &err) < 0)
+		r = cli_fail(cli, &err);
+	if (r == EXIT_OK) {
+		if (format == FORMAT_JSON) {
+			json_object *o = pod_view_json(&v);
+			json_print(o);
+			json_object_put(o);
+		} else {
+			print_text(&v);
+		}
+		pod_view_clear(&v);
+	}
+	ps_pod_free(p);
+	return r;
+}

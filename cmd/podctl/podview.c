@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
+
+#include "podview.h"
+#include "util.h"
+
+void json_add_time(json_object *o, const char *key, long long ns)
+{
+	char buf[64];
+
+	if (!ns)
+		return;
+	ps_format_time(ns, buf, sizeof(buf));
+	json_object_object_add(o, key, json_object_new_string(buf));
+}
+
+void json_print(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static int load_app(int apps_fd, const ps_app *a, bool init, struct app_view *av)
+{
+	av->name = strdup(a->name);
+	av->init = init;
+	if (!av->name)
+		return -ENOMEM;
+	_cleanup_close_ int fd = openat(apps_fd, a->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	av->have_status = ps_status_marker_read(fd, &av->status, NULL) == 0;
+	av->have_exit = ps_exit_marker_read(fd, &av->exit, NULL) == 0;
+	return 0;
+}
+
+static int load_apps(ps_pod *p, struct pod_view *v, ps_error **err)
+{
+	ps_manifest *m = NULL;
+	int r = ps_manifest_load_at(p->fd, &m, err);
+
+	if (r < 0)
+		return r;
+	v->apps = calloc(m->n_init_apps + m->n_apps + 1, sizeof(*v->apps));
+	if (!v->apps) {
+		ps_manifest_free(m);
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "pod %s", p->uuid);
+	}
+	_cleanup_close_ int apps_fd = openat(p->fd, PS_DIR_APPS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; i < m->n_init_apps + m->n_apps; i++) {
+		bool init = i < m->n_init_apps;
+		const ps_app *a = init ? &m->init_apps[i] : &m->apps[i - m->n_init_apps];
+		if (load_app(apps_fd, a, init, &v->apps[v->n_apps++]) < 0) {
+			ps_manifest_free(m);
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "pod %s", p->uuid);
+		}
+	}
+	ps_manifest_free(m);
+	return 0;
+}
+
+int pod_view_load(ps_pod *p, unsigned what, struct pod_view *v, ps_error **err)
+{
+	*v = (struct pod_view){ .pod = p };
+	if (what & VIEW_INFO)
+		v->have_info = ps_info_read(p->fd, &v->info, NULL) == 0;
+	if (what & VIEW_RUNTIME) {
+		v->have_pid = ps_pid_marker_read(p->fd, &v->pid, NULL) == 0;
+		v->have_exit = ps_exit_marker_read(p->fd, &v->exit, NULL) == 0;
+		/* A ready marker left by a stage1 that died means nothing. */
+		v->ready = p->state == PS_STATE_RUNNING && ps_ready_marker_read(p->fd, &v->ready_ns, NULL) == 0;
+	}
+	if (what & VIEW_APPS) {
+		int r = load_apps(p, v, err);
+		if (r < 0) {
+			pod_view_clear(v);
+			return r;
+		}
+	}
+	/* Healthy while no app has failed (liveness probes add to this). */
+	v->healthy = p->state == PS_STATE_RUNNING;
+	for (size_t i = 0; i < v->n_apps; i++)
+		if (v->apps[i].have_status && v->apps[i].status.status &&
+		    streq(v->apps[i].status.status, "FAILED"))
+			v->healthy = false;
+	return 0;
+}
+
+void pod_view_clear(struct pod_view *v)
+{
+	ps_info_clear(&v->info);
+	ps_exit_marker_clear(&v->exit);
+	for (size_t i = 0; i < v->n_apps; i++) {
+		free(v->apps[i].name);
+		ps_status_marker_clear(&v->apps[i].status);
+		ps_exit_marker_clear(&v->apps[i].exit);
+	}
+	free(v->apps);
+	v->apps = NULL;
+	v->n_apps = 0;
+}
+
+static json_object *app_json(const struct app_view *a)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(a->name));
+	if (a->init)
+		json_object_object_add(o, "init", json_object_new_boolean(true));
+	if (a->have_status) {
+		json_object_object_add(o, "status", json_object_new_string(a->status.status ? a->status.status : "UNKNOWN"));
+		json_add_time(o, "statusTime", a->status.time_ns);
+		if (a->status.reason)
+			json_object_object_add(o, "reason", json_object_new_string(a->status.reason));
+	} else {
+		json_object_object_add(o, "status", json_object_new_string("INSTALLED"));
+	}
+	if (a->have_exit) {
+		json_object_object_add(o, "exitCode", json_object_new_int(a->exit.code));
+		if (a->exit.signal)
+			json_object_object_add(o, "signal", json_object_new_int(a->exit.signal));
+		json_add_time(o, "exited", a->exit.time_ns);
+	}
+	return o;
+}
+
+json_object *pod_view_json(const struct pod_view *v)
+{
+	const ps_pod *p = v->pod;
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "uuid", json_object_new_string(p->uuid));
+	if (v->have_info && v->info.name)
+		json_object_object_add(o, "name", json_object_new_string(v->info.name));
+	json_object_object_add(o, "state", json_object_new_string(ps_pod_state_name(p->state)));
+	json_object_object_add(o, "ready", json_object_new_boolean(v->ready));
+	json_object_object_add(o, "healthy", json_object_new_boolean(v->healthy));
+	if (v->have_info)
+		json_add_time(o, "created", v->info.created_ns);
+	if (v->have_pid) {
+		json_add_time(o, "started", v->pid.time_ns);
+		if (p->state == PS_STATE_RUNNING)
+			json_object_object_add(o, "pid", json_object_new_int(v->pid.pid));
+	}
+	if (v->ready)
+		json_add_time(o, "readySince", v->ready_ns);
+	if (v->have_exit) {
+		json_add_time(o, "exited", v->exit.time_ns);
+		json_object_object_add(o, "exitCode", json_object_new_int(v->exit.code));
+		if (v->exit.reason)
+			json_object_object_add(o, "exitReason", json_object_new_string(v->exit.reason));
+		if (v->exit.app)
+			json_object_object_add(o, "exitApp", json_object_new_string(v->exit.app));
+	}
+	if (v->apps) {
+		json_object *apps = json_object_new_array();
+		for (size_t i = 0; i < v->n_apps; i++)
+			json_object_array_add(apps, app_json(&v->apps[i]));
+		json_object_object_add(o, "apps", apps);
+	}
+	return o;
+}
