@@ -513,6 +513,10 @@ struct import {
 	const ps_image_import_opts *opts;
 	long long done, total; /* progress */
 	size_t layer, n_layers;
+	/* What this import added, undone on failure so the store is as before.
+	 * (A concurrent import of the same content that found them meanwhile
+	 * fails cleanly and can be retried.) */
+	char **new_blobs, **new_trees;
 };
 
 static void progress(struct import *im)
@@ -597,9 +601,13 @@ static int store_blob(struct import *im, int in, const char *expect, long long e
 		if (fsync(tmp) < 0)
 			return ps_error_errno(err, "blob sha256:%s: fsync", hex);
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tmp);
-		if (linkat(AT_FDCWD, proc, im->st.blobs_fd, hex, AT_SYMLINK_FOLLOW) < 0 &&
-		    errno != EEXIST)
-			return ps_error_errno(err, "store blob sha256:%s", hex);
+		if (linkat(AT_FDCWD, proc, im->st.blobs_fd, hex, AT_SYMLINK_FOLLOW) < 0) {
+			if (errno != EEXIST)
+				return ps_error_errno(err, "store blob sha256:%s", hex);
+		} else if (strv_push(&im->new_blobs, hex) < 0) {
+			unlinkat(im->st.blobs_fd, hex, 0);
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "store blob");
+		}
 	}
 	memcpy(ret_hex, hex, sizeof(hex));
 	*ret_size = size;
@@ -659,6 +667,10 @@ static int ensure_tree(struct import *im, const char *hex, long long size, ps_er
 		r = ps_error_errno(err, "publish layer sha256:%.12s", hex);
 		ps_rm_rf_at(tmp_fd, tmpname);
 		return r;
+	}
+	if (strv_push(&im->new_trees, hex) < 0) {
+		ps_rm_rf_at(im->st.trees_fd, tree);
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "extract");
 	}
 	r = ps_fsync_dir_at(im->st.trees_fd, NULL, err);
 	if (r < 0)
@@ -1461,6 +1473,19 @@ int ps_image_import(ps_store *s, const char *path, const ps_image_import_opts *o
 	if (r >= 0)
 		r = write_records(&im, &rec, ret, err);
 fail:
+	if (r < 0 && im.st.trees_fd >= 0) {
+		for (char **h = im.new_trees; h && *h; h++) {
+			_cleanup_free_ char *t = ps_strdup_printf("sha256-%s", *h);
+			if (t)
+				ps_rm_rf_at(im.st.trees_fd, t);
+		}
+		for (char **h = im.new_blobs; h && *h; h++)
+			unlinkat(im.st.blobs_fd, *h, 0);
+		fsync(im.st.trees_fd);
+		fsync(im.st.blobs_fd);
+	}
+	strv_free(im.new_trees);
+	strv_free(im.new_blobs);
 	if (stage)
 		ps_rm_rf_at(tmp_fd, stage);
 	if (rec.config)
