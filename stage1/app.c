@@ -140,10 +140,18 @@ static void mount_in_root(int rootfd, const char *path, const char *src, const c
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (mount(src, proc, type, flags, data) < 0)
 		child_fail(errno, 125, "mount %s on %s: %s", type ? type : src, path, strerror(errno));
-	if ((flags & MS_BIND) && (flags & MS_RDONLY) &&
-	    mount(NULL, proc, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (flags & MS_REC), NULL) < 0)
-		child_fail(errno, 125, "remount %s read-only: %s", path, strerror(errno));
 	close(fd);
+	if ((flags & MS_BIND) && (flags & MS_RDONLY)) {
+		/* A bind ignores MS_RDONLY: remount it, through a fresh fd, since
+		 * the old one names what is now under the mount. */
+		fd = open_mkdir_in_root(rootfd, path, file);
+		if (fd < 0)
+			child_fail(-fd, 125, "remount %s: %s", path, strerror(-fd));
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (mount(NULL, proc, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+			child_fail(errno, 125, "remount %s read-only: %s", path, strerror(errno));
+		close(fd);
+	}
 }
 
 static void setup_dev(int rootfd)

@@ -304,6 +304,7 @@ static void app_start(struct pod *pod, struct app *a)
 	if (n == (ssize_t)sizeof(ce)) {
 		ce.msg[sizeof(ce.msg) - 1] = '\0';
 		a->code = ce.code;
+		a->failed = true;
 		note_failure(a, ce.code);
 		set_status(a, APP_FAILED, ce.msg);
 		s1_warn("app %s: %s", a->m->name, ce.msg);
@@ -332,6 +333,12 @@ static bool app_at_goal(const struct app *a)
 static bool app_running(const struct app *a)
 {
 	return a->pid > 0 && !a->ended;
+}
+
+/* Running and worth a stop signal (a failed child is exiting anyway). */
+static bool app_stoppable(const struct app *a)
+{
+	return app_running(a) && !a->failed;
 }
 
 static void pod_finish_check(struct pod *pod);
@@ -401,7 +408,7 @@ static void stop_advance(struct pod *pod)
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
 		int g = a->init ? -1 : a->m->group_index;
-		if (app_running(a) && g > top)
+		if (app_stoppable(a) && g > top)
 			top = g;
 	}
 	if (top == -2)
@@ -409,7 +416,7 @@ static void stop_advance(struct pod *pod)
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
 		int g = a->init ? -1 : a->m->group_index;
-		if (app_running(a) && g == top && !a->signalled) {
+		if (app_stoppable(a) && g == top && !a->signalled) {
 			a->signalled = true;
 			set_status(a, APP_STOPPING, NULL);
 			kill(a->pid, SIGTERM);
@@ -422,7 +429,7 @@ static void kill_all(struct pod *pod)
 	kill_sent = true;
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
-		if (app_running(a)) {
+		if (app_stoppable(a)) {
 			if (!a->signalled) {
 				a->signalled = true;
 				set_status(a, APP_STOPPING, "killed");
@@ -466,7 +473,7 @@ static void app_reaped(struct pod *pod, struct app *a, int status)
 	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 
 	a->ended = true;
-	if (a->status == APP_FAILED) {
+	if (a->failed) {
 		/* died before exec: the reason is already recorded */
 		ps_exit_marker em = { .code = a->code, .reason = "failed", .time_ns = ps_now_ns() };
 		ps_exit_marker_write(a->dirfd, &em, true, NULL);

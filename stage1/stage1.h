@@ -40,6 +40,7 @@ struct app {
 	pid_t pid;           /* while running */
 	bool ended;          /* started and reaped, or failed before exec */
 	bool signalled;      /* we sent it a stop signal */
+	bool failed;         /* failed before exec: exiting on its own, reason recorded */
 	int code;            /* exit code (128+N for a signal) */
 	int signal;
 	int log_rfd;         /* detached: read end of the app's stdout/stderr pipe */
