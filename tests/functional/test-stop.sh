@@ -88,14 +88,13 @@ else
 fi
 
 t_begin "SIGTERM to a foreground run stops the pod gracefully"
-"$PODCTL" run --uuid-file-save="$T_SCRATCH/u5" "$ROOT" -- sh -c 'trap "echo got TERM; exit 0" TERM; sleep 1000 & wait' >"$T_SCRATCH/out5" 2>&1 &
+mkfifo "$T_SCRATCH/up"
+"$PODCTL" run --uuid-file-save="$T_SCRATCH/u5" --volume "ctl,kind=host,source=$T_SCRATCH,target=/ctl" "$ROOT" -- \
+	sh -c 'trap "echo got TERM; exit 0" TERM; echo up >/ctl/up; sleep 1000 & wait' >"$T_SCRATCH/out5" 2>&1 &
 fg=$!
 t_bg "$fg"
-# run-prepared writes the pid marker once the pod runs; --wait-free check:
-# the uuid file appears at prepare, then the pid marker via inotify-less loop.
-for ((i = 0; i < 200000; i++)); do
-	[ -s "$T_SCRATCH/u5" ] && [ -e "$PODCTL_DIR/pods/run/$(cat "$T_SCRATCH/u5")/apps/rootfs/pid" ] && break
-done
+# The app says it is up (and its trap is set) through the fifo.
+read -r _ <"$T_SCRATCH/up"
 kill -TERM "$fg"
 wait "$fg"
 rc=$?
