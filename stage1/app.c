@@ -307,6 +307,7 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	sigset_t all;
 
 	child_errfd = errfd;
+	s1_debug("child: forked");
 	/* Undo stage1's signal setup: blocked for signalfd, SIGPIPE ignored. */
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
@@ -329,13 +330,16 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 		child_fail(errno, 125, "chdir rootfs: %s", strerror(errno));
 	if (unshare(CLONE_NEWNS) < 0)
 		child_fail(errno, 125, "unshare mount ns: %s", strerror(errno));
+	s1_debug("child: unshared mount ns");
 	int rootfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		child_fail(errno, 125, "open rootfs: %s", strerror(errno));
 	umask(0);
 
 	mount_in_root(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false);
+	s1_debug("child: proc mounted");
 	setup_dev(rootfd);
+	s1_debug("child: dev done");
 	/* sysfs of our net ns; read-only. Falls back to a ro bind of the host's. */
 	{
 		int fd = open_mkdir_in_root(rootfd, "sys", false);
@@ -350,10 +354,13 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 		}
 		close(fd);
 	}
+	s1_debug("child: sys mounted");
 	setup_volumes(pod, a, rootfd);
 
+	s1_debug("child: volumes done");
 	if (pivot_root_dot() < 0)
 		child_fail(errno, 125, "pivot_root: %s", strerror(errno));
+	s1_debug("child: pivoted");
 	umask(022);
 
 	const char *wd = a->m->working_dir && *a->m->working_dir ? a->m->working_dir : "/";
@@ -364,12 +371,14 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	 * needs CAP_SYS_ADMIN. The rest of this function's syscalls are allowed. */
 	if (pod->seccomp && seccomp_apply(pod->seccomp) < 0)
 		child_fail(EPERM, 125, "seccomp: cannot load filter");
+	s1_debug("child: seccomp loaded");
 	set_identity(a->m);
 
 	/* Only stdio crosses exec: everything else (pod fd, epoll, pipes, the
 	 * error pipe itself) is marked close-on-exec. */
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
+	s1_debug("child: exec");
 	environ = a->envp;
 	execvp(a->argv[0], a->argv);
 	int e = errno;
