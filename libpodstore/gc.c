@@ -7,6 +7,8 @@
  * Linear in the number of pods, and never waits on anyone.
  */
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -171,7 +173,32 @@ out:
 	return r;
 }
 
-/* Leftovers in $DIR/tmp whose writer is gone: unlocked and past the grace. */
+/* The writer's pid, for an entry named "<what>.<pid>"; 0 when there is none. */
+static pid_t tmp_entry_owner(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char *end;
+
+	if (!dot || dot == name || !dot[1] || dot[1] == '0')
+		return 0;
+	long v = strtol(dot + 1, &end, 10);
+	if (*end || v <= 0 || v > INT_MAX)
+		return 0;
+	return (pid_t)v;
+}
+
+static bool pid_alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * Leftovers in $DIR/tmp whose writer is gone. Writers name their entries
+ * "<what>.<pid>" (see on-disk-format.md): such an entry goes as soon as that
+ * process is dead, whatever its age — a long extraction is never cut short,
+ * and a crashed one is cleaned at once. (A reused pid only delays the
+ * cleanup.) Anything else goes once unlocked and older than TMP_GRACE_NS.
+ */
 static void gc_tmp(ps_store *s, struct gc_ctx *c)
 {
 	int fd = openat(ps_store_tmp_fd(s), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -190,7 +217,10 @@ static void gc_tmp(ps_store *s, struct gc_ctx *c)
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		long long mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-		if (c->now_ns - mt < TMP_GRACE_NS)
+		pid_t owner = tmp_entry_owner(de->d_name);
+		if (owner > 0 && pid_alive(owner))
+			continue;
+		if (owner <= 0 && c->now_ns - mt < TMP_GRACE_NS)
 			continue;
 		if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
 			_cleanup_close_ int efd = openat(dirfd(d), de->d_name,

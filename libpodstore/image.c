@@ -1441,8 +1441,8 @@ int ps_image_import(ps_store *s, const char *path, const ps_image_import_opts *o
 		} else {
 			/* Unpack the outer tar (safely, like any archive) into a
 			 * private staging dir, then read it as a layout dir. */
-			stage = ps_strdup_printf("import-%d-%llx", (int)getpid(),
-						 (unsigned long long)ps_monotonic_ns());
+			stage = ps_strdup_printf("import-%llx.%d",
+						 (unsigned long long)ps_monotonic_ns(), (int)getpid());
 			if (!stage) {
 				r = ps_error_set(err, PS_ERR_FAILED, ENOMEM, "import");
 				goto fail;
@@ -1763,7 +1763,7 @@ bool ps_overlay_supported(ps_store *s)
 
 	if (cached >= 0)
 		return cached;
-	snprintf(name, sizeof(name), "overlay-probe-%d", (int)getpid());
+	snprintf(name, sizeof(name), "overlay-probe.%d", (int)getpid());
 	base = ps_strdup_printf("%s/tmp/%s", ps_store_path(s), name);
 	if (!base || mkdirat(tmp_fd, name, 0700) < 0)
 		return false;

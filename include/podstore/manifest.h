@@ -67,13 +67,14 @@ typedef struct ps_app {
 	char *name;          /* [a-z0-9][a-z0-9-]*, unique in the pod */
 	char *image;         /* image reference (name, digest, prefix or path) */
 	char **exec;         /* argv; NULL = the image's Entrypoint + Cmd */
-	char **env;          /* "KEY=VALUE" */
+	char **env;          /* "KEY=VALUE"; NULL when none (JSON: an object) */
 	char *working_dir;   /* absolute; NULL = image's or "/" */
-	char *user;          /* name or uid; NULL = image's or 0 */
+	char *user;          /* name or uid, or "user:group" (OCI User) when group is
+	                        NULL; NULL = image's or 0 */
 	char *group;         /* name or gid */
-	int group_index;     /* ordering group ("group": N, default 0) */
+	int group_index;     /* ordering group ("startGroup": N, default 0); "group" is the gid */
 	ps_status_goal goal;
-	long long goal_timeout_ms;   /* default 30s */
+	long long goal_timeout_ms;   /* default 30s; 0 = no limit */
 	bool goal_timeout_ignore;    /* "onGoalTimeout": "ignore" */
 	ps_restart_policy restart;
 	long long backoff_initial_ms;  /* default 10s */
@@ -92,7 +93,7 @@ typedef struct ps_annotation {
 typedef struct ps_manifest {
 	int version;
 	char *name;          /* pod name and hostname; default: "pod-" + uuid prefix */
-	char *net;           /* "none" (default) or "host" */
+	char *net;           /* "none" (default) or "host"; never NULL after parse */
 	ps_app *init_apps;
 	size_t n_init_apps;
 	ps_app *apps;
@@ -110,15 +111,20 @@ int ps_manifest_parse(const char *json, size_t len, ps_manifest **ret, ps_error 
  * merged in, say). Same checks and messages as ps_manifest_parse(). */
 int ps_manifest_validate(const ps_manifest *m, ps_error **err);
 
-/* Serialize to the JSON form ps_manifest_parse() reads back unchanged. */
+/* Serialize to the canonical JSON form (defaults left out, 2-space indent,
+ * final newline) that ps_manifest_parse() reads back unchanged. Validates m
+ * first: an invalid manifest is PS_ERR_INVALID, nothing is written. */
 int ps_manifest_to_json(const ps_manifest *m, char **ret, ps_error **err);
 
 /* An empty manifest (version 1, net none) to fill in code. */
 int ps_manifest_new(ps_manifest **ret, ps_error **err);
-/* Append a zeroed app with defaults to m->apps (or m->init_apps); returns it. */
+/* Append a zeroed app with defaults to m->apps (or m->init_apps); returns it,
+ * or NULL on ENOMEM (m unchanged). name may be NULL. Moves the array: earlier
+ * ps_app pointers into it are no longer valid. */
 ps_app *ps_manifest_add_app(ps_manifest *m, bool init, const char *name);
 
-/* Read and parse pods/<dir>/<uuid>/manifest. */
+/* Read and parse pods/<dir>/<uuid>/manifest (at most 1 MiB). Parse errors
+ * are prefixed "manifest: "; a missing file is PS_ERR_NOT_FOUND, -ENOENT. */
 int ps_manifest_load_at(int pod_fd, ps_manifest **ret, ps_error **err);
 
 void ps_manifest_free(ps_manifest *m);

@@ -406,6 +406,8 @@ static void test_good_variants(void **state)
 	good_app("'goalTimeout':'0'");
 	good_app("'mounts':[{'volume':'data','path':'/a/b..c'}]");
 	good_app("'user':'1000','group':'1000'");
+	good_app("'user':'1000:1000'"); /* OCI User form, as merged from an image */
+	good_app("'user':'www-data:www'");
 	good_app("'restartBackoff':{'initial':'1s'}");
 	good_app("'restartBackoff':{'max':'10s','initial':'10s'}");
 	good_app("'statusGoal':'MOUNTED'");
@@ -576,7 +578,11 @@ static void test_bad_apps(void **state)
 		{ "'env':{'':'x'}", "apps[0].env: invalid variable name \"\"" },
 		{ "'workingDir':'www'", "apps[0].workingDir: must be an absolute path" },
 		{ "'workingDir':''", "apps[0].workingDir: must be an absolute path" },
-		{ "'user':''", "apps[0].user: must be a non-empty" },
+		{ "'user':''", "apps[0].user: must be a user name or uid" },
+		{ "'user':':0'", "apps[0].user: must be a user name or uid" },
+		{ "'user':'0:'", "apps[0].user: must be a user name or uid" },
+		{ "'user':'0:0:0'", "apps[0].user: must be a user name or uid" },
+		{ "'user':'0:0','group':'0'", "apps[0].user: must not name a group when \"group\" is set" },
 		{ "'user':0", "apps[0].user: expected string" },
 		{ "'group':'a:b'", "apps[0].group: must be a non-empty" },
 		{ "'startGroup':-1", "apps[0].startGroup: must not be negative" },
@@ -895,6 +901,34 @@ static void test_load_at(void **state)
 	free(good);
 }
 
+/* Every ```json block of Documentation/manifest.md is a valid manifest that
+ * survives a round trip. The unit tests run from the repository root. */
+static void test_documentation_examples(void **state)
+{
+	int fd = open("Documentation/manifest.md", O_RDONLY | O_CLOEXEC);
+	char *doc = NULL, *p;
+	size_t len = 0;
+	int n = 0;
+
+	if (fd < 0)
+		skip();
+	assert_int_equal(ps_read_all(fd, 1 << 20, &doc, &len), 0);
+	close(fd);
+	for (p = doc; (p = strstr(p, "```json\n")); n++) {
+		char *start = p + 8, *end = strstr(start, "```");
+		ps_manifest *m;
+
+		assert_non_null(end);
+		*end = '\0';
+		m = parse_ok(start);
+		round_trip(m);
+		ps_manifest_free(m);
+		p = end + 1;
+	}
+	assert_int_equal(n, 2);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -915,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_errors_without_err),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_load_at),
+		cmocka_unit_test(test_documentation_examples),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

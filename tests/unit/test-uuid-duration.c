@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* uuids, prefixes and durations. */
+#include "fixture.h"
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+static void uuid_generate_is_valid_v4(void **state)
+{
+	char a[PS_UUID_LEN + 1], b[PS_UUID_LEN + 1];
+
+	ps_uuid_generate(a);
+	ps_uuid_generate(b);
+	assert_true(ps_uuid_is_valid(a));
+	assert_string_not_equal(a, b);
+	assert_int_equal(a[14], '4'); /* version nibble */
+}
+
+static void uuid_validation(void **state)
+{
+	assert_true(ps_uuid_is_valid("3f2a0c1e-9b7d-4c2a-8e1f-0123456789ab"));
+	assert_false(ps_uuid_is_valid("3F2A0C1E-9B7D-4C2A-8E1F-0123456789AB")); /* upper case */
+	assert_false(ps_uuid_is_valid("3f2a0c1e-9b7d-4c2a-8e1f-0123456789a"));
+	assert_false(ps_uuid_is_valid("3f2a0c1e99b7d-4c2a-8e1f-0123456789ab"));
+	assert_false(ps_uuid_is_valid("../../../etc/passwd-xxxxxxxxxxxxxxxx"));
+	assert_false(ps_uuid_is_valid(""));
+	assert_true(ps_uuid_prefix_is_valid("3f"));
+	assert_true(ps_uuid_prefix_is_valid("3f2a0c1e-9b"));
+	assert_false(ps_uuid_prefix_is_valid(""));
+	assert_false(ps_uuid_prefix_is_valid("3f2a-"));   /* dash in the wrong place */
+	assert_false(ps_uuid_prefix_is_valid("../x"));
+	assert_false(ps_uuid_prefix_is_valid("zz"));
+	assert_false(ps_uuid_prefix_is_valid("3f2a0c1e-9b7d-4c2a-8e1f-0123456789abc"));
+}
+
+static void prefix_lookup(void **state)
+{
+	struct fx *f = *state;
+	ps_error *err = NULL;
+	ps_pod *p = NULL;
+	const char *a = "aaaa1111-0000-4000-8000-000000000001";
+	const char *b = "aaaa2222-0000-4000-8000-000000000002";
+
+	assert_int_equal(mkdirat(ps_store_dir_fd(f->store, PS_DIR_PREPARED), a, 0700), 0);
+	assert_int_equal(mkdirat(ps_store_dir_fd(f->store, PS_DIR_RUN), b, 0700), 0);
+
+	assert_int_equal(ps_pod_lookup(f->store, "aaaa1", &p, &err), 0);
+	assert_string_equal(p->uuid, a);
+	assert_int_equal(p->state, PS_STATE_PREPARED);
+	ps_pod_free(p);
+
+	assert_int_equal(ps_pod_lookup(f->store, b, &p, &err), 0);
+	assert_int_equal(p->state, PS_STATE_EXITED);
+	ps_pod_free(p);
+
+	assert_true(ps_pod_lookup(f->store, "aaaa", &p, &err) < 0);
+	assert_int_equal(err->kind, PS_ERR_AMBIGUOUS);
+	assert_non_null(strstr(err->msg, a));
+	assert_non_null(strstr(err->msg, b));
+	ps_error_free(&err);
+
+	assert_true(ps_pod_lookup(f->store, "bbbb", &p, &err) < 0);
+	assert_int_equal(err->kind, PS_ERR_NOT_FOUND);
+	ps_error_free(&err);
+
+	assert_true(ps_pod_lookup(f->store, "../prepared", &p, &err) < 0);
+	assert_int_equal(err->kind, PS_ERR_NOT_FOUND);
+	ps_error_free(&err);
+}
+
+static void duration_parse_good(void **state)
+{
+	static const struct {
+		const char *s;
+		long long ms;
+	} good[] = {
+		{ "500ms", 500 }, { "10s", 10000 }, { "30m", 1800000 }, { "2h", 7200000 },
+		{ "1h30m", 5400000 }, { "0", 0 }, { "15", 15000 }, { "1d", 86400000 },
+		{ "1m500ms", 60500 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		long long ms = -1;
+		ps_error *err = NULL;
+		assert_int_equal(ps_duration_parse(good[i].s, &ms, &err), 0);
+		assert_int_equal(ms, good[i].ms);
+		assert_null(err);
+	}
+}
+
+static void duration_parse_bad(void **state)
+{
+	static const char *const bad[] = { "", "-1s", "10x", "s", "1.5s", "10 s", "99999999999999999999h", "1hh" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		long long ms = 42;
+		ps_error *err = NULL;
+		assert_true(ps_duration_parse(bad[i], &ms, &err) < 0);
+		assert_non_null(err);
+		assert_int_equal(err->kind, PS_ERR_INVALID);
+		assert_non_null(strstr(err->msg, "duration"));
+		assert_int_equal(ms, 42); /* untouched on failure */
+		ps_error_free(&err);
+	}
+}
+
+static void duration_format(void **state)
+{
+	char buf[32];
+
+	ps_duration_format(5400000, buf, sizeof(buf));
+	assert_string_equal(buf, "1h30m");
+	ps_duration_format(500, buf, sizeof(buf));
+	assert_string_equal(buf, "500ms");
+	ps_duration_format(0, buf, sizeof(buf));
+	assert_string_equal(buf, "0s");
+}
+
+static void time_round_trip(void **state)
+{
+	char buf[64];
+	long long ns = 1764080000123456789LL, back = 0;
+
+	ps_format_time(ns, buf, sizeof(buf));
+	assert_string_equal(buf, "2025-11-25T14:13:20.123456789Z");
+	assert_int_equal(ps_parse_time(buf, &back), 0);
+	assert_int_equal(back, ns);
+	assert_true(ps_parse_time("yesterday", &back) < 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(uuid_generate_is_valid_v4),
+		cmocka_unit_test(uuid_validation),
+		cmocka_unit_test_setup_teardown(prefix_lookup, fx_setup, fx_teardown),
+		cmocka_unit_test(duration_parse_good),
+		cmocka_unit_test(duration_parse_bad),
+		cmocka_unit_test(duration_format),
+		cmocka_unit_test(time_round_trip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
