@@ -104,10 +104,12 @@ static int image_list(struct cli *cli, enum cli_format format, bool legend)
 			ps_format_time(v[i]->created_ns, created, sizeof(created));
 			created[19] = '\0';
 			/* One line per name, so scripts can grep a name. */
-			for (size_t k = 0; k == 0 || v[i]->names[k]; k++)
+			size_t k = 0;
+			do
 				printf("%-19.19s  %-32s %6zu %8.1fMB  %s\n", v[i]->digest,
 				       v[i]->names[k] ? v[i]->names[k] : "-", v[i]->n_layers,
 				       (double)v[i]->size / 1e6, created);
+			while (v[i]->names[k] && v[i]->names[++k]);
 		}
 	}
 	ps_image_list_free(v, n);

@@ -491,6 +491,11 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 	r = build_manifest(cli, o, &m, err);
 	if (r < 0)
 		return r;
+	/* Keep image gc off the trees we resolve until the pod records them. */
+	_cleanup_close_ int pin = -1;
+	r = ps_image_pin(cli->store, &pin, err);
+	if (r < 0)
+		goto out;
 	n_roots = m->n_init_apps + m->n_apps;
 	roots = calloc(n_roots + 1, sizeof(*roots));
 	if (!roots) {
