@@ -15,6 +15,7 @@
 #include <linux/openat2.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -302,6 +303,40 @@ static void set_identity(const ps_app *m)
 		child_fail(errno, 125, "setuid %lu: %s", uid, strerror(errno));
 }
 
+/*
+ * Capabilities: what Docker gives a container by default. Everything else
+ * leaves the bounding set (so no exec, setuid binary or file capability
+ * brings it back) and the effective, permitted and inheritable sets.
+ * Dropping root (a non-zero uid) clears the rest, as usual.
+ */
+static const int kept_caps[] = {
+	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW,
+	CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE,
+	CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+};
+
+static void drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	for (int cap = 0; cap <= 63; cap++) {
+		bool keep = false;
+		for (size_t i = 0; i < ARRAY_SIZE(kept_caps); i++)
+			keep |= kept_caps[i] == cap;
+		if (keep) {
+			data[cap / 32].effective |= 1u << (cap % 32);
+			continue;
+		}
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			child_fail(errno, 125, "drop capability %d: %s", cap, strerror(errno));
+	}
+	for (int i = 0; i < 2; i++)
+		data[i].permitted = data[i].inheritable = data[i].effective;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		child_fail(errno, 125, "capset: %s", strerror(errno));
+}
+
 void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 {
 	sigset_t all;
@@ -372,6 +407,7 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	if (pod->seccomp && seccomp_apply(pod->seccomp) < 0)
 		child_fail(EPERM, 125, "seccomp: cannot load filter");
 	s1_debug("child: seccomp loaded");
+	drop_capabilities(); /* keeps CAP_SETUID/SETGID for: */
 	set_identity(a->m);
 
 	/* Only stdio crosses exec: everything else (pod fd, epoll, pipes, the

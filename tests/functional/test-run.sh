@@ -110,6 +110,17 @@ if expect_exit 0 "$PODCTL" run --volume "hv,kind=host,source=$T_SCRATCH/hostvol,
 	sh -c 'cat /data/file; touch /data/x 2>/dev/null && echo writable || echo ro' &&
 	[ "$(echo $OUT)" = "data ro" ]; then t_ok; else t_fail "got: $(echo $OUT) err: $ERR"; fi
 
+t_begin "root in the pod has Docker's default capabilities only"
+if expect_exit 0 "$PODCTL" run "$ROOT" -- sh -c 'grep -E "CapBnd|CapEff" /proc/self/status' &&
+	[ "$(echo $OUT)" = "CapEff: 00000000a80425fb CapBnd: 00000000a80425fb" ]; then t_ok; else t_fail "got: $OUT"; fi
+
+t_begin "user and group from the manifest; no capabilities left"
+cat >"$T_SCRATCH/m3.json" <<JSON
+{"version":1,"apps":[{"name":"u","image":"$ROOT","exec":["sh","-c","id -u; id -g; grep CapEff /proc/self/status"],"user":"1000:1001"}]}
+JSON
+if expect_exit 0 "$PODCTL" run --manifest "$T_SCRATCH/m3.json" &&
+	[ "$(echo $OUT)" = "1000 1001 CapEff: 0000000000000000" ]; then t_ok; else t_fail "got: $OUT"; fi
+
 t_begin "nothing of the pods is left mounted on the host"
 if grep -q "$T_SCRATCH" /proc/self/mountinfo; then t_fail "$(grep "$T_SCRATCH" /proc/self/mountinfo)"; else t_ok; fi
 
