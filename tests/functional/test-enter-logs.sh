@@ -1,6 +1,15 @@
 #!/bin/bash
 # podctl enter and podctl logs on detached pods.
+# shellcheck disable=SC2016 # $… in single quotes is expanded by the pod's shell
+# shellcheck source=tests/functional/lib.sh
 . "$(dirname "$0")/lib.sh"
+
+# Words of $1 joined by single spaces (compare multi-line output on one line).
+squash() {
+	local w
+	read -r -d '' -a w <<<"$1"
+	printf '%s' "${w[*]}"
+}
 
 ROOT=$(t_rootfs)
 
@@ -42,7 +51,7 @@ else
 fi
 
 t_begin "logs of an exited pod"
-if expect_exit 0 "$PODCTL" logs "$U" && [ "$(echo $OUT)" = "hello from the app to stderr after go" ]; then
+if expect_exit 0 "$PODCTL" logs "$U" && [ "$(squash "$OUT")" = "hello from the app to stderr after go" ]; then
 	t_ok
 else
 	t_fail "got: $OUT"

@@ -1,6 +1,15 @@
 #!/bin/bash
 # podctl run: exit codes, isolation (pid/uts/mount ns, fds), init apps.
+# shellcheck disable=SC2016 # $… in single quotes is expanded by the pod's shell
+# shellcheck source=tests/functional/lib.sh
 . "$(dirname "$0")/lib.sh"
+
+# Words of $1 joined by single spaces (compare multi-line output on one line).
+squash() {
+	local w
+	read -r -d '' -a w <<<"$1"
+	printf '%s' "${w[*]}"
+}
 
 ROOT=$(t_rootfs)
 
@@ -48,15 +57,15 @@ else
 fi
 
 t_begin "only stdio fds reach the app"
-if expect_exit 0 "$PODCTL" run "$ROOT" -- ls /proc/self/fd && [ "$(echo $OUT)" = "0 1 2 3" ]; then
+if expect_exit 0 "$PODCTL" run "$ROOT" -- ls /proc/self/fd && [ "$(squash "$OUT")" = "0 1 2 3" ]; then
 	t_ok
 else
-	t_fail "fds: $(echo $OUT)"
+	t_fail "fds: $(squash "$OUT")"
 fi
 
 t_begin "net none: only loopback, and it is up"
 if expect_exit 0 "$PODCTL" run --net=none "$ROOT" -- sh -c 'ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo pong' &&
-	[ "$(echo $OUT)" = "lo pong" ]; then t_ok; else t_fail "got: $(echo $OUT)"; fi
+	[ "$(squash "$OUT")" = "lo pong" ]; then t_ok; else t_fail "got: $(squash "$OUT")"; fi
 
 t_begin "a denied syscall fails with EPERM (seccomp), the app goes on"
 if expect_exit 0 "$PODCTL" run "$ROOT" -- sh -c 'mkdir -p /mnt; mount -t tmpfs none /mnt 2>&1; echo after' &&
@@ -78,10 +87,10 @@ cat >"$T_SCRATCH/m1.json" <<JSON
              {"name":"two","image":"$ROOT","exec":["sh","-c","echo two >> /v/trace"],"mounts":[{"volume":"shared","path":"/v"}]}],
  "apps":[{"name":"main","image":"$ROOT","exec":["sh","-c","echo main >> /v/trace; cat /v/trace"],"mounts":[{"volume":"shared","path":"/v"}]}]}
 JSON
-if expect_exit 0 "$PODCTL" run --manifest "$T_SCRATCH/m1.json" && [ "$(echo $OUT)" = "one two main" ]; then
+if expect_exit 0 "$PODCTL" run --manifest "$T_SCRATCH/m1.json" && [ "$(squash "$OUT")" = "one two main" ]; then
 	t_ok
 else
-	t_fail "got: $(echo $OUT)"
+	t_fail "got: $(squash "$OUT")"
 fi
 
 t_begin "a failing init app fails the pod and the app never starts"
@@ -108,18 +117,18 @@ mkdir -p "$T_SCRATCH/hostvol"
 echo data >"$T_SCRATCH/hostvol/file"
 if expect_exit 0 "$PODCTL" run --volume "hv,kind=host,source=$T_SCRATCH/hostvol,readOnly=true,target=/data" "$ROOT" -- \
 	sh -c 'cat /data/file; touch /data/x 2>/dev/null && echo writable || echo ro' &&
-	[ "$(echo $OUT)" = "data ro" ]; then t_ok; else t_fail "got: $(echo $OUT) err: $ERR"; fi
+	[ "$(squash "$OUT")" = "data ro" ]; then t_ok; else t_fail "got: $(squash "$OUT") err: $ERR"; fi
 
 t_begin "root in the pod has Docker's default capabilities only"
 if expect_exit 0 "$PODCTL" run "$ROOT" -- sh -c 'grep -E "CapBnd|CapEff" /proc/self/status' &&
-	[ "$(echo $OUT)" = "CapEff: 00000000a80425fb CapBnd: 00000000a80425fb" ]; then t_ok; else t_fail "got: $OUT"; fi
+	[ "$(squash "$OUT")" = "CapEff: 00000000a80425fb CapBnd: 00000000a80425fb" ]; then t_ok; else t_fail "got: $OUT"; fi
 
 t_begin "user and group from the manifest; no capabilities left"
 cat >"$T_SCRATCH/m3.json" <<JSON
 {"version":1,"apps":[{"name":"u","image":"$ROOT","exec":["sh","-c","id -u; id -g; grep CapEff /proc/self/status"],"user":"1000:1001"}]}
 JSON
 if expect_exit 0 "$PODCTL" run --manifest "$T_SCRATCH/m3.json" &&
-	[ "$(echo $OUT)" = "1000 1001 CapEff: 0000000000000000" ]; then t_ok; else t_fail "got: $OUT"; fi
+	[ "$(squash "$OUT")" = "1000 1001 CapEff: 0000000000000000" ]; then t_ok; else t_fail "got: $OUT"; fi
 
 t_begin "nothing of the pods is left mounted on the host"
 if grep -q "$T_SCRATCH" /proc/self/mountinfo; then t_fail "$(grep "$T_SCRATCH" /proc/self/mountinfo)"; else t_ok; fi

@@ -1,6 +1,8 @@
 #!/bin/bash
 # podctl run --detach / stop: graceful stop, SIGKILL escalation, --force,
+# shellcheck disable=SC2016 # $… in single quotes is expanded by the pod's shell
 # stage1 killed with SIGKILL, gc afterwards.
+# shellcheck source=tests/functional/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(t_rootfs)
