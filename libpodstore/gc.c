@@ -66,6 +66,20 @@ static long long created_at_ns(ps_pod *p)
 	return dir_mtime_ns(p->fd);
 }
 
+/* Is the pod garbage by where it is and how old it is? (Whether someone
+ * holds its lock is a separate question.) */
+static bool due(struct gc_ctx *c, ps_pod *p)
+{
+	switch (p->dir) {
+	case PS_DIR_PREPARED:
+		return c->now_ns - created_at_ns(p) >= c->opts->expire_prepared_ms * 1000000LL;
+	case PS_DIR_RUN:
+		return c->now_ns - exited_at_ns(p) >= c->opts->grace_period_ms * 1000000LL;
+	default:
+		return true; /* embryo, aborted prepare, exited-garbage, garbage */
+	}
+}
+
 /* Collect a pod we hold exclusively, from wherever it is, to deleted. */
 static int collect(struct gc_ctx *c, ps_pod *p)
 {
@@ -121,17 +135,13 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 			       ps_pod_state_name(p->state));
 		}
 		goto out;
-	case PS_STATE_PREPARED:
-		if (c->now_ns - created_at_ns(p) < c->opts->expire_prepared_ms * 1000000LL)
-			goto out;
-		break;
-	case PS_STATE_EXITED:
-		if (c->now_ns - exited_at_ns(p) < c->opts->grace_period_ms * 1000000LL)
-			goto out;
-		break;
 	default:
-		break; /* embryo, aborted prepare, exited-garbage, garbage */
+		break;
 	}
+	/* Only lock what is due: a lock taken for nothing could make a
+	 * concurrent run-prepared of that pod fail as busy. */
+	if (!due(c, p))
+		goto out;
 	if (ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &e) < 0) {
 		if (e->kind == PS_ERR_BUSY) {
 			c->report->skipped++;
@@ -142,31 +152,17 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 		ps_error_free(&e);
 		goto out;
 	}
-	/* Locked: the state may have changed since we looked (a prepare that
-	 * finished, a pod that started). Only collect what is still garbage. */
-	switch (p->state) {
-	case PS_STATE_PREPARED:
-	case PS_STATE_EXITED:
-	case PS_STATE_EMBRYO:
-	case PS_STATE_PREPARING:        /* locked by us: an aborted prepare */
-	case PS_STATE_EXITED_DELETING:  /* likewise, exited-garbage */
-	case PS_STATE_DELETING:
-		if (p->dir == PS_DIR_PREPARED &&
-		    c->now_ns - created_at_ns(p) < c->opts->expire_prepared_ms * 1000000LL)
-			break;
-		if (p->dir == PS_DIR_RUN &&
-		    c->now_ns - exited_at_ns(p) < c->opts->grace_period_ms * 1000000LL)
-			break;
-		r = collect(c, p);
-		if (r < 0) {
-			/* Report and carry on with the others. */
-			ps_log(PS_LOG_WARNING, "gc: %s", (*c->err)->msg);
-			ps_error_free(c->err);
-			r = 0;
-		}
-		break;
-	default:
-		break;
+	/* Locked: the pod may have moved since we looked (a prepare that
+	 * finished, a pod that started and exited). Decide again from where it
+	 * is now; holding the lock ourselves, nobody else is using it. */
+	if (!due(c, p))
+		goto out;
+	r = collect(c, p);
+	if (r < 0) {
+		/* Report and carry on with the others. */
+		ps_log(PS_LOG_WARNING, "gc: %s", (*c->err)->msg);
+		ps_error_free(c->err);
+		r = 0;
 	}
 out:
 	ps_pod_free(p);
@@ -274,13 +270,11 @@ int ps_pod_remove(ps_store *s, const char *arg, ps_error **err)
 		                 ps_pod_state_name(p->state));
 		goto out;
 	}
+	/* Once we hold the lock nobody runs or prepares it; a lock held by
+	 * someone else (a pod that started meanwhile) is refused, not waited for. */
 	r = ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, err);
 	if (r < 0)
 		goto out;
-	if (p->state == PS_STATE_RUNNING) {
-		r = ps_error_set(err, PS_ERR_BUSY, 0, "pod %s is running: stop it first", p->uuid);
-		goto out;
-	}
 	if (p->dir == PS_DIR_RUN)
 		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, err);
 	if (r >= 0 && p->dir != PS_DIR_GARBAGE)

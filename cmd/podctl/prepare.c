@@ -113,11 +113,13 @@ static int read_manifest_file(const char *path, ps_manifest **ret, ps_error **er
 	size_t len = 0;
 	int r;
 
-	r = ps_read_file_at(AT_FDCWD, path, 1 << 20, &buf, &len, err);
-	if (r == -ENOENT)
-		return ps_error_set(err, PS_ERR_FAILED, ENOENT, "read manifest %s", path);
+	/* The user's own file: symlinks and /dev/stdin are fine here. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ps_error_errno(err, "read manifest %s", path);
+	r = ps_read_all(fd, 1 << 20, &buf, &len);
 	if (r < 0)
-		return ps_error_prefix(err, "read manifest %s", path);
+		return ps_error_set(err, PS_ERR_FAILED, -r, "read manifest %s", path);
 	r = ps_manifest_parse(buf, len, ret, err);
 	if (r < 0)
 		return ps_error_prefix(err, "manifest %s", path);
