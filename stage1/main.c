@@ -32,7 +32,6 @@
 #define EXIT_STAGE1_FAILED 125
 #define DEFAULT_STOP_TIMEOUT_MS 10000
 #define LOG_ROTATE_BYTES (1024 * 1024)
-#define STAGE1_MARKER "stage1"
 #define CONTROL_SOCKET "control"
 
 /* epoll tags */
@@ -147,16 +146,6 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 	exit(EXIT_STAGE1_FAILED);
 }
 
-static int write_stage1_marker(struct pod *pod, ps_error **err)
-{
-	unsigned long long st = 0;
-	int r = ps_proc_starttime(getpid(), &st);
-	if (r < 0)
-		return ps_error_set(err, PS_ERR_FAILED, -r, "read own start time");
-	char buf[128];
-	int len = snprintf(buf, sizeof(buf), "{\"pid\":%d,\"starttime\":%llu}\n", (int)getpid(), st);
-	return ps_write_file_at(pod->pod_fd, STAGE1_MARKER, buf, (size_t)len, 0644, 0, err);
-}
 
 /* --- control socket ------------------------------------------------------- */
 
@@ -797,7 +786,7 @@ int main(int argc, char **argv)
 		ps_error_errno(&err, "open /dev/null");
 		fail_early(pod, &err);
 	}
-	if (write_stage1_marker(pod, &err) < 0 || ps_manifest_load_at(pod->pod_fd, &pod->manifest, &err) < 0)
+	if (ps_manifest_load_at(pod->pod_fd, &pod->manifest, &err) < 0)
 		fail_early(pod, &err);
 	if (pod->manifest->name && *pod->manifest->name)
 		pod->name = strdup(pod->manifest->name);
@@ -837,9 +826,12 @@ int main(int argc, char **argv)
 		fail_early(pod, &err);
 	}
 	{
-		unsigned long long st = 0;
+		/* Our own pid too, for stop --force's last resort. */
+		unsigned long long st = 0, own = 0;
 		ps_proc_starttime(pod->reaper, &st);
-		ps_pid_marker pm = { .pid = pod->reaper, .starttime = st, .time_ns = ps_now_ns() };
+		ps_proc_starttime(getpid(), &own);
+		ps_pid_marker pm = { .pid = pod->reaper, .starttime = st, .time_ns = ps_now_ns(),
+			             .stage1_pid = getpid(), .stage1_starttime = own };
 		if (ps_pid_marker_write(pod->pod_fd, &pm, &err) < 0)
 			fail_early(pod, &err);
 	}

@@ -8,7 +8,7 @@
  * Stopping a pod that already exited succeeds (as podman does) with a note;
  * a pod that never ran is an error. With --force and no control socket,
  * stage1 itself is killed through a verified pidfd (its pid and start time
- * are in the pod's "stage1" marker), which takes the whole pod down.
+ * are in the pod's "pid" marker), which takes the whole pod down.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -60,21 +60,14 @@ static int send_control(const ps_pod *p, const char *msg)
 /* The last resort of --force: SIGKILL stage1 by its verified pidfd. */
 static int kill_stage1(const ps_pod *p)
 {
-	_cleanup_free_ char *buf = NULL;
-	int r = ps_read_file_at(p->fd, "stage1", 4096, &buf, NULL, NULL);
+	ps_pid_marker m = { 0 };
+	int r = ps_pid_marker_read(p->fd, &m, NULL);
+
 	if (r < 0)
 		return r;
-	json_object *o = json_tokener_parse(buf), *v;
-	if (!o)
-		return -EBADMSG;
-	pid_t pid = 0;
-	unsigned long long st = 0;
-	if (json_object_object_get_ex(o, "pid", &v))
-		pid = (pid_t)json_object_get_int(v);
-	if (json_object_object_get_ex(o, "starttime", &v))
-		st = (unsigned long long)json_object_get_uint64(v);
-	json_object_put(o);
-	int fd = ps_pidfd_open_verified(pid, st);
+	if (m.stage1_pid <= 0)
+		return -ESRCH;
+	int fd = ps_pidfd_open_verified(m.stage1_pid, m.stage1_starttime);
 	if (fd < 0)
 		return fd;
 	r = (int)syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0 ? -errno : 0;

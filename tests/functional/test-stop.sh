@@ -18,6 +18,7 @@ gone() {
 }
 
 marker_pid() { sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$1"; }
+stage1_pid() { sed -n 's/.*"stage1Pid":\([0-9]*\).*/\1/p' "$1"; }
 
 t_begin "run --detach prints the uuid once the pod runs"
 if expect_exit 0 "$PODCTL" run --detach "$ROOT" -- sleep 1000 && U1=$OUT &&
@@ -66,7 +67,7 @@ if P=$("$PODCTL" prepare "$ROOT" /bin/true) && expect_exit 1 "$PODCTL" stop "$P"
 t_begin "SIGKILL of stage1: pod exited at once, nothing of it survives"
 if expect_exit 0 "$PODCTL" run --detach "$ROOT" -- sh -c 'sleep 1000 & sleep 1000' && U4=$OUT; then
 	d=$PODCTL_DIR/pods/run/$U4
-	s1=$(marker_pid "$d/stage1")
+	s1=$(stage1_pid "$d/pid")
 	init=$(marker_pid "$d/pid")
 	app=$(marker_pid "$d"/apps/*/pid)
 	kill -9 "$s1"
