@@ -513,13 +513,13 @@ static void app_reaped(struct pod *pod, struct app *a, int status)
 	if (a->failed) {
 		/* died before exec: the reason is already recorded */
 		ps_exit_marker em = { .code = a->code, .reason = "failed", .time_ns = ps_now_ns() };
-		ps_exit_marker_write(a->dirfd, &em, true, NULL);
+		ps_exit_marker_write(a->dirfd, &em, false, NULL);
 		return;
 	}
 	a->code = code;
 	a->signal = sig;
 	ps_exit_marker em = { .code = code, .signal = sig, .time_ns = ps_now_ns() };
-	if (ps_exit_marker_write(a->dirfd, &em, true, &err) < 0) {
+	if (ps_exit_marker_write(a->dirfd, &em, false, &err) < 0) {
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}

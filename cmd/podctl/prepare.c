@@ -421,7 +421,7 @@ static int write_app_image(int app_fd, const char *ref, const struct app_root *a
 	json_object_object_add(o, "layers", layers);
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
-	r = ps_write_file_at(app_fd, PS_FILE_APP_IMAGE, s, strlen(s), 0644, PS_WRITE_DURABLE, err);
+	r = ps_write_file_at(app_fd, PS_FILE_APP_IMAGE, s, strlen(s), 0644, PS_WRITE_SYNC_DATA, err);
 	json_object_put(o);
 	return r;
 }
@@ -443,6 +443,8 @@ static int layout_app(int apps_fd, const ps_app *a, const struct app_root *ar, p
 	r = write_app_image(fd, a->image, ar, err);
 	if (r < 0)
 		return ps_error_prefix(err, "apps/%s", a->name);
+	if (fsync(fd) < 0)
+		return ps_error_errno(err, "fsync apps/%s", a->name);
 	return 0;
 }
 
@@ -527,7 +529,9 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 	r = ps_manifest_to_json(m, &json, err);
 	if (r < 0)
 		goto out;
-	r = ps_write_file_at(p->fd, PS_FILE_MANIFEST, json, strlen(json), 0644, PS_WRITE_DURABLE, err);
+	/* Each file's data now, the dirs once at the end: durable before the
+	 * pod appears in prepared/, at one journal commit per file. */
+	r = ps_write_file_at(p->fd, PS_FILE_MANIFEST, json, strlen(json), 0644, PS_WRITE_SYNC_DATA, err);
 	if (r < 0)
 		goto out;
 	r = ps_info_write(p->fd, &(ps_info){ .name = m->name, .created_ns = ps_now_ns() }, err);
