@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Safe extraction of untrusted archives: see extract.h for the rules. */
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive-dl.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -599,6 +598,10 @@ int ps_extract_fd(int archive_fd, int target_fd, const ps_extract_opts *opts,
 	};
 	int r = 0;
 
+	r = ps_archive_load(err);
+	if (r < 0)
+		return r;
+
 	x.max_bytes = opts && opts->max_bytes > 0 ? opts->max_bytes : PS_EXTRACT_DEFAULT_MAX_BYTES;
 	x.max_entries = opts && opts->max_entries > 0 ? opts->max_entries
 						      : PS_EXTRACT_DEFAULT_MAX_ENTRIES;
@@ -648,6 +651,10 @@ int ps_extract_tree_at(int archive_fd, int dirfd, const char *name, const ps_ext
 {
 	_cleanup_close_ int fd = -1;
 	int r;
+
+	r = ps_archive_load(err);
+	if (r < 0)
+		return r;
 
 	if (mkdirat(dirfd, name, 0755) < 0)
 		return ps_error_errno(err, "create %s", name);

@@ -12,8 +12,7 @@
  * images/names.lock.
  */
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive-dl.h"
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -1400,6 +1399,10 @@ int ps_image_import(ps_store *s, const char *path, const ps_image_import_opts *o
 	int tmp_fd = ps_store_tmp_fd(s);
 	struct stat st;
 	int r;
+
+	r = ps_archive_load(err);
+	if (r < 0)
+		return r;
 
 	im.st.blobs_fd = im.st.trees_fd = im.st.index_fd = -1;
 	if (opts && opts->name) {
