@@ -67,21 +67,24 @@ static long long created_at_ns(ps_pod *p)
 /* Collect a pod we hold exclusively, from wherever it is, to deleted. */
 static int collect(struct gc_ctx *c, ps_pod *p)
 {
+	bool moved = false;
 	int r;
 
 	if (p->dir == PS_DIR_RUN) {
 		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, c->err);
 		if (r < 0)
 			return r;
-		c->report->marked++;
+		moved = true;
 	}
 	if (p->dir != PS_DIR_GARBAGE) {
 		r = ps_pod_transition_lazy(p, PS_DIR_GARBAGE, c->err);
 		if (r < 0)
 			return r;
-		if (p->dir != PS_DIR_EXITED_GARBAGE)
-			c->report->marked++;
+		moved = true;
 	}
+	/* A pod counts once, however many dirs it went through. */
+	if (moved)
+		c->report->marked++;
 	if (c->opts->mark_only)
 		return 0;
 	r = ps_pod_destroy(p, c->err);
@@ -147,6 +150,7 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 	case PS_STATE_EXITED:
 	case PS_STATE_EMBRYO:
 	case PS_STATE_PREPARING:        /* locked by us: an aborted prepare */
+	case PS_STATE_RUNNING:          /* likewise, an exited pod */
 	case PS_STATE_EXITED_DELETING:  /* likewise, exited-garbage */
 	case PS_STATE_DELETING:
 		if (p->dir == PS_DIR_PREPARED &&
@@ -244,13 +248,11 @@ int ps_pod_remove(ps_store *s, const char *arg, ps_error **err)
 		                 ps_pod_state_name(p->state));
 		goto out;
 	}
+	/* Once we hold the lock nobody runs or prepares the pod: the state
+	 * derived now reads "running" for run/, but that is our own lock. */
 	r = ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, err);
 	if (r < 0)
 		goto out;
-	if (p->state == PS_STATE_RUNNING) {
-		r = ps_error_set(err, PS_ERR_BUSY, 0, "pod %s is running: stop it first", p->uuid);
-		goto out;
-	}
 	if (p->dir == PS_DIR_RUN)
 		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, err);
 	if (r >= 0 && p->dir != PS_DIR_GARBAGE)
