@@ -85,23 +85,30 @@ release_lock() {
 
 # store_consistent: every pod entry sits in exactly one state dir, state
 # dirs hold only uuid-named dirs, and no temporary file lies outside the
-# pod dirs (in the data dir root, pods/ or a state dir).
+# pod dirs (in the data dir root, pods/ or a state dir). Pure bash: it runs
+# after every crash round and forks are slow.
 store_consistent() {
-	local d e dup stray
-	dup=$(for d in "${STATE_DIRS[@]}"; do ls -A "$PODS/$d"; done | sort | uniq -d)
-	[ -z "$dup" ] || { why "in two state dirs at once: $dup"; return 1; }
+	local d e name
+	local -A seen=()
 	for d in "${STATE_DIRS[@]}"; do
 		[ -d "$PODS/$d" ] || { why "missing state dir $d"; return 1; }
 		for e in "$PODS/$d"/* "$PODS/$d"/.[!.]*; do
-			[ -e "$e" ] || continue
-			if ! [[ $(basename "$e") =~ $UUID_RE ]] || ! [ -d "$e" ]; then
+			[ -e "$e" ] || [ -L "$e" ] || continue
+			name=${e##*/}
+			if ! [[ $name =~ $UUID_RE ]] || [ -L "$e" ] || ! [ -d "$e" ]; then
 				why "stray entry $e"
 				return 1
 			fi
+			[ -z "${seen[$name]:-}" ] || { why "$name in ${seen[$name]} and $d"; return 1; }
+			seen[$name]=$d
 		done
 	done
-	stray=$(find "$PODCTL_DIR" -maxdepth 3 -name '*.tmp*' ! -path "$PODCTL_DIR/tmp/*" 2>/dev/null)
-	[ -z "$stray" ] || why "temporary files outside pod dirs: $stray"
+	for e in "$PODCTL_DIR"/.[!.]* "$PODCTL_DIR"/* "$PODS"/.[!.]* "$PODS"/*; do
+		case "${e##*/}" in
+		*.tmp*) why "temporary file outside pod dirs: $e"; return 1 ;;
+		esac
+	done
+	return 0
 }
 
 # The number of entries in all state dirs together.
