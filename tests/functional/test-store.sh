@@ -74,7 +74,10 @@ check_prepare_manifest() {
 	[ "$(cat "$UUIDFILE")" = "$U2" ] || why "uuid file has '$(cat "$UUIDFILE")'" || return 1
 	[ "$(tail -c1 "$UUIDFILE" | od -An -c | tr -d ' ')" = '\n' ] || why "uuid file: no newline" ||
 		return 1
-	ls -A "$T_SCRATCH" | grep -q '\.tmp' && { why "tmp file left beside the uuid file"; return 1; }
+	local f
+	for f in "$T_SCRATCH"/.*.tmp*; do
+		[ ! -e "$f" ] || { why "tmp file left beside the uuid file: $f"; return 1; }
+	done
 	expect_exit 0 "$P" status --format=json "${U2:0:8}" || return 1
 	json_assert "d['uuid'] == '$U2' and d['name'] == 'web' and d['state'] == 'prepared'" ||
 		return 1
@@ -265,7 +268,8 @@ check_rm_many() {
 	expect_exit 0 "$P" rm "$A1" || return 1
 	[ "$(pod_count)" -eq 0 ] || why "pods left: $(find "$PODS" -mindepth 2 -maxdepth 2)" ||
 		return 1
-	store_consistent && [ -z "$(ls -A "$PODCTL_DIR/tmp")" ] || why "tmp/ not empty"
+	store_consistent || return 1
+	[ -z "$(ls -A "$PODCTL_DIR/tmp")" ] || why "tmp/ not empty"
 }
 run_case "rm of several pods: each on its own; exit 3 for the unknown one" check_rm_many
 
