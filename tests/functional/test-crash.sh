@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # checks are called through run_case
 # Crashes and races: podctl prepare and podctl gc killed with SIGKILL at
 # random instants must leave a store that lists, where every pod sits in
 # exactly one state dir, with no temporary file outside the pod dirs, and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # checks are called through run_case
 # podctl gc (and rm, status) against exited, expired, aborted and locked
 # pods and leftover temporary files. "Running" pods are made by holding the
 # pod's lock from another process, as stage1 does.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # checks are called through run_case
 # The pod store through the CLI: prepare, list, status, cat-manifest, rm;
 # uuid prefixes; bad manifests; usage errors and exit codes; --dir.
 . "$(dirname "$0")/lib.sh"
