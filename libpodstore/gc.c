@@ -83,21 +83,24 @@ static bool due(struct gc_ctx *c, ps_pod *p)
 /* Collect a pod we hold exclusively, from wherever it is, to deleted. */
 static int collect(struct gc_ctx *c, ps_pod *p)
 {
+	bool moved = false;
 	int r;
 
 	if (p->dir == PS_DIR_RUN) {
 		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, c->err);
 		if (r < 0)
 			return r;
-		c->report->marked++;
+		moved = true;
 	}
 	if (p->dir != PS_DIR_GARBAGE) {
 		r = ps_pod_transition_lazy(p, PS_DIR_GARBAGE, c->err);
 		if (r < 0)
 			return r;
-		if (p->dir != PS_DIR_EXITED_GARBAGE)
-			c->report->marked++;
+		moved = true;
 	}
+	/* A pod counts once, however many dirs it went through. */
+	if (moved)
+		c->report->marked++;
 	if (c->opts->mark_only)
 		return 0;
 	r = ps_pod_destroy(p, c->err);
@@ -193,7 +196,8 @@ static bool pid_alive(pid_t pid)
  * "<what>.<pid>" (see on-disk-format.md): such an entry goes as soon as that
  * process is dead, whatever its age — a long extraction is never cut short,
  * and a crashed one is cleaned at once. (A reused pid only delays the
- * cleanup.) Anything else goes once unlocked and older than TMP_GRACE_NS.
+ * cleanup.) Anything else goes once older than TMP_GRACE_NS. Either way an
+ * entry whose writer holds an flock on it stays.
  */
 static void gc_tmp(ps_store *s, struct gc_ctx *c)
 {
@@ -218,12 +222,12 @@ static void gc_tmp(ps_store *s, struct gc_ctx *c)
 			continue;
 		if (owner <= 0 && c->now_ns - mt < TMP_GRACE_NS)
 			continue;
+		/* Whatever its name, an entry its writer holds locked stays. */
 		if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
 			_cleanup_close_ int efd = openat(dirfd(d), de->d_name,
 			                                 O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 			if (efd < 0)
 				continue;
-			/* Writers hold an flock on what they are filling. */
 			if (flock(efd, LOCK_EX | LOCK_NB) < 0)
 				continue;
 		}
@@ -278,7 +282,7 @@ int ps_pod_remove(ps_store *s, const char *arg, ps_error **err)
 	if (p->dir == PS_DIR_RUN)
 		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, err);
 	if (r >= 0 && p->dir != PS_DIR_GARBAGE)
-		r = ps_pod_transition(p, PS_DIR_GARBAGE, err);
+		r = ps_pod_transition_lazy(p, PS_DIR_GARBAGE, err);
 	if (r >= 0)
 		r = ps_pod_destroy(p, err);
 out:

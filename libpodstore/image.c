@@ -1666,12 +1666,16 @@ int ps_image_gc(ps_store *s, ps_error **err)
 	char **hexes = NULL, **keep_blobs = NULL, **keep_trees = NULL;
 	int r;
 
+	/* No image store yet: nothing to collect, and nothing to create. */
+	if (faccessat(ps_store_fd(s), "images", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+		return 0;
 	r = imgstore_open(s, &st, err);
 	if (r < 0)
 		return r;
 	lock = lock_file(&st, "lock", LOCK_EX | LOCK_NB, err);
 	if (lock == -EWOULDBLOCK) {
-		ps_log(PS_LOG_INFO, "image gc skipped: an import or prepare is in progress");
+		/* The next gc will do it; not worth a line in a cron job's mail. */
+		ps_log(PS_LOG_DEBUG, "image gc skipped: an import or prepare is in progress");
 		return 0;
 	}
 	if (lock < 0)

@@ -37,10 +37,23 @@ static int load_app(int apps_fd, const ps_app *a, bool init, struct app_view *av
 static int load_apps(ps_pod *p, struct pod_view *v, ps_error **err)
 {
 	ps_manifest *m = NULL;
-	int r = ps_manifest_load_at(p->fd, &m, err);
+	ps_error *e = NULL;
+	int r = ps_manifest_load_at(p->fd, &m, &e);
 
-	if (r < 0)
+	/* An embryo, a pod being prepared or one whose prepare died has no
+	 * manifest yet: it has no apps to show, and it is still a pod. */
+	if (r == -ENOENT && p->state != PS_STATE_PREPARED && p->state != PS_STATE_RUNNING &&
+	    p->state != PS_STATE_EXITED) {
+		ps_error_free(&e);
+		return 0;
+	}
+	if (r < 0) {
+		if (err && !*err)
+			*err = e;
+		else
+			ps_error_free(&e);
 		return r;
+	}
 	v->apps = calloc(m->n_init_apps + m->n_apps + 1, sizeof(*v->apps));
 	if (!v->apps) {
 		ps_manifest_free(m);

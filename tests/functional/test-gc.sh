@@ -1,0 +1,227 @@
+#!/bin/bash
+# shellcheck disable=SC2317 # checks are called through run_case
+# podctl gc (and rm, status) against exited, expired, aborted and locked
+# pods and leftover temporary files. "Running" pods are made by holding the
+# pod's lock from another process, as stage1 does.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/store-lib.sh"
+
+ROOT=$(t_rootfs)
+P=$PODCTL
+
+# new_prepared: prepare a pod, print its uuid.
+new_prepared() {
+	local u
+	u=$("$P" prepare "$ROOT" -- /bin/true) && [[ $u =~ $UUID_RE ]] || return 1
+	echo "$u"
+}
+# set_created UUID DIR TIME: rewrite the pod's info marker with another created time.
+set_created() {
+	printf '{"name":"pod-%s","created":"%s"}\n' "${1:0:8}" "$3" >"$PODS/$2/$1/info"
+}
+
+check_grace() {
+	local old new sec
+	old=$(new_prepared) && new=$(new_prepared) && sec=$(new_prepared) || why "prepare failed" ||
+		return 1
+	make_exited "$old" "$(ago_rfc3339 '2 hours')" || return 1
+	make_exited "$new" || return 1
+	make_exited "$sec" "$(ago_rfc3339 '5 seconds')" || return 1
+	expect_exit 0 "$P" status --format=json "$old" || return 1
+	json_assert "d['state'] == 'exited' and d['exitCode'] == 0 and d['exitReason'] == 'ok'" ||
+		return 1
+	json_assert "re.match(r'$TIME_RE', d['exited'])" || return 1
+
+	expect_exit 0 "$P" gc --grace-period=1h || return 1
+	[ -z "$(pod_dirs "$old")" ] || why "2 h old exited pod kept (in $(pod_dirs "$old"))" ||
+		return 1
+	[ "$(pod_dirs "$new")" = run ] || why "fresh exited pod not kept: '$(pod_dirs "$new")'" ||
+		return 1
+	[ "$(pod_dirs "$sec")" = run ] || why "5 s old exited pod not kept" || return 1
+
+	expect_exit 0 "$P" gc --grace-period=1s || return 1
+	[ -z "$(pod_dirs "$sec")" ] || why "5 s old pod kept with a 1s grace" || return 1
+	[ "$(pod_dirs "$new")" = run ] || why "fresh pod collected with a 1s grace" || return 1
+
+	expect_exit 0 "$P" gc --grace-period=0 || return 1
+	[ -z "$(pod_dirs "$new")" ] || why "exited pod kept with --grace-period=0" || return 1
+	expect_exit 0 "$P" list --format=json || return 1
+	json_assert "d == []"
+}
+run_case "gc: exited pods past the grace period go, recent ones stay (by exit marker time)" check_grace
+
+check_no_exit_marker() {
+	# stage1 killed before it wrote an exit marker: the dir's time counts.
+	local u
+	u=$(new_prepared) || return 1
+	mv "$PODS/prepared/$u" "$PODS/run/$u" || return 1
+	expect_exit 0 "$P" gc --grace-period=1h || return 1
+	[ "$(pod_dirs "$u")" = run ] || why "collected within the grace period" || return 1
+	touch -d '2 hours ago' "$PODS/run/$u"
+	expect_exit 0 "$P" gc --grace-period=1h || return 1
+	[ -z "$(pod_dirs "$u")" ] || why "2 h old exited pod without exit marker kept"
+}
+run_case "gc: an exited pod without exit marker ages by its dir" check_no_exit_marker
+
+check_expire_prepared() {
+	local old fresh mid
+	old=$(new_prepared) && fresh=$(new_prepared) && mid=$(new_prepared) || return 1
+	set_created "$old" prepared "$(ago_rfc3339 '48 hours')"
+	set_created "$mid" prepared "$(ago_rfc3339 '2 hours')"
+	expect_exit 0 "$P" gc --grace-period=0 || return 1 # default expiry: 24h
+	[ -z "$(pod_dirs "$old")" ] || why "48 h old prepared pod kept by default" || return 1
+	[ "$(pod_dirs "$mid")" = prepared ] || why "2 h old prepared pod collected by default" ||
+		return 1
+	expect_exit 0 "$P" gc --expire-prepared=1h || return 1
+	[ -z "$(pod_dirs "$mid")" ] || why "2 h old prepared pod kept with 1h" || return 1
+	[ "$(pod_dirs "$fresh")" = prepared ] || why "fresh prepared pod collected" || return 1
+	expect_exit 0 "$P" gc --expire-prepared=0 || return 1
+	[ -z "$(pod_dirs "$fresh")" ] || why "prepared pod kept with --expire-prepared=0"
+}
+run_case "gc --expire-prepared: old prepared pods go (by info created time), fresh ones stay" check_expire_prepared
+
+check_mark_only() {
+	local e p
+	e=$(new_prepared) && p=$(new_prepared) || return 1
+	make_exited "$e" "$(ago_rfc3339 '1 hour')" || return 1
+	expect_exit 0 "$P" gc --mark-only --grace-period=0 --expire-prepared=0 || return 1
+	[ "$(pod_dirs "$e")" = garbage ] || why "exited pod in '$(pod_dirs "$e")'" || return 1
+	[ "$(pod_dirs "$p")" = garbage ] || why "prepared pod in '$(pod_dirs "$p")'" || return 1
+	[ -f "$PODS/garbage/$e/manifest" ] || why "contents deleted" || return 1
+	expect_exit 0 "$P" status --format=json "$e" || return 1
+	json_assert "d['state'] == 'garbage'" || return 1
+	expect_exit 0 "$P" gc || return 1
+	[ "$(pod_count)" -eq 0 ] || why "garbage not deleted by a plain gc"
+}
+run_case "gc --mark-only moves to garbage without deleting; the next gc deletes" check_mark_only
+
+check_aborted() {
+	local a e g x
+	a=aaaaaaaa-0000-4000-8000-00000000000a
+	e=eeeeeeee-0000-4000-8000-00000000000e
+	g=99999999-0000-4000-8000-000000000009
+	x=88888888-0000-4000-8000-000000000008
+	mkdir -p "$PODS/prepare/$a/apps/x" "$PODS/embryo/$e" "$PODS/garbage/$g" \
+		"$PODS/exited-garbage/$x"
+	echo x >"$PODS/prepare/$a/apps/x/partial"
+	expect_exit 0 "$P" status --format=json "$a" || return 1
+	json_assert "d['state'] == 'aborted-prepare'" || return 1
+	expect_exit 0 "$P" status --format=json "$e" || return 1
+	json_assert "d['state'] == 'embryo'" || return 1
+	expect_exit 0 "$P" gc || return 1
+	[ "$(pod_count)" -eq 0 ] ||
+		why "left: $(find "$PODS" -mindepth 2 -maxdepth 2)"
+}
+run_case "gc collects aborted prepares, stale embryos, garbage and exited-garbage" check_aborted
+
+check_tmp() {
+	local t="$PODCTL_DIR/tmp" h dead
+	# A pid that is surely not running: a child that has been reaped.
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead"
+	mkdir -p "$t/old-dir"
+	echo x >"$t/old-anon"                # no writer named: goes when old
+	echo x >"$t/new-anon"                # ... and stays while fresh
+	echo x >"$t/.new.tmp.$dead"          # a dead writer's: goes at once
+	echo x >"$t/.old.tmp.$$"             # a live writer's (us): stays, however old
+	echo x >"$t/.locked.tmp.$dead"       # locked by its writer: stays
+	touch -d '1 minute ago' "$t/old-anon" "$t/.old.tmp.$$" "$t/.locked.tmp.$dead" "$t/old-dir"
+	hold_lock "$t/.locked.tmp.$dead" || return 1
+	h=$HOLD_PID
+	expect_exit 0 "$P" gc || { release_lock "$h"; return 1; }
+	[ ! -e "$t/old-anon" ] || why "old tmp file kept" || { release_lock "$h"; return 1; }
+	[ ! -e "$t/old-dir" ] || why "old tmp dir kept" || { release_lock "$h"; return 1; }
+	[ -e "$t/new-anon" ] || why "fresh tmp file removed" || { release_lock "$h"; return 1; }
+	[ ! -e "$t/.new.tmp.$dead" ] || why "a dead writer's tmp file kept" || { release_lock "$h"; return 1; }
+	[ -e "$t/.old.tmp.$$" ] || why "a live writer's tmp file removed" || { release_lock "$h"; return 1; }
+	[ -e "$t/.locked.tmp.$dead" ] || why "locked tmp file removed" || { release_lock "$h"; return 1; }
+	release_lock "$h"
+	expect_exit 0 "$P" gc || return 1
+	[ ! -e "$t/.locked.tmp.$dead" ] || why "tmp file kept once unlocked" || return 1
+	[ -e "$t/new-anon" ] || why "fresh tmp file removed" || return 1
+	rm -f "$t/new-anon" "$t/.old.tmp.$$"
+}
+run_case "gc: tmp leftovers of dead writers and old unnamed ones go; live, locked, fresh ones stay" check_tmp
+
+check_running() {
+	local u h before
+	u=$(new_prepared) || return 1
+	mv "$PODS/prepared/$u" "$PODS/run/$u" || return 1
+	hold_lock "$PODS/run/$u" || return 1
+	h=$HOLD_PID
+	before=$(store_snapshot)
+	expect_exit 0 timeout 5 "$P" status --format=json "$u" || { release_lock "$h"; return 1; }
+	json_assert "d['state'] == 'running'" || { release_lock "$h"; return 1; }
+	expect_exit 0 timeout 5 "$P" status "$u" || { release_lock "$h"; return 1; }
+	grep -Eq '^state +running$' <<<"$OUT" || why "text status: $OUT" || { release_lock "$h"; return 1; }
+	expect_exit 0 timeout 5 "$P" gc --grace-period=0 --expire-prepared=0 ||
+		{ release_lock "$h"; return 1; }
+	expect_exit 1 timeout 5 "$P" rm "$u" || { release_lock "$h"; return 1; }
+	one_line || why "rm: not one line: $ERR" || { release_lock "$h"; return 1; }
+	grep -q "$u" <<<"$ERR" || why "rm: does not name the pod: $ERR" || { release_lock "$h"; return 1; }
+	[ "$before" = "$(store_snapshot)" ] || why "running pod touched" || { release_lock "$h"; return 1; }
+	release_lock "$h"
+	# Its holder died: exited at once, and collectable.
+	expect_exit 0 timeout 5 "$P" status --format=json "$u" || return 1
+	json_assert "d['state'] == 'exited'" || return 1
+	expect_exit 0 "$P" rm "$u" || return 1
+	[ -z "$(pod_dirs "$u")" ] || why "not removed once exited"
+}
+run_case "a running (locked) pod: status says running without blocking; gc leaves it; rm exit 1" check_running
+
+check_preparing() {
+	local u=cccccccc-0000-4000-8000-00000000000c h
+	mkdir -p "$PODS/prepare/$u"
+	hold_lock "$PODS/prepare/$u" || return 1
+	h=$HOLD_PID
+	expect_exit 0 timeout 5 "$P" status --format=json "$u" || { release_lock "$h"; return 1; }
+	json_assert "d['state'] == 'preparing'" || { release_lock "$h"; return 1; }
+	expect_exit 0 timeout 5 "$P" gc || { release_lock "$h"; return 1; }
+	[ "$(pod_dirs "$u")" = prepare ] || why "preparing pod collected" || { release_lock "$h"; return 1; }
+	expect_exit 1 timeout 5 "$P" rm "$u" || { release_lock "$h"; return 1; }
+	one_line || why "rm: not one line: $ERR"
+	release_lock "$h"
+	[ -n "$T_WHY" ] && return 1
+	expect_exit 0 "$P" gc || return 1
+	[ -z "$(pod_dirs "$u")" ] || why "aborted prepare kept once unlocked"
+}
+run_case "a preparing (locked) pod: gc leaves it, rm refuses; once unlocked gc takes it" check_preparing
+
+check_locked_garbage() {
+	local g=dddddddd-0000-4000-8000-00000000000d x=ffffffff-0000-4000-8000-00000000000f
+	local hg hx rc=0
+	mkdir -p "$PODS/garbage/$g" "$PODS/exited-garbage/$x"
+	hold_lock "$PODS/garbage/$g" || return 1
+	hg=$HOLD_PID
+	hold_lock "$PODS/exited-garbage/$x" || { release_lock "$hg"; return 1; }
+	hx=$HOLD_PID
+	if ! expect_exit 0 timeout 5 "$P" gc; then
+		rc=1
+	elif [ "$(pod_dirs "$g")" != garbage ] || [ "$(pod_dirs "$x")" != exited-garbage ]; then
+		why "locked garbage touched" || rc=1
+	elif ! grep -q "$g" <<<"$ERR" || ! grep -q "$x" <<<"$ERR"; then
+		why "gc did not name the pods it skipped: $ERR" || rc=1
+	else
+		expect_exit 0 timeout 5 "$P" status --format=json "$g" || rc=1
+		[ $rc -eq 0 ] && { json_assert "d['state'] == 'deleting'" || rc=1; }
+		expect_exit 0 timeout 5 "$P" status --format=json "$x" || rc=1
+		[ $rc -eq 0 ] && { json_assert "d['state'] == 'exited-deleting'" || rc=1; }
+	fi
+	release_lock "$hg"
+	release_lock "$hx"
+	[ $rc -eq 0 ] || return 1
+	expect_exit 0 "$P" gc || return 1
+	[ "$(pod_count)" -eq 0 ] || why "unlocked garbage kept"
+}
+run_case "locked garbage/exited-garbage: gc returns at once, leaves them and says so" check_locked_garbage
+
+check_final() {
+	store_consistent || return 1
+	[ "$(pod_count)" -eq 0 ] || why "pods left: $(find "$PODS" -mindepth 2 -maxdepth 2)" ||
+		return 1
+	[ -z "$(ls -A "$PODCTL_DIR/tmp")" ] || why "tmp/ not empty: $(ls -A "$PODCTL_DIR/tmp")"
+}
+run_case "the store ends empty and consistent" check_final
+
+t_end

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Atomic writes and bounded reads (fileio.c). */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "fixture.h"
+#include "util.h"
+
+/* A scratch dir per test (the store's tmp/ of a fresh fixture). */
+static int dir_fd(struct fx *f)
+{
+	return ps_store_tmp_fd(f->store);
+}
+
+/* Names in the dir other than "." and "..", joined by spaces. */
+static void list_dir(int dfd, char *out, size_t len)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	DIR *d = fdopendir(fd);
+	assert_non_null(d);
+	struct dirent *de;
+	out[0] = '\0';
+	while ((de = readdir(d))) {
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		size_t n = strlen(out);
+		snprintf(out + n, len - n, "%s%s", n ? " " : "", de->d_name);
+	}
+	closedir(d);
+}
+
+static void assert_content(int dfd, const char *name, const char *want)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	ps_error *err = NULL;
+
+	assert_int_equal(ps_read_file_at(dfd, name, 4096, &buf, &len, &err), 0);
+	assert_null(err);
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(buf, want);
+	free(buf);
+}
+
+static void write_replaces(void **state)
+{
+	struct fx *f = *state;
+	int dfd = dir_fd(f);
+	ps_error *err = NULL;
+	char names[1024];
+	struct stat st;
+
+	assert_int_equal(ps_write_file_at(dfd, "m", "old", 3, 0600, 0, &err), 0);
+	assert_content(dfd, "m", "old");
+	assert_int_equal(ps_write_file_at(dfd, "m", "new content", 11, 0644, 0, &err), 0);
+	assert_null(err);
+	assert_content(dfd, "m", "new content");
+	assert_int_equal(fstatat(dfd, "m", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	/* An empty write is a write. */
+	assert_int_equal(ps_write_file_at(dfd, "m", "", 0, 0644, 0, &err), 0);
+	assert_content(dfd, "m", "");
+	list_dir(dfd, names, sizeof(names));
+	assert_string_equal(names, "m"); /* no tmp file left */
+}
+
+static void write_durable(void **state)
+{
+	struct fx *f = *state;
+	int dfd = dir_fd(f);
+	ps_error *err = NULL;
+	char names[1024];
+
+	assert_int_equal(ps_write_file_at(dfd, "d", "one", 3, 0644, PS_WRITE_DURABLE, &err), 0);
+	assert_int_equal(ps_write_file_at(dfd, "d", "two", 3, 0644, PS_WRITE_DURABLE, &err), 0);
+	assert_null(err);
+	assert_content(dfd, "d", "two");
+	list_dir(dfd, names, sizeof(names));
+	assert_string_equal(names, "d");
+}
+
+/* The tmp name does not fit: nothing is created, the old file stays. */
+static void write_name_too_long(void **state)
+{
+	struct fx *f = *state;
+	int dfd = dir_fd(f);
+	ps_error *err = NULL;
+	char name[255], names[1024];
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0'; /* a valid name, but ".<name>.tmp.<pid>" is not */
+	assert_int_equal(ps_write_file_at(dfd, "keep", "old", 3, 0644, 0, &err), 0);
+	assert_true(ps_write_file_at(dfd, name, "x", 1, 0644, PS_WRITE_DURABLE, &err) < 0);
+	assert_non_null(err);
+	assert_int_equal(err->errnum, ENAMETOOLONG);
+	ps_error_free(&err);
+	list_dir(dfd, names, sizeof(names));
+	assert_string_equal(names, "keep");
+}
+
+/* The rename fails (a directory is in the way): old content intact, tmp gone. */
+static void write_rename_fails(void **state)
+{
+	struct fx *f = *state;
+	int dfd = dir_fd(f);
+	ps_error *err = NULL;
+	char names[1024];
+
+	assert_int_equal(mkdirat(dfd, "dir", 0700), 0);
+	assert_int_equal(ps_write_file_at(dfd, "dir/inner", "old", 3, 0644, 0, &err), -ENOENT);
+	ps_error_free(&err);
+	int sub = openat(dfd, "dir", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(sub >= 0);
+	assert_int_equal(ps_write_file_at(sub, "inner", "old", 3, 0644, 0, &err), 0);
+	close(sub);
+	assert_true(ps_write_file_at(dfd, "dir", "x", 1, 0644, PS_WRITE_DURABLE, &err) < 0);
+	assert_non_null(err);
+	assert_non_null(strstr(err->msg, "dir"));
+	ps_error_free(&err);
+	list_dir(dfd, names, sizeof(names));
+	assert_string_equal(names, "dir");
+	sub = openat(dfd, "dir", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_content(sub, "inner", "old");
+	close(sub);
+}
+
+/* Writing into a dir that was removed fails cleanly. */
+static void write_into_removed_dir(void **state)
+{
+	struct fx *f = *state;
+	int dfd = dir_fd(f);
+	ps_error *err = NULL;
+
+	assert_int_equal(mkdirat(dfd, "gone", 0700), 0);
+	int g = openat(dfd, "gone", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(g >= 0);
+	assert_int_equal(unlinkat(dfd, "gone", AT_REMOVEDIR), 0);
+	assert_true(ps_write_file_at(g, "m", "x", 1, 0644, 0, &err) < 0);
+	assert_non_null(err);
+	assert_int_equal(err->kind, PS_ERR_FAILED);
+	ps_error_free(&err);
+	close(g);
+}
+
+static void read_missing(void **state)
+{
+	struct fx *f = *state;
+	ps_error *err = NULL;
+	char *buf = (char *)0x1;
+	size_t len = 77;
+
+	assert_int_equal(ps_read_file_at(dir_fd(f), "nope", 100, &buf, &len, &err), -ENOENT);
+	assert_null(err); /* missing is "not yet", not an error */
+	assert_ptr_equal(buf, (char *)0x1);
+	assert_int_equal(len, 77);
+}
+
+static void read_size_cap(void **state)
+{
+	struct fx *f = *state;
+	int dfd = dir_fd(f);
+	ps_error *err = NULL;
+	char data[2000], *buf = NULL;
+	size_t len = 0;
+
+	memset(data, 'a', sizeof(data));
+	assert_int_equal(ps_write_file_at(dfd, "exact", data, 100, 0644, 0, &err), 0);
+	assert_int_equal(ps_write_file_at(dfd, "over", data, 101, 0644, 0, &err), 0);
+	assert_int_equal(ps_write_file_at(dfd, "big", data, sizeof(data), 0644, 0, &err), 0);
+
+	assert_int_equal(ps_read_file_at(dfd, "exact", 100, &buf, &len, &err), 0);
+	assert_int_equal(len, 100);
+	assert_int_equal(buf[100], '\0');
+	free(buf);
+	buf = NULL;
+
+	assert_int_equal(ps_read_file_at(dfd, "over", 100, &buf, &len, &err), -EFBIG);
+	assert_non_null(err);
+	assert_null(buf); /* untouched on failure */
+	ps_error_free(&err);
+	assert_int_equal(ps_read_file_at(dfd, "big", 1000, &buf, &len, &err), -EFBIG);
+	assert_null(buf);
+	ps_error_free(&err);
+	assert_int_equal(ps_read_file_at(dfd, "big", 4096, &buf, &len, &err), 0);
+	assert_int_equal(len, sizeof(data));
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(write_replaces, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(write_durable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(write_name_too_long, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(write_rename_fails, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(write_into_removed_dir, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(read_missing, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(read_size_cap, fx_setup, fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
