@@ -122,7 +122,7 @@ unsigned app_probes_feed(struct app_probes *ap, enum probe_role role, enum probe
 
 /* --- exec runner ----------------------------------------------------------- */
 
-void probe_child_plain(char *const *argv, void *userdata)
+static void __attribute__((noreturn)) exec_plain(char *const *argv)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
@@ -134,7 +134,34 @@ void probe_child_plain(char *const *argv, void *userdata)
 	_exit(127);
 }
 
-int probe_exec_start(probe_child_fn fn, void *userdata, char *const *argv, struct probe_exec *ret)
+/* The probe child: enter, fork the command, pass its status on. */
+static void __attribute__((noreturn)) probe_child(const struct probe_exec_hooks *h, void *userdata,
+                                                  char *const *argv)
+{
+	int st;
+
+	if (h && h->enter && h->enter(userdata) < 0)
+		_exit(127);
+	pid_t me = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		_exit(127);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != me && getppid() != 0)
+			_exit(127);
+		if (h && h->exec)
+			h->exec(argv, userdata);
+		exec_plain(argv);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+int probe_exec_start(const struct probe_exec_hooks *h, void *userdata, char *const *argv,
+                     struct probe_exec *ret)
 {
 	int pidfd = -1;
 	struct clone_args ca = {
@@ -153,11 +180,10 @@ int probe_exec_start(probe_child_fn fn, void *userdata, char *const *argv, struc
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL); /* the supervisor blocks signals for its signalfd */
-		fn(argv, userdata);
-		_exit(127);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL); /* the supervisor blocks signals for its signalfd */
+		probe_child(h, userdata, argv);
 	}
 	/* pidfd is CLOEXEC (CLONE_PIDFD always sets it). */
 	*ret = (struct probe_exec){ .pid = (pid_t)pid, .pidfd = pidfd };
@@ -201,12 +227,12 @@ static int remaining_ms(long long deadline_ns)
 	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
 }
 
-int probe_exec_run(probe_child_fn fn, void *userdata, char *const *argv, int timeout_ms,
-                   enum probe_result *ret, bool *ret_timed_out)
+int probe_exec_run(const struct probe_exec_hooks *h, void *userdata, char *const *argv,
+                   int timeout_ms, enum probe_result *ret, bool *ret_timed_out)
 {
 	struct probe_exec pe;
 	long long deadline = ps_monotonic_ns() + (long long)timeout_ms * 1000000LL;
-	int r = probe_exec_start(fn, userdata, argv, &pe);
+	int r = probe_exec_start(h, userdata, argv, &pe);
 
 	if (r < 0)
 		return r;

@@ -76,31 +76,41 @@ unsigned app_probes_feed(struct app_probes *ap, enum probe_role role, enum probe
 /* --- exec runner ----------------------------------------------------------- */
 
 /*
- * Runs in the probe child after clone: enter the app's namespaces and root,
- * set up stdio, then execve(argv). Must not return (on failure: _exit(127)).
+ * How an exec probe gets into the app. The probe child (cloned with exit
+ * signal 0 and never exec'ing, so a supervisor's waitpid(-1), which reaps
+ * SIGCHLD children only, leaves it to probe_exec_finish()) calls enter(),
+ * then forks the command's process, which calls exec() and reports its exit
+ * status back as its own. The fork in between is what a pid namespace needs
+ * anyway: setns(CLONE_NEWPID) applies to children only. (An exec'd child
+ * would get SIGCHLD as exit signal again: exec resets it.)
+ *
+ *   enter  in the probe child: setns() into the app's namespaces; 0 or -errno
+ *   exec   in the command's process: chroot/chdir into the app's root, drop
+ *          privileges, stdio, execve(argv); must not return
+ *
+ * NULL hooks (or NULL members): no enter, and exec = stdio to /dev/null,
+ * execvp(argv). That is what tests and tools use.
  */
-typedef void (*probe_child_fn)(char *const *argv, void *userdata);
-
-/* The plain hook: stdio to /dev/null, execvp(argv). For tests and tools. */
-void probe_child_plain(char *const *argv, void *userdata) __attribute__((noreturn));
+struct probe_exec_hooks {
+	int (*enter)(void *userdata);
+	void (*exec)(char *const *argv, void *userdata);
+};
 
 struct probe_exec {
 	pid_t pid;
-	int pidfd;   /* readable when the child exited; -1 when none */
+	int pidfd;   /* readable when the probe ended; -1 when none */
 };
 
-/*
- * Start an exec probe. The child is cloned with exit signal 0, so a
- * supervisor's waitpid(-1) (which reaps SIGCHLD children only) leaves it to
- * probe_exec_finish(); it gets SIGKILL should stage1 die.
- */
-int probe_exec_start(probe_child_fn fn, void *userdata, char *const *argv, struct probe_exec *ret);
+/* Start an exec probe. Everything it starts gets SIGKILL should stage1 die. */
+int probe_exec_start(const struct probe_exec_hooks *h, void *userdata, char *const *argv,
+                     struct probe_exec *ret);
 /* After pidfd polled readable: reap; success iff it exited 0. -EAGAIN if not yet. */
 int probe_exec_finish(struct probe_exec *pe, enum probe_result *ret);
-/* The timeout hit: SIGKILL through the pidfd, reap; the result is a failure. */
+/* The timeout hit: SIGKILL through the pidfd (the command's process dies with
+ * it: PR_SET_PDEATHSIG), reap; the result is a failure. */
 void probe_exec_kill(struct probe_exec *pe);
 /* Blocking: start, wait at most timeout_ms, kill at the timeout. *ret_timed_out may be NULL. */
-int probe_exec_run(probe_child_fn fn, void *userdata, char *const *argv, int timeout_ms,
+int probe_exec_run(const struct probe_exec_hooks *h, void *userdata, char *const *argv, int timeout_ms,
                    enum probe_result *ret, bool *ret_timed_out);
 
 /* --- tcpSocket / httpGet runner ---------------------------------------------- */
