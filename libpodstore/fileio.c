@@ -36,7 +36,7 @@ int ps_write_file_at(int dirfd, const char *name, const void *data, size_t len, 
 		errno = -r;
 		goto fail;
 	}
-	if ((flags & PS_WRITE_DURABLE) && fsync(fd) < 0)
+	if ((flags & (PS_WRITE_DURABLE | PS_WRITE_SYNC_DATA)) && fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;

@@ -7,6 +7,8 @@
  * Linear in the number of pods, and never waits on anyone.
  */
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -64,6 +66,20 @@ static long long created_at_ns(ps_pod *p)
 	return dir_mtime_ns(p->fd);
 }
 
+/* Is the pod garbage by where it is and how old it is? (Whether someone
+ * holds its lock is a separate question.) */
+static bool due(struct gc_ctx *c, ps_pod *p)
+{
+	switch (p->dir) {
+	case PS_DIR_PREPARED:
+		return c->now_ns - created_at_ns(p) >= c->opts->expire_prepared_ms * 1000000LL;
+	case PS_DIR_RUN:
+		return c->now_ns - exited_at_ns(p) >= c->opts->grace_period_ms * 1000000LL;
+	default:
+		return true; /* embryo, aborted prepare, exited-garbage, garbage */
+	}
+}
+
 /* Collect a pod we hold exclusively, from wherever it is, to deleted. */
 static int collect(struct gc_ctx *c, ps_pod *p)
 {
@@ -119,17 +135,13 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 			       ps_pod_state_name(p->state));
 		}
 		goto out;
-	case PS_STATE_PREPARED:
-		if (c->now_ns - created_at_ns(p) < c->opts->expire_prepared_ms * 1000000LL)
-			goto out;
-		break;
-	case PS_STATE_EXITED:
-		if (c->now_ns - exited_at_ns(p) < c->opts->grace_period_ms * 1000000LL)
-			goto out;
-		break;
 	default:
-		break; /* embryo, aborted prepare, exited-garbage, garbage */
+		break;
 	}
+	/* Only lock what is due: a lock taken for nothing could make a
+	 * concurrent run-prepared of that pod fail as busy. */
+	if (!due(c, p))
+		goto out;
 	if (ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &e) < 0) {
 		if (e->kind == PS_ERR_BUSY) {
 			c->report->skipped++;
@@ -140,38 +152,49 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 		ps_error_free(&e);
 		goto out;
 	}
-	/* Locked: the state may have changed since we looked (a prepare that
-	 * finished, a pod that started). Only collect what is still garbage. */
-	switch (p->state) {
-	case PS_STATE_PREPARED:
-	case PS_STATE_EXITED:
-	case PS_STATE_EMBRYO:
-	case PS_STATE_PREPARING:        /* locked by us: an aborted prepare */
-	case PS_STATE_EXITED_DELETING:  /* likewise, exited-garbage */
-	case PS_STATE_DELETING:
-		if (p->dir == PS_DIR_PREPARED &&
-		    c->now_ns - created_at_ns(p) < c->opts->expire_prepared_ms * 1000000LL)
-			break;
-		if (p->dir == PS_DIR_RUN &&
-		    c->now_ns - exited_at_ns(p) < c->opts->grace_period_ms * 1000000LL)
-			break;
-		r = collect(c, p);
-		if (r < 0) {
-			/* Report and carry on with the others. */
-			ps_log(PS_LOG_WARNING, "gc: %s", (*c->err)->msg);
-			ps_error_free(c->err);
-			r = 0;
-		}
-		break;
-	default:
-		break;
+	/* Locked: the pod may have moved since we looked (a prepare that
+	 * finished, a pod that started and exited). Decide again from where it
+	 * is now; holding the lock ourselves, nobody else is using it. */
+	if (!due(c, p))
+		goto out;
+	r = collect(c, p);
+	if (r < 0) {
+		/* Report and carry on with the others. */
+		ps_log(PS_LOG_WARNING, "gc: %s", (*c->err)->msg);
+		ps_error_free(c->err);
+		r = 0;
 	}
 out:
 	ps_pod_free(p);
 	return r;
 }
 
-/* Leftovers in $DIR/tmp whose writer is gone: unlocked and past the grace. */
+/* The writer's pid, for an entry named "<what>.<pid>"; 0 when there is none. */
+static pid_t tmp_entry_owner(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char *end;
+
+	if (!dot || dot == name || !dot[1] || dot[1] == '0')
+		return 0;
+	long v = strtol(dot + 1, &end, 10);
+	if (*end || v <= 0 || v > INT_MAX)
+		return 0;
+	return (pid_t)v;
+}
+
+static bool pid_alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * Leftovers in $DIR/tmp whose writer is gone. Writers name their entries
+ * "<what>.<pid>" (see on-disk-format.md): such an entry goes as soon as that
+ * process is dead, whatever its age — a long extraction is never cut short,
+ * and a crashed one is cleaned at once. (A reused pid only delays the
+ * cleanup.) Anything else goes once unlocked and older than TMP_GRACE_NS.
+ */
 static void gc_tmp(ps_store *s, struct gc_ctx *c)
 {
 	int fd = openat(ps_store_tmp_fd(s), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -190,7 +213,10 @@ static void gc_tmp(ps_store *s, struct gc_ctx *c)
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		long long mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-		if (c->now_ns - mt < TMP_GRACE_NS)
+		pid_t owner = tmp_entry_owner(de->d_name);
+		if (owner > 0 && pid_alive(owner))
+			continue;
+		if (owner <= 0 && c->now_ns - mt < TMP_GRACE_NS)
 			continue;
 		if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
 			_cleanup_close_ int efd = openat(dirfd(d), de->d_name,
@@ -244,13 +270,11 @@ int ps_pod_remove(ps_store *s, const char *arg, ps_error **err)
 		                 ps_pod_state_name(p->state));
 		goto out;
 	}
+	/* Once we hold the lock nobody runs or prepares it; a lock held by
+	 * someone else (a pod that started meanwhile) is refused, not waited for. */
 	r = ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, err);
 	if (r < 0)
 		goto out;
-	if (p->state == PS_STATE_RUNNING) {
-		r = ps_error_set(err, PS_ERR_BUSY, 0, "pod %s is running: stop it first", p->uuid);
-		goto out;
-	}
 	if (p->dir == PS_DIR_RUN)
 		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, err);
 	if (r >= 0 && p->dir != PS_DIR_GARBAGE)

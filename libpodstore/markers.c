@@ -32,7 +32,7 @@ static int add_str(json_object *o, const char *key, const char *v)
 	return json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
 }
 
-static int write_json(int dirfd, const char *name, json_object *o, bool durable, ps_error **err)
+static int write_json(int dirfd, const char *name, json_object *o, unsigned flags, ps_error **err)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -45,8 +45,7 @@ static int write_json(int dirfd, const char *name, json_object *o, bool durable,
 	memcpy(line, s, len);
 	line[len] = '\n';
 	line[len + 1] = '\0';
-	return ps_write_file_at(dirfd, name, line, len + 1, 0644, durable ? PS_WRITE_DURABLE : 0,
-	                        err);
+	return ps_write_file_at(dirfd, name, line, len + 1, 0644, flags, err);
 }
 
 /* Missing → -ENOENT without an error; unreadable JSON → error. */
@@ -116,7 +115,7 @@ int ps_info_write(int pod_fd, const ps_info *info, ps_error **err)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write info");
 	add_str(o, "name", info->name);
 	add_time(o, "created", info->created_ns);
-	return write_json(pod_fd, PS_FILE_INFO, o, true, err);
+	return write_json(pod_fd, PS_FILE_INFO, o, PS_WRITE_SYNC_DATA, err);
 }
 
 int ps_info_read(int pod_fd, ps_info *ret, ps_error **err)
@@ -155,7 +154,7 @@ int ps_pid_marker_write(int pod_fd, const ps_pid_marker *m, ps_error **err)
 		json_object_object_add(o, "stage1Starttime",
 		                       json_object_new_uint64(m->stage1_starttime));
 	}
-	return write_json(pod_fd, PS_FILE_PID, o, false, err);
+	return write_json(pod_fd, PS_FILE_PID, o, 0, err);
 }
 
 int ps_pid_marker_read(int pod_fd, ps_pid_marker *ret, ps_error **err)
@@ -189,7 +188,7 @@ int ps_exit_marker_write(int dirfd, const ps_exit_marker *m, bool durable, ps_er
 	if (m->app)
 		add_str(o, "app", m->app);
 	add_time(o, "time", m->time_ns);
-	return write_json(dirfd, PS_FILE_EXIT, o, durable, err);
+	return write_json(dirfd, PS_FILE_EXIT, o, durable ? PS_WRITE_DURABLE : 0, err);
 }
 
 int ps_exit_marker_read(int dirfd, ps_exit_marker *ret, ps_error **err)
@@ -231,7 +230,7 @@ int ps_status_marker_write(int app_dirfd, const ps_status_marker *m, ps_error **
 	add_time(o, "time", m->time_ns);
 	if (m->reason)
 		add_str(o, "reason", m->reason);
-	return write_json(app_dirfd, PS_FILE_APP_STATUS, o, false, err);
+	return write_json(app_dirfd, PS_FILE_APP_STATUS, o, 0, err);
 }
 
 int ps_status_marker_read(int app_dirfd, ps_status_marker *ret, ps_error **err)
@@ -266,7 +265,7 @@ int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err)
 	if (!o)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write ready");
 	add_time(o, "time", time_ns);
-	return write_json(pod_fd, PS_FILE_READY, o, false, err);
+	return write_json(pod_fd, PS_FILE_READY, o, 0, err);
 }
 
 int ps_ready_marker_remove(int pod_fd, ps_error **err)

@@ -370,7 +370,9 @@ int ps_pod_create(ps_store *s, ps_pod **ret, ps_error **err)
 		p->state = PS_STATE_EMBRYO;
 		if (pod_is_at(p, PS_DIR_EMBRYO) <= 0)
 			continue;
-		int r = ps_pod_transition(p, PS_DIR_PREPARE, err);
+		/* Not fsynced: lost to a power cut, it is an embryo again, which
+		 * gc collects; prepare's move to prepared/ is the durable one. */
+		int r = ps_pod_transition_lazy(p, PS_DIR_PREPARE, err);
 		if (r < 0)
 			return r;
 		*ret = TAKE_PTR(p);

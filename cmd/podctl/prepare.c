@@ -113,11 +113,13 @@ static int read_manifest_file(const char *path, ps_manifest **ret, ps_error **er
 	size_t len = 0;
 	int r;
 
-	r = ps_read_file_at(AT_FDCWD, path, 1 << 20, &buf, &len, err);
-	if (r == -ENOENT)
-		return ps_error_set(err, PS_ERR_FAILED, ENOENT, "read manifest %s", path);
+	/* The user's own file: symlinks and /dev/stdin are fine here. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ps_error_errno(err, "read manifest %s", path);
+	r = ps_read_all(fd, 1 << 20, &buf, &len);
 	if (r < 0)
-		return ps_error_prefix(err, "read manifest %s", path);
+		return ps_error_set(err, PS_ERR_FAILED, -r, "read manifest %s", path);
 	r = ps_manifest_parse(buf, len, ret, err);
 	if (r < 0)
 		return ps_error_prefix(err, "manifest %s", path);
@@ -419,7 +421,7 @@ static int write_app_image(int app_fd, const char *ref, const struct app_root *a
 	json_object_object_add(o, "layers", layers);
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
-	r = ps_write_file_at(app_fd, PS_FILE_APP_IMAGE, s, strlen(s), 0644, PS_WRITE_DURABLE, err);
+	r = ps_write_file_at(app_fd, PS_FILE_APP_IMAGE, s, strlen(s), 0644, PS_WRITE_SYNC_DATA, err);
 	json_object_put(o);
 	return r;
 }
@@ -441,6 +443,8 @@ static int layout_app(int apps_fd, const ps_app *a, const struct app_root *ar, p
 	r = write_app_image(fd, a->image, ar, err);
 	if (r < 0)
 		return ps_error_prefix(err, "apps/%s", a->name);
+	if (fsync(fd) < 0)
+		return ps_error_errno(err, "fsync apps/%s", a->name);
 	return 0;
 }
 
@@ -491,6 +495,11 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 	r = build_manifest(cli, o, &m, err);
 	if (r < 0)
 		return r;
+	/* Keep image gc off the trees we resolve until the pod records them. */
+	_cleanup_close_ int pin = -1;
+	r = ps_image_pin(cli->store, &pin, err);
+	if (r < 0)
+		goto out;
 	n_roots = m->n_init_apps + m->n_apps;
 	roots = calloc(n_roots + 1, sizeof(*roots));
 	if (!roots) {
@@ -520,7 +529,9 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 	r = ps_manifest_to_json(m, &json, err);
 	if (r < 0)
 		goto out;
-	r = ps_write_file_at(p->fd, PS_FILE_MANIFEST, json, strlen(json), 0644, PS_WRITE_DURABLE, err);
+	/* Each file's data now, the dirs once at the end: durable before the
+	 * pod appears in prepared/, at one journal commit per file. */
+	r = ps_write_file_at(p->fd, PS_FILE_MANIFEST, json, strlen(json), 0644, PS_WRITE_SYNC_DATA, err);
 	if (r < 0)
 		goto out;
 	r = ps_info_write(p->fd, &(ps_info){ .name = m->name, .created_ns = ps_now_ns() }, err);

@@ -9,6 +9,9 @@
 
 enum ps_write_flags {
 	PS_WRITE_DURABLE = 1 << 0, /* fsync the file before and the dir after the rename */
+	/* fsync the file only: for several files in one dir, whose caller
+	 * fsyncs the dir once after the last (one journal commit, not one each). */
+	PS_WRITE_SYNC_DATA = 1 << 1,
 };
 
 /*

@@ -6,6 +6,14 @@
  * Images (Documentation/images.md): a content-addressed store under
  * $DIR/images. Blobs are kept by sha256 and verified on import; each layer
  * is extracted once into a tree that pods share read-only through overlayfs.
+ *
+ *   images/blobs/sha256/<hex>       verified blobs: manifests, configs, layers
+ *   images/trees/sha256-<hex>/      one extracted tree per layer blob, read-only
+ *   images/index/sha256-<hex>.json  one record per image (layers, config, size)
+ *   images/names.json               "name:tag" -> "sha256:<hex>"
+ *   images/lock, images/names.lock  flock files (see ps_image_pin())
+ *
+ * Errors follow error.h; a ps_image is owned by the caller (ps_image_free()).
  */
 
 #include <stdbool.h>
@@ -38,10 +46,13 @@ typedef struct ps_image_import_opts {
 	const char *name;        /* "name[:tag]", may be NULL */
 	ps_progress_fn progress; /* may be NULL */
 	void *progress_data;
+	long long max_bytes;     /* cap on the data bytes of one layer; 0 = 32 GiB */
 } ps_image_import_opts;
 
 /* Import an OCI layout dir or tar, a docker-archive tar, a rootfs tarball or
- * a rootfs dir. On any failure the store is as before. */
+ * a rootfs dir. On any failure the store is as before. Importing an image
+ * already stored only checks digests: nothing is extracted or written again.
+ * progress is called with bytes done / total over hashing and extraction. */
 int ps_image_import(ps_store *s, const char *path, const ps_image_import_opts *opts,
                     ps_image **ret, ps_error **err);
 
@@ -55,6 +66,31 @@ int ps_image_remove(ps_store *s, const char *ref, bool force, ps_error **err);
 
 /* Remove trees and blobs that no image and no pod uses. */
 int ps_image_gc(ps_store *s, ps_error **err);
+
+/*
+ * Hold off ps_image_gc() (a shared flock on images/lock) while a pod is made
+ * from an image: take it before ps_image_resolve() and close *ret_fd once the
+ * pod's apps/<app>/image record is written. gc never removes what such a
+ * record, or an image in the index, refers to.
+ */
+int ps_image_pin(ps_store *s, int *ret_fd, ps_error **err);
+
+/*
+ * The value of overlayfs' lowerdir= for img: absolute tree paths, top layer
+ * first, joined by ':'. The kernel takes mount options of at most one page
+ * (4096 bytes) with upperdir= and workdir= included, so a value longer than
+ * 3072 bytes is refused with -E2BIG (about 30 layers in /var/lib/podctl);
+ * a store path with ':', ',' or '\\' in it is refused with -EINVAL.
+ */
+int ps_image_lowerdir_string(ps_store *s, const ps_image *img, char **ret, ps_error **err);
+
+/* Whether an overlay can be mounted here (a test mount in $DIR/tmp, done once
+ * per process). Needs CAP_SYS_ADMIN in the current mount namespace. */
+bool ps_overlay_supported(ps_store *s);
+
+/* The fallback without overlayfs: copy the image's layers, bottom first, into
+ * the dir target_dirfd, applying whiteouts and opaque dirs. */
+int ps_image_copy_rootfs(ps_store *s, const ps_image *img, int target_dirfd, ps_error **err);
 
 void ps_image_free(ps_image *img);
 void ps_image_list_free(ps_image **v, size_t n);

@@ -9,13 +9,16 @@
  * means "not yet" (-ENOENT, no error filled).
  *
  *   manifest            prepare   durable   the resolved pod manifest
- *   info                prepare   durable   {"name","created"}
+ *   info                prepare   durable*  {"name","created"}
  *   apps/<app>/image    prepare   durable   {"image","digest","layers":[…]}
  *   pid                 stage1              {"pid","starttime"}
  *   apps/<app>/status   stage1              {"status","time","reason"}
  *   apps/<app>/exit     stage1    durable   {"code","signal","time"}
  *   ready               stage1              {"time"}
  *   exit                stage1    durable   {"code","reason","time"}, written last
+ *
+ * (*) ps_info_write() fsyncs the file only; its caller fsyncs the pod dir
+ * once after writing all of prepare's files.
  */
 
 #include <stdbool.h>

@@ -1,0 +1,106 @@
+#!/bin/bash
+# bench/run-true.sh: `podctl run --net=none IMG /bin/true` side by side with
+# unshare+chroot, bwrap, crun and runc (those installed) on the same busybox
+# rootfs, in one run (timings on these machines move ±30 % between runs, so
+# only the ratios of one run mean anything). Then stage1's memory for an
+# idle pod. Uses hyperfine when installed, else a loop timed with date.
+#
+#   BUILDDIR=build bench/run-true.sh [RUNS]
+set -u
+BUILDDIR=${BUILDDIR:-$(cd "$(dirname "$0")/.." && pwd)/build}
+RUNS=${1:-50}
+PODCTL=$BUILDDIR/podctl
+export PODCTL_STAGE1=$BUILDDIR/podctl-stage1
+[ "$(id -u)" -eq 0 ] || { echo "run-true: needs root" >&2; exit 1; }
+[ -x "$PODCTL" ] || { echo "run-true: build first ($PODCTL)" >&2; exit 1; }
+
+W=$(mktemp -d /tmp/podctl-bench.XXXXXX)
+export PODCTL_DIR=$W/store
+cleanup() {
+	for pid in $(pgrep -f "$W" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+	awk -v p="$W" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+		while read -r m; do umount -l "$m"; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+"$(dirname "$0")/../scripts/make-default-image" "$W/image.tar"
+ROOT=$W/rootfs
+mkdir -p "$ROOT" && tar -xf "$W/image.tar" -C "$ROOT"
+
+names=()
+cmds=()
+add() { names+=("$1"); cmds+=("$2"); }
+
+add "podctl run" "$PODCTL run --net=none $ROOT /bin/true"
+add "unshare+chroot" "unshare --mount --pid --uts --ipc --fork chroot $ROOT /bin/true"
+if command -v bwrap >/dev/null; then
+	add "bwrap" "bwrap --bind $ROOT / --proc /proc --dev /dev --unshare-all /bin/true"
+fi
+# OCI bundles for crun / runc: the same rootfs, /bin/true, no terminal.
+make_bundle() {
+	local rt=$1 b=$W/bundle-$1
+	mkdir -p "$b"
+	(cd "$b" && "$rt" spec) || return 1
+	python3 - "$b/config.json" "$ROOT" <<'PY'
+import json, sys
+p, root = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["root"] = {"path": root, "readonly": True}
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+json.dump(c, open(p, "w"))
+PY
+	echo "$b"
+}
+if command -v crun >/dev/null && b=$(make_bundle crun); then
+	# crun refuses hybrid cgroups: hide the v2 mount in a private mount ns
+	# (PEERS.md); the host is not changed. `crun run` deletes the container
+	# when it exits, so one id serves every run.
+	add "crun run" "unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; crun --root $W/crun-state run --bundle $b bench'"
+fi
+if command -v runc >/dev/null && b=$(make_bundle runc); then
+	add "runc run" "runc --root $W/runc-state run --bundle $b bench"
+fi
+
+echo "== run /bin/true isolated ($RUNS runs each; $(nproc) cpus, load $(cut -d' ' -f1 /proc/loadavg)) =="
+declare -A median
+if command -v hyperfine >/dev/null; then
+	args=()
+	for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
+	hyperfine -N -w 5 -r "$RUNS" --export-json "$W/h.json" "${args[@]}" >/dev/null 2>"$W/h.err" ||
+		hyperfine -w 5 -r "$RUNS" --export-json "$W/h.json" "${args[@]}" >/dev/null 2>"$W/h.err" ||
+		{ cat "$W/h.err"; exit 1; }
+	while read -r n m; do median[$n]=$m; done < <(python3 - "$W/h.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(r["command"].replace(" ", "_"), "%.3f" % (r["median"] * 1000))
+PY
+)
+else
+	for i in "${!names[@]}"; do
+		ts=()
+		for ((k = 0; k < RUNS; k++)); do
+			t0=$(date +%s%N)
+			sh -c "${cmds[$i]}" >/dev/null 2>&1
+			t1=$(date +%s%N)
+			ts+=($(((t1 - t0) / 1000)))
+		done
+		m=$(printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+		median[${names[$i]// /_}]=$(awk -v u="$m" 'BEGIN{printf "%.3f", u/1000}')
+	done
+fi
+base=${median[unshare+chroot]}
+printf '%-16s %10s %10s\n' "" "median ms" "vs unshare"
+for n in "${names[@]}"; do
+	k=${n// /_}
+	printf '%-16s %10s %10s\n' "$n" "${median[$k]}" "$(awk -v a="${median[$k]}" -v b="$base" 'BEGIN{printf "%.2fx", a/b}')"
+done
+
+echo "== stage1 memory, idle pod (sleep) =="
+u=$("$PODCTL" run --detach --net=none "$ROOT" -- sleep 1000)
+s1=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$PODCTL_DIR/pods/run/$u/stage1")
+grep -E 'VmHWM|VmRSS|RssAnon|RssFile' "/proc/$s1/status" | tr -s ' \t' ' ' | sed 's/^/  stage1 /'
+init=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$PODCTL_DIR/pods/run/$u/pid")
+grep -E 'VmRSS' "/proc/$init/status" | tr -s ' \t' ' ' | sed 's/^/  pod init /'
+"$PODCTL" stop --force "$u" >/dev/null

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * podctl run / run-prepared: hand a prepared pod to podctl-stage1.
+ *
+ * Foreground: podctl execs stage1 in place, so stdio is inherited and the
+ * exit code of podctl is the pod's. --detach: a child starts a new session
+ * and execs stage1 with a sync pipe; we return once stage1 says the pod's
+ * pid marker is written (or print its one-line error and fail).
+ * The locked pod dir fd crosses the exec: stage1 holds the lock from then on
+ * (Documentation/devel/stage1.md).
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <sys/wait.h>
+
+#include "cli.h"
+#include "prepare.h"
+#include "util.h"
+
+enum { OPT_DETACH = 2000, OPT_INTERACTIVE };
+
+struct run_opts {
+	bool detach;
+	bool interactive;
+};
+
+static int fd_keep_across_exec(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+	if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Build stage1's argv. All strings but the fd numbers are borrowed. */
+static void stage1_argv(struct cli *cli, const ps_pod *p, const struct run_opts *ro, int sync_fd,
+                        char *podfd_arg, size_t podfd_len, char *dir_arg, size_t dir_len,
+                        char *sync_arg, size_t sync_len, const char **argv)
+{
+	size_t n = 0;
+
+	snprintf(podfd_arg, podfd_len, "--pod-fd=%d", p->fd);
+	snprintf(dir_arg, dir_len, "--dir=%s", ps_store_path(cli->store));
+	argv[n++] = "podctl-stage1";
+	argv[n++] = podfd_arg;
+	argv[n++] = dir_arg;
+	if (sync_fd >= 0) {
+		snprintf(sync_arg, sync_len, "--sync-fd=%d", sync_fd);
+		argv[n++] = sync_arg;
+	}
+	if (ro->interactive)
+		argv[n++] = "--interactive";
+	if (cli->debug)
+		argv[n++] = "--debug";
+	argv[n++] = p->uuid;
+	argv[n] = NULL;
+}
+
+/* Lock, check and move the pod to run/, then become (or spawn) stage1. */
+static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
+{
+	ps_error *err = NULL;
+	const char *stage1 = cli_stage1_path();
+	char podfd_arg[32], sync_arg[32];
+	_cleanup_free_ char *dir_arg = NULL;
+	const char *argv[10];
+	size_t dir_len = strlen(ps_store_path(cli->store)) + 8;
+
+	if (ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &err) < 0) {
+		if (err && err->kind == PS_ERR_BUSY) {
+			ps_error_free(&err);
+			fprintf(stderr, "podctl %s: pod %s is busy (locked by another podctl or running)\n",
+			        cli->verb, p->uuid);
+			return EXIT_FAILED;
+		}
+		return cli_fail(cli, &err);
+	}
+	if (p->state != PS_STATE_PREPARED) {
+		fprintf(stderr, "podctl %s: pod %s is %s, not prepared\n", cli->verb, p->uuid,
+		        ps_pod_state_name(p->state));
+		return EXIT_FAILED;
+	}
+	if (access(stage1, X_OK) < 0) {
+		fprintf(stderr, "podctl %s: %s: %s\n", cli->verb, stage1, strerror(errno));
+		return EXIT_FAILED;
+	}
+	if (ps_pod_transition(p, PS_DIR_RUN, &err) < 0)
+		return cli_fail(cli, &err);
+	dir_arg = malloc(dir_len);
+	if (!dir_arg)
+		return EXIT_FAILED;
+
+	if (!ro->detach) {
+		stage1_argv(cli, p, ro, -1, podfd_arg, sizeof(podfd_arg), dir_arg, dir_len, sync_arg,
+		            sizeof(sync_arg), argv);
+		fflush(stdout);
+		if (fd_keep_across_exec(p->fd) < 0)
+			goto exec_failed;
+		execv(stage1, (char **)argv);
+	exec_failed:
+		fprintf(stderr, "podctl %s: exec %s: %s\n", cli->verb, stage1, strerror(errno));
+		return EXIT_FAILED;
+	}
+
+	int sp[2];
+	if (pipe2(sp, O_CLOEXEC) < 0) {
+		fprintf(stderr, "podctl %s: pipe: %s\n", cli->verb, strerror(errno));
+		return EXIT_FAILED;
+	}
+	stage1_argv(cli, p, ro, sp[1], podfd_arg, sizeof(podfd_arg), dir_arg, dir_len, sync_arg,
+	            sizeof(sync_arg), argv);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "podctl %s: fork: %s\n", cli->verb, strerror(errno));
+		return EXIT_FAILED;
+	}
+	if (pid == 0) {
+		/* The pod outlives us: its own session, no terminal, no stdio of
+		 * ours (a caller's $(…) must not wait for the pod). Apps' output
+		 * goes to apps/<app>/log. */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		setsid();
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+		    fd_keep_across_exec(p->fd) < 0 || fd_keep_across_exec(sp[1]) < 0) {
+			dprintf(sp[1], "error: set up stage1's stdio: %s\n", strerror(errno));
+			_exit(EXIT_FAILED);
+		}
+		execv(stage1, (char **)argv);
+		dprintf(sp[1], "error: exec %s: %s\n", stage1, strerror(errno));
+		_exit(EXIT_FAILED);
+	}
+	close(sp[1]);
+	/* The lock lives on in stage1 (same open file description): closing our
+	 * fd is fine, unlocking (flock LOCK_UN) would release it for stage1 too. */
+	p->lock = PS_LOCK_NONE;
+
+	char buf[1024];
+	size_t len = 0;
+	ssize_t n;
+	while (len < sizeof(buf) - 1 && (n = read(sp[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)n;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	close(sp[0]);
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (streq(buf, "ok")) {
+		printf("%s\n", p->uuid);
+		return EXIT_OK;
+	}
+	if (strncmp(buf, "error: ", 7) == 0) {
+		fprintf(stderr, "podctl %s: pod %s: %s\n", cli->verb, p->uuid, buf + 7);
+	} else {
+		int status = 0;
+		waitpid(pid, &status, WNOHANG);
+		fprintf(stderr, "podctl %s: pod %s: stage1 exited before the pod started\n", cli->verb,
+		        p->uuid);
+	}
+	return EXIT_FAILED;
+}
+
+static void run_usage(void)
+{
+	printf("Usage: podctl run [OPTIONS] (IMAGE [--] [ARGS…] | --manifest FILE)\n\n"
+	       "Prepare a pod and run it. In the foreground, podctl's exit code is the pod's\n"
+	       "(the first failing app's, else 0); SIGINT/SIGTERM stop the pod.\n\n"
+	       "Options:\n"
+	       "  -d, --detach               run in the background, print the uuid once started;\n"
+	       "                             apps' output goes to 'podctl logs'\n"
+	       "  -i, --interactive          pass stdin to the (single) app\n" PREPARE_OPTIONS_HELP
+	               CLI_GLOBAL_HELP);
+}
+
+static const struct option run_extra[] = {
+	{ "detach", no_argument, NULL, OPT_DETACH },
+	{ "interactive", no_argument, NULL, OPT_INTERACTIVE },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cmd_run(struct cli *cli, int argc, char **argv)
+{
+	struct option opts[40];
+	struct prepare_opts o = { .goal_timeout_ms = -1 };
+	struct run_opts ro = { 0 };
+	ps_error *err = NULL;
+	ps_pod *p = NULL;
+	int c, r = 0;
+
+	prepare_build_options(opts, ARRAY_SIZE(opts), run_extra);
+	/* "+": options end at IMAGE, so the app's own options need no "--". */
+	while ((c = getopt_long(argc, argv, "+hdi", opts, NULL)) != -1) {
+		if (c == 'h') {
+			run_usage();
+			prepare_opts_clear(&o);
+			return EXIT_OK;
+		}
+		if (c == OPT_DETACH || c == 'd') {
+			ro.detach = true;
+			continue;
+		}
+		if (c == OPT_INTERACTIVE || c == 'i') {
+			ro.interactive = true;
+			continue;
+		}
+		r = prepare_opts_handle(cli, &o, c, optarg);
+		if (r == 0)
+			r = -cli_handle_global(cli, c, optarg);
+		if (r < 0) {
+			prepare_opts_clear(&o);
+			return -r;
+		}
+		r = 0;
+	}
+	if (optind < argc) {
+		o.image = argv[optind++];
+		if (optind < argc && streq(argv[optind], "--"))
+			optind++;
+		if (optind < argc)
+			o.args = argv + optind;
+	}
+	if (o.manifest_path && o.image)
+		r = cli_usage_error(cli, "give an IMAGE or --manifest, not both");
+	else if (!o.manifest_path && !o.image)
+		r = cli_usage_error(cli, "missing IMAGE (or --manifest FILE)");
+	else if (ro.detach && ro.interactive)
+		r = cli_usage_error(cli, "--interactive needs the foreground");
+	if (r == 0)
+		r = cli_open_store(cli, true);
+	if (r == 0) {
+		if (prepare_pod(cli, &o, &p, &err) < 0)
+			r = cli_fail(cli, &err);
+		else
+			r = run_pod(cli, p, &ro);
+	}
+	ps_pod_free(p);
+	prepare_opts_clear(&o);
+	return r;
+}
+
+static void run_prepared_usage(void)
+{
+	printf("Usage: podctl run-prepared [OPTIONS] UUID\n\n"
+	       "Run a prepared pod (see 'podctl run' for the foreground/detached behaviour).\n\n"
+	       "Options:\n"
+	       "  -d, --detach               run in the background, print the uuid once started\n"
+	       "  -i, --interactive          pass stdin to the (single) app\n" CLI_GLOBAL_HELP);
+}
+
+int cmd_run_prepared(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "detach", no_argument, NULL, OPT_DETACH },
+		{ "interactive", no_argument, NULL, OPT_INTERACTIVE },
+		CLI_GLOBAL_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts ro = { 0 };
+	ps_error *err = NULL;
+	ps_pod *p = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "hdi", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			run_prepared_usage();
+			return EXIT_OK;
+		case 'd':
+		case OPT_DETACH:
+			ro.detach = true;
+			break;
+		case 'i':
+		case OPT_INTERACTIVE:
+			ro.interactive = true;
+			break;
+		default:
+			r = cli_handle_global(cli, c, optarg);
+			if (r)
+				return r;
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(cli, "expected one UUID");
+	if (ro.detach && ro.interactive)
+		return cli_usage_error(cli, "--interactive needs the foreground");
+	r = cli_open_store(cli, false);
+	if (r)
+		return r;
+	if (ps_pod_lookup(cli->store, argv[optind], &p, &err) < 0)
+		return cli_fail(cli, &err);
+	r = run_pod(cli, p, &ro);
+	ps_pod_free(p);
+	return r;
+}

@@ -1,0 +1,952 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive] [--debug] UUID
+ *
+ * Runs one pod, holding its lock (the inherited pod dir fd) for exactly the
+ * pod's lifetime. See Documentation/devel/stage1.md for the contract with
+ * podctl and the process model.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "procutil.h"
+#include "stage1.h"
+#include "util.h"
+
+#define EXIT_STAGE1_FAILED 125
+#define DEFAULT_STOP_TIMEOUT_MS 10000
+#define LOG_ROTATE_BYTES (1024 * 1024)
+#define CONTROL_SOCKET "control"
+
+/* epoll tags */
+enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG };
+#define EV_TAG(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
+
+bool s1_debug_on;
+static const char *s1_uuid = "";
+
+void s1_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s1_debug_on)
+		return;
+	static long long t0;
+	long long now = ps_monotonic_ns();
+	if (!t0)
+		t0 = now;
+	va_start(ap, fmt);
+	fprintf(stderr, "podctl-stage1[%.8s] +%lldus: ", s1_uuid, (now - t0) / 1000);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void s1_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "podctl-stage1: pod %s: ", s1_uuid);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+const char *app_status_name(enum app_status s)
+{
+	static const char *const names[] = {
+		[APP_INSTALLED] = "INSTALLED", [APP_MOUNTED] = "MOUNTED", [APP_BLOCKED] = "BLOCKED",
+		[APP_STARTING] = "STARTING",   [APP_STARTED] = "STARTED", [APP_READY] = "READY",
+		[APP_STOPPING] = "STOPPING",   [APP_STOPPED] = "STOPPED", [APP_EXITED] = "EXITED",
+		[APP_FAILED] = "FAILED",
+	};
+	return names[s];
+}
+
+/* --- supervisor state ------------------------------------------------------ */
+
+enum phase { PHASE_INIT, PHASE_APPS, PHASE_STOPPING, PHASE_DONE };
+
+static struct pod pod_;
+static int epfd = -1, timerfd = -1, ctlfd = -1;
+static enum phase phase;
+static int next_group;          /* lowest group not yet started (PHASE_APPS) */
+static size_t next_init;        /* next init app to run (PHASE_INIT) */
+static bool kill_sent;
+/* Why the pod is stopping: asked to (signal, podctl stop) or an app failed. */
+static enum { STOP_NONE, STOP_EXTERNAL, STOP_FAILURE } stop_cause;
+static int failed_code;         /* first failing app's code */
+static const char *failed_app;
+
+/*
+ * A status change, in memory and in apps/<app>/status. Two transient
+ * statuses are not written (each write costs 0.3-0.7 ms here, a tenth of a
+ * short pod's life): INSTALLED, which a missing status file already means,
+ * and STARTING, which lasts only until the child has exec'd or failed
+ * (stage1 blocks on that) and is followed at once by STARTED or FAILED.
+ */
+static void set_status(struct app *a, enum app_status st, const char *reason)
+{
+	ps_error *err = NULL;
+	ps_status_marker m = { .status = (char *)app_status_name(st), .reason = (char *)reason,
+		               .time_ns = ps_now_ns() };
+
+	a->status = st;
+	s1_debug("app %s: %s%s%s", a->m->name, m.status, reason ? ": " : "", reason ? reason : "");
+	if (st == APP_INSTALLED || st == APP_STARTING)
+		return;
+	if (ps_status_marker_write(a->dirfd, &m, &err) < 0) {
+		s1_warn("app %s: %s", a->m->name, err->msg);
+		ps_error_free(&err);
+	}
+}
+
+static void note_failure(struct app *a, int code)
+{
+	if (!failed_app && code != 0) {
+		failed_app = a->m->name;
+		failed_code = code;
+	}
+}
+
+/* Before the pod runs: report to podctl (detached) or stderr, record the
+ * reason in the exit marker, and exit. The lock goes with us. */
+static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err)
+{
+	const char *msg = err && *err ? (*err)->msg : "failed";
+	ps_exit_marker em = { .code = EXIT_STAGE1_FAILED, .reason = "stage1-failed",
+		              .time_ns = ps_now_ns() };
+
+	if (pod->sync_fd >= 0) {
+		dprintf(pod->sync_fd, "error: %s\n", msg);
+	} else {
+		fprintf(stderr, "podctl: pod %s: %s\n", pod->uuid, msg);
+	}
+	if (pod->pod_fd >= 0)
+		ps_exit_marker_write(pod->pod_fd, &em, true, NULL);
+	if (pod->reaper > 0)
+		kill(pod->reaper, SIGKILL);
+	exit(EXIT_STAGE1_FAILED);
+}
+
+
+/* --- control socket ------------------------------------------------------- */
+
+static int control_listen(struct pod *pod, ps_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	/* Through our own fd of the pod dir: short whatever the data dir's path. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/" CONTROL_SOCKET, pod->pod_fd);
+	unlinkat(pod->pod_fd, CONTROL_SOCKET, 0);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return ps_error_errno(err, "control socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+		int r = ps_error_errno(err, "control socket: bind %s", sa.sun_path);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void pod_stop(struct pod *pod, long long timeout_ms, bool force, bool external);
+
+static void control_handle(struct pod *pod, int conn)
+{
+	char buf[128];
+	ssize_t n = recv(conn, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	const char *reply = "ok\n";
+
+	if (n < 0 && errno == EAGAIN)
+		return; /* not yet: epoll tells us again */
+	if (n > 0) {
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		s1_debug("control: %s", buf);
+		if (strncmp(buf, "stop", 4) == 0 && (buf[4] == '\0' || buf[4] == ' ')) {
+			long long ms = DEFAULT_STOP_TIMEOUT_MS;
+			if (buf[4] == ' ') {
+				char *end;
+				ms = strtoll(buf + 5, &end, 10);
+				if (*end || ms < 0)
+					ms = DEFAULT_STOP_TIMEOUT_MS;
+			}
+			pod_stop(pod, ms, false, true);
+		} else if (streq(buf, "kill")) {
+			pod_stop(pod, 0, true, true);
+		} else {
+			reply = "error: unknown command\n";
+		}
+		send(conn, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	epoll_ctl(epfd, EPOLL_CTL_DEL, conn, NULL);
+	close(conn);
+}
+
+/* --- logs (detached pods) ------------------------------------------------- */
+
+static int log_open(struct app *a)
+{
+	a->log_fd = openat(a->dirfd, "log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (a->log_fd < 0)
+		return -errno;
+	struct stat st;
+	a->log_size = fstat(a->log_fd, &st) == 0 ? st.st_size : 0;
+	return 0;
+}
+
+/* Copy what the app wrote to apps/<app>/log. At 1 MiB the log becomes log.1
+ * (replacing an older log.1) and a fresh log starts: at most ~2 MiB per app. */
+static void log_drain(struct app *a)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = read(a->log_rfd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0 || errno != EAGAIN) {
+				epoll_ctl(epfd, EPOLL_CTL_DEL, a->log_rfd, NULL);
+				close(a->log_rfd);
+				a->log_rfd = -1;
+			}
+			return;
+		}
+		if (a->log_fd >= 0 && a->log_size >= LOG_ROTATE_BYTES) {
+			close(a->log_fd);
+			a->log_fd = -1;
+			renameat(a->dirfd, "log", a->dirfd, "log.1");
+			log_open(a);
+		}
+		if (a->log_fd >= 0 && ps_write_all(a->log_fd, buf, (size_t)n) == 0)
+			a->log_size += n;
+	}
+}
+
+/* --- apps ------------------------------------------------------------------ */
+
+/*
+ * Apps are started with clone(CLONE_VM | CLONE_VFORK), as posix_spawn does:
+ * no page tables to copy, and we sleep until the child has exec'd or
+ * failed, so it runs at once instead of waiting for a CPU behind us (fork
+ * cost ~2-3 ms per app on a loaded 2-cpu machine, measured). The child
+ * shares our memory until exec: it must not return, and what it changes
+ * in memory (environ, errno) is ours to restore.
+ */
+struct child_args {
+	struct pod *pod;
+	struct app *a;
+	int err_r, err_w, log_r, log_w;
+};
+
+#define CHILD_STACK_SIZE (256 * 1024)
+static void *child_stack_top;
+
+static void *child_stack_get(void)
+{
+	if (!child_stack_top) {
+		void *st = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (st == MAP_FAILED)
+			return NULL;
+		child_stack_top = (char *)st + CHILD_STACK_SIZE;
+	}
+	return child_stack_top;
+}
+
+static int app_child_main(void *arg)
+{
+	struct child_args *ca = arg;
+
+	close(ca->err_r);
+	if (ca->log_r >= 0)
+		close(ca->log_r);
+	app_child(ca->pod, ca->a, ca->err_w, ca->log_w);
+}
+
+static void app_start(struct pod *pod, struct app *a)
+{
+	ps_error *err = NULL;
+	int errp[2], logp[2] = { -1, -1 };
+
+	set_status(a, APP_STARTING, NULL);
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		a->ended = true;
+		note_failure(a, EXIT_STAGE1_FAILED);
+		set_status(a, APP_FAILED, "pipe failed");
+		return;
+	}
+	if (pod->detached) {
+		if (pipe2(logp, O_CLOEXEC) < 0 || log_open(a) < 0) {
+			close(errp[0]);
+			close(errp[1]);
+			a->ended = true;
+			note_failure(a, EXIT_STAGE1_FAILED);
+			set_status(a, APP_FAILED, "cannot open log");
+			return;
+		}
+	}
+	struct child_args ca = { pod, a, errp[0], errp[1], logp[0], logp[1] };
+	extern char **environ;
+	char **saved_environ = environ;
+	pid_t pid = child_stack_get() ? clone(app_child_main, child_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca)
+	                              : -1;
+	environ = saved_environ; /* the child set it in our shared memory */
+	close(errp[1]);
+	if (logp[1] >= 0)
+		close(logp[1]);
+	if (pid < 0) {
+		close(errp[0]);
+		if (logp[0] >= 0)
+			close(logp[0]);
+		a->ended = true;
+		note_failure(a, EXIT_STAGE1_FAILED);
+		set_status(a, APP_FAILED, "fork failed");
+		return;
+	}
+	a->pid = pid;
+	if (logp[0] >= 0) {
+		a->log_rfd = logp[0];
+		fcntl(a->log_rfd, F_SETFL, O_NONBLOCK);
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_LOG, a - pod->apps) };
+		epoll_ctl(epfd, EPOLL_CTL_ADD, a->log_rfd, &ev);
+	}
+
+	/* Wait for exec (EOF) or the child's reason for failing. The child's
+	 * setup is short and bounded, and signals wait in the signalfd. */
+	struct child_error ce;
+	ssize_t n;
+	do
+		n = read(errp[0], &ce, sizeof(ce));
+	while (n < 0 && errno == EINTR);
+	close(errp[0]);
+	if (n == (ssize_t)sizeof(ce)) {
+		ce.msg[sizeof(ce.msg) - 1] = '\0';
+		a->code = ce.code;
+		a->failed = true;
+		note_failure(a, ce.code);
+		set_status(a, APP_FAILED, ce.msg);
+		s1_warn("app %s: %s", a->m->name, ce.msg);
+		return; /* reaped by the SIGCHLD handler */
+	}
+
+	unsigned long long st = 0;
+	ps_proc_starttime(pid, &st);
+	ps_pid_marker pm = { .pid = pid, .starttime = st, .time_ns = ps_now_ns() };
+	if (ps_pid_marker_write(a->dirfd, &pm, &err) < 0) {
+		s1_warn("app %s: %s", a->m->name, err->msg);
+		ps_error_free(&err);
+	}
+	set_status(a, APP_STARTED, NULL);
+}
+
+/* An app reached its status goal: STARTED for now (READY comes with the
+ * readiness work); an app whose goal is MOUNTED is never started. */
+static bool app_at_goal(const struct app *a)
+{
+	if (a->m->goal == PS_GOAL_MOUNTED)
+		return a->status >= APP_MOUNTED;
+	return a->status >= APP_STARTED;
+}
+
+static bool app_running(const struct app *a)
+{
+	return a->pid > 0 && !a->ended;
+}
+
+/* Running and worth a stop signal (a failed child is exiting anyway). */
+static bool app_stoppable(const struct app *a)
+{
+	return app_running(a) && !a->failed;
+}
+
+static void pod_finish_check(struct pod *pod);
+
+/* Start what can be started: init apps one by one, then groups in order. */
+static void pod_advance(struct pod *pod)
+{
+	while (phase == PHASE_INIT) {
+		if (next_init > 0) {
+			struct app *prev = &pod->apps[next_init - 1];
+			if (!prev->ended)
+				return; /* still running */
+			if (prev->status == APP_FAILED || prev->code != 0) {
+				pod_stop(pod, DEFAULT_STOP_TIMEOUT_MS, false, false);
+				return;
+			}
+		}
+		if (next_init == pod->n_init) {
+			phase = PHASE_APPS;
+			break;
+		}
+		app_start(pod, &pod->apps[next_init++]);
+	}
+	while (phase == PHASE_APPS) {
+		/* Is the current group at its goal? */
+		int lowest = -1;
+		for (size_t i = pod->n_init; i < pod->n_apps; i++) {
+			struct app *a = &pod->apps[i];
+			if (a->status == APP_FAILED) {
+				/* could not start: the pod fails */
+				pod_stop(pod, DEFAULT_STOP_TIMEOUT_MS, false, false);
+				return;
+			}
+			if (a->m->group_index < next_group && !app_at_goal(a) && !a->ended)
+				return; /* wait (readiness: an event will call us again) */
+			if (a->m->group_index >= next_group && a->status < APP_STARTING &&
+			    (lowest < 0 || a->m->group_index < lowest))
+				lowest = a->m->group_index;
+		}
+		if (lowest < 0)
+			break; /* everything started */
+		for (size_t i = pod->n_init; i < pod->n_apps; i++) {
+			struct app *a = &pod->apps[i];
+			if (a->m->group_index == lowest && a->status < APP_STARTING &&
+			    a->m->goal != PS_GOAL_MOUNTED)
+				app_start(pod, a);
+		}
+		next_group = lowest + 1;
+		/* mark later groups BLOCKED once, so status shows why they wait */
+		for (size_t i = pod->n_init; i < pod->n_apps; i++) {
+			struct app *a = &pod->apps[i];
+			if (a->m->group_index > lowest && a->status == APP_MOUNTED &&
+			    a->m->goal != PS_GOAL_MOUNTED)
+				set_status(a, APP_BLOCKED, NULL);
+		}
+	}
+	pod_finish_check(pod);
+}
+
+/* Stop: SIGTERM to the highest group still running, the next one once it
+ * is gone, init apps last; SIGKILL to all that is left at the deadline. */
+static void stop_advance(struct pod *pod)
+{
+	if (phase != PHASE_STOPPING)
+		return;
+	int top = -2; /* init apps count as group -1 */
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct app *a = &pod->apps[i];
+		int g = a->init ? -1 : a->m->group_index;
+		if (app_stoppable(a) && g > top)
+			top = g;
+	}
+	if (top == -2)
+		return;
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct app *a = &pod->apps[i];
+		int g = a->init ? -1 : a->m->group_index;
+		if (app_stoppable(a) && g == top && !a->signalled) {
+			a->signalled = true;
+			set_status(a, APP_STOPPING, NULL);
+			kill(a->pid, SIGTERM);
+		}
+	}
+}
+
+static void kill_all(struct pod *pod)
+{
+	kill_sent = true;
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct app *a = &pod->apps[i];
+		if (app_stoppable(a)) {
+			if (!a->signalled) {
+				a->signalled = true;
+				set_status(a, APP_STOPPING, "killed");
+			}
+			kill(a->pid, SIGKILL);
+		}
+	}
+}
+
+static void pod_stop(struct pod *pod, long long timeout_ms, bool force, bool external)
+{
+	if (phase == PHASE_DONE)
+		return;
+	if (phase != PHASE_STOPPING) {
+		phase = PHASE_STOPPING;
+		stop_cause = external ? STOP_EXTERNAL : STOP_FAILURE;
+		/* apps that never started will not */
+		for (size_t i = 0; i < pod->n_apps; i++) {
+			struct app *a = &pod->apps[i];
+			if (a->status < APP_STARTING)
+				set_status(a, APP_STOPPED, "pod stopped before the app started");
+		}
+		struct itimerspec its = { .it_value = { .tv_sec = timeout_ms / 1000,
+			                                .tv_nsec = (timeout_ms % 1000) * 1000000L } };
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			force = true;
+		else
+			timerfd_settime(timerfd, 0, &its, NULL);
+	}
+	if (force)
+		kill_all(pod);
+	else
+		stop_advance(pod);
+	pod_finish_check(pod);
+}
+
+static void app_reaped(struct pod *pod, struct app *a, int status)
+{
+	ps_error *err = NULL;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+
+	a->ended = true;
+	if (a->failed) {
+		/* died before exec: the reason is already recorded */
+		ps_exit_marker em = { .code = a->code, .reason = "failed", .time_ns = ps_now_ns() };
+		ps_exit_marker_write(a->dirfd, &em, false, NULL);
+		return;
+	}
+	a->code = code;
+	a->signal = sig;
+	ps_exit_marker em = { .code = code, .signal = sig, .time_ns = ps_now_ns() };
+	if (ps_exit_marker_write(a->dirfd, &em, false, &err) < 0) {
+		s1_warn("app %s: %s", a->m->name, err->msg);
+		ps_error_free(&err);
+	}
+	note_failure(a, code);
+	char reason[64];
+	if (sig)
+		snprintf(reason, sizeof(reason), "killed by signal %d (%s)", sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+	else
+		snprintf(reason, sizeof(reason), "exit code %d", code);
+	set_status(a, a->signalled ? APP_STOPPED : APP_EXITED, reason);
+}
+
+static void reap(struct pod *pod)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			return;
+		if (pid == pod->reaper) {
+			/* The pod's init is gone, so is everything in the pod. */
+			s1_warn("the pod's init process died");
+			pod->reaper = 0;
+			continue;
+		}
+		for (size_t i = 0; i < pod->n_apps; i++) {
+			struct app *a = &pod->apps[i];
+			if (a->pid == pid && !a->ended) {
+				app_reaped(pod, a, status);
+				break;
+			}
+		}
+	}
+}
+
+static bool all_ended(const struct pod *pod)
+{
+	for (size_t i = 0; i < pod->n_apps; i++)
+		if (app_running(&pod->apps[i]))
+			return false;
+	return true;
+}
+
+static void pod_finish_check(struct pod *pod)
+{
+	if (phase == PHASE_DONE || !all_ended(pod))
+		return;
+	if (phase == PHASE_STOPPING) {
+		stop_advance(pod); /* next group down, if any */
+		if (!all_ended(pod))
+			return;
+		phase = PHASE_DONE;
+		return;
+	}
+	if (phase == PHASE_APPS) {
+		/* anything left to start? */
+		for (size_t i = pod->n_init; i < pod->n_apps; i++) {
+			const struct app *a = &pod->apps[i];
+			if (a->status < APP_STARTING && a->m->goal != PS_GOAL_MOUNTED)
+				return;
+		}
+		phase = PHASE_DONE;
+	}
+}
+
+/* --- the pod --------------------------------------------------------------- */
+
+static pid_t spawn_reaper(void)
+{
+	/* A pidfd of ourselves tells the child whether we died before its
+	 * PR_SET_PDEATHSIG took effect (getppid() is 0 across the pid ns). */
+	_cleanup_close_ int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	/* pid 1 of the pod: it holds no fds (not even the lock) and reaps
+	 * whatever is reparented to it until stage1 kills it or dies. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (self >= 0) {
+		struct pollfd pfd = { .fd = self, .events = POLLIN };
+		if (poll(&pfd, 1, 0) != 0)
+			_exit(0);
+	}
+	syscall(SYS_close_range, 0U, ~0U, 0U);
+	prctl(PR_SET_NAME, "podctl-init");
+	sigset_t all, chld;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	for (;;) {
+		while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+			;
+		/* no children now: a pending SIGCHLD means a new orphan died */
+		sigwaitinfo(&chld, NULL);
+	}
+}
+
+static int setup_apps(struct pod *pod, ps_error **err)
+{
+	const ps_manifest *m = pod->manifest;
+	int r;
+
+	pod->n_init = m->n_init_apps;
+	pod->n_apps = m->n_init_apps + m->n_apps;
+	if (pod->n_apps == 0)
+		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "the manifest has no apps");
+	pod->apps = calloc(pod->n_apps, sizeof(struct app));
+	if (!pod->apps)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "apps");
+	_cleanup_close_ int appsfd = openat(pod->pod_fd, PS_DIR_APPS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (appsfd < 0)
+		return ps_error_errno(err, "open %s", PS_DIR_APPS);
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct app *a = &pod->apps[i];
+		a->init = i < pod->n_init;
+		a->m = a->init ? &m->init_apps[i] : &m->apps[i - pod->n_init];
+		a->dirfd = a->rootfd = a->log_rfd = a->log_fd = -1;
+		if (!ps_name_is_valid(a->m->name, 64))
+			return ps_error_set(err, PS_ERR_INVALID, EINVAL, "bad app name");
+		if (ps_mkdirat_p(appsfd, a->m->name, 0755) < 0)
+			return ps_error_errno(err, "app %s: mkdir", a->m->name);
+		a->dirfd = openat(appsfd, a->m->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (a->dirfd < 0)
+			return ps_error_errno(err, "app %s: open", a->m->name);
+		if ((r = app_build_exec(pod, a, err)) < 0)
+			return r;
+		set_status(a, APP_INSTALLED, NULL);
+	}
+	if (pod->interactive && m->n_apps != 1)
+		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "--interactive needs exactly one app");
+	/* empty volumes live in the pod dir */
+	for (size_t i = 0; i < m->n_volumes; i++) {
+		const ps_volume *v = &m->volumes[i];
+		if (v->kind && streq(v->kind, "host"))
+			continue;
+		if (!ps_name_is_valid(v->name, 64))
+			return ps_error_set(err, PS_ERR_INVALID, EINVAL, "bad volume name");
+		if (ps_mkdirat_p(pod->pod_fd, "volumes", 0755) < 0)
+			return ps_error_errno(err, "mkdir volumes");
+		_cleanup_free_ char *p = ps_strdup_printf("volumes/%s", v->name);
+		if (!p || ps_mkdirat_p(pod->pod_fd, p, 0755) < 0)
+			return ps_error_errno(err, "mkdir %s", p ? p : "volume");
+	}
+	return 0;
+}
+
+static int setup_namespaces(struct pod *pod, ps_error **err)
+{
+	bool host_net = pod->manifest->net && streq(pod->manifest->net, "host");
+	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+
+	if (!host_net)
+		flags |= CLONE_NEWNET;
+	if (unshare(flags) < 0)
+		return ps_error_errno(err, "unshare namespaces");
+	/* Nothing we mount may propagate to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return ps_error_errno(err, "make mounts private");
+	if (sethostname(pod->name, strlen(pod->name)) < 0)
+		return ps_error_errno(err, "set hostname %s", pod->name);
+	if (!host_net && net_loopback_up(err) < 0)
+		return ps_error_code(*err);
+	return 0;
+}
+
+static void usage(void)
+{
+	fputs("usage: podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive] "
+	      "[--debug] UUID\n(started by podctl run / run-prepared; not for direct use)\n",
+	      stderr);
+}
+
+static int parse_fd(const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > 65535)
+		return -1;
+	return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pod-fd", required_argument, NULL, 'p' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "sync-fd", required_argument, NULL, 's' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "debug", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct pod *pod = &pod_;
+	const char *dir = NULL;
+	ps_error *err = NULL;
+	int c;
+
+	pod->pod_fd = pod->sync_fd = pod->devnull = -1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pod->pod_fd = parse_fd(optarg);
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 's':
+			pod->sync_fd = parse_fd(optarg);
+			break;
+		case 'i':
+			pod->interactive = true;
+			break;
+		case 'D':
+			pod->debug = s1_debug_on = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind + 1 != argc || pod->pod_fd < 0 || !dir || !ps_uuid_is_valid(argv[optind])) {
+		usage();
+		return 2;
+	}
+	pod->uuid = s1_uuid = argv[optind];
+	s1_debug("start");
+	pod->detached = pod->sync_fd >= 0;
+	/* Keep the lock fd, but out of every exec'd app. */
+	if (fcntl(pod->pod_fd, F_SETFD, FD_CLOEXEC) < 0) {
+		ps_error_errno(&err, "pod fd %d", pod->pod_fd);
+		pod->pod_fd = -1;
+		fail_early(pod, &err);
+	}
+	if (pod->sync_fd >= 0)
+		fcntl(pod->sync_fd, F_SETFD, FD_CLOEXEC);
+
+	/* Signals become events; SIGPIPE is an error return. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pod->data_path = realpath(dir, NULL);
+	if (!pod->data_path) {
+		ps_error_errno(&err, "data dir %s", dir);
+		fail_early(pod, &err);
+	}
+	pod->data_fd = open(pod->data_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pod->data_fd < 0 || fchdir(pod->data_fd) < 0) {
+		ps_error_errno(&err, "data dir %s", dir);
+		fail_early(pod, &err);
+	}
+	pod->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (pod->devnull < 0) {
+		ps_error_errno(&err, "open /dev/null");
+		fail_early(pod, &err);
+	}
+	if (ps_manifest_load_at(pod->pod_fd, &pod->manifest, &err) < 0)
+		fail_early(pod, &err);
+	if (pod->manifest->name && *pod->manifest->name)
+		pod->name = strdup(pod->manifest->name);
+	else
+		pod->name = ps_strdup_printf("pod-%.8s", pod->uuid);
+	if (!pod->name) {
+		ps_error_set(&err, PS_ERR_FAILED, ENOMEM, "pod name");
+		fail_early(pod, &err);
+	}
+	if (setup_apps(pod, &err) < 0)
+		fail_early(pod, &err);
+	ctlfd = control_listen(pod, &err);
+	if (ctlfd < 0)
+		fail_early(pod, &err);
+	if (setup_namespaces(pod, &err) < 0)
+		fail_early(pod, &err);
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct app *a = &pod->apps[i];
+		if (rootfs_mount_app(pod, a, &err) < 0 || rootfs_write_etc(pod, a, &err) < 0) {
+			set_status(a, APP_FAILED, err->msg);
+			fail_early(pod, &err);
+		}
+		set_status(a, APP_MOUNTED, NULL);
+	}
+	if (seccomp_build(&pod->seccomp, &err) < 0)
+		fail_early(pod, &err);
+	s1_debug("seccomp filter built");
+
+	/* The pod's pid ns: our next child is its pid 1, later ones join it. */
+	if (unshare(CLONE_NEWPID) < 0) {
+		ps_error_errno(&err, "unshare pid ns");
+		fail_early(pod, &err);
+	}
+	pod->reaper = spawn_reaper();
+	if (pod->reaper < 0) {
+		ps_error_errno(&err, "fork the pod's init");
+		fail_early(pod, &err);
+	}
+	{
+		/* Our own pid too, for stop --force's last resort. */
+		unsigned long long st = 0, own = 0;
+		ps_proc_starttime(pod->reaper, &st);
+		ps_proc_starttime(getpid(), &own);
+		ps_pid_marker pm = { .pid = pod->reaper, .starttime = st, .time_ns = ps_now_ns(),
+			             .stage1_pid = getpid(), .stage1_starttime = own };
+		if (ps_pid_marker_write(pod->pod_fd, &pm, &err) < 0)
+			fail_early(pod, &err);
+	}
+
+	/* The event loop's sources. */
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (epfd < 0 || sigfd < 0 || timerfd < 0) {
+		ps_error_errno(&err, "event loop");
+		fail_early(pod, &err);
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_SIGNAL, 0) };
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev);
+	ev.data.u64 = EV_TAG(EV_CONTROL, 0);
+	epoll_ctl(epfd, EPOLL_CTL_ADD, ctlfd, &ev);
+	ev.data.u64 = EV_TAG(EV_TIMER, 0);
+	epoll_ctl(epfd, EPOLL_CTL_ADD, timerfd, &ev);
+
+	if (pod->sync_fd >= 0) {
+		/* podctl run --detach returns now */
+		if (write(pod->sync_fd, "ok\n", 3) < 0) {
+			/* podctl gone: carry on */
+		}
+		close(pod->sync_fd);
+		pod->sync_fd = -1;
+	}
+
+	phase = pod->n_init ? PHASE_INIT : PHASE_APPS;
+	pod_advance(pod);
+	reap(pod);
+	pod_advance(pod);
+
+	while (phase != PHASE_DONE) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(epfd, evs, 16, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			s1_warn("epoll: %s", strerror(errno));
+			kill_all(pod);
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint32_t kind = (uint32_t)(evs[i].data.u64 >> 32);
+			uint32_t idx = (uint32_t)evs[i].data.u64;
+			switch (kind) {
+			case EV_SIGNAL: {
+				struct signalfd_siginfo si;
+				while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+					if (si.ssi_signo == SIGCHLD)
+						continue;
+					s1_debug("signal %d", (int)si.ssi_signo);
+					/* a second SIGINT/SIGTERM while stopping: kill now */
+					pod_stop(pod, DEFAULT_STOP_TIMEOUT_MS, phase == PHASE_STOPPING, true);
+				}
+				reap(pod);
+				break;
+			}
+			case EV_CONTROL: {
+				int conn = accept4(ctlfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+				if (conn >= 0) {
+					struct epoll_event cev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_CONN, conn) };
+					epoll_ctl(epfd, EPOLL_CTL_ADD, conn, &cev);
+				}
+				break;
+			}
+			case EV_CONN:
+				control_handle(pod, (int)idx);
+				break;
+			case EV_TIMER: {
+				uint64_t exp;
+				if (read(timerfd, &exp, sizeof(exp)) > 0 && phase == PHASE_STOPPING) {
+					s1_debug("stop timeout: killing what is left");
+					kill_all(pod);
+				}
+				break;
+			}
+			case EV_LOG:
+				log_drain(&pod->apps[idx]);
+				break;
+			}
+		}
+		if (phase == PHASE_STOPPING)
+			stop_advance(pod);
+		pod_advance(pod);
+		pod_finish_check(pod);
+	}
+
+	/* Every app has ended: end the pod's init, which takes any orphans
+	 * left in the pod's pid ns with it. */
+	s1_debug("all apps ended");
+	if (pod->reaper > 0) {
+		kill(pod->reaper, SIGKILL);
+		waitpid(pod->reaper, NULL, 0);
+		pod->reaper = 0;
+	}
+	s1_debug("pod init reaped");
+	for (size_t i = 0; i < pod->n_apps; i++)
+		if (pod->apps[i].log_rfd >= 0)
+			log_drain(&pod->apps[i]);
+	unlinkat(pod->pod_fd, CONTROL_SOCKET, 0);
+
+	ps_exit_marker em = { .code = failed_code, .time_ns = ps_now_ns() };
+	if (stop_cause == STOP_EXTERNAL)
+		em.reason = kill_sent ? "killed" : "stopped";
+	else if (failed_app)
+		em.reason = "app-failed";
+	else
+		em.reason = "ok";
+	em.app = (char *)failed_app;
+	if (ps_exit_marker_write(pod->pod_fd, &em, true, &err) < 0) {
+		s1_warn("%s", err->msg);
+		ps_error_free(&err);
+	}
+	s1_debug("pod exited: %d (%s)", em.code, em.reason);
+	return em.code;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PODCTL_STAGE1_H
+#define PODCTL_STAGE1_H
+
+/*
+ * podctl-stage1: one process per running pod (Documentation/devel/stage1.md).
+ *
+ *   stage1 (host pid ns, supervisor; own mount/uts/ipc/net/cgroup ns)
+ *    ├── reaper   pid 1 of the pod's pid ns, reaps orphans, dies with stage1
+ *    └── app…     direct children (exact exit statuses), each in its own
+ *                 mount ns with the app's rootfs pivoted to /
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "podstore.h"
+
+enum app_status {
+	APP_INSTALLED,
+	APP_MOUNTED,
+	APP_BLOCKED,
+	APP_STARTING,
+	APP_STARTED,
+	APP_READY,
+	APP_STOPPING,
+	APP_STOPPED,
+	APP_EXITED,
+	APP_FAILED,
+};
+
+const char *app_status_name(enum app_status s);
+
+struct app {
+	const ps_app *m;     /* borrowed from pod->manifest */
+	bool init;           /* an init app */
+	int dirfd;           /* apps/<name> */
+	int rootfd;          /* apps/<name>/rootfs once mounted (stage1's mount ns) */
+	enum app_status status;
+	pid_t pid;           /* while running */
+	bool ended;          /* started and reaped, or failed before exec */
+	bool signalled;      /* we sent it a stop signal */
+	bool failed;         /* failed before exec: exiting on its own, reason recorded */
+	int code;            /* exit code (128+N for a signal) */
+	int signal;
+	int log_rfd;         /* detached: read end of the app's stdout/stderr pipe */
+	int log_fd;          /* apps/<name>/log */
+	long long log_size;
+	char **argv;         /* built before fork */
+	char **envp;
+};
+
+struct pod {
+	const char *uuid;
+	char *name;
+	char *data_path;     /* absolute */
+	int pod_fd;          /* locked pod dir: never closed while we run */
+	int data_fd;
+	ps_manifest *manifest;
+	struct app *apps;    /* init apps first, then apps in manifest order */
+	size_t n_apps, n_init;
+	bool detached, interactive, debug;
+	int sync_fd;
+	int devnull;
+	pid_t reaper;
+	void *seccomp;       /* scmp_filter_ctx, built once */
+	int exit_code;
+	const char *reason;
+	const char *reason_app;
+};
+
+/* log.c: messages of stage1 itself. */
+extern bool s1_debug_on;
+void s1_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void s1_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* rootfs.c: done in stage1's mount ns before any app starts. */
+int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err);
+int rootfs_write_etc(struct pod *pod, struct app *a, ps_error **err);
+int net_loopback_up(ps_error **err);
+
+/* seccomp.c */
+int seccomp_build(void **ret, ps_error **err);
+int seccomp_apply(void *ctx);
+
+/* app.c: the child between fork() and execve(); never returns.
+ * errfd gets a struct child_error on failure (O_CLOEXEC: EOF = exec ok). */
+struct child_error {
+	int errnum;
+	int code;
+	char msg[240];
+};
+void app_child(struct pod *pod, struct app *a, int errfd, int logfd) __attribute__((noreturn));
+int app_build_exec(struct pod *pod, struct app *a, ps_error **err);
+
+#endif

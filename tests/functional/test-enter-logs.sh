@@ -1,0 +1,80 @@
+#!/bin/bash
+# podctl enter and podctl logs on detached pods.
+# shellcheck disable=SC2016 # $… in single quotes is expanded by the pod's shell
+# shellcheck source=tests/functional/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# Words of $1 joined by single spaces (compare multi-line output on one line).
+squash() {
+	local w
+	read -r -d '' -a w <<<"$1"
+	printf '%s' "${w[*]}"
+}
+
+ROOT=$(t_rootfs)
+
+# A detached pod that prints, then blocks reading a fifo we control: the test
+# knows the output is complete once the pid marker exists and the fifo opened.
+mkfifo "$T_SCRATCH/go"
+
+t_begin "enter runs a command inside a running pod"
+if expect_exit 0 "$PODCTL" run --detach --name=entered --volume "ctl,kind=host,source=$T_SCRATCH,target=/ctl" "$ROOT" -- \
+	sh -c 'echo hello from the app; echo to stderr >&2; read x </ctl/go; echo after go' && U=$OUT &&
+	expect_exit 0 "$PODCTL" enter "$U" hostname && [ "$OUT" = entered ]; then
+	t_ok
+else
+	t_fail "out: $OUT err: $ERR"
+fi
+
+t_begin "enter passes the command's exit code and sees the pod's pid namespace"
+if expect_exit 7 "$PODCTL" enter "$U" sh -c '[ "$(cat /proc/1/comm)" = podctl-init ] && exit 7'; then t_ok; else t_fail "see above"; fi
+
+t_begin "enter has the app's environment"
+if expect_exit 0 "$PODCTL" enter "$U" sh -c 'echo $container' && [ "$OUT" = podctl ]; then t_ok; else t_fail "got $OUT"; fi
+
+t_begin "enter of a missing app is an error"
+if expect_exit 3 "$PODCTL" enter --app=nope "$U" true && one_line; then t_ok; else t_fail "err: $ERR"; fi
+
+t_begin "logs --follow returns what the app printed, until the pod exits"
+"$PODCTL" logs --follow "$U" >"$T_SCRATCH/follow" 2>&1 &
+fpid=$!
+t_bg "$fpid"
+echo go >"$T_SCRATCH/go"
+timeout 10 "$PODCTL" status --wait "$U" >/dev/null
+if wait "$fpid" &&
+	[ "$(cat "$T_SCRATCH/follow")" = "hello from the app
+to stderr
+after go" ]; then
+	t_ok
+else
+	t_fail "got: $(cat "$T_SCRATCH/follow")"
+fi
+
+t_begin "logs of an exited pod"
+if expect_exit 0 "$PODCTL" logs "$U" && [ "$(squash "$OUT")" = "hello from the app to stderr after go" ]; then
+	t_ok
+else
+	t_fail "got: $OUT"
+fi
+
+t_begin "enter of an exited pod is an error"
+if expect_exit 1 "$PODCTL" enter "$U" true && one_line; then t_ok; else t_fail "err: $ERR"; fi
+
+t_begin "logs rotate at 1 MiB, keeping one log.1"
+if expect_exit 0 "$PODCTL" run --detach "$ROOT" -- sh -c 'yes 0123456789012345678901234567890123456789 | head -c 1300000' &&
+	U2=$OUT && timeout 20 "$PODCTL" status --wait "$U2" >/dev/null; then
+	d=$PODCTL_DIR/pods/run/$U2/apps/rootfs
+	total=$("$PODCTL" logs "$U2" | wc -l)
+	if [ -f "$d/log.1" ] && [ "$(stat -c %s "$d/log")" -lt 1100000 ] && [ "$total" -gt 31000 ]; then
+		t_ok
+	else
+		t_fail "log: $(ls -l "$d") lines: $total"
+	fi
+else
+	t_fail "see above"
+fi
+
+t_begin "nothing is left mounted on the host"
+if grep -q "$T_SCRATCH" /proc/self/mountinfo; then t_fail "$(grep "$T_SCRATCH" /proc/self/mountinfo)"; else t_ok; fi
+
+t_end

@@ -1,0 +1,136 @@
+#!/bin/bash
+# podctl run: exit codes, isolation (pid/uts/mount ns, fds), init apps.
+# shellcheck disable=SC2016 # $… in single quotes is expanded by the pod's shell
+# shellcheck source=tests/functional/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# Words of $1 joined by single spaces (compare multi-line output on one line).
+squash() {
+	local w
+	read -r -d '' -a w <<<"$1"
+	printf '%s' "${w[*]}"
+}
+
+ROOT=$(t_rootfs)
+
+t_begin "run /bin/true exits 0"
+if expect_exit 0 "$PODCTL" run --net=none "$ROOT" /bin/true; then t_ok; else t_fail "see above"; fi
+
+t_begin "exit code 3 passes through"
+if expect_exit 3 "$PODCTL" run "$ROOT" -- sh -c 'exit 3'; then t_ok; else t_fail "see above"; fi
+
+t_begin "an app killed by SIGKILL gives 128+9"
+if expect_exit 137 "$PODCTL" run "$ROOT" -- sh -c 'kill -9 $$'; then t_ok; else t_fail "see above"; fi
+
+t_begin "a missing program gives 127 and a FAILED app"
+if expect_exit 127 "$PODCTL" run --uuid-file-save="$T_SCRATCH/uuid-missing" "$ROOT" /no/such/program &&
+	"$PODCTL" status "$(cat "$T_SCRATCH/uuid-missing")" | grep -q FAILED; then
+	t_ok
+else
+	t_fail "status: $("$PODCTL" status "$(cat "$T_SCRATCH/uuid-missing")" 2>&1)"
+fi
+
+t_begin "the app is in its own pid namespace"
+host_ns=$(readlink /proc/self/ns/pid)
+if expect_exit 0 "$PODCTL" run "$ROOT" -- sh -c 'echo $$; readlink /proc/self/ns/pid' &&
+	[ "$(echo "$OUT" | sed -n 1p)" -le 10 ] && [ "$(echo "$OUT" | sed -n 2p)" != "$host_ns" ]; then
+	t_ok
+else
+	t_fail "got: $OUT"
+fi
+
+t_begin "hostname is the pod name"
+if expect_exit 0 "$PODCTL" run --name=web-1 "$ROOT" -- sh -c 'hostname; cat /etc/hostname' &&
+	[ "$OUT" = "web-1
+web-1" ]; then t_ok; else t_fail "got: $OUT"; fi
+
+t_begin "no host mounts inside: only the pod's"
+if expect_exit 0 "$PODCTL" run "$ROOT" -- cat /proc/self/mountinfo; then
+	mps=$(echo "$OUT" | awk '{print $5}' | sort | tr '\n' ' ')
+	if [ "$mps" = "/ /dev /dev/mqueue /dev/pts /dev/shm /proc /sys " ] && ! echo "$OUT" | grep -q "$T_SCRATCH/store"; then
+		t_ok
+	else
+		t_fail "mount points: $mps"
+	fi
+else
+	t_fail "see above"
+fi
+
+t_begin "only stdio fds reach the app"
+if expect_exit 0 "$PODCTL" run "$ROOT" -- ls /proc/self/fd && [ "$(squash "$OUT")" = "0 1 2 3" ]; then
+	t_ok
+else
+	t_fail "fds: $(squash "$OUT")"
+fi
+
+t_begin "net none: only loopback, and it is up"
+if expect_exit 0 "$PODCTL" run --net=none "$ROOT" -- sh -c 'ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo pong' &&
+	[ "$(squash "$OUT")" = "lo pong" ]; then t_ok; else t_fail "got: $(squash "$OUT")"; fi
+
+t_begin "a denied syscall fails with EPERM (seccomp), the app goes on"
+if expect_exit 0 "$PODCTL" run "$ROOT" -- sh -c 'mkdir -p /mnt; mount -t tmpfs none /mnt 2>&1; echo after' &&
+	echo "$OUT" | grep -qiE "not permitted|permission denied" && echo "$OUT" | grep -q after; then
+	t_ok
+else
+	t_fail "got: $OUT"
+fi
+
+t_begin "stdin is /dev/null without --interactive, passed with it"
+if out1=$(echo hi | "$PODCTL" run "$ROOT" -- cat) && out2=$(echo hi | "$PODCTL" run --interactive "$ROOT" -- cat) &&
+	[ -z "$out1" ] && [ "$out2" = hi ]; then t_ok; else t_fail "got '$out1' and '$out2'"; fi
+
+t_begin "init apps run in order before the app"
+cat >"$T_SCRATCH/m1.json" <<JSON
+{"version":1,"name":"inits",
+ "volumes":[{"name":"shared","kind":"empty"}],
+ "initApps":[{"name":"one","image":"$ROOT","exec":["sh","-c","echo one >> /v/trace"],"mounts":[{"volume":"shared","path":"/v"}]},
+             {"name":"two","image":"$ROOT","exec":["sh","-c","echo two >> /v/trace"],"mounts":[{"volume":"shared","path":"/v"}]}],
+ "apps":[{"name":"main","image":"$ROOT","exec":["sh","-c","echo main >> /v/trace; cat /v/trace"],"mounts":[{"volume":"shared","path":"/v"}]}]}
+JSON
+if expect_exit 0 "$PODCTL" run --manifest "$T_SCRATCH/m1.json" && [ "$(squash "$OUT")" = "one two main" ]; then
+	t_ok
+else
+	t_fail "got: $(squash "$OUT")"
+fi
+
+t_begin "a failing init app fails the pod and the app never starts"
+cat >"$T_SCRATCH/m2.json" <<JSON
+{"version":1,
+ "initApps":[{"name":"bad","image":"$ROOT","exec":["sh","-c","exit 5"]}],
+ "apps":[{"name":"main","image":"$ROOT","exec":["sh","-c","echo main ran"]}]}
+JSON
+if expect_exit 5 "$PODCTL" run --uuid-file-save="$T_SCRATCH/uuid-m2" --manifest "$T_SCRATCH/m2.json" &&
+	[ -z "$OUT" ]; then
+	u=$(cat "$T_SCRATCH/uuid-m2")
+	st=$("$PODCTL" status "$u")
+	if echo "$st" | grep -q "app-failed" && echo "$st" | grep -E "^ *main" | grep -q STOPPED; then
+		t_ok
+	else
+		t_fail "status: $st"
+	fi
+else
+	t_fail "out: $OUT"
+fi
+
+t_begin "host volume, read-only"
+mkdir -p "$T_SCRATCH/hostvol"
+echo data >"$T_SCRATCH/hostvol/file"
+if expect_exit 0 "$PODCTL" run --volume "hv,kind=host,source=$T_SCRATCH/hostvol,readOnly=true,target=/data" "$ROOT" -- \
+	sh -c 'cat /data/file; touch /data/x 2>/dev/null && echo writable || echo ro' &&
+	[ "$(squash "$OUT")" = "data ro" ]; then t_ok; else t_fail "got: $(squash "$OUT") err: $ERR"; fi
+
+t_begin "root in the pod has Docker's default capabilities only"
+if expect_exit 0 "$PODCTL" run "$ROOT" -- sh -c 'grep -E "CapBnd|CapEff" /proc/self/status' &&
+	[ "$(squash "$OUT")" = "CapEff: 00000000a80425fb CapBnd: 00000000a80425fb" ]; then t_ok; else t_fail "got: $OUT"; fi
+
+t_begin "user and group from the manifest; no capabilities left"
+cat >"$T_SCRATCH/m3.json" <<JSON
+{"version":1,"apps":[{"name":"u","image":"$ROOT","exec":["sh","-c","id -u; id -g; grep CapEff /proc/self/status"],"user":"1000:1001"}]}
+JSON
+if expect_exit 0 "$PODCTL" run --manifest "$T_SCRATCH/m3.json" &&
+	[ "$(squash "$OUT")" = "1000 1001 CapEff: 0000000000000000" ]; then t_ok; else t_fail "got: $OUT"; fi
+
+t_begin "nothing of the pods is left mounted on the host"
+if grep -q "$T_SCRATCH" /proc/self/mountinfo; then t_fail "$(grep "$T_SCRATCH" /proc/self/mountinfo)"; else t_ok; fi
+
+t_end
