@@ -1,5 +1,6 @@
 # podctl — plain Makefile in the spirit of git's.
-#   make [all]           libpodstore (static + shared + .pc), podctl, podctl-stage1
+#   make [all]           libpodstore (static + shared + .pc), podctl, podctl-stage1,
+#                        podctl-notify (static sd_notify client bound into apps)
 #   make check           unit + functional tests (installs missing deps first)
 #   make check-asan      the same built with SANITIZE=address,undefined
 #   make demo            run a real pod on the bundled busybox image
@@ -71,8 +72,11 @@ SHARED_LIB := $(BUILDDIR)/libpodstore.so.$(SOVERSION)
 PC_FILE := $(BUILDDIR)/podstore.pc
 PODCTL := $(BUILDDIR)/podctl
 STAGE1 := $(BUILDDIR)/podctl-stage1
+NOTIFY_STATIC := $(BUILDDIR)/podctl-notify
+# stage1/ holds modules (notify, probe, restart) before it has a main().
+STAGE1_MAIN := $(wildcard stage1/main.c)
 
-all: $(STATIC_LIB) $(SHARED_LIB) $(PC_FILE) $(PODCTL) $(if $(STAGE1_SRCS),$(STAGE1))
+all: $(STATIC_LIB) $(SHARED_LIB) $(PC_FILE) $(PODCTL) $(if $(STAGE1_MAIN),$(STAGE1)) $(NOTIFY_STATIC)
 
 $(BUILDDIR)/%.o: %.c $(wildcard include/podstore/*.h libpodstore/*.h cmd/podctl/*.h stage1/*.h tests/unit/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -115,9 +119,23 @@ $(STAGE1): $(STAGE1_OBJS) $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(STAGE1_OBJS) $(STATIC_LIB) $(STAGE1_LINK)
 
+# A static sd_notify client with libc only: stage1 binds it into every app
+# as /.podctl/notify, whatever libraries the image has. Never sanitized
+# (the sanitizer runtimes do not link statically).
+NOTIFY_STATIC_SRCS := cmd/notify/main.c libpodstore/sdnotify.c
+$(NOTIFY_STATIC): $(NOTIFY_STATIC_SRCS) libpodstore/sdnotify.h Makefile
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@ (static)")
+	$(Q)$(CC) $(filter-out -fsanitize=% -U_FORTIFY_SOURCE,$(CFLAGS)) -static \
+		$(filter-out -fsanitize=%,$(LDFLAGS)) -o $@ $(NOTIFY_STATIC_SRCS)
+
+# Unit tests of stage1 modules link those objects directly.
+$(BUILDDIR)/tests/unit/test-notify: $(BUILDDIR)/stage1/notify.o
+$(BUILDDIR)/tests/unit/test-probe: $(BUILDDIR)/stage1/probe.o $(BUILDDIR)/stage1/restart.o
+
 $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(LIB_LIBS) $(ARCHIVE_LIBS) $(CMOCKA_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(STATIC_LIB) $(LIB_LIBS) $(ARCHIVE_LIBS) $(CMOCKA_LIBS)
 
 # --- tests ------------------------------------------------------------------
 
@@ -167,6 +185,7 @@ install: all
 		$(DESTDIR)$(INCLUDEDIR)/podstore $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 0755 $(PODCTL) $(DESTDIR)$(BINDIR)/podctl
 	install -m 0755 $(STAGE1) $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-stage1
+	install -m 0755 $(NOTIFY_STATIC) $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-notify
 	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libpodstore.a
 	install -m 0755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libpodstore.so.$(SOVERSION)
 	ln -sf libpodstore.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libpodstore.so
@@ -175,6 +194,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/podctl $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-stage1 \
+		$(DESTDIR)$(LIBEXECDIR)/podctl/podctl-notify \
 		$(DESTDIR)$(LIBDIR)/libpodstore.a $(DESTDIR)$(LIBDIR)/libpodstore.so \
 		$(DESTDIR)$(LIBDIR)/libpodstore.so.$(SOVERSION) $(DESTDIR)$(PKGCONFIGDIR)/podstore.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/podstore

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "lockwaiter.h"
 #include "markers.h"
 #include "util.h"
 #include "wait.h"
@@ -26,12 +27,7 @@ static int pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-struct lock_waiter {
-	pid_t pid;
-	int pidfd;
-};
-
-static int lock_waiter_start(ps_pod *p, struct lock_waiter *w)
+int ps_lock_waiter_start(ps_pod *p, struct lock_waiter *w)
 {
 	char path[64];
 	pid_t parent = getpid();
@@ -65,7 +61,7 @@ static int lock_waiter_start(ps_pod *p, struct lock_waiter *w)
 	return 0;
 }
 
-static void lock_waiter_stop(struct lock_waiter *w)
+void ps_lock_waiter_stop(struct lock_waiter *w)
 {
 	if (w->pid <= 0)
 		return;
@@ -107,7 +103,7 @@ int ps_pod_wait_exited(ps_pod *p, long long timeout_ms, ps_error **err)
 			                    ps_pod_state_name(p->state));
 		return 0;
 	}
-	r = lock_waiter_start(p, &w);
+	r = ps_lock_waiter_start(p, &w);
 	if (r < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "wait for pod %s", p->uuid);
 	for (;;) {
@@ -127,7 +123,7 @@ int ps_pod_wait_exited(ps_pod *p, long long timeout_ms, ps_error **err)
 		r = ps_pod_refresh(p, err);
 		break;
 	}
-	lock_waiter_stop(&w);
+	ps_lock_waiter_stop(&w);
 	return r;
 }
 
@@ -175,7 +171,7 @@ int ps_pod_wait_ready(ps_pod *p, long long timeout_ms, ps_error **err)
 			                    ps_pod_state_name(p->state));
 		return pod_exit_reason(p, err);
 	}
-	r = lock_waiter_start(p, &w);
+	r = ps_lock_waiter_start(p, &w);
 	if (r < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "wait for pod %s", p->uuid);
 	for (;;) {
@@ -217,6 +213,6 @@ int ps_pod_wait_ready(ps_pod *p, long long timeout_ms, ps_error **err)
 			break;
 		}
 	}
-	lock_waiter_stop(&w);
+	ps_lock_waiter_stop(&w);
 	return r;
 }

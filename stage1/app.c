@@ -24,6 +24,8 @@
 
 #include "stage1.h"
 #include "util.h"
+#include "notify.h"
+#include "readiness.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -391,6 +393,13 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	}
 	s1_debug("child: sys mounted");
 	setup_volumes(pod, a, rootfd);
+	/* readiness: the app's own notify socket, and a static sd_notify client */
+	if (readiness_notify_source(a))
+		mount_in_root(rootfd, NOTIFY_PATH_IN_APP + 1, readiness_notify_source(a), NULL, MS_BIND,
+		              NULL, true);
+	if (readiness_client_path())
+		mount_in_root(rootfd, NOTIFY_CLIENT_IN_APP + 1, readiness_client_path(), NULL,
+		              MS_BIND | MS_RDONLY, NULL, true);
 
 	s1_debug("child: volumes done");
 	if (pivot_root_dot() < 0)

@@ -28,6 +28,7 @@
 #include "procutil.h"
 #include "stage1.h"
 #include "util.h"
+#include "readiness.h"
 
 #define EXIT_STAGE1_FAILED 125
 #define DEFAULT_STOP_TIMEOUT_MS 10000
@@ -35,7 +36,7 @@
 #define CONTROL_SOCKET "control"
 
 /* epoll tags */
-enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG };
+enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS };
 #define EV_TAG(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 bool s1_debug_on;
@@ -108,14 +109,21 @@ static void set_status(struct app *a, enum app_status st, const char *reason)
 	ps_status_marker m = { .status = (char *)app_status_name(st), .reason = (char *)reason,
 		               .time_ns = ps_now_ns() };
 
+	enum app_status from = a->status;
 	a->status = st;
 	s1_debug("app %s: %s%s%s", a->m->name, m.status, reason ? ": " : "", reason ? reason : "");
+	readiness_status_changed(&pod_, a, from, st, reason); /* events, goal timers, ready marker */
 	if (st == APP_INSTALLED || st == APP_STARTING)
 		return;
 	if (ps_status_marker_write(a->dirfd, &m, &err) < 0) {
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
+}
+
+void stage1_set_status(struct app *a, enum app_status st, const char *reason)
+{
+	set_status(a, st, reason);
 }
 
 static void note_failure(struct app *a, int code)
@@ -358,12 +366,17 @@ static void app_start(struct pod *pod, struct app *a)
 	set_status(a, APP_STARTED, NULL);
 }
 
-/* An app reached its status goal: STARTED for now (READY comes with the
- * readiness work); an app whose goal is MOUNTED is never started. */
+/* An app reached its status goal (READY: it said so, readiness.c); an app
+ * whose goal is MOUNTED is never started; one that missed its goal with
+ * onGoalTimeout "ignore" holds its group back no longer. */
 static bool app_at_goal(const struct app *a)
 {
+	if (readiness_goal_waived(&pod_, a))
+		return true;
 	if (a->m->goal == PS_GOAL_MOUNTED)
 		return a->status >= APP_MOUNTED;
+	if (a->m->goal == PS_GOAL_READY)
+		return a->status >= APP_READY;
 	return a->status >= APP_STARTED;
 }
 
@@ -501,6 +514,20 @@ static void pod_stop(struct pod *pod, long long timeout_ms, bool force, bool ext
 	else
 		stop_advance(pod);
 	pod_finish_check(pod);
+}
+
+static const char *fail_reason; /* the pod's exit reason when not app-failed */
+
+/* readiness.c: an app missed its goal; the pod fails with reason. */
+void stage1_fail_pod(struct pod *pod, struct app *a, const char *reason, int code)
+{
+	if (!failed_app) {
+		failed_app = a->m->name;
+		failed_code = code;
+		fail_reason = reason;
+	}
+	set_status(a, APP_FAILED, reason);
+	pod_stop(pod, DEFAULT_STOP_TIMEOUT_MS, false, false);
 }
 
 static void app_reaped(struct pod *pod, struct app *a, int status)
@@ -796,7 +823,10 @@ int main(int argc, char **argv)
 		ps_error_set(&err, PS_ERR_FAILED, ENOMEM, "pod name");
 		fail_early(pod, &err);
 	}
+	readiness_init(pod); /* keeps an outer NOTIFY_SOCKET for stage1 */
 	if (setup_apps(pod, &err) < 0)
+		fail_early(pod, &err);
+	if (readiness_setup(pod, &err) < 0)
 		fail_early(pod, &err);
 	ctlfd = control_listen(pod, &err);
 	if (ctlfd < 0)
@@ -825,6 +855,7 @@ int main(int argc, char **argv)
 		ps_error_errno(&err, "fork the pod's init");
 		fail_early(pod, &err);
 	}
+	readiness_set_pidns(pod, pod->reaper);
 	{
 		/* Our own pid too, for stop --force's last resort. */
 		unsigned long long st = 0, own = 0;
@@ -850,6 +881,8 @@ int main(int argc, char **argv)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, ctlfd, &ev);
 	ev.data.u64 = EV_TAG(EV_TIMER, 0);
 	epoll_ctl(epfd, EPOLL_CTL_ADD, timerfd, &ev);
+	if (readiness_loop_add(pod, epfd, EV_READINESS, &err) < 0)
+		fail_early(pod, &err);
 
 	if (pod->sync_fd >= 0) {
 		/* podctl run --detach returns now */
@@ -913,6 +946,9 @@ int main(int argc, char **argv)
 			case EV_LOG:
 				log_drain(&pod->apps[idx]);
 				break;
+			case EV_READINESS:
+				readiness_event(pod, idx);
+				break;
 			}
 		}
 		if (phase == PHASE_STOPPING)
@@ -939,7 +975,7 @@ int main(int argc, char **argv)
 	if (stop_cause == STOP_EXTERNAL)
 		em.reason = kill_sent ? "killed" : "stopped";
 	else if (failed_app)
-		em.reason = "app-failed";
+		em.reason = fail_reason ? (char *)fail_reason : "app-failed";
 	else
 		em.reason = "ok";
 	em.app = (char *)failed_app;

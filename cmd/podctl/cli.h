@@ -79,5 +79,8 @@ int cmd_enter(struct cli *cli, int argc, char **argv);
 int cmd_cat_manifest(struct cli *cli, int argc, char **argv);
 int cmd_image(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
+int cmd_notify(struct cli *cli, int argc, char **argv);
+int cmd_events(struct cli *cli, int argc, char **argv);
+int cmd_wait(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -28,6 +28,30 @@ static void print_time(const char *label, long long ns)
 	printf("%-9s %s\n", label, buf);
 }
 
+/* The second line of an app with a health marker: restarts, probes, STATUS=. */
+static void print_health(const ps_health_marker *h)
+{
+	char when[64] = "";
+
+	printf("    restarts %u", h->restarts);
+	if (h->startup)
+		printf("  startup %s", h->startup);
+	if (h->liveness)
+		printf("  liveness %s", h->liveness);
+	if (h->readiness)
+		printf("  readiness %s", h->readiness);
+	printf("\n");
+	if (h->last_probe) {
+		if (h->last_probe_ns)
+			ps_format_time(h->last_probe_ns, when, sizeof(when));
+		printf("    last probe: %s %s%s%s%s%s\n", h->last_probe, h->last_result ? h->last_result : "?",
+		       *when ? " at " : "", when, h->last_message ? ": " : "",
+		       h->last_message ? h->last_message : "");
+	}
+	if (h->notify_status)
+		printf("    status: %s\n", h->notify_status);
+}
+
 static void print_text(const struct pod_view *v)
 {
 	const ps_pod *p = v->pod;
@@ -62,10 +86,13 @@ static void print_text(const struct pod_view *v)
 			else
 				snprintf(exit, sizeof(exit), "%d", a->exit.code);
 		}
-		printf("  %-16s %-9s exit %-14s%s%s%s\n", a->name,
-		       a->have_status && a->status.status ? a->status.status : "INSTALLED", exit,
-		       a->init ? " (init)" : "", a->have_status && a->status.reason ? " " : "",
+		printf("  %-16s %-9s goal %-8s exit %-14s%s%s%s\n", a->name,
+		       a->have_status && a->status.status ? a->status.status : "INSTALLED",
+		       a->init ? "-" : ps_status_goal_name(a->goal), exit, a->init ? " (init)" : "",
+		       a->have_status && a->status.reason ? " " : "",
 		       a->have_status && a->status.reason ? a->status.reason : "");
+		if (a->have_health)
+			print_health(&a->health);
 	}
 }
 

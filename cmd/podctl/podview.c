@@ -24,6 +24,7 @@ static int load_app(int apps_fd, const ps_app *a, bool init, struct app_view *av
 {
 	av->name = strdup(a->name);
 	av->init = init;
+	av->goal = a->goal;
 	if (!av->name)
 		return -ENOMEM;
 	_cleanup_close_ int fd = openat(apps_fd, a->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -31,6 +32,7 @@ static int load_app(int apps_fd, const ps_app *a, bool init, struct app_view *av
 		return 0;
 	av->have_status = ps_status_marker_read(fd, &av->status, NULL) == 0;
 	av->have_exit = ps_exit_marker_read(fd, &av->exit, NULL) == 0;
+	av->have_health = ps_health_marker_read(fd, &av->health, NULL) == 0;
 	return 0;
 }
 
@@ -90,12 +92,15 @@ int pod_view_load(ps_pod *p, unsigned what, struct pod_view *v, ps_error **err)
 			return r;
 		}
 	}
-	/* Healthy while no app has failed (liveness probes add to this). */
+	/* Healthy while running, no app failed and no liveness probe fails
+	 * (health.h). Only what was loaded counts: list shows no apps. */
 	v->healthy = p->state == PS_STATE_RUNNING;
-	for (size_t i = 0; i < v->n_apps; i++)
-		if (v->apps[i].have_status && v->apps[i].status.status &&
-		    streq(v->apps[i].status.status, "FAILED"))
+	for (size_t i = 0; i < v->n_apps; i++) {
+		const struct app_view *a = &v->apps[i];
+		if (!ps_app_is_healthy(a->have_status ? &a->status : NULL, a->have_exit ? &a->exit : NULL,
+		                       a->have_health ? &a->health : NULL))
 			v->healthy = false;
+	}
 	return 0;
 }
 
@@ -107,10 +112,38 @@ void pod_view_clear(struct pod_view *v)
 		free(v->apps[i].name);
 		ps_status_marker_clear(&v->apps[i].status);
 		ps_exit_marker_clear(&v->apps[i].exit);
+		ps_health_marker_clear(&v->apps[i].health);
 	}
 	free(v->apps);
 	v->apps = NULL;
 	v->n_apps = 0;
+}
+
+static void add_opt_str(json_object *o, const char *key, const char *v)
+{
+	if (v)
+		json_object_object_add(o, key, json_object_new_string(v));
+}
+
+static void health_json(json_object *o, const ps_health_marker *h)
+{
+	json_object_object_add(o, "restarts", json_object_new_int64(h->restarts));
+	if (h->liveness || h->readiness || h->startup) {
+		json_object *pr = json_object_new_object();
+		add_opt_str(pr, "startup", h->startup);
+		add_opt_str(pr, "liveness", h->liveness);
+		add_opt_str(pr, "readiness", h->readiness);
+		json_object_object_add(o, "probes", pr);
+	}
+	if (h->last_probe) {
+		json_object *lp = json_object_new_object();
+		add_opt_str(lp, "probe", h->last_probe);
+		add_opt_str(lp, "result", h->last_result);
+		json_add_time(lp, "time", h->last_probe_ns);
+		add_opt_str(lp, "message", h->last_message);
+		json_object_object_add(o, "lastProbe", lp);
+	}
+	add_opt_str(o, "notifyStatus", h->notify_status);
 }
 
 static json_object *app_json(const struct app_view *a)
@@ -134,6 +167,10 @@ static json_object *app_json(const struct app_view *a)
 			json_object_object_add(o, "signal", json_object_new_int(a->exit.signal));
 		json_add_time(o, "exited", a->exit.time_ns);
 	}
+	if (!a->init)
+		json_object_object_add(o, "goal", json_object_new_string(ps_status_goal_name(a->goal)));
+	if (a->have_health)
+		health_json(o, &a->health);
 	return o;
 }
 

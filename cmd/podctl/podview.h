@@ -10,9 +10,11 @@
 struct app_view {
 	char *name;
 	bool init;
-	bool have_status, have_exit;
+	bool have_status, have_exit, have_health;
 	ps_status_marker status;
 	ps_exit_marker exit;
+	ps_health_marker health;  /* probes, restarts, sd_notify STATUS= (stage1) */
+	ps_status_goal goal;
 };
 
 struct pod_view {

@@ -17,6 +17,9 @@
 #include "image.h"
 #include "gc.h"
 #include "wait.h"
+#include "waitset.h"
+#include "events.h"
+#include "health.h"
 
 #define PODSTORE_VERSION "0.1.0"
 

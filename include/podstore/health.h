@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef PODSTORE_HEALTH_H
+#define PODSTORE_HEALTH_H
+
+/*
+ * Per-app health marker apps/<app>/health, written by stage1 (atomically,
+ * not durably) when a probe result, a restart or an sd_notify STATUS= changes
+ * something:
+ *
+ *   {"liveness":"passing|failing|unknown", "readiness":…, "startup":…,
+ *    "restarts":N, "lastProbe":{"probe":"liveness","result":"success|failure|timeout",
+ *    "time":"…","message":"…"}, "notifyStatus":"STATUS text", "time":"…"}
+ *
+ * A probe the app does not have is left out (NULL). And the two fields the
+ * CLI shows beside the pod's state (Documentation/readiness.md):
+ *
+ *   ready    the pod is running and its `ready` marker exists;
+ *   healthy  the pod is running, no app is FAILED or EXITED with a failure,
+ *            and no app's liveness probe is failing.
+ */
+
+#include <stdbool.h>
+#include "error.h"
+#include "markers.h"
+#include "pod.h"
+
+#define PS_FILE_APP_HEALTH "health"
+
+typedef struct ps_health_marker {
+	char *liveness;          /* "passing", "failing", "unknown"; NULL = no such probe */
+	char *readiness;
+	char *startup;
+	unsigned restarts;
+	char *last_probe;        /* which probe ran last ("liveness"…); NULL = none yet */
+	char *last_result;       /* "success", "failure", "timeout" */
+	char *last_message;      /* optional detail */
+	long long last_probe_ns;
+	char *notify_status;     /* the last sd_notify STATUS= text */
+	long long time_ns;
+} ps_health_marker;
+
+int ps_health_marker_write(int app_dirfd, const ps_health_marker *m, ps_error **err);
+int ps_health_marker_read(int app_dirfd, ps_health_marker *ret, ps_error **err);
+void ps_health_marker_clear(ps_health_marker *m);
+
+/* Is one app healthy, given its markers (any may be NULL = absent)? */
+bool ps_app_is_healthy(const ps_status_marker *status, const ps_exit_marker *exit,
+                       const ps_health_marker *health);
+
+/*
+ * Ready and healthy of a pod, from its state (as last refreshed), manifest
+ * and markers. *ret_why (may be NULL) gets why it is not healthy ("app web:
+ * liveness failing"), malloc'd, or NULL.
+ */
+int ps_pod_health(ps_pod *p, bool *ret_ready, bool *ret_healthy, char **ret_why, ps_error **err);
+
+#endif

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The per-app health marker and the pod's ready / healthy fields. */
+#include <fcntl.h>
+#include <json-c/json.h>
+
+#include "fileio.h"
+#include "health.h"
+#include "manifest.h"
+#include "util.h"
+
+#define HEALTH_MAX (64 * 1024)
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void add_time(json_object *o, const char *k, long long ns)
+{
+	char buf[64];
+
+	if (!ns)
+		return;
+	ps_format_time(ns, buf, sizeof(buf));
+	json_object_object_add(o, k, json_object_new_string(buf));
+}
+
+int ps_health_marker_write(int app_dirfd, const ps_health_marker *m, ps_error **err)
+{
+	json_object *o = json_object_new_object();
+	int r;
+
+	if (!o)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write health");
+	add_str(o, "liveness", m->liveness);
+	add_str(o, "readiness", m->readiness);
+	add_str(o, "startup", m->startup);
+	json_object_object_add(o, "restarts", json_object_new_int64(m->restarts));
+	if (m->last_probe) {
+		json_object *lp = json_object_new_object();
+		add_str(lp, "probe", m->last_probe);
+		add_str(lp, "result", m->last_result);
+		add_time(lp, "time", m->last_probe_ns);
+		add_str(lp, "message", m->last_message);
+		json_object_object_add(o, "lastProbe", lp);
+	}
+	add_str(o, "notifyStatus", m->notify_status);
+	add_time(o, "time", m->time_ns ? m->time_ns : ps_now_ns());
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
+	_cleanup_free_ char *line = s ? ps_strdup_printf("%s\n", s) : NULL;
+	json_object_put(o);
+	if (!line)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write health");
+	r = ps_write_file_at(app_dirfd, PS_FILE_APP_HEALTH, line, strlen(line), 0644, 0, err);
+	return r;
+}
+
+static int dup_key(json_object *o, const char *k, char **ret)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
+		return 0;
+	*ret = strdup(json_object_get_string(v));
+	return *ret ? 0 : -ENOMEM;
+}
+
+static long long get_time(json_object *o, const char *k)
+{
+	json_object *v;
+	long long ns = 0;
+
+	if (json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string))
+		ps_parse_time(json_object_get_string(v), &ns);
+	return ns;
+}
+
+int ps_health_marker_read(int app_dirfd, ps_health_marker *ret, ps_error **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	ps_health_marker m = { 0 };
+	json_object *v, *lp;
+	int r = ps_read_file_at(app_dirfd, PS_FILE_APP_HEALTH, HEALTH_MAX, &buf, NULL, err);
+
+	if (r < 0)
+		return r;
+	json_object *o = json_tokener_parse(buf);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return ps_error_set(err, PS_ERR_FAILED, EBADMSG, "read marker %s", PS_FILE_APP_HEALTH);
+	}
+	r = 0;
+	r = r ?: dup_key(o, "liveness", &m.liveness);
+	r = r ?: dup_key(o, "readiness", &m.readiness);
+	r = r ?: dup_key(o, "startup", &m.startup);
+	r = r ?: dup_key(o, "notifyStatus", &m.notify_status);
+	if (json_object_object_get_ex(o, "restarts", &v) && json_object_is_type(v, json_type_int))
+		m.restarts = (unsigned)json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "lastProbe", &lp) && json_object_is_type(lp, json_type_object)) {
+		r = r ?: dup_key(lp, "probe", &m.last_probe);
+		r = r ?: dup_key(lp, "result", &m.last_result);
+		r = r ?: dup_key(lp, "message", &m.last_message);
+		m.last_probe_ns = get_time(lp, "time");
+	}
+	m.time_ns = get_time(o, "time");
+	json_object_put(o);
+	if (r < 0) {
+		ps_health_marker_clear(&m);
+		return ps_error_set(err, PS_ERR_FAILED, -r, "read marker %s", PS_FILE_APP_HEALTH);
+	}
+	*ret = m;
+	return 0;
+}
+
+void ps_health_marker_clear(ps_health_marker *m)
+{
+	free(m->liveness);
+	free(m->readiness);
+	free(m->startup);
+	free(m->last_probe);
+	free(m->last_result);
+	free(m->last_message);
+	free(m->notify_status);
+	*m = (ps_health_marker){ 0 };
+}
+
+bool ps_app_is_healthy(const ps_status_marker *status, const ps_exit_marker *exit,
+                       const ps_health_marker *health)
+{
+	if (status && status->status) {
+		if (streq(status->status, "FAILED"))
+			return false;
+		if (streq(status->status, "EXITED") && exit && (exit->code != 0 || exit->signal != 0))
+			return false;
+	}
+	if (health && health->liveness && streq(health->liveness, "failing"))
+		return false;
+	return true;
+}
+
+static void set_why(char **why, const char *app, const char *what)
+{
+	if (why && !*why)
+		*why = ps_strdup_printf("app %s: %s", app, what);
+}
+
+int ps_pod_health(ps_pod *p, bool *ret_ready, bool *ret_healthy, char **ret_why, ps_error **err)
+{
+	bool running = p->state == PS_STATE_RUNNING;
+	bool healthy = running;
+	char *why = NULL;
+	long long t;
+
+	if (!running && ret_why)
+		why = ps_strdup_printf("pod is %s", ps_pod_state_name(p->state));
+	if (running) {
+		ps_manifest *m = NULL;
+		int r = ps_manifest_load_at(p->fd, &m, err);
+		if (r < 0)
+			return r;
+		_cleanup_close_ int apps_fd = openat(p->fd, PS_DIR_APPS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		for (size_t i = 0; apps_fd >= 0 && i < m->n_init_apps + m->n_apps; i++) {
+			const ps_app *a = i < m->n_init_apps ? &m->init_apps[i] : &m->apps[i - m->n_init_apps];
+			_cleanup_close_ int fd = openat(apps_fd, a->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0)
+				continue;
+			ps_status_marker st = { 0 };
+			ps_exit_marker ex = { 0 };
+			ps_health_marker h = { 0 };
+			bool hs = ps_status_marker_read(fd, &st, NULL) == 0;
+			bool he = ps_exit_marker_read(fd, &ex, NULL) == 0;
+			bool hh = ps_health_marker_read(fd, &h, NULL) == 0;
+			if (!ps_app_is_healthy(hs ? &st : NULL, he ? &ex : NULL, hh ? &h : NULL)) {
+				healthy = false;
+				set_why(ret_why ? &why : NULL, a->name,
+				        hh && h.liveness && streq(h.liveness, "failing") ? "liveness probe failing"
+				        : hs && st.status                              ? st.status
+				                                                       : "failed");
+			}
+			ps_status_marker_clear(&st);
+			ps_exit_marker_clear(&ex);
+			ps_health_marker_clear(&h);
+		}
+		ps_manifest_free(m);
+	}
+	if (ret_ready)
+		*ret_ready = running && ps_ready_marker_read(p->fd, &t, NULL) == 0;
+	*ret_healthy = healthy;
+	if (ret_why)
+		*ret_why = why;
+	else
+		free(why);
+	return 0;
+}

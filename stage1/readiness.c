@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Readiness wiring of stage1: see readiness.h. */
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+
+#include "events.h"
+#include "health.h"
+#include "notify.h"
+#include "readiness.h"
+#include "sdnotify.h"
+#include "util.h"
+
+#define EXIT_GOAL_TIMEOUT 4
+
+struct app_rd {
+	struct notify_sock ns;
+	char *source;             /* host path of the socket, to bind into the app */
+	long long deadline_ns;    /* goal deadline (monotonic), 0 = none */
+	bool reached;             /* reached its goal once */
+	bool waived;              /* missed it with onGoalTimeout "ignore" */
+	char *notify_status;
+};
+
+static struct app_rd *rd;
+static size_t n_rd;
+static char *outer_notify;   /* the NOTIFY_SOCKET we were started with */
+static int goal_timer = -1;
+static bool pod_ready, stopping;
+static char client_path[4096];
+
+static void event(struct pod *pod, const char *app, const char *type, const char *from,
+                  const char *to, const char *reason)
+{
+	ps_error *err = NULL;
+	ps_event e = { .app = (char *)app, .type = (char *)type, .from = (char *)from,
+		       .to = (char *)to, .reason = (char *)reason };
+	if (ps_event_append(pod->pod_fd, &e, &err) < 0) {
+		s1_debug("event: %s", err->msg);
+		ps_error_free(&err);
+	}
+}
+
+static void tell_outer(const char *msg)
+{
+	if (outer_notify) {
+		int r = ps_sd_notify_send(outer_notify, msg, strlen(msg));
+		if (r < 0)
+			s1_debug("notify %s: %s", outer_notify, strerror(-r));
+	}
+}
+
+void readiness_init(struct pod *pod)
+{
+	const char *s = getenv("NOTIFY_SOCKET");
+
+	if (s && *s)
+		outer_notify = strdup(s);
+	unsetenv("NOTIFY_SOCKET");
+	/* The static client: next to us (build dir, LIBEXECDIR/podctl). */
+	ssize_t n = readlink("/proc/self/exe", client_path, sizeof(client_path) - 32);
+	if (n > 0) {
+		client_path[n] = '\0';
+		char *slash = strrchr(client_path, '/');
+		if (slash)
+			snprintf(slash + 1, 32, "podctl-notify");
+		if (access(client_path, X_OK) < 0)
+			client_path[0] = '\0';
+	}
+	if (!client_path[0] && access(LIBEXECDIR "/podctl/podctl-notify", X_OK) == 0)
+		snprintf(client_path, sizeof(client_path), "%s", LIBEXECDIR "/podctl/podctl-notify");
+}
+
+const char *readiness_client_path(void)
+{
+	return client_path[0] ? client_path : NULL;
+}
+
+static struct app_rd *rd_of(const struct pod *pod, const struct app *a)
+{
+	size_t i = (size_t)(a - pod->apps);
+	return rd && i < n_rd ? &rd[i] : NULL;
+}
+
+static const struct pod *the_pod;
+
+const char *readiness_notify_source(const struct app *a)
+{
+	const struct app_rd *r = the_pod ? rd_of(the_pod, a) : NULL;
+	return r && r->ns.fd >= 0 ? r->source : NULL; /* NULL before setup */
+}
+
+int readiness_setup(struct pod *pod, ps_error **err)
+{
+	the_pod = pod;
+	rd = calloc(pod->n_apps, sizeof(*rd));
+	if (!rd)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "readiness");
+	n_rd = pod->n_apps;
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct app *a = &pod->apps[i];
+		int r = notify_sock_open(a->dirfd, &rd[i].ns);
+		if (r < 0)
+			return ps_error_set(err, PS_ERR_FAILED, -r, "app %s: notify socket", a->m->name);
+		/* A bind source must be in the caller's mount ns: a path, not
+		 * /proc/self/fd/<dirfd> of a dir opened before our unshare. */
+		rd[i].source = ps_strdup_printf("%s/pods/run/%s/apps/%s/" NOTIFY_SOCKET_NAME,
+		                                pod->data_path, pod->uuid, a->m->name);
+		if (!rd[i].source)
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", a->m->name);
+		/* NOTIFY_SOCKET into the app's environment (replacing one from the manifest). */
+		size_t n = ps_strv_length(a->envp), k = 0;
+		char **env = calloc(n + 2, sizeof(char *));
+		if (!env)
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: env", a->m->name);
+		for (size_t j = 0; j < n; j++) {
+			if (strncmp(a->envp[j], "NOTIFY_SOCKET=", 14) == 0)
+				free(a->envp[j]);
+			else
+				env[k++] = a->envp[j];
+		}
+		env[k++] = strdup("NOTIFY_SOCKET=" NOTIFY_PATH_IN_APP);
+		if (!env[k - 1]) {
+			free(env);
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: env", a->m->name);
+		}
+		free(a->envp);
+		a->envp = env;
+	}
+	goal_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (goal_timer < 0)
+		return ps_error_errno(err, "goal timer");
+	return 0;
+}
+
+void readiness_set_pidns(struct pod *pod, pid_t pid1)
+{
+	for (size_t i = 0; i < n_rd; i++)
+		if (notify_sock_set_pidns(&rd[i].ns, pid1) < 0)
+			s1_warn("app %s: cannot read the pod's pid ns", pod->apps[i].m->name);
+}
+
+int readiness_loop_add(struct pod *pod, int epfd, uint32_t ev_kind, ps_error **err)
+{
+	for (size_t i = 0; i < n_rd; i++) {
+		struct epoll_event ev = { .events = EPOLLIN,
+			                  .data.u64 = ((uint64_t)ev_kind << 32) | (uint32_t)i };
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, rd[i].ns.fd, &ev) < 0)
+			return ps_error_errno(err, "epoll notify socket");
+	}
+	struct epoll_event ev = { .events = EPOLLIN,
+		                  .data.u64 = ((uint64_t)ev_kind << 32) | READINESS_TIMER_IDX };
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, goal_timer, &ev) < 0)
+		return ps_error_errno(err, "epoll goal timer");
+	return 0;
+}
+
+bool readiness_goal_waived(const struct pod *pod, const struct app *a)
+{
+	const struct app_rd *r = rd_of(pod, a);
+	return r && r->waived;
+}
+
+static bool at_goal(const struct app *a)
+{
+	switch (a->m->goal) {
+	case PS_GOAL_MOUNTED:
+		return a->status >= APP_MOUNTED && a->status != APP_FAILED;
+	case PS_GOAL_READY:
+		return a->status == APP_READY;
+	default:
+		return a->status == APP_STARTED || a->status == APP_READY ||
+		       (a->status == APP_EXITED && a->code == 0);
+	}
+}
+
+/* The ready marker follows "every app reached its goal", until stopping. */
+static void update_ready(struct pod *pod)
+{
+	ps_error *err = NULL;
+	bool all = !stopping;
+
+	for (size_t i = pod->n_init; i < pod->n_apps && all; i++)
+		if (!rd[i].reached && !rd[i].waived)
+			all = false;
+	if (all == pod_ready)
+		return;
+	pod_ready = all;
+	if (all) {
+		if (ps_ready_marker_write(pod->pod_fd, ps_now_ns(), &err) < 0) {
+			s1_warn("%s", err->msg);
+			ps_error_free(&err);
+		}
+		event(pod, NULL, "ready", NULL, NULL, "every app reached its goal");
+		tell_outer("READY=1\nSTATUS=pod ready");
+	} else {
+		ps_ready_marker_remove(pod->pod_fd, NULL);
+		event(pod, NULL, "unready", NULL, NULL, stopping ? "stopping" : "readiness lost");
+		if (!stopping)
+			tell_outer("STATUS=pod not ready");
+	}
+}
+
+static void arm_goal_timer(struct pod *pod)
+{
+	long long next = 0;
+	for (size_t i = 0; i < n_rd; i++)
+		if (rd[i].deadline_ns && (!next || rd[i].deadline_ns < next))
+			next = rd[i].deadline_ns;
+	struct itimerspec its = { 0 };
+	if (next) {
+		its.it_value.tv_sec = next / 1000000000LL;
+		its.it_value.tv_nsec = next % 1000000000LL;
+	}
+	timerfd_settime(goal_timer, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+void readiness_status_changed(struct pod *pod, struct app *a, enum app_status from,
+                              enum app_status to, const char *reason)
+{
+	struct app_rd *r = rd_of(pod, a);
+
+	if (from != to)
+		event(pod, a->m->name, "status", app_status_name(from), app_status_name(to), reason);
+	if (!r)
+		return;
+	if (to == APP_STARTING && a->m->goal_timeout_ms > 0 && !r->reached) {
+		r->deadline_ns = ps_monotonic_ns() + a->m->goal_timeout_ms * 1000000LL;
+		arm_goal_timer(pod);
+	}
+	if (!a->init && !r->reached && at_goal(a)) {
+		r->reached = true;
+		r->deadline_ns = 0;
+		arm_goal_timer(pod);
+	}
+	if (to == APP_STOPPING || to == APP_STOPPED || to == APP_FAILED) {
+		r->deadline_ns = 0;
+		if (to == APP_STOPPING || to == APP_FAILED)
+			stopping = true;
+	}
+	if (stopping && outer_notify && to == APP_STOPPING && from != APP_STOPPING)
+		tell_outer("STOPPING=1");
+	if (!a->init)
+		update_ready(pod);
+}
+
+static void goal_timer_fired(struct pod *pod)
+{
+	uint64_t exp;
+	long long now = ps_monotonic_ns();
+
+	if (read(goal_timer, &exp, sizeof(exp)) < 0) {
+		/* spurious: the deadlines below are the truth */
+	}
+	for (size_t i = 0; i < n_rd; i++) {
+		struct app *a = &pod->apps[i];
+		if (!rd[i].deadline_ns || rd[i].deadline_ns > now)
+			continue;
+		rd[i].deadline_ns = 0;
+		char why[128];
+		snprintf(why, sizeof(why), "goal-timeout: %s not reached within %lld ms",
+		         ps_status_goal_name(a->m->goal), a->m->goal_timeout_ms);
+		if (a->m->goal_timeout_ignore) {
+			rd[i].waived = true;
+			event(pod, a->m->name, "status", NULL, NULL, why);
+			update_ready(pod);
+			continue;
+		}
+		s1_warn("app %s: %s", a->m->name, why);
+		event(pod, a->m->name, "exit", NULL, NULL, why);
+		stage1_fail_pod(pod, a, "goal-timeout", EXIT_GOAL_TIMEOUT);
+	}
+	arm_goal_timer(pod);
+}
+
+static void write_health(struct pod *pod, struct app *a, struct app_rd *r)
+{
+	ps_error *err = NULL;
+	ps_health_marker h = { .notify_status = r->notify_status };
+	if (ps_health_marker_write(a->dirfd, &h, &err) < 0) {
+		s1_debug("app %s: %s", a->m->name, err->msg);
+		ps_error_free(&err);
+	}
+}
+
+static void notify_received(struct pod *pod, struct app *a, struct app_rd *r)
+{
+	for (;;) {
+		struct notify_msg m;
+		pid_t pid = 0;
+		int k = notify_sock_receive(&r->ns, &m, &pid);
+		if (k == -EAGAIN)
+			return;
+		if (k == -EPERM) {
+			s1_debug("app %s: notification from pid %d outside the app ignored (%lu so far)",
+			         a->m->name, (int)pid, r->ns.rejected);
+			continue;
+		}
+		if (k < 0) {
+			s1_debug("app %s: bad notification: %s", a->m->name, strerror(-k));
+			if (k == -ENOMEM)
+				return;
+			continue;
+		}
+		if (m.status) {
+			free(r->notify_status);
+			r->notify_status = m.status;
+			m.status = NULL;
+			event(pod, a->m->name, "notify", NULL, NULL, r->notify_status);
+			write_health(pod, a, r);
+		}
+		if (m.ready && (a->status == APP_STARTED)) {
+			stage1_set_status(a, APP_READY, "READY=1");
+		}
+		if (m.stopping && a->status >= APP_STARTED && a->status <= APP_READY)
+			stage1_set_status(a, APP_STOPPING, "STOPPING=1");
+		if (m.extend_usec >= 0 && r->deadline_ns) {
+			long long want = ps_monotonic_ns() + m.extend_usec * 1000LL;
+			if (want > r->deadline_ns) {
+				r->deadline_ns = want;
+				arm_goal_timer(pod);
+			}
+		}
+		notify_msg_clear(&m);
+	}
+}
+
+void readiness_event(struct pod *pod, uint32_t idx)
+{
+	if (idx == READINESS_TIMER_IDX) {
+		goal_timer_fired(pod);
+		return;
+	}
+	if (idx < n_rd)
+		notify_received(pod, &pod->apps[idx], &rd[idx]);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PODCTL_STAGE1_READINESS_H
+#define PODCTL_STAGE1_READINESS_H
+
+/*
+ * Readiness in stage1 (Documentation/devel/readiness.md): per-app sd_notify
+ * sockets, READY=1 → READY, goal timers, the pod's ready marker, events,
+ * health markers (STATUS=), and READY=1/STATUS=/STOPPING=1 to an outer
+ * systemd. main.c calls these hooks; they call back the few main.c
+ * functions declared at the end.
+ */
+
+#include "stage1.h"
+
+/* Before setup_apps' envs are used: keep the outer NOTIFY_SOCKET for us. */
+void readiness_init(struct pod *pod);
+/* After setup_apps(): a notify socket per app, NOTIFY_SOCKET in its env. */
+int readiness_setup(struct pod *pod, ps_error **err);
+/* After the pod's pid 1 exists: senders must be in its pid namespace. */
+void readiness_set_pidns(struct pod *pod, pid_t pid1);
+/* Register the notify sockets and the goal timer with epoll under ev_kind
+ * (idx = app index, or READINESS_TIMER_IDX). */
+#define READINESS_TIMER_IDX 0xffffffffu
+int readiness_loop_add(struct pod *pod, int epfd, uint32_t ev_kind, ps_error **err);
+void readiness_event(struct pod *pod, uint32_t idx);
+/* From set_status(): events, goal timers, the ready marker. */
+void readiness_status_changed(struct pod *pod, struct app *a, enum app_status from,
+                              enum app_status to, const char *reason);
+/* An app that missed its goal with onGoalTimeout "ignore" holds nothing back. */
+bool readiness_goal_waived(const struct pod *pod, const struct app *a);
+
+/* In the app's child (own mount ns, before pivot_root): what to bind where.
+ * NULL when there is nothing to bind. */
+const char *readiness_notify_source(const struct app *a);  /* → NOTIFY_PATH_IN_APP */
+const char *readiness_client_path(void);                   /* → NOTIFY_CLIENT_IN_APP */
+
+/* main.c, for readiness.c */
+void stage1_set_status(struct app *a, enum app_status st, const char *reason);
+void stage1_fail_pod(struct pod *pod, struct app *a, const char *reason, int code);
+
+#endif
