@@ -39,10 +39,11 @@ override CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -U_FORTIFY_SOU
 override LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-# libarchive is dlopen()ed on first use (libpodstore/archive-dl.h): only its
-# headers at build time; tests that build archives themselves link it.
+# libarchive and libnettle are dlopen()ed on first use (libpodstore/archive-dl.h,
+# sha256.h): only their headers at build time; tests that build archives
+# themselves link libarchive.
 DEPS_PC = json-c uuid
-LIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS_PC) libarchive 2>/dev/null)
+LIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS_PC) libarchive nettle 2>/dev/null)
 LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS_PC) 2>/dev/null)
 ARCHIVE_LIBS := $(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null)
 SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
@@ -140,7 +141,7 @@ $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATI
 # --- tests ------------------------------------------------------------------
 
 deps:
-	@$(PKG_CONFIG) --exists $(DEPS_PC) libarchive libseccomp cmocka 2>/dev/null && command -v busybox >/dev/null \
+	@$(PKG_CONFIG) --exists $(DEPS_PC) libarchive nettle libseccomp cmocka 2>/dev/null && command -v busybox >/dev/null \
 		|| scripts/install-deps
 
 unit-tests: $(UNIT_BINS)

@@ -1,8 +1,44 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* SHA-256 written from FIPS 180-4, section 6.2. */
+/*
+ * SHA-256: libnettle's when it loads (dlopen()ed on first use, like
+ * libarchive, so that commands that never hash do not pay for loading it),
+ * else a portable one written from FIPS 180-4, section 6.2.
+ */
 
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 #include "sha256.h"
+
+static struct {
+	__typeof__(nettle_sha256_init) *init;
+	__typeof__(nettle_sha256_update) *update;
+	__typeof__(nettle_sha256_digest) *digest;
+} nettle;
+static pthread_once_t nettle_once = PTHREAD_ONCE_INIT;
+static bool portable_only;
+
+static void nettle_load(void)
+{
+	/* The soname of nettle 3.6 and later; the major version is the ABI. */
+	void *h = dlopen("libnettle.so.8", RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return;
+	nettle.init = (__typeof__(nettle.init))dlsym(h, "nettle_sha256_init");
+	nettle.update = (__typeof__(nettle.update))dlsym(h, "nettle_sha256_update");
+	nettle.digest = (__typeof__(nettle.digest))dlsym(h, "nettle_sha256_digest");
+	if (!nettle.init || !nettle.update || !nettle.digest)
+		nettle.init = NULL;
+}
+
+bool ps_sha256_use_nettle(bool allow)
+{
+	portable_only = !allow;
+	pthread_once(&nettle_once, nettle_load);
+	return allow && nettle.init;
+}
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
@@ -46,15 +82,27 @@ void ps_sha256_init(ps_sha256 *c)
 {
 	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-	memcpy(c->h, iv, sizeof(iv));
-	c->len = 0;
-	c->n = 0;
+
+	pthread_once(&nettle_once, nettle_load);
+	c->nettle = nettle.init && !portable_only;
+	if (c->nettle) {
+		nettle.init(&c->u.nettle);
+		return;
+	}
+	memcpy(c->u.p.h, iv, sizeof(iv));
+	c->u.p.len = 0;
+	c->u.p.n = 0;
 }
 
-void ps_sha256_update(ps_sha256 *c, const void *data, size_t len)
+void ps_sha256_update(ps_sha256 *ctx, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 
+	if (ctx->nettle) {
+		nettle.update(&ctx->u.nettle, len, p);
+		return;
+	}
+	struct ps_sha256_portable *c = &ctx->u.p;
 	c->len += len;
 	if (c->n) {
 		size_t k = 64 - c->n < len ? 64 - c->n : len;
@@ -71,8 +119,13 @@ void ps_sha256_update(ps_sha256 *c, const void *data, size_t len)
 	c->n = len;
 }
 
-void ps_sha256_final(ps_sha256 *c, uint8_t out[PS_SHA256_LEN])
+void ps_sha256_final(ps_sha256 *ctx, uint8_t out[PS_SHA256_LEN])
 {
+	if (ctx->nettle) {
+		nettle.digest(&ctx->u.nettle, PS_SHA256_LEN, out);
+		return;
+	}
+	struct ps_sha256_portable *c = &ctx->u.p;
 	uint64_t bits = c->len * 8;
 	int i;
 

@@ -78,12 +78,41 @@ static void test_hex_valid(void **state)
 	assert_false(ps_sha256_hex_is_valid("../0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
 }
 
+/* Run the vectors through nettle (where it loads) and the portable code. */
+static int with_nettle(void **state)
+{
+	ps_sha256_use_nettle(true);
+	return 0;
+}
+
+static int portable(void **state)
+{
+	ps_sha256_use_nettle(false);
+	return 0;
+}
+
+static int restore(void **state)
+{
+	ps_sha256_use_nettle(true);
+	return 0;
+}
+
+static void test_nettle_loads(void **state)
+{
+	/* libnettle8 comes with libarchive on every machine we build on. */
+	assert_true(ps_sha256_use_nettle(true));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vectors),
-		cmocka_unit_test(test_million_a),
-		cmocka_unit_test(test_padding_edges),
+		cmocka_unit_test(test_nettle_loads),
+		cmocka_unit_test_setup_teardown(test_vectors, with_nettle, restore),
+		cmocka_unit_test_setup_teardown(test_million_a, with_nettle, restore),
+		cmocka_unit_test_setup_teardown(test_padding_edges, with_nettle, restore),
+		cmocka_unit_test_setup_teardown(test_vectors, portable, restore),
+		cmocka_unit_test_setup_teardown(test_million_a, portable, restore),
+		cmocka_unit_test_setup_teardown(test_padding_edges, portable, restore),
 		cmocka_unit_test(test_hex_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
