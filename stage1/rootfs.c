@@ -32,6 +32,26 @@ static bool layer_path_ok(const char *p)
 	return *p && !strpbrk(p, ",:\\\n");
 }
 
+/* Without overlayfs, prepare copied the image into apps/<app>/rootfs: bind it
+ * on itself (pivot_root wants a mount point), nosuid and nodev like the
+ * overlay. By path from our cwd, the data dir, as below. */
+static int mount_copied_rootfs(struct pod *pod, struct app *a, ps_error **err)
+{
+	const char *name = a->m->name;
+	_cleanup_free_ char *target = ps_strdup_printf("pods/run/%s/apps/%s/rootfs", pod->uuid, name);
+
+	if (!target)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", name);
+	s1_debug("bind copied rootfs %s", target);
+	if (mount(target, target, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) < 0)
+		return ps_error_errno(err, "app %s: bind copied rootfs", name);
+	a->rootfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->rootfd < 0)
+		return ps_error_errno(err, "app %s: open rootfs", name);
+	return 0;
+}
+
 int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 {
 	const char *name = a->m->name;
@@ -46,6 +66,10 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 	if (r < 0)
 		return ps_error_prefix(err, "app %s", name);
 	o = json_tokener_parse(buf);
+	json_object *kind;
+	if (o && json_object_object_get_ex(o, "rootfs", &kind) &&
+	    streq(json_object_get_string(kind) ?: "", "copy"))
+		return mount_copied_rootfs(pod, a, err);
 	if (!o || !json_object_object_get_ex(o, "layers", &layers) ||
 	    !json_object_is_type(layers, json_type_array) || json_object_array_length(layers) == 0)
 		return ps_error_set(err, PS_ERR_FAILED, EBADMSG, "app %s: image: no layers", name);

@@ -22,7 +22,8 @@ static void usage(FILE *f)
 	           "image or pod uses any more.\n\n"
 	           "Options:\n"
 	           "      --name=NAME[:TAG]      name the imported image (tag default: latest)\n"
-	           "  -q, --quiet                no progress bar\n"
+	           "  -q, --quiet                no progress bar (there is none unless stdout and\n"
+	           "                             stderr are terminals)\n"
 	           "      --format=json|text     list's output format (default text)\n"
 	           "      --no-legend            no header line\n"
 	           "  -f, --force                rm even when pods use it\n" CLI_GLOBAL_HELP);
@@ -48,7 +49,9 @@ static int image_import(struct cli *cli, const char *path, const char *name, boo
 	ps_image_import_opts io = { .name = name };
 	ps_image *img = NULL;
 	ps_error *err = NULL;
-	bool bar = !quiet && isatty(STDERR_FILENO);
+	/* On stderr, and only for a person watching: output to a file or a
+	 * pipe (a script reading the digest) gets none. */
+	bool bar = !quiet && isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
 
 	if (bar)
 		io.progress = progress_bar;

@@ -404,7 +404,12 @@ oom:
 	return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: merge image config", a->name);
 }
 
-static int write_app_image(int app_fd, const char *ref, const struct app_root *ar, ps_error **err)
+/* apps/<app>/image: what the app runs on. "layers" (bottom first) for
+ * stage1's overlay, or, when the image was copied into apps/<app>/rootfs
+ * because overlayfs is unavailable, "rootfs": "copy" and no layers (the
+ * copy needs no tree, so gc need not keep any for it). */
+static int write_app_image(int app_fd, const char *ref, const struct app_root *ar, bool copied,
+                           ps_error **err)
 {
 	json_object *o = json_object_new_object(), *layers = json_object_new_array();
 	int r;
@@ -416,9 +421,11 @@ static int write_app_image(int app_fd, const char *ref, const struct app_root *a
 	}
 	json_object_object_add(o, "image", json_object_new_string(ref));
 	json_object_object_add(o, "digest", ar->digest ? json_object_new_string(ar->digest) : NULL);
-	for (char **l = ar->layers; l && *l; l++)
+	for (char **l = ar->layers; !copied && l && *l; l++)
 		json_object_array_add(layers, json_object_new_string(*l));
 	json_object_object_add(o, "layers", layers);
+	if (copied)
+		json_object_object_add(o, "rootfs", json_object_new_string("copy"));
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
 	r = ps_write_file_at(app_fd, PS_FILE_APP_IMAGE, s, strlen(s), 0644, PS_WRITE_SYNC_DATA, err);
@@ -426,8 +433,45 @@ static int write_app_image(int app_fd, const char *ref, const struct app_root *a
 	return r;
 }
 
-static int layout_app(int apps_fd, const ps_app *a, const struct app_root *ar, ps_error **err)
+/*
+ * Whether apps get a copy of their image instead of an overlay: when
+ * overlayfs cannot be mounted here, or PODCTL_NO_OVERLAY=1 asks for it (for
+ * tests of the fallback, on hosts that have overlayfs). Said once on stderr.
+ */
+static bool use_copy(struct cli *cli)
 {
+	static int copy = -1;
+	const char *env = getenv("PODCTL_NO_OVERLAY");
+
+	if (copy < 0) {
+		copy = (env && streq(env, "1")) || !ps_overlay_supported(cli->store);
+		if (copy)
+			fprintf(stderr, "podctl: overlayfs unavailable: copying the image\n");
+	}
+	return copy;
+}
+
+static int copy_rootfs(struct cli *cli, int app_fd, const ps_app *a, const struct app_root *ar,
+                       ps_error **err)
+{
+	/* Layers are store-relative paths or, for a rootfs dir used in
+	 * place, one absolute path: ps_image_copy_rootfs() opens either. */
+	ps_image img = { .layers = ar->layers, .n_layers = ps_strv_length(ar->layers) };
+	_cleanup_close_ int fd = openat(app_fd, "rootfs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return ps_error_errno(err, "open apps/%s/rootfs", a->name);
+	if (ps_image_copy_rootfs(cli->store, &img, fd, err) < 0)
+		return ps_error_prefix(err, "apps/%s: copy the image", a->name);
+	if (syncfs(fd) < 0)
+		return ps_error_errno(err, "apps/%s: sync the copied image", a->name);
+	return 0;
+}
+
+static int layout_app(struct cli *cli, int apps_fd, const ps_app *a, const struct app_root *ar,
+                      ps_error **err)
+{
+	bool copy = use_copy(cli);
 	int r;
 
 	if (ps_mkdirat_p(apps_fd, a->name, 0700) < 0)
@@ -435,12 +479,15 @@ static int layout_app(int apps_fd, const ps_app *a, const struct app_root *ar, p
 	_cleanup_close_ int fd = openat(apps_fd, a->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return ps_error_errno(err, "open apps/%s", a->name);
-	/* upper and work for the app's overlay, rootfs its mount point. */
-	static const char *const dirs[] = { "upper", "work", "rootfs" };
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+	/* upper and work for the app's overlay, rootfs its mount point (or
+	 * the copy of the image, bind-mounted by stage1). */
+	static const char *const dirs[] = { "rootfs", "upper", "work" };
+	for (size_t i = 0; i < (copy ? 1 : ARRAY_SIZE(dirs)); i++)
 		if (ps_mkdirat_p(fd, dirs[i], 0755) < 0)
 			return ps_error_errno(err, "create apps/%s/%s", a->name, dirs[i]);
-	r = write_app_image(fd, a->image, ar, err);
+	if (copy && (r = copy_rootfs(cli, fd, a, ar, err)) < 0)
+		return r;
+	r = write_app_image(fd, a->image, ar, copy, err);
 	if (r < 0)
 		return ps_error_prefix(err, "apps/%s", a->name);
 	if (fsync(fd) < 0)
@@ -549,7 +596,7 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 		}
 		for (size_t i = 0; i < n_roots && r >= 0; i++) {
 			const ps_app *a = i < m->n_init_apps ? &m->init_apps[i] : &m->apps[i - m->n_init_apps];
-			r = layout_app(apps_fd, a, &roots[i], err);
+			r = layout_app(cli, apps_fd, a, &roots[i], err);
 		}
 		if (r < 0)
 			goto out;

@@ -84,8 +84,9 @@ int ps_image_pin(ps_store *s, int *ret_fd, ps_error **err);
  */
 int ps_image_lowerdir_string(ps_store *s, const ps_image *img, char **ret, ps_error **err);
 
-/* Whether an overlay can be mounted here (a test mount in $DIR/tmp, done once
- * per process). Needs CAP_SYS_ADMIN in the current mount namespace. */
+/* Whether an overlay can be mounted here: overlay is in /proc/filesystems,
+ * or else a test mount in $DIR/tmp works (which may load the module). Asked
+ * once per process; the test mount needs CAP_SYS_ADMIN. */
 bool ps_overlay_supported(ps_store *s);
 
 /* The fallback without overlayfs: copy the image's layers, bottom first, into
