@@ -147,6 +147,16 @@ expect_exit 0 "$P" image import "$W/docker.tar" && expect_exit 0 "$P" image list
 	printf '%s\n' "$OUT" | grep -q "example/dock:v2" && [ "$(merged_list dock:v2)" = "$want" ] &&
 	t_ok || t_fail "$OUT $ERR"
 
+for z in gzip zstd; do
+	t_begin "a $z-compressed docker-archive is read as a docker-archive, not a rootfs"
+	command -v $z >/dev/null || { t_ok; continue; }
+	$z -c "$W/docker.tar" >"$W/docker.tar.$z"
+	"$P" image rm dock:v2 >/dev/null 2>&1
+	expect_exit 0 "$P" image import -q "$W/docker.tar.$z" && expect_exit 0 "$P" image list &&
+		printf '%s\n' "$OUT" | grep -q "example/dock:v2" && [ "$(merged_list dock:v2)" = "$want" ] &&
+		t_ok || t_fail "$OUT $ERR"
+done
+
 t_begin "no staging dirs or temp files left in tmp/"
 [ -z "$(ls -A "$PODCTL_DIR/tmp")" ] && t_ok || t_fail "$(ls -A "$PODCTL_DIR/tmp")"
 
