@@ -558,15 +558,18 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 			goto out;
 		}
 	}
-	r = ps_pod_transition(p, PS_DIR_PREPARED, err);
-	if (r < 0)
-		goto out;
+	if (!o->for_run) {
+		r = ps_pod_transition(p, PS_DIR_PREPARED, err);
+		if (r < 0)
+			goto out;
+	}
 	if (o->uuid_file) {
 		r = write_uuid_file(o->uuid_file, p->uuid, err);
 		if (r < 0)
 			goto out;
 	}
-	ps_pod_unlock(p);
+	if (!o->for_run)
+		ps_pod_unlock(p);
 	*ret = TAKE_PTR(p);
 out:
 	if (r < 0 && p) {
