@@ -134,28 +134,44 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	char **env = read_environ(pm.pid);
-	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
-	                         CLONE_NEWCGROUP) < 0) {
-		fprintf(stderr, "podctl enter: pod %s: join app %s: %s\n", p->uuid, app, strerror(errno));
-		goto out;
-	}
 	fflush(stdout);
-	/* setns(CLONE_NEWPID) applies to our children: fork into the pod. */
+	fflush(stderr);
+	/* podctl itself stays in the host's namespaces: a child joins the app's
+	 * (setns(CLONE_NEWPID) only moves *its* children into the pod), forks
+	 * the command into the pod and passes its status on. */
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "podctl enter: fork: %s\n", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
-		if (chdir("/") < 0)
-			_exit(125);
-		if (env) {
-			extern char **environ;
-			environ = env;
+		if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+		                         CLONE_NEWPID | CLONE_NEWCGROUP) < 0) {
+			fprintf(stderr, "podctl enter: pod %s: join app %s: %s\n", p->uuid, app,
+			        strerror(errno));
+			_exit(EXIT_FAILED);
 		}
-		execvp(cmd[0], cmd);
-		fprintf(stderr, "podctl enter: exec %s: %s\n", cmd[0], strerror(errno));
-		_exit(errno == ENOENT ? 127 : 126);
+		pid_t inner = fork();
+		if (inner < 0)
+			_exit(EXIT_FAILED);
+		if (inner == 0) {
+			if (chdir("/") < 0)
+				_exit(125);
+			if (env) {
+				extern char **environ;
+				environ = env;
+			}
+			execvp(cmd[0], cmd);
+			fprintf(stderr, "podctl enter: exec %s: %s\n", cmd[0], strerror(errno));
+			_exit(errno == ENOENT ? 127 : 126);
+		}
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		int st;
+		while (waitpid(inner, &st, 0) < 0)
+			if (errno != EINTR)
+				_exit(EXIT_FAILED);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	}
 	/* Let the command have the terminal's signals; we just wait. */
 	signal(SIGINT, SIG_IGN);
