@@ -28,16 +28,8 @@ struct run_opts {
 
 static int parse_wait_ready(struct cli *cli, struct run_opts *ro, const char *arg)
 {
-	ps_error *err = NULL;
-
 	ro->wait_ready = true;
-	ro->ready_ms = -1;
-	if (arg && ps_duration_parse(arg, &ro->ready_ms, &err) < 0) {
-		int r = cli_usage_error(cli, "--wait-ready: %s", err->msg);
-		ps_error_free(&err);
-		return r;
-	}
-	return 0;
+	return cli_parse_duration(cli, "wait-ready", arg, &ro->ready_ms);
 }
 
 /* After a detached start: wait for readiness on a fresh open of the pod.
