@@ -17,12 +17,36 @@
 #include "prepare.h"
 #include "util.h"
 
-enum { OPT_DETACH = 2000, OPT_INTERACTIVE };
+enum { OPT_DETACH = 2000, OPT_INTERACTIVE, OPT_WAIT_READY };
 
 struct run_opts {
 	bool detach;
 	bool interactive;
+	bool wait_ready;        /* --wait-ready: with --detach, return once ready */
+	long long ready_ms;     /* its timeout, -1 = none */
 };
+
+static int parse_wait_ready(struct cli *cli, struct run_opts *ro, const char *arg)
+{
+	ro->wait_ready = true;
+	return cli_parse_duration(cli, "wait-ready", arg, &ro->ready_ms);
+}
+
+/* After a detached start: wait for readiness on a fresh open of the pod.
+ * Our own fd shares stage1's open file description, and any flock() on it
+ * (the state probe takes one) would change stage1's lock. */
+static int wait_ready_after_start(struct cli *cli, ps_pod *p, const struct run_opts *ro)
+{
+	ps_error *err = NULL;
+	ps_pod *q = NULL;
+	int r = EXIT_OK;
+
+	if (ps_pod_open(cli->store, p->uuid, PS_DIR_RUN, &q, &err) < 0 ||
+	    ps_pod_wait_ready(q, ro->ready_ms, &err) < 0)
+		r = cli_fail(cli, &err);
+	ps_pod_free(q);
+	return r;
+}
 
 static int fd_keep_across_exec(int fd)
 {
@@ -66,7 +90,10 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 	const char *argv[10];
 	size_t dir_len = strlen(ps_store_path(cli->store)) + 8;
 
-	if (ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &err) < 0) {
+	/* `run` hands us the pod it just made, still locked in prepare/. */
+	bool fresh = p->lock == PS_LOCK_EXCLUSIVE && p->dir == PS_DIR_PREPARE;
+
+	if (!fresh && ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &err) < 0) {
 		if (err && err->kind == PS_ERR_BUSY) {
 			ps_error_free(&err);
 			fprintf(stderr, "podctl %s: pod %s is busy (locked by another podctl or running)\n",
@@ -75,13 +102,16 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 		}
 		return cli_fail(cli, &err);
 	}
-	if (p->state != PS_STATE_PREPARED) {
+	if (!fresh && p->state != PS_STATE_PREPARED) {
 		fprintf(stderr, "podctl %s: pod %s is %s, not prepared\n", cli->verb, p->uuid,
 		        ps_pod_state_name(p->state));
 		return EXIT_FAILED;
 	}
 	if (access(stage1, X_OK) < 0) {
 		fprintf(stderr, "podctl %s: %s: %s\n", cli->verb, stage1, strerror(errno));
+		/* Still runnable later with run-prepared. */
+		if (fresh)
+			ps_pod_transition(p, PS_DIR_PREPARED, NULL);
 		return EXIT_FAILED;
 	}
 	if (ps_pod_transition(p, PS_DIR_RUN, &err) < 0)
@@ -154,7 +184,8 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 	buf[strcspn(buf, "\n")] = '\0';
 	if (streq(buf, "ok")) {
 		printf("%s\n", p->uuid);
-		return EXIT_OK;
+		fflush(stdout);
+		return ro->wait_ready ? wait_ready_after_start(cli, p, ro) : EXIT_OK;
 	}
 	if (strncmp(buf, "error: ", 7) == 0) {
 		fprintf(stderr, "podctl %s: pod %s: %s\n", cli->verb, p->uuid, buf + 7);
@@ -175,6 +206,8 @@ static void run_usage(void)
 	       "Options:\n"
 	       "  -d, --detach               run in the background, print the uuid once started;\n"
 	       "                             apps' output goes to 'podctl logs'\n"
+	       "      --wait-ready[=DUR]     with --detach: return once the pod is ready (exit 4\n"
+	       "                             on timeout, 1 if it exits without becoming ready)\n"
 	       "  -i, --interactive          pass stdin to the (single) app\n" PREPARE_OPTIONS_HELP
 	               CLI_GLOBAL_HELP);
 }
@@ -182,6 +215,7 @@ static void run_usage(void)
 static const struct option run_extra[] = {
 	{ "detach", no_argument, NULL, OPT_DETACH },
 	{ "interactive", no_argument, NULL, OPT_INTERACTIVE },
+	{ "wait-ready", optional_argument, NULL, OPT_WAIT_READY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -210,6 +244,14 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 			ro.interactive = true;
 			continue;
 		}
+		if (c == OPT_WAIT_READY) {
+			r = parse_wait_ready(cli, &ro, optarg);
+			if (r) {
+				prepare_opts_clear(&o);
+				return r;
+			}
+			continue;
+		}
 		r = prepare_opts_handle(cli, &o, c, optarg);
 		if (r == 0)
 			r = -cli_handle_global(cli, c, optarg);
@@ -232,9 +274,12 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		r = cli_usage_error(cli, "missing IMAGE (or --manifest FILE)");
 	else if (ro.detach && ro.interactive)
 		r = cli_usage_error(cli, "--interactive needs the foreground");
+	else if (ro.wait_ready && !ro.detach)
+		r = cli_usage_error(cli, "--wait-ready goes with --detach");
 	if (r == 0)
 		r = cli_open_store(cli, true);
 	if (r == 0) {
+		o.for_run = true;
 		if (prepare_pod(cli, &o, &p, &err) < 0)
 			r = cli_fail(cli, &err);
 		else
@@ -251,6 +296,7 @@ static void run_prepared_usage(void)
 	       "Run a prepared pod (see 'podctl run' for the foreground/detached behaviour).\n\n"
 	       "Options:\n"
 	       "  -d, --detach               run in the background, print the uuid once started\n"
+	       "      --wait-ready[=DUR]     with --detach: return once the pod is ready\n"
 	       "  -i, --interactive          pass stdin to the (single) app\n" CLI_GLOBAL_HELP);
 }
 
@@ -259,6 +305,7 @@ int cmd_run_prepared(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "interactive", no_argument, NULL, OPT_INTERACTIVE },
+		{ "wait-ready", optional_argument, NULL, OPT_WAIT_READY },
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -280,6 +327,11 @@ int cmd_run_prepared(struct cli *cli, int argc, char **argv)
 		case OPT_INTERACTIVE:
 			ro.interactive = true;
 			break;
+		case OPT_WAIT_READY:
+			r = parse_wait_ready(cli, &ro, optarg);
+			if (r)
+				return r;
+			break;
 		default:
 			r = cli_handle_global(cli, c, optarg);
 			if (r)
@@ -290,6 +342,8 @@ int cmd_run_prepared(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "expected one UUID");
 	if (ro.detach && ro.interactive)
 		return cli_usage_error(cli, "--interactive needs the foreground");
+	if (ro.wait_ready && !ro.detach)
+		return cli_usage_error(cli, "--wait-ready goes with --detach");
 	r = cli_open_store(cli, false);
 	if (r)
 		return r;
