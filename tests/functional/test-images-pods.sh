@@ -141,8 +141,8 @@ done
 wait "$preparer"
 bad=""
 for u in $(cat "$W/race.uuids"); do
-	out=$("$P" run-prepared "$u" 2>&1)
-	[ "$out" = "from the image" ] || bad="$bad $u:$out"
+	out=$("$P" run-prepared "$u" 2>"$W/race.run.err")
+	[ $? -eq 0 ] && [ "$out" = "from the image" ] || bad="$bad $u:$out $(cat "$W/race.run.err")"
 done
 echo "# race: $(wc -l <"$W/race.uuids") pods prepared, $n import/rm/gc rounds"
 if [ ! -s "$W/race.bad" ] && [ -z "$bad" ] && [ -s "$W/race.uuids" ] && store_consistent; then
