@@ -19,18 +19,17 @@ if [ $# -gt 0 ]; then
 elif [ -f /var/cache/podctl-bench/bookworm-minbase.tar ]; then
 	TARBALL=/var/cache/podctl-bench/bookworm-minbase.tar
 else
-	# A synthetic tree: 20,000 files of 1 byte to 16 KiB (~200 MB with one
-	# 128 MiB file), dirs 3 deep, some symlinks and hardlinks.
+	# A synthetic tree: 20,000 files of 4 KiB (split(1), not a process per
+	# file) plus one 128 MiB file: ~200 MB, dirs 3 deep, some symlinks and
+	# hardlinks.
 	mkdir -p "$W/src"
 	head -c $((128 << 20)) /dev/urandom >"$W/rand"
 	for d in $(seq 0 39); do
 		for e in $(seq 0 9); do
 			mkdir -p "$W/src/d$d/e$e"
-			for f in $(seq 0 49); do
-				head -c $(((d * 977 + e * 131 + f * 17) % 16384 + 1)) "$W/rand" >"$W/src/d$d/e$e/f$f"
-			done
-			ln -s f0 "$W/src/d$d/e$e/link"
-			ln "$W/src/d$d/e$e/f1" "$W/src/d$d/e$e/hard"
+			head -c $((50 * 4096)) "$W/rand" | split -b 4k -a 2 - "$W/src/d$d/e$e/f"
+			ln -s faa "$W/src/d$d/e$e/link"
+			ln "$W/src/d$d/e$e/fab" "$W/src/d$d/e$e/hard"
 		done
 	done
 	cp "$W/rand" "$W/src/big"
