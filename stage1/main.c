@@ -519,6 +519,7 @@ static void pod_stop(struct pod *pod, long long timeout_ms, bool force, bool ext
 	if (phase != PHASE_STOPPING) {
 		phase = PHASE_STOPPING;
 		stop_cause = external ? STOP_EXTERNAL : STOP_FAILURE;
+		readiness_pod_stopping(pod);
 		/* apps that never started will not */
 		for (size_t i = 0; i < pod->n_apps; i++) {
 			struct app *a = &pod->apps[i];

@@ -232,6 +232,16 @@ static void update_ready(struct pod *pod)
 	}
 }
 
+void readiness_pod_stopping(struct pod *pod)
+{
+	if (stopping)
+		return;
+	stopping = true;
+	tell_outer("STOPPING=1");
+	if (rd)
+		update_ready(pod);
+}
+
 void readiness_recheck(struct pod *pod)
 {
 	if (rd)
@@ -270,13 +280,8 @@ void readiness_status_changed(struct pod *pod, struct app *a, enum app_status fr
 		r->deadline_ns = 0;
 		arm_goal_timer(pod);
 	}
-	if (to == APP_STOPPING || to == APP_STOPPED || to == APP_FAILED) {
+	if (to == APP_STOPPING || to == APP_STOPPED || to == APP_FAILED)
 		r->deadline_ns = 0;
-		if (to == APP_STOPPING || to == APP_FAILED)
-			stopping = true;
-	}
-	if (stopping && outer_notify && to == APP_STOPPING && from != APP_STOPPING)
-		tell_outer("STOPPING=1");
 	if (!a->init)
 		update_ready(pod);
 }

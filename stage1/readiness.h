@@ -32,6 +32,8 @@ bool readiness_goal_waived(const struct pod *pod, const struct app *a);
 /* Recompute the pod's ready marker (a readiness probe or restart changed
  * something). */
 void readiness_recheck(struct pod *pod);
+/* The pod is stopping (once): no longer ready, STOPPING=1 to an outer systemd. */
+void readiness_pod_stopping(struct pod *pod);
 /* The app's last STATUS= text, or NULL. */
 const char *readiness_notify_status(const struct pod *pod, const struct app *a);
 /* Append to the pod's event log (app may be NULL). */
