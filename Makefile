@@ -66,6 +66,9 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(BUILDDIR)/%.o)
 STAGE1_OBJS := $(STAGE1_SRCS:%.c=$(BUILDDIR)/%.o)
 UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(BUILDDIR)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILDDIR)/tests/unit/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz-%.c=%)
+REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILDDIR)/tests/fuzz/replay-%)
 
 STATIC_LIB := $(BUILDDIR)/libpodstore.a
 SHARED_LIB := $(BUILDDIR)/libpodstore.so.$(SOVERSION)
@@ -137,16 +140,36 @@ $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATI
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(STATIC_LIB) $(LIB_LIBS) $(ARCHIVE_LIBS) $(CMOCKA_LIBS)
 
+# Fuzz targets: replayed over their corpus by `make check` (a plain main()
+# feeding each file), fuzzed for real by `make fuzz` (clang's libFuzzer).
+$(BUILDDIR)/tests/fuzz/replay-%: $(BUILDDIR)/tests/fuzz/fuzz-%.o $(BUILDDIR)/tests/fuzz/replay.o $(STATIC_LIB)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(STATIC_LIB) $(LIB_LIBS)
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@$(MAKE) --no-print-directory BUILDDIR=$(BUILDDIR)-fuzz CC=clang STAGE1_STATIC=0 \
+		SANITIZE=address,undefined CFLAGS='-O1 -g -fsanitize=fuzzer-no-link' $(BUILDDIR)-fuzz/libpodstore.a
+	@set -e; for n in $(FUZZ_NAMES); do \
+		clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude/podstore -Ilibpodstore \
+			$(LIB_CFLAGS) -o $(BUILDDIR)-fuzz/fuzz-$$n tests/fuzz/fuzz-$$n.c \
+			$(BUILDDIR)-fuzz/libpodstore.a $(LIB_LIBS); \
+		mkdir -p $(BUILDDIR)-fuzz/corpus-$$n; \
+		$(BUILDDIR)-fuzz/fuzz-$$n -max_total_time=$(FUZZ_SECONDS) \
+			$(BUILDDIR)-fuzz/corpus-$$n tests/fuzz/corpus/$$n; \
+	done
+
 # --- tests ------------------------------------------------------------------
 
 deps:
 	@$(PKG_CONFIG) --exists $(DEPS_PC) libarchive libseccomp cmocka 2>/dev/null && command -v busybox >/dev/null \
 		|| scripts/install-deps
 
-unit-tests: $(UNIT_BINS)
+unit-tests: $(UNIT_BINS) $(REPLAY_BINS)
 
 check-unit: unit-tests
 	@BUILDDIR=$(BUILDDIR) tests/unit/run $(UNIT_BINS)
+	@set -e; for n in $(FUZZ_NAMES); do $(BUILDDIR)/tests/fuzz/replay-$$n tests/fuzz/corpus/$$n/*; done
 
 check-functional: all
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
@@ -203,6 +226,8 @@ uninstall:
 clean:
 	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
 
-.PHONY: all deps unit-tests check check-unit check-functional check-asan check-valgrind \
+.PHONY: fuzz all deps unit-tests check check-unit check-functional check-asan check-valgrind \
 	bench demo install uninstall clean
 .DELETE_ON_ERROR:
+# Keep the objects of unit tests and fuzz replays between runs.
+.SECONDARY:

@@ -9,7 +9,7 @@
 
 /* When even the message cannot be allocated, the error still carries its
  * kind and errno; the CLI prints strerror() then. */
-static char *vformat(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_list ap)
 {
 	char *s = NULL;
 

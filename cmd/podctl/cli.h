@@ -59,6 +59,16 @@ int cli_fail(struct cli *cli, ps_error **err);
 /* Print "podctl <verb>: <fmt…>" and return EXIT_USAGE, with a hint to --help. */
 int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Parse the duration value of option --opt (NULL arg → -1, "no limit").
+ * Prints a usage error and returns EXIT_USAGE when it is not one. */
+int cli_parse_duration(struct cli *cli, const char *opt, const char *arg, long long *ret);
+
+/* The app --app names (or the pod's only app when name is NULL), opened:
+ * returns its apps/<app> dir fd and sets *ret_name (borrowed from m or name),
+ * or prints one line and returns -(exit code). */
+int cli_open_app(struct cli *cli, ps_pod *p, const ps_manifest *m, const char *name,
+                 const char **ret_name);
+
 /* Parse --format's value. */
 int cli_parse_format(struct cli *cli, const char *arg, enum cli_format *ret);
 

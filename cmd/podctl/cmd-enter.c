@@ -63,7 +63,6 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 	ps_error *err = NULL;
 	ps_pod *p = NULL;
 	ps_manifest *m = NULL;
-	_cleanup_free_ char *rel = NULL;
 	_cleanup_close_ int appfd = -1, pidfd = -1;
 	int c, r, code = EXIT_FAILED;
 
@@ -104,26 +103,13 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 		code = cli_fail(cli, &err);
 		goto out;
 	}
-	if (!app) {
-		if (m->n_apps != 1) {
-			fprintf(stderr, "podctl enter: pod %s has %zu apps, choose one with --app:", p->uuid,
-			        m->n_apps);
-			for (size_t i = 0; i < m->n_apps; i++)
-				fprintf(stderr, " %s", m->apps[i].name);
-			fputc('\n', stderr);
-			code = EXIT_USAGE;
-			goto out;
-		}
-		app = m->apps[0].name;
-	}
-	if (!ps_name_is_valid(app, 64)) {
-		code = cli_usage_error(cli, "bad app name %s", app);
+	appfd = cli_open_app(cli, p, m, app, &app);
+	if (appfd < 0) {
+		code = -appfd;
 		goto out;
 	}
-	rel = ps_strdup_printf("apps/%s", app);
-	appfd = rel ? openat(p->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	ps_pid_marker pm = { 0 };
-	if (appfd < 0 || ps_pid_marker_read(appfd, &pm, NULL) < 0) {
+	if (ps_pid_marker_read(appfd, &pm, NULL) < 0) {
 		fprintf(stderr, "podctl enter: pod %s: app %s is not running\n", p->uuid, app);
 		code = EXIT_NOT_FOUND;
 		goto out;
@@ -134,28 +120,44 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	char **env = read_environ(pm.pid);
-	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
-	                         CLONE_NEWCGROUP) < 0) {
-		fprintf(stderr, "podctl enter: pod %s: join app %s: %s\n", p->uuid, app, strerror(errno));
-		goto out;
-	}
 	fflush(stdout);
-	/* setns(CLONE_NEWPID) applies to our children: fork into the pod. */
+	fflush(stderr);
+	/* podctl itself stays in the host's namespaces: a child joins the app's
+	 * (setns(CLONE_NEWPID) only moves *its* children into the pod), forks
+	 * the command into the pod and passes its status on. */
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "podctl enter: fork: %s\n", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
-		if (chdir("/") < 0)
-			_exit(125);
-		if (env) {
-			extern char **environ;
-			environ = env;
+		if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+		                         CLONE_NEWPID | CLONE_NEWCGROUP) < 0) {
+			fprintf(stderr, "podctl enter: pod %s: join app %s: %s\n", p->uuid, app,
+			        strerror(errno));
+			_exit(EXIT_FAILED);
 		}
-		execvp(cmd[0], cmd);
-		fprintf(stderr, "podctl enter: exec %s: %s\n", cmd[0], strerror(errno));
-		_exit(errno == ENOENT ? 127 : 126);
+		pid_t inner = fork();
+		if (inner < 0)
+			_exit(EXIT_FAILED);
+		if (inner == 0) {
+			if (chdir("/") < 0)
+				_exit(125);
+			if (env) {
+				extern char **environ;
+				environ = env;
+			}
+			execvp(cmd[0], cmd);
+			fprintf(stderr, "podctl enter: exec %s: %s\n", cmd[0], strerror(errno));
+			_exit(errno == ENOENT ? 127 : 126);
+		}
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		int st;
+		while (waitpid(inner, &st, 0) < 0)
+			if (errno != EINTR)
+				_exit(EXIT_FAILED);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	}
 	/* Let the command have the terminal's signals; we just wait. */
 	signal(SIGINT, SIG_IGN);

@@ -18,18 +18,6 @@ static void usage(void)
 	       "      --mark-only            move to garbage, delete nothing\n" CLI_GLOBAL_HELP);
 }
 
-static int parse_dur(struct cli *cli, const char *opt, const char *arg, long long *ret)
-{
-	ps_error *err = NULL;
-
-	if (ps_duration_parse(arg, ret, &err) < 0) {
-		int r = cli_usage_error(cli, "--%s: %s", opt, err->msg);
-		ps_error_free(&err);
-		return r;
-	}
-	return 0;
-}
-
 int cmd_gc(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -51,11 +39,11 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 			usage();
 			return EXIT_OK;
 		case OPT_GRACE:
-			if ((r = parse_dur(cli, "grace-period", optarg, &o.grace_period_ms)))
+			if ((r = cli_parse_duration(cli, "grace-period", optarg, &o.grace_period_ms)))
 				return r;
 			break;
 		case OPT_EXPIRE_PREPARED:
-			if ((r = parse_dur(cli, "expire-prepared", optarg, &o.expire_prepared_ms)))
+			if ((r = cli_parse_duration(cli, "expire-prepared", optarg, &o.expire_prepared_ms)))
 				return r;
 			break;
 		case OPT_MARK_ONLY:

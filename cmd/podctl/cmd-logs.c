@@ -146,7 +146,6 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 	ps_error *err = NULL;
 	ps_pod *p = NULL;
 	ps_manifest *m = NULL;
-	_cleanup_free_ char *rel = NULL;
 	_cleanup_close_ int appfd = -1;
 	int c, r, code = EXIT_FAILED;
 
@@ -179,27 +178,9 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 		code = cli_fail(cli, &err);
 		goto out;
 	}
-	if (!app) {
-		if (m->n_apps != 1) {
-			fprintf(stderr, "podctl logs: pod %s has %zu apps, choose one with --app:", p->uuid,
-			        m->n_apps);
-			for (size_t i = 0; i < m->n_apps; i++)
-				fprintf(stderr, " %s", m->apps[i].name);
-			fputc('\n', stderr);
-			code = EXIT_USAGE;
-			goto out;
-		}
-		app = m->apps[0].name;
-	}
-	if (!ps_name_is_valid(app, 64)) {
-		code = cli_usage_error(cli, "bad app name %s", app);
-		goto out;
-	}
-	rel = ps_strdup_printf("apps/%s", app);
-	appfd = rel ? openat(p->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	appfd = cli_open_app(cli, p, m, app, &app);
 	if (appfd < 0) {
-		fprintf(stderr, "podctl logs: pod %s: no app %s\n", p->uuid, app);
-		code = EXIT_NOT_FOUND;
+		code = -appfd;
 		goto out;
 	}
 	int old = open_log(appfd, "log.1");

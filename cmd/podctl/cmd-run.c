@@ -28,16 +28,8 @@ struct run_opts {
 
 static int parse_wait_ready(struct cli *cli, struct run_opts *ro, const char *arg)
 {
-	ps_error *err = NULL;
-
 	ro->wait_ready = true;
-	ro->ready_ms = -1;
-	if (arg && ps_duration_parse(arg, &ro->ready_ms, &err) < 0) {
-		int r = cli_usage_error(cli, "--wait-ready: %s", err->msg);
-		ps_error_free(&err);
-		return r;
-	}
-	return 0;
+	return cli_parse_duration(cli, "wait-ready", arg, &ro->ready_ms);
 }
 
 /* After a detached start: wait for readiness on a fresh open of the pod.
@@ -98,7 +90,10 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 	const char *argv[10];
 	size_t dir_len = strlen(ps_store_path(cli->store)) + 8;
 
-	if (ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &err) < 0) {
+	/* `run` hands us the pod it just made, still locked in prepare/. */
+	bool fresh = p->lock == PS_LOCK_EXCLUSIVE && p->dir == PS_DIR_PREPARE;
+
+	if (!fresh && ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &err) < 0) {
 		if (err && err->kind == PS_ERR_BUSY) {
 			ps_error_free(&err);
 			fprintf(stderr, "podctl %s: pod %s is busy (locked by another podctl or running)\n",
@@ -107,13 +102,16 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 		}
 		return cli_fail(cli, &err);
 	}
-	if (p->state != PS_STATE_PREPARED) {
+	if (!fresh && p->state != PS_STATE_PREPARED) {
 		fprintf(stderr, "podctl %s: pod %s is %s, not prepared\n", cli->verb, p->uuid,
 		        ps_pod_state_name(p->state));
 		return EXIT_FAILED;
 	}
 	if (access(stage1, X_OK) < 0) {
 		fprintf(stderr, "podctl %s: %s: %s\n", cli->verb, stage1, strerror(errno));
+		/* Still runnable later with run-prepared. */
+		if (fresh)
+			ps_pod_transition(p, PS_DIR_PREPARED, NULL);
 		return EXIT_FAILED;
 	}
 	if (ps_pod_transition(p, PS_DIR_RUN, &err) < 0)
@@ -281,6 +279,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	if (r == 0)
 		r = cli_open_store(cli, true);
 	if (r == 0) {
+		o.for_run = true;
 		if (prepare_pod(cli, &o, &p, &err) < 0)
 			r = cli_fail(cli, &err);
 		else

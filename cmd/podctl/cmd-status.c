@@ -96,22 +96,6 @@ static void print_text(const struct pod_view *v)
 	}
 }
 
-static int parse_wait(struct cli *cli, const char *arg, long long *ret)
-{
-	ps_error *err = NULL;
-
-	if (!arg) {
-		*ret = -1;
-		return 0;
-	}
-	if (ps_duration_parse(arg, ret, &err) < 0) {
-		int r = cli_usage_error(cli, "%s", err->msg);
-		ps_error_free(&err);
-		return r;
-	}
-	return 0;
-}
-
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -136,12 +120,12 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			return EXIT_OK;
 		case OPT_WAIT:
 			wait = true;
-			if ((r = parse_wait(cli, optarg, &wait_ms)))
+			if ((r = cli_parse_duration(cli, "wait", optarg, &wait_ms)))
 				return r;
 			break;
 		case OPT_WAIT_READY:
 			wait_ready = true;
-			if ((r = parse_wait(cli, optarg, &ready_ms)))
+			if ((r = cli_parse_duration(cli, "wait-ready", optarg, &ready_ms)))
 				return r;
 			break;
 		case OPT_FORMAT:

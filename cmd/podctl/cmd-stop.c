@@ -138,7 +138,6 @@ int cmd_stop(struct cli *cli, int argc, char **argv)
 	};
 	long long timeout_ms = 10000;
 	bool force = false;
-	ps_error *err = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "hf", opts, NULL)) != -1) {
@@ -147,11 +146,8 @@ int cmd_stop(struct cli *cli, int argc, char **argv)
 			usage();
 			return EXIT_OK;
 		case OPT_TIMEOUT:
-			if (ps_duration_parse(optarg, &timeout_ms, &err) < 0) {
-				r = cli_usage_error(cli, "--timeout: %s", err->msg);
-				ps_error_free(&err);
+			if ((r = cli_parse_duration(cli, "timeout", optarg, &timeout_ms)))
 				return r;
-			}
 			break;
 		case 'f':
 		case OPT_FORCE:

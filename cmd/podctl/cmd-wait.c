@@ -50,11 +50,8 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 			any = true;
 			break;
 		case OPT_TIMEOUT:
-			if (ps_duration_parse(optarg, &timeout_ms, &err) < 0) {
-				r = cli_usage_error(cli, "--timeout: %s", err->msg);
-				ps_error_free(&err);
+			if ((r = cli_parse_duration(cli, "timeout", optarg, &timeout_ms)))
 				return r;
-			}
 			break;
 		default:
 			if ((r = cli_handle_global(cli, c, optarg)))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <limits.h>
 #include <stdarg.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -71,6 +72,50 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'podctl %s --help')\n", cli->verb);
 	return EXIT_USAGE;
+}
+
+int cli_parse_duration(struct cli *cli, const char *opt, const char *arg, long long *ret)
+{
+	ps_error *err = NULL;
+
+	if (!arg) {
+		*ret = -1;
+		return 0;
+	}
+	if (ps_duration_parse(arg, ret, &err) < 0) {
+		int r = cli_usage_error(cli, "--%s: %s", opt, err->msg);
+		ps_error_free(&err);
+		return r;
+	}
+	return 0;
+}
+
+int cli_open_app(struct cli *cli, ps_pod *p, const ps_manifest *m, const char *name,
+                 const char **ret_name)
+{
+	char rel[80];
+
+	if (!name) {
+		if (m->n_apps != 1) {
+			fprintf(stderr, "podctl %s: pod %s has %zu apps, choose one with --app:", cli->verb,
+			        p->uuid, m->n_apps);
+			for (size_t i = 0; i < m->n_apps; i++)
+				fprintf(stderr, " %s", m->apps[i].name);
+			fputc('\n', stderr);
+			return -EXIT_USAGE;
+		}
+		name = m->apps[0].name;
+	}
+	if (!ps_name_is_valid(name, 64))
+		return -cli_usage_error(cli, "bad app name %s", name);
+	snprintf(rel, sizeof(rel), "apps/%s", name);
+	int fd = openat(p->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "podctl %s: pod %s: no app %s\n", cli->verb, p->uuid, name);
+		return -EXIT_NOT_FOUND;
+	}
+	*ret_name = name;
+	return fd;
 }
 
 int cli_parse_format(struct cli *cli, const char *arg, enum cli_format *ret)

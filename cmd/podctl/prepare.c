@@ -35,7 +35,7 @@ const struct option prepare_long_options[] = {
 
 int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg)
 {
-	ps_error *err = NULL;
+	int r;
 	ps_status_goal g;
 
 	switch (opt) {
@@ -65,12 +65,8 @@ int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const 
 		o->status_goal = arg;
 		return 1;
 	case OPT_GOAL_TIMEOUT:
-		if (ps_duration_parse(arg, &o->goal_timeout_ms, &err) < 0) {
-			int r = cli_usage_error(cli, "--goal-timeout: %s", err->msg);
-			ps_error_free(&err);
-			return -r;
-		}
-		return 1;
+		r = cli_parse_duration(cli, "goal-timeout", arg, &o->goal_timeout_ms);
+		return r ? -r : 1;
 	case OPT_UUID_FILE:
 		o->uuid_file = arg;
 		return 1;
@@ -558,15 +554,18 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 			goto out;
 		}
 	}
-	r = ps_pod_transition(p, PS_DIR_PREPARED, err);
-	if (r < 0)
-		goto out;
+	if (!o->for_run) {
+		r = ps_pod_transition(p, PS_DIR_PREPARED, err);
+		if (r < 0)
+			goto out;
+	}
 	if (o->uuid_file) {
 		r = write_uuid_file(o->uuid_file, p->uuid, err);
 		if (r < 0)
 			goto out;
 	}
-	ps_pod_unlock(p);
+	if (!o->for_run)
+		ps_pod_unlock(p);
 	*ret = TAKE_PTR(p);
 out:
 	if (r < 0 && p) {

@@ -21,6 +21,8 @@ struct prepare_opts {
 	char **volumes;               /* --volume specs, NULL-terminated (owned) */
 	size_t n_volumes;
 	const char *uuid_file;        /* --uuid-file-save */
+	bool for_run;                 /* run: leave the pod locked in prepare/, to move it
+	                                 straight to run/ (one durable move, not two) */
 };
 
 /* getopt_long options shared by prepare and run; `flag` values start at 1000. */
@@ -41,7 +43,8 @@ int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const 
 /* Take IMAGE [-- ARGS…] from the remaining argv. Returns an exit code (0 ok). */
 int prepare_opts_positional(struct cli *cli, struct prepare_opts *o, int argc, char **argv);
 
-/* Make a prepared pod; *ret is left unlocked, in prepared/. Prints nothing. */
+/* Make a prepared pod; *ret is left unlocked, in prepared/ — or with
+ * o->for_run, locked in prepare/ with everything in it durable. Prints nothing. */
 int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_error **err);
 
 void prepare_opts_clear(struct prepare_opts *o);

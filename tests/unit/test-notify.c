@@ -115,6 +115,8 @@ static int deep_setup(void **state)
 	struct deep *d = calloc(1, sizeof(*d));
 	char path[512];
 
+	if (!d)
+		return -1;
 	snprintf(d->root, sizeof(d->root), "/tmp/podctl-notify.XXXXXX");
 	assert_non_null(mkdtemp(d->root));
 	snprintf(path, sizeof(path), "%s/%s/%s", d->root,
