@@ -430,6 +430,26 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	child_fail(e, e == ENOENT ? 127 : 126, "exec %s: %s", a->argv[0], strerror(e));
 }
 
+void app_exec_probe(struct pod *pod, struct app *a, char *const *argv)
+{
+	/* The probe process is a fork of stage1: forget its error pipe, and
+	 * undo its signal setup (the mask was reset by probe.c). */
+	child_errfd = -1;
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	const char *wd = a->m->working_dir && *a->m->working_dir ? a->m->working_dir : "/";
+	if (chdir(wd) < 0 && chdir("/") < 0)
+		_exit(126);
+	if (pod->seccomp && seccomp_apply(pod->seccomp) < 0)
+		_exit(126);
+	drop_capabilities();
+	set_identity(a->m);
+	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	environ = a->envp;
+	execvp(argv[0], argv);
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
 static char **strv_push(char **v, size_t *n, char *s, bool *oom)
 {
 	char **nv = realloc(v, (*n + 2) * sizeof(char *));

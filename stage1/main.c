@@ -29,6 +29,8 @@
 #include "stage1.h"
 #include "util.h"
 #include "readiness.h"
+#include "restart.h"
+#include "supervise.h"
 
 #define EXIT_STAGE1_FAILED 125
 #define DEFAULT_STOP_TIMEOUT_MS 10000
@@ -36,7 +38,7 @@
 #define CONTROL_SOCKET "control"
 
 /* epoll tags */
-enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS };
+enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS, EV_SUPERVISE };
 #define EV_TAG(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 bool s1_debug_on;
@@ -295,6 +297,18 @@ static void app_start(struct pod *pod, struct app *a)
 	ps_error *err = NULL;
 	int errp[2], logp[2] = { -1, -1 };
 
+	/* A restart: what is left of the last run's log pipe, then a fresh log fd. */
+	if (a->log_rfd >= 0)
+		log_drain(a);
+	if (a->log_rfd >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, a->log_rfd, NULL);
+		close(a->log_rfd);
+		a->log_rfd = -1;
+	}
+	if (a->log_fd >= 0) {
+		close(a->log_fd);
+		a->log_fd = -1;
+	}
 	set_status(a, APP_STARTING, NULL);
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		a->ended = true;
@@ -363,7 +377,9 @@ static void app_start(struct pod *pod, struct app *a)
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
+	a->started_mono_ns = ps_monotonic_ns();
 	set_status(a, APP_STARTED, NULL);
+	supervise_app_started(pod, a);
 }
 
 /* An app reached its status goal (READY: it said so, readiness.c); an app
@@ -383,6 +399,11 @@ static bool app_at_goal(const struct app *a)
 static bool app_running(const struct app *a)
 {
 	return a->pid > 0 && !a->ended;
+}
+
+bool app_is_running(const struct app *a)
+{
+	return app_running(a);
 }
 
 /* Running and worth a stop signal (a failed child is exiting anyway). */
@@ -468,7 +489,8 @@ static void stop_advance(struct pod *pod)
 		int g = a->init ? -1 : a->m->group_index;
 		if (app_stoppable(a) && g == top && !a->signalled) {
 			a->signalled = true;
-			set_status(a, APP_STOPPING, NULL);
+			if (a->status != APP_FAILED) /* a FAILED app keeps its status and reason */
+				set_status(a, APP_STOPPING, NULL);
 			kill(a->pid, SIGTERM);
 		}
 	}
@@ -482,7 +504,8 @@ static void kill_all(struct pod *pod)
 		if (app_stoppable(a)) {
 			if (!a->signalled) {
 				a->signalled = true;
-				set_status(a, APP_STOPPING, "killed");
+				if (a->status != APP_FAILED)
+					set_status(a, APP_STOPPING, "killed");
 			}
 			kill(a->pid, SIGKILL);
 		}
@@ -496,11 +519,17 @@ static void pod_stop(struct pod *pod, long long timeout_ms, bool force, bool ext
 	if (phase != PHASE_STOPPING) {
 		phase = PHASE_STOPPING;
 		stop_cause = external ? STOP_EXTERNAL : STOP_FAILURE;
+		readiness_pod_stopping(pod);
 		/* apps that never started will not */
 		for (size_t i = 0; i < pod->n_apps; i++) {
 			struct app *a = &pod->apps[i];
 			if (a->status < APP_STARTING)
 				set_status(a, APP_STOPPED, "pod stopped before the app started");
+			if (a->restart_pending) {
+				supervise_restart_cancel(pod, a);
+				a->restart_pending = false;
+				set_status(a, APP_STOPPED, "pod stopped: restart cancelled");
+			}
 		}
 		struct itimerspec its = { .it_value = { .tv_sec = timeout_ms / 1000,
 			                                .tv_nsec = (timeout_ms % 1000) * 1000000L } };
@@ -545,18 +574,66 @@ static void app_reaped(struct pod *pod, struct app *a, int status)
 	}
 	a->code = code;
 	a->signal = sig;
+	supervise_app_ended(pod, a);
 	ps_exit_marker em = { .code = code, .signal = sig, .time_ns = ps_now_ns() };
 	if (ps_exit_marker_write(a->dirfd, &em, false, &err) < 0) {
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
-	note_failure(a, code);
-	char reason[64];
+	char reason[160];
 	if (sig)
 		snprintf(reason, sizeof(reason), "killed by signal %d (%s)", sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	else
 		snprintf(reason, sizeof(reason), "exit code %d", code);
+	if (a->status == APP_FAILED) {
+		/* failed its goal and was stopped for it: FAILED stays its last status */
+		note_failure(a, code ? code : EXIT_STAGE1_FAILED);
+		return;
+	}
+	if (phase == PHASE_APPS && !a->init && !a->signalled && restart_wanted(a->m->restart, code, sig)) {
+		long long ran_ms = (ps_monotonic_ns() - a->started_mono_ns) / 1000000LL;
+		long long delay = supervise_restart_delay(pod, a, ran_ms);
+		size_t l = strlen(reason);
+		snprintf(reason + l, sizeof(reason) - l, "; restart in %lld ms (restartPolicy %s)", delay,
+		         ps_restart_policy_name(a->m->restart));
+		a->restart_pending = true;
+		supervise_restart_arm(pod, a, delay);
+		set_status(a, APP_EXITED, reason);
+		return;
+	}
+	note_failure(a, code);
 	set_status(a, a->signalled ? APP_STOPPED : APP_EXITED, reason);
+}
+
+/* supervise.c: a liveness / startup probe or the watchdog failed. Not a
+ * stop: the app ends EXITED and its restartPolicy applies. */
+void stage1_app_kill(struct pod *pod, struct app *a, const char *why)
+{
+	(void)pod;
+	if (!app_stoppable(a) || a->signalled || a->probe_killed)
+		return;
+	s1_warn("app %s: %s: killing it", a->m->name, why);
+	a->probe_killed = true;
+	readiness_log_event(pod, a->m->name, "restart", NULL, NULL, why);
+	kill(a->pid, SIGKILL);
+}
+
+/* supervise.c: the back-off is over, start the app again. */
+void stage1_app_restart(struct pod *pod, struct app *a)
+{
+	if (!a->restart_pending || phase != PHASE_APPS)
+		return;
+	a->restart_pending = false;
+	a->ended = a->signalled = a->failed = a->probe_killed = false;
+	a->pid = 0;
+	a->code = a->signal = 0;
+	supervise_app_restarted(pod, a);
+	/* the last run's exit code is in the events; the app runs again */
+	unlinkat(a->dirfd, PS_FILE_APP_EXIT, 0);
+	char why[64];
+	snprintf(why, sizeof(why), "restart #%u", supervise_restart_count(pod, a));
+	readiness_log_event(pod, a->m->name, "restart", NULL, NULL, why);
+	app_start(pod, a);
 }
 
 static void reap(struct pod *pod)
@@ -585,7 +662,7 @@ static void reap(struct pod *pod)
 static bool all_ended(const struct pod *pod)
 {
 	for (size_t i = 0; i < pod->n_apps; i++)
-		if (app_running(&pod->apps[i]))
+		if (app_running(&pod->apps[i]) || pod->apps[i].restart_pending)
 			return false;
 	return true;
 }
@@ -828,6 +905,8 @@ int main(int argc, char **argv)
 		fail_early(pod, &err);
 	if (readiness_setup(pod, &err) < 0)
 		fail_early(pod, &err);
+	if (supervise_setup(pod, &err) < 0)
+		fail_early(pod, &err);
 	ctlfd = control_listen(pod, &err);
 	if (ctlfd < 0)
 		fail_early(pod, &err);
@@ -881,7 +960,8 @@ int main(int argc, char **argv)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, ctlfd, &ev);
 	ev.data.u64 = EV_TAG(EV_TIMER, 0);
 	epoll_ctl(epfd, EPOLL_CTL_ADD, timerfd, &ev);
-	if (readiness_loop_add(pod, epfd, EV_READINESS, &err) < 0)
+	if (readiness_loop_add(pod, epfd, EV_READINESS, &err) < 0 ||
+	    supervise_loop_add(pod, epfd, EV_SUPERVISE, &err) < 0)
 		fail_early(pod, &err);
 
 	if (pod->sync_fd >= 0) {
@@ -948,6 +1028,9 @@ int main(int argc, char **argv)
 				break;
 			case EV_READINESS:
 				readiness_event(pod, idx);
+				break;
+			case EV_SUPERVISE:
+				supervise_event(pod, idx);
 				break;
 			}
 		}

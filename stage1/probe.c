@@ -178,7 +178,10 @@ int probe_exec_start(const struct probe_exec_hooks *h, void *userdata, char *con
 		return -errno;
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
+		/* Parent gone before PR_SET_PDEATHSIG took? (0: the parent is
+		 * outside our pid ns, as stage1 is outside the pod's.) */
+		pid_t pp = getppid();
+		if (pp != parent && pp != 0)
 			_exit(127);
 		sigset_t none;
 		sigemptyset(&none);

@@ -8,6 +8,7 @@
 #include "notify.h"
 #include "readiness.h"
 #include "sdnotify.h"
+#include "supervise.h"
 #include "util.h"
 
 #define EXIT_GOAL_TIMEOUT 4
@@ -38,6 +39,12 @@ static void event(struct pod *pod, const char *app, const char *type, const char
 		s1_debug("event: %s", err->msg);
 		ps_error_free(&err);
 	}
+}
+
+void readiness_log_event(struct pod *pod, const char *app, const char *type, const char *from,
+                         const char *to, const char *reason)
+{
+	event(pod, app, type, from, to, reason);
 }
 
 static void tell_outer(const char *msg)
@@ -109,7 +116,7 @@ int readiness_setup(struct pod *pod, ps_error **err)
 			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", a->m->name);
 		/* NOTIFY_SOCKET into the app's environment (replacing one from the manifest). */
 		size_t n = ps_strv_length(a->envp), k = 0;
-		char **env = calloc(n + 2, sizeof(char *));
+		char **env = calloc(n + 3, sizeof(char *));
 		if (!env)
 			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: env", a->m->name);
 		for (size_t j = 0; j < n; j++) {
@@ -119,6 +126,14 @@ int readiness_setup(struct pod *pod, ps_error **err)
 				env[k++] = a->envp[j];
 		}
 		env[k++] = strdup("NOTIFY_SOCKET=" NOTIFY_PATH_IN_APP);
+		if (env[k - 1] && a->m->watchdog_ms > 0 && !a->init) {
+			/* sd_watchdog_enabled() reads it (no WATCHDOG_PID: any pid of the app) */
+			env[k] = ps_strdup_printf("WATCHDOG_USEC=%lld", a->m->watchdog_ms * 1000LL);
+			if (!env[k++]) {
+				free(env[k - 2]);
+				env[k - 2] = NULL;
+			}
+		}
 		if (!env[k - 1]) {
 			free(env);
 			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: env", a->m->name);
@@ -173,14 +188,31 @@ static bool at_goal(const struct app *a)
 	}
 }
 
-/* The ready marker follows "every app reached its goal", until stopping. */
+/*
+ * Is the app at its goal now, for the ready marker? It must have reached
+ * its goal once, still be there (a readiness probe failing takes READY
+ * back to STARTED; an app waiting for a restart is not running), and its
+ * readiness probe, if any, must pass.
+ */
+static bool ready_now(const struct pod *pod, size_t i)
+{
+	const struct app *a = &pod->apps[i];
+
+	if (rd[i].waived)
+		return true;
+	if (!rd[i].reached || a->restart_pending)
+		return false;
+	return at_goal(a) && supervise_readiness_ok(pod, a);
+}
+
+/* The ready marker follows "every app is at its goal", until stopping. */
 static void update_ready(struct pod *pod)
 {
 	ps_error *err = NULL;
 	bool all = !stopping;
 
 	for (size_t i = pod->n_init; i < pod->n_apps && all; i++)
-		if (!rd[i].reached && !rd[i].waived)
+		if (!ready_now(pod, i))
 			all = false;
 	if (all == pod_ready)
 		return;
@@ -198,6 +230,22 @@ static void update_ready(struct pod *pod)
 		if (!stopping)
 			tell_outer("STATUS=pod not ready");
 	}
+}
+
+void readiness_pod_stopping(struct pod *pod)
+{
+	if (stopping)
+		return;
+	stopping = true;
+	tell_outer("STOPPING=1");
+	if (rd)
+		update_ready(pod);
+}
+
+void readiness_recheck(struct pod *pod)
+{
+	if (rd)
+		update_ready(pod);
 }
 
 static void arm_goal_timer(struct pod *pod)
@@ -232,13 +280,8 @@ void readiness_status_changed(struct pod *pod, struct app *a, enum app_status fr
 		r->deadline_ns = 0;
 		arm_goal_timer(pod);
 	}
-	if (to == APP_STOPPING || to == APP_STOPPED || to == APP_FAILED) {
+	if (to == APP_STOPPING || to == APP_STOPPED || to == APP_FAILED)
 		r->deadline_ns = 0;
-		if (to == APP_STOPPING || to == APP_FAILED)
-			stopping = true;
-	}
-	if (stopping && outer_notify && to == APP_STOPPING && from != APP_STOPPING)
-		tell_outer("STOPPING=1");
 	if (!a->init)
 		update_ready(pod);
 }
@@ -272,14 +315,10 @@ static void goal_timer_fired(struct pod *pod)
 	arm_goal_timer(pod);
 }
 
-static void write_health(struct pod *pod, struct app *a, struct app_rd *r)
+const char *readiness_notify_status(const struct pod *pod, const struct app *a)
 {
-	ps_error *err = NULL;
-	ps_health_marker h = { .notify_status = r->notify_status };
-	if (ps_health_marker_write(a->dirfd, &h, &err) < 0) {
-		s1_debug("app %s: %s", a->m->name, err->msg);
-		ps_error_free(&err);
-	}
+	const struct app_rd *r = rd_of(pod, a);
+	return r ? r->notify_status : NULL;
 }
 
 static void notify_received(struct pod *pod, struct app *a, struct app_rd *r)
@@ -306,13 +345,15 @@ static void notify_received(struct pod *pod, struct app *a, struct app_rd *r)
 			r->notify_status = m.status;
 			m.status = NULL;
 			event(pod, a->m->name, "notify", NULL, NULL, r->notify_status);
-			write_health(pod, a, r);
+			supervise_write_health(pod, a);
 		}
 		if (m.ready && (a->status == APP_STARTED)) {
 			stage1_set_status(a, APP_READY, "READY=1");
 		}
 		if (m.stopping && a->status >= APP_STARTED && a->status <= APP_READY)
 			stage1_set_status(a, APP_STOPPING, "STOPPING=1");
+		if (m.watchdog || m.watchdog_trigger || m.watchdog_usec >= 0)
+			supervise_watchdog(pod, a, m.watchdog, m.watchdog_usec, m.watchdog_trigger);
 		if (m.extend_usec >= 0 && r->deadline_ns) {
 			long long want = ps_monotonic_ns() + m.extend_usec * 1000LL;
 			if (want > r->deadline_ns) {

@@ -29,6 +29,17 @@ void readiness_status_changed(struct pod *pod, struct app *a, enum app_status fr
 /* An app that missed its goal with onGoalTimeout "ignore" holds nothing back. */
 bool readiness_goal_waived(const struct pod *pod, const struct app *a);
 
+/* Recompute the pod's ready marker (a readiness probe or restart changed
+ * something). */
+void readiness_recheck(struct pod *pod);
+/* The pod is stopping (once): no longer ready, STOPPING=1 to an outer systemd. */
+void readiness_pod_stopping(struct pod *pod);
+/* The app's last STATUS= text, or NULL. */
+const char *readiness_notify_status(const struct pod *pod, const struct app *a);
+/* Append to the pod's event log (app may be NULL). */
+void readiness_log_event(struct pod *pod, const char *app, const char *type, const char *from,
+                         const char *to, const char *reason);
+
 /* In the app's child (own mount ns, before pivot_root): what to bind where.
  * NULL when there is nothing to bind. */
 const char *readiness_notify_source(const struct app *a);  /* → NOTIFY_PATH_IN_APP */

@@ -41,6 +41,10 @@ struct app {
 	bool ended;          /* started and reaped, or failed before exec */
 	bool signalled;      /* we sent it a stop signal */
 	bool failed;         /* failed before exec: exiting on its own, reason recorded */
+	bool probe_killed;   /* killed for a failed liveness/startup probe or watchdog:
+	                        not a stop, restartPolicy applies */
+	bool restart_pending; /* ended; the restart timer is armed */
+	long long started_mono_ns; /* when it last started, for the back-off */
 	int code;            /* exit code (128+N for a signal) */
 	int signal;
 	int log_rfd;         /* detached: read end of the app's stdout/stderr pipe */
@@ -92,5 +96,11 @@ struct child_error {
 };
 void app_child(struct pod *pod, struct app *a, int errfd, int logfd) __attribute__((noreturn));
 int app_build_exec(struct pod *pod, struct app *a, ps_error **err);
+/* An exec probe's command, already in the app's namespaces and root: the
+ * app's working dir, seccomp, capabilities, user and environment; exec. */
+void app_exec_probe(struct pod *pod, struct app *a, char *const *argv) __attribute__((noreturn));
+
+/* main.c: the app's process runs (started, not yet reaped). */
+bool app_is_running(const struct app *a);
 
 #endif

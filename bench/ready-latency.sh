@@ -1,0 +1,113 @@
+#!/bin/bash
+# Ready latency: from an app's READY=1 to `podctl status --wait-ready`
+# returning, side by side with a 100 ms polling loop on the `ready` marker
+# (`until [ -e ready ]; do sleep 0.1; done`). Median and p99 over N trials
+# each (default 200), and the ratio. Target (BRIEF §7): < 5 ms median.
+# Not part of `make check`.
+#   BUILDDIR=build bench/ready-latency.sh [TRIALS]
+#
+# One pod per trial. Its app blocks on a fifo; the waiter is started and the
+# bench waits until it is really waiting (its inotify fd exists: it has
+# checked the marker and armed its watch) or, for the poller, until it has
+# looked once. Then t0 is taken ($EPOCHREALTIME: no fork) right before the
+# bench writes to the fifo; the app reads it and at once runs
+# `/.podctl/notify ready`; the waiter's wrapper takes t1 as soon as the
+# waiter returns. So t1 - t0 is an upper bound of READY=1 → return: it also
+# holds the app shell's wakeup and the exec of the notify client.
+set -eu
+BUILDDIR=${BUILDDIR:-$(cd "$(dirname "$0")/.." && pwd)/build}
+P=$BUILDDIR/podctl
+N=${1:-200}
+[ -x "$P" ] || { echo "bench: $P is not built" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root" >&2; exit 1; }
+command -v busybox >/dev/null || { echo "bench: needs busybox-static" >&2; exit 1; }
+W=$(mktemp -d /var/tmp/podctl-bench-ready.XXXXXX)
+cleanup() {
+	local d
+	for d in "$W"/store/pods/run/*/; do
+		[ -d "$d" ] && "$P" stop --force "$(basename "$d")" >/dev/null 2>&1
+	done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+export PODCTL_DIR=$W/store
+
+ROOT=$W/rootfs
+mkdir -p "$ROOT/bin" "$ROOT/etc" "$ROOT/tmp" "$ROOT/proc" "$ROOT/dev" "$ROOT/sys" "$W/shared"
+cp "$(command -v busybox)" "$ROOT/bin/busybox"
+for a in $("$ROOT/bin/busybox" --list); do [ -e "$ROOT/bin/$a" ] || ln -s busybox "$ROOT/bin/$a"; done
+mkfifo "$W/shared/go"
+cat >"$W/m.json" <<JSON
+{"version": 1,
+ "volumes": [{"name": "shared", "kind": "host", "source": "$W/shared"}],
+ "apps": [{"name": "app", "image": "$ROOT", "statusGoal": "READY",
+           "exec": ["sh", "-c", "read x < /shared/go; /.podctl/notify ready; exec sleep 1000"],
+           "mounts": [{"volume": "shared", "path": "/shared"}]}]}
+JSON
+
+# usec EPOCHREALTIME: microseconds as an integer
+usec() { local s=${1%.*} f=${1#*.}; echo $((s * 1000000 + 10#$f)); }
+
+# trial MODE: one pod, one measurement (µs) appended to $W/MODE
+trial() {
+	local mode=$1 u pid t0 t1 c
+	u=$("$P" run --detach --manifest "$W/m.json")
+	rm -f "$W/t1" "$W/polled"
+	if [ "$mode" = event ]; then
+		("$P" status --wait-ready=10s "$u" >/dev/null; echo "$EPOCHREALTIME" >"$W/t1") &
+		pid=$!
+		# until the waiter (the podctl child of the subshell) holds an inotify fd
+		until c=$(pgrep -P "$pid") && find "/proc/$c/fd" -lname 'anon_inode:inotify' 2>/dev/null | grep -q .; do :; done
+	else
+		(until [ -e "$PODCTL_DIR/pods/run/$u/ready" ]; do
+			: >"$W/polled"
+			sleep 0.1
+		done
+		echo "$EPOCHREALTIME" >"$W/t1") &
+		pid=$!
+		until [ -e "$W/polled" ]; do :; done
+	fi
+	# A poller's phase is random against the event: release at a random
+	# point of its 100 ms period (both modes alike).
+	sleep "$(printf '0.%03d' $((RANDOM % 100)))"
+	t0=$EPOCHREALTIME
+	echo go >"$W/shared/go"
+	wait "$pid"
+	t1=$(cat "$W/t1")
+	echo $(($(usec "$t1") - $(usec "$t0"))) >>"$W/$mode"
+	if [ "$mode" = event ]; then
+		# split: release -> ready marker written (app + stage1), marker -> waiter back
+		local tr
+		tr=$(grep -m1 '"type":"ready"' "$PODCTL_DIR/pods/run/$u/events" | sed 's/.*"time":"\([^"]*\)".*/\1/')
+		tr=$(date -d "$tr" +%s.%6N)
+		echo $(($(usec "$tr") - $(usec "$t0"))) >>"$W/to-marker"
+		echo $(($(usec "$t1") - $(usec "$tr"))) >>"$W/marker-to-return"
+	fi
+	"$P" stop --force "$u" >/dev/null
+	"$P" rm "$u" >/dev/null 2>&1 || true
+}
+
+stats() { # FILE → "median p99" in µs
+	sort -n "$1" | awk '{ v[NR] = $1 } END {
+		m = int((NR + 1) / 2); p = int(NR * 0.99 + 0.999); if (p > NR) p = NR
+		print v[m], v[p] }'
+}
+
+echo "ready latency: READY=1 -> waiter returns, $N trials each (one pod per trial)"
+for _ in $(seq "$N"); do
+	trial event
+	trial poll
+done
+read -r em ep < <(stats "$W/event")
+read -r pm pp < <(stats "$W/poll")
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+printf '%-34s median %8s ms   p99 %8s ms\n' "podctl status --wait-ready" "$(ms "$em")" "$(ms "$ep")"
+printf '%-34s median %8s ms   p99 %8s ms\n' "poll every 100 ms" "$(ms "$pm")" "$(ms "$pp")"
+read -r am ap < <(stats "$W/to-marker")
+read -r bm bp < <(stats "$W/marker-to-return")
+printf '  of which: release -> ready marker (app wakes, execs the notify client; stage1): median %s ms, p99 %s ms\n' \
+	"$(ms "$am")" "$(ms "$ap")"
+printf '            ready marker -> --wait-ready returned (inotify wakeup, exit):      median %s ms, p99 %s ms\n' \
+	"$(ms "$bm")" "$(ms "$bp")"
+awk -v e="$em" -v p="$pm" 'BEGIN { printf "ratio (poll / event, median): %.1fx\n", p / (e > 0 ? e : 1) }'
+awk -v e="$em" 'BEGIN { if (e < 5000) print "target < 5 ms median: met"; else print "target < 5 ms median: NOT met" }'
