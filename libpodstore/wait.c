@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "lockwaiter.h"
+#include "procutil.h"
 #include "markers.h"
 #include "util.h"
 #include "wait.h"
@@ -27,7 +28,12 @@ static int pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-int ps_lock_waiter_start(ps_pod *p, struct lock_waiter *w)
+static bool is_live(const ps_pod *p)
+{
+	return p->state == PS_STATE_RUNNING || p->state == PS_STATE_PREPARING;
+}
+
+static int lock_waiter_start_child(ps_pod *p, struct lock_waiter *w)
 {
 	char path[64];
 	pid_t parent = getpid();
@@ -61,16 +67,44 @@ int ps_lock_waiter_start(ps_pod *p, struct lock_waiter *w)
 	return 0;
 }
 
+int ps_lock_waiter_start(ps_pod *p, struct lock_waiter *w)
+{
+	ps_pid_marker m = { 0 };
+
+	if (p->dir == PS_DIR_RUN && ps_pid_marker_read(p->fd, &m, NULL) == 0 && m.stage1_pid > 0) {
+		int fd = ps_pidfd_open_verified(m.stage1_pid, m.stage1_starttime);
+		if (fd >= 0) {
+			w->pid = 0;
+			w->pidfd = fd;
+			return 0;
+		}
+	}
+	return lock_waiter_start_child(p, w);
+}
+
 void ps_lock_waiter_stop(struct lock_waiter *w)
 {
-	if (w->pid <= 0)
-		return;
-	kill(w->pid, SIGKILL);
-	while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	close(w->pidfd);
+	if (w->pid > 0) {
+		kill(w->pid, SIGKILL);
+		while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (w->pidfd >= 0)
+		close(w->pidfd);
 	w->pid = 0;
 	w->pidfd = -1;
+}
+
+int ps_lock_waiter_fired(ps_pod *p, struct lock_waiter *w)
+{
+	ps_lock_waiter_stop(w);
+	/* A pod gone meanwhile (removed after it exited) holds no lock either. */
+	if (ps_pod_refresh(p, NULL) < 0 || !is_live(p))
+		return 1;
+	/* Held still (stage1 is gone but something it forked lingers, or the
+	 * pid was not the holder): wait on the lock itself. */
+	int r = lock_waiter_start_child(p, w);
+	return r < 0 ? r : 0;
 }
 
 static int remaining_ms(long long deadline_ns)
@@ -83,10 +117,6 @@ static int remaining_ms(long long deadline_ns)
 	return (int)((left + 999999) / 1000000);
 }
 
-static bool is_live(const ps_pod *p)
-{
-	return p->state == PS_STATE_RUNNING || p->state == PS_STATE_PREPARING;
-}
 
 int ps_pod_wait_exited(ps_pod *p, long long timeout_ms, ps_error **err)
 {
@@ -120,7 +150,10 @@ int ps_pod_wait_exited(ps_pod *p, long long timeout_ms, ps_error **err)
 			                 p->uuid);
 			break;
 		}
-		r = ps_pod_refresh(p, err);
+		int k = ps_lock_waiter_fired(p, &w);
+		if (k == 0)
+			continue;
+		r = k < 0 ? ps_error_set(err, PS_ERR_FAILED, -k, "wait for pod %s", p->uuid) : 0;
 		break;
 	}
 	ps_lock_waiter_stop(&w);
@@ -208,7 +241,9 @@ int ps_pod_wait_ready(ps_pod *p, long long timeout_ms, ps_error **err)
 			}
 		}
 		if (pfd[1].revents) {
-			ps_pod_refresh(p, NULL);
+			int k = ps_lock_waiter_fired(p, &w);
+			if (k == 0)
+				continue;
 			r = pod_exit_reason(p, err);
 			break;
 		}

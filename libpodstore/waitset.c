@@ -231,11 +231,13 @@ int ps_pods_wait(ps_pod *const *pods, size_t n, ps_wait_cond cond, bool any, lon
 				continue;
 			/* An exit ends the lock waiter; everything else is a marker. */
 			for (size_t j = 1; j < np; j++)
-				if (pfds[j].fd == mbs[i].w.pidfd && pfds[j].revents)
-					ps_lock_waiter_stop(&mbs[i].w);
+				if (pfds[j].fd == mbs[i].w.pidfd && pfds[j].revents &&
+				    ps_lock_waiter_fired(mbs[i].pod, &mbs[i].w) == 0)
+					goto next; /* still held: waiting again */
 			mbs[i].v = evaluate(&mbs[i], cond);
 			if (mbs[i].v != PENDING)
 				ps_lock_waiter_stop(&mbs[i].w);
+		next:;
 		}
 	}
 out:

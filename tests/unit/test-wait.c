@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Waiting for a pod to exit: on the lock, woken by stage1's pidfd when the
+ * pid marker names it, and never fooled by that pid alone. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "fixture.h"
+#include "procutil.h"
+#include "util.h"
+
+static ps_pod *open_run_pod(struct fx *f, const char *uuid)
+{
+	ps_pod *p = NULL;
+	ps_error *err = NULL;
+
+	assert_int_equal(ps_pod_lookup(f->store, uuid, &p, &err), 0);
+	return p;
+}
+
+/* No pid marker: the waiter is a child in flock(); it returns once the
+ * holder dies, and times out while it lives. */
+static void wait_exited_on_lock(void **state)
+{
+	struct fx *f = *state;
+	char uuid[PS_UUID_LEN + 1];
+	ps_error *err = NULL;
+
+	fx_make_pod(f, PS_DIR_RUN, uuid);
+	pid_t holder = fx_hold_lock(f, uuid, PS_DIR_RUN);
+	ps_pod *p = open_run_pod(f, uuid);
+	assert_int_equal(p->state, PS_STATE_RUNNING);
+	assert_true(ps_pod_wait_exited(p, 50, &err) < 0);
+	assert_int_equal(err->kind, PS_ERR_TIMEOUT);
+	ps_error_free(&err);
+	fx_release(holder);
+	assert_int_equal(ps_pod_wait_exited(p, 5000, &err), 0);
+	assert_int_equal(p->state, PS_STATE_EXITED);
+	ps_pod_free(p);
+}
+
+/* The pid marker names a "stage1" that exits while the lock is still held
+ * by someone else: the wake-up by its pidfd must not end the wait; the lock
+ * does. */
+static void wait_exited_pid_is_only_a_hint(void **state)
+{
+	struct fx *f = *state;
+	char uuid[PS_UUID_LEN + 1];
+	ps_error *err = NULL;
+	int go[2];
+
+	fx_make_pod(f, PS_DIR_RUN, uuid);
+	pid_t holder = fx_hold_lock(f, uuid, PS_DIR_RUN);
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	pid_t fake = fork();
+	assert_true(fake >= 0);
+	if (fake == 0) {
+		char c;
+		close(go[1]);
+		_exit(read(go[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(go[0]);
+	unsigned long long st = 0;
+	assert_int_equal(ps_proc_starttime(fake, &st), 0);
+	int pod_fd = openat(ps_store_dir_fd(f->store, PS_DIR_RUN), uuid, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(pod_fd >= 0);
+	ps_pid_marker m = { .pid = fake, .starttime = st, .stage1_pid = fake, .stage1_starttime = st };
+	assert_int_equal(ps_pid_marker_write(pod_fd, &m, &err), 0);
+	close(pod_fd);
+
+	ps_pod *p = open_run_pod(f, uuid);
+	/* The fake stage1 exits now; the lock holder lives on. */
+	assert_int_equal(write(go[1], "x", 1), 1);
+	close(go[1]);
+	assert_int_equal(waitpid(fake, NULL, 0), fake);
+	assert_true(ps_pod_wait_exited(p, 200, &err) < 0);
+	assert_int_equal(err->kind, PS_ERR_TIMEOUT);
+	ps_error_free(&err);
+	fx_release(holder);
+	assert_int_equal(ps_pod_wait_exited(p, 5000, &err), 0);
+	assert_int_equal(p->state, PS_STATE_EXITED);
+	ps_pod_free(p);
+}
+
+/* Waiting for readiness: the ready marker wakes it; an exit ends it with the
+ * reason; a timeout is a timeout. */
+static void wait_ready_marker_and_exit(void **state)
+{
+	struct fx *f = *state;
+	char uuid[PS_UUID_LEN + 1];
+	ps_error *err = NULL;
+
+	fx_make_pod(f, PS_DIR_RUN, uuid);
+	pid_t holder = fx_hold_lock(f, uuid, PS_DIR_RUN);
+	ps_pod *p = open_run_pod(f, uuid);
+	assert_true(ps_pod_wait_ready(p, 50, &err) < 0);
+	assert_int_equal(err->kind, PS_ERR_TIMEOUT);
+	ps_error_free(&err);
+	assert_int_equal(ps_ready_marker_write(p->fd, ps_now_ns(), &err), 0);
+	assert_int_equal(ps_pod_wait_ready(p, 5000, &err), 0);
+	assert_int_equal(ps_ready_marker_remove(p->fd, &err), 0);
+	ps_exit_marker em = { .code = 3, .reason = (char *)"app-failed", .app = (char *)"web" };
+	assert_int_equal(ps_exit_marker_write(p->fd, &em, false, &err), 0);
+	fx_release(holder);
+	assert_true(ps_pod_wait_ready(p, 5000, &err) < 0);
+	assert_int_equal(err->kind, PS_ERR_STATE);
+	assert_non_null(strstr(err->msg, "app-failed"));
+	ps_error_free(&err);
+	ps_pod_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(wait_exited_on_lock, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(wait_exited_pid_is_only_a_hint, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(wait_ready_marker_and_exit, fx_setup, fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
