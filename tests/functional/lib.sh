@@ -13,7 +13,8 @@
 set -u
 BUILDDIR=${BUILDDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 PODCTL="$BUILDDIR/podctl"
-STAGE1="$BUILDDIR/podctl-stage1"
+# check-asan runs a sanitized podctl with the regular stage1 (see Makefile).
+STAGE1=${PODCTL_TEST_STAGE1:-$BUILDDIR/podctl-stage1}
 T_NAME=$(basename "$0" .sh)
 T_SCRATCH=$(mktemp -d "/tmp/podctl-$T_NAME.XXXXXX")
 export PODCTL_DIR="$T_SCRATCH/store"

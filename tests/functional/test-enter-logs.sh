@@ -17,8 +17,10 @@ ROOT=$(t_rootfs)
 # knows the output is complete once the pid marker exists and the fifo opened.
 mkfifo "$T_SCRATCH/go"
 
+# --wait-ready: the app has started (its pid marker, which enter needs, is
+# written before it reads STARTED), not merely the pod.
 t_begin "enter runs a command inside a running pod"
-if expect_exit 0 "$PODCTL" run --detach --name=entered --volume "ctl,kind=host,source=$T_SCRATCH,target=/ctl" "$ROOT" -- \
+if expect_exit 0 "$PODCTL" run --detach --wait-ready=30s --name=entered --volume "ctl,kind=host,source=$T_SCRATCH,target=/ctl" "$ROOT" -- \
 	sh -c 'echo hello from the app; echo to stderr >&2; read x </ctl/go; echo after go' && U=$OUT &&
 	expect_exit 0 "$PODCTL" enter "$U" hostname && [ "$OUT" = entered ]; then
 	t_ok

@@ -49,8 +49,10 @@ t_begin "a program builds against the installed library with pkg-config (shared,
 # The .pc names the final prefix; point it at DESTDIR for this test.
 sed -i "s|^prefix=.*|prefix=$DEST/usr|; s|^libdir=.*|libdir=$DEST/usr/lib|; s|^includedir=.*|includedir=$DEST/usr/include|" \
 	"$DEST/usr/lib/pkgconfig/podstore.pc"
-if cc -o "$T_SCRATCH/agent" "$T_SCRATCH/agent.c" $(pkg-config --cflags --libs podstore) 2>"$T_SCRATCH/cc.err" &&
-	cc -o "$T_SCRATCH/agent-static" "$T_SCRATCH/agent.c" $(pkg-config --cflags podstore) \
+# A sanitized build (make check-asan) needs its runtime linked in too.
+LDX=${PODCTL_TEST_LDFLAGS:-}
+if cc $LDX -o "$T_SCRATCH/agent" "$T_SCRATCH/agent.c" $(pkg-config --cflags --libs podstore) 2>"$T_SCRATCH/cc.err" &&
+	cc $LDX -o "$T_SCRATCH/agent-static" "$T_SCRATCH/agent.c" $(pkg-config --cflags podstore) \
 		"$DEST/usr/lib/libpodstore.a" $(pkg-config --libs json-c uuid libarchive) 2>>"$T_SCRATCH/cc.err"; then
 	t_ok
 else

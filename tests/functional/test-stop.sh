@@ -40,7 +40,9 @@ t_begin "stopping an exited pod succeeds and says so"
 if expect_exit 0 "$PODCTL" stop "$U1" && echo "$ERR" | grep -q "not running"; then t_ok; else t_fail "err: $ERR"; fi
 
 t_begin "stop escalates to SIGKILL for an app that ignores SIGTERM"
-if expect_exit 0 "$PODCTL" run --detach "$ROOT" -- sh -c "trap '' TERM; sleep 1000 & wait; while :; do wait; done" && U2=$OUT &&
+# The app says READY once its trap is set, so SIGTERM cannot come before it.
+if expect_exit 0 "$PODCTL" run --detach --status-goal=READY --wait-ready=30s "$ROOT" -- \
+	sh -c "trap '' TERM; /.podctl/notify ready; sleep 1000 & wait; while :; do wait; done" && U2=$OUT &&
 	expect_exit 0 "$PODCTL" stop --timeout=300ms "$U2"; then
 	d=$PODCTL_DIR/pods/run/$U2
 	if grep -q '"signal":9' "$d"/apps/*/exit && grep -q '"reason":"killed"' "$d/exit" &&
@@ -54,7 +56,8 @@ else
 fi
 
 t_begin "stop --force kills at once"
-if expect_exit 0 "$PODCTL" run --detach "$ROOT" -- sh -c "trap '' TERM; sleep 1000" && U3=$OUT &&
+if expect_exit 0 "$PODCTL" run --detach --status-goal=READY --wait-ready=30s "$ROOT" -- \
+	sh -c "trap '' TERM; /.podctl/notify ready; sleep 1000" && U3=$OUT &&
 	expect_exit 0 timeout 5 "$PODCTL" stop --force "$U3" && grep -q '"reason":"killed"' "$PODCTL_DIR/pods/run/$U3/exit"; then
 	t_ok
 else
@@ -65,7 +68,7 @@ t_begin "stop of a prepared pod is an error"
 if P=$("$PODCTL" prepare "$ROOT" /bin/true) && expect_exit 1 "$PODCTL" stop "$P" && one_line; then t_ok; else t_fail "err: $ERR"; fi
 
 t_begin "SIGKILL of stage1: pod exited at once, nothing of it survives"
-if expect_exit 0 "$PODCTL" run --detach "$ROOT" -- sh -c 'sleep 1000 & sleep 1000' && U4=$OUT; then
+if expect_exit 0 "$PODCTL" run --detach --wait-ready=30s "$ROOT" -- sh -c 'sleep 1000 & sleep 1000' && U4=$OUT; then
 	d=$PODCTL_DIR/pods/run/$U4
 	s1=$(stage1_pid "$d/pid")
 	init=$(marker_pid "$d/pid")
