@@ -99,8 +99,9 @@ done
 
 echo "== stage1 memory, idle pod (sleep) =="
 u=$("$PODCTL" run --detach --net=none "$ROOT" -- sleep 1000)
-s1=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$PODCTL_DIR/pods/run/$u/stage1")
+s1=$(sed -n 's/.*"stage1Pid":\([0-9]*\).*/\1/p' "$PODCTL_DIR/pods/run/$u/pid")
 grep -E 'VmHWM|VmRSS|RssAnon|RssFile' "/proc/$s1/status" | tr -s ' \t' ' ' | sed 's/^/  stage1 /'
+grep -E "^(Pss|Private_Clean|Private_Dirty):" "/proc/$s1/smaps_rollup" | tr -s " \t" " " | sed "s/^/  stage1 /"
 init=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$PODCTL_DIR/pods/run/$u/pid")
 grep -E 'VmRSS' "/proc/$init/status" | tr -s ' \t' ' ' | sed 's/^/  pod init /'
 "$PODCTL" stop --force "$u" >/dev/null
