@@ -76,11 +76,17 @@ trial() {
 	t1=$(cat "$W/t1")
 	echo $(($(usec "$t1") - $(usec "$t0"))) >>"$W/$mode"
 	if [ "$mode" = event ]; then
-		# split: release -> ready marker written (app + stage1), marker -> waiter back
-		local tr
+		# The brief's measure starts when READY=1 arrives: stage1 logs the
+		# app's STARTED -> READY event as it reads the datagram. Split the
+		# rest at the ready marker (the pod's "ready" event).
+		local tq tr
+		tq=$(grep -m1 '"to":"READY"' "$PODCTL_DIR/pods/run/$u/events" | sed 's/.*"time":"\([^"]*\)".*/\1/')
 		tr=$(grep -m1 '"type":"ready"' "$PODCTL_DIR/pods/run/$u/events" | sed 's/.*"time":"\([^"]*\)".*/\1/')
+		tq=$(date -d "$tq" +%s.%6N)
 		tr=$(date -d "$tr" +%s.%6N)
-		echo $(($(usec "$tr") - $(usec "$t0"))) >>"$W/to-marker"
+		echo $(($(usec "$t1") - $(usec "$tq"))) >>"$W/from-ready1"
+		echo $(($(usec "$tq") - $(usec "$t0"))) >>"$W/to-ready1"
+		echo $(($(usec "$tr") - $(usec "$tq"))) >>"$W/ready1-to-marker"
 		echo $(($(usec "$t1") - $(usec "$tr"))) >>"$W/marker-to-return"
 	fi
 	"$P" stop --force "$u" >/dev/null
@@ -100,14 +106,17 @@ for _ in $(seq "$N"); do
 done
 read -r em ep < <(stats "$W/event")
 read -r pm pp < <(stats "$W/poll")
+read -r fm fp < <(stats "$W/from-ready1")
+read -r am ap < <(stats "$W/to-ready1")
+read -r bm bp < <(stats "$W/ready1-to-marker")
+read -r cm cp < <(stats "$W/marker-to-return")
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
-printf '%-34s median %8s ms   p99 %8s ms\n' "podctl status --wait-ready" "$(ms "$em")" "$(ms "$ep")"
-printf '%-34s median %8s ms   p99 %8s ms\n' "poll every 100 ms" "$(ms "$pm")" "$(ms "$pp")"
-read -r am ap < <(stats "$W/to-marker")
-read -r bm bp < <(stats "$W/marker-to-return")
-printf '  of which: release -> ready marker (app wakes, execs the notify client; stage1): median %s ms, p99 %s ms\n' \
-	"$(ms "$am")" "$(ms "$ap")"
-printf '            ready marker -> --wait-ready returned (inotify wakeup, exit):      median %s ms, p99 %s ms\n' \
-	"$(ms "$bm")" "$(ms "$bp")"
-awk -v e="$em" -v p="$pm" 'BEGIN { printf "ratio (poll / event, median): %.1fx\n", p / (e > 0 ? e : 1) }'
-awk -v e="$em" 'BEGIN { if (e < 5000) print "target < 5 ms median: met"; else print "target < 5 ms median: NOT met" }'
+row() { printf '%-58s median %7s ms   p99 %7s ms\n' "$1" "$(ms "$2")" "$(ms "$3")"; }
+row "READY=1 -> status --wait-ready returns" "$fm" "$fp"
+row "  READY=1 -> ready marker (stage1)" "$bm" "$bp"
+row "  ready marker -> --wait-ready returned (wakeup, exit)" "$cm" "$cp"
+row "release -> READY=1 (app wakes, execs the notify client)" "$am" "$ap"
+row "release -> status --wait-ready returns (end to end)" "$em" "$ep"
+row "release -> a 100 ms polling loop sees it (end to end)" "$pm" "$pp"
+awk -v e="$em" -v p="$pm" 'BEGIN { printf "ratio (poll / event, end to end, median): %.1fx\n", p / (e > 0 ? e : 1) }'
+awk -v e="$fm" 'BEGIN { if (e < 5000) print "target READY=1 -> return < 5 ms median: met"; else print "target READY=1 -> return < 5 ms median: NOT met" }'
