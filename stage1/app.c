@@ -157,6 +157,68 @@ static void mount_in_root(int rootfd, const char *path, const char *src, const c
 	}
 }
 
+/*
+ * The pod's own /proc still shows the host's kernel: hide what tells too much
+ * or lets a root app poke the kernel (the set runc and Docker use). Masked
+ * files become /dev/null, masked dirs an empty read-only tmpfs; the
+ * read-only ones are bound onto themselves read-only. Paths this kernel
+ * does not have are skipped.
+ */
+static const char *const proc_masked[] = {
+	"proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats",
+	"proc/timer_list", "proc/timer_stats", "proc/sched_debug", "proc/scsi",
+};
+static const char *const proc_readonly[] = {
+	"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
+};
+
+static void remount_readonly(int rootfd, const char *path)
+{
+	char fdpath[64];
+	/* A fresh fd: the old one names what is now under the mount. */
+	int fd = openat(rootfd, path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		child_fail(errno, 125, "remount %s: %s", path, strerror(errno));
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	if (mount(NULL, fdpath, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	          NULL) < 0)
+		child_fail(errno, 125, "remount %s read-only: %s", path, strerror(errno));
+	close(fd);
+}
+
+static void mask_proc(int rootfd)
+{
+	char fdpath[64];
+	struct stat st;
+
+	/* Paths inside the procfs we just mounted: no untrusted symlinks there. */
+	for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++) {
+		int fd = openat(rootfd, proc_masked[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (mount("tmpfs", fdpath, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			          "size=0,mode=0555") < 0)
+				child_fail(errno, 125, "mask /%s: %s", proc_masked[i], strerror(errno));
+		} else if (mount("/dev/null", fdpath, NULL, MS_BIND, NULL) < 0) {
+			child_fail(errno, 125, "mask /%s: %s", proc_masked[i], strerror(errno));
+		}
+		close(fd);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
+		int fd = openat(rootfd, proc_readonly[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		if (mount(fdpath, fdpath, NULL, MS_BIND | MS_REC, NULL) < 0)
+			child_fail(errno, 125, "bind /%s: %s", proc_readonly[i], strerror(errno));
+		close(fd);
+		remount_readonly(rootfd, proc_readonly[i]);
+	}
+}
+
 static void setup_dev(int rootfd)
 {
 	static const struct {
@@ -374,7 +436,8 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	umask(0);
 
 	mount_in_root(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false);
-	s1_debug("child: proc mounted");
+	mask_proc(rootfd);
+	s1_debug("child: proc mounted and masked");
 	setup_dev(rootfd);
 	s1_debug("child: dev done");
 	/* sysfs of our net ns; read-only. Falls back to a ro bind of the host's. */

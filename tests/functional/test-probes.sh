@@ -100,6 +100,7 @@ if expect_exit 0 "$PODCTL" run --detach --manifest "$m"; then
 	ev_wait '*"type":"restart","reason":"restart #1"*'
 	touch "$DATA/live"
 	ev_wait '*"to":"STARTED"*' # running again
+	ev_wait '*"to":"passing"*' # and its liveness probe passed since: lastProbe is set
 	ev_close
 	restarts=$(app_field "$U" web restarts)
 	lp=$("$PODCTL" status --format=json "$U")

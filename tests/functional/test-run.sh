@@ -46,7 +46,8 @@ web-1" ]; then t_ok; else t_fail "got: $OUT"; fi
 
 t_begin "no host mounts inside: only the pod's"
 if expect_exit 0 "$PODCTL" run "$ROOT" -- cat /proc/self/mountinfo; then
-	mps=$(echo "$OUT" | awk '{print $5}' | sort | tr '\n' ' ')
+	# /proc/* below /proc are its masks (which exist depends on the kernel).
+	mps=$(echo "$OUT" | awk '{print $5}' | grep -v '^/proc/' | sort | tr '\n' ' ')
 	if [ "$mps" = "/ /.podctl/notify /dev /dev/mqueue /dev/pts /dev/shm /proc /run/podctl/notify /sys " ] && ! echo "$OUT" | grep -v " /run/podctl/notify " | grep -q "$T_SCRATCH/store"; then
 		t_ok
 	else
@@ -73,6 +74,23 @@ if expect_exit 0 "$PODCTL" run "$ROOT" -- sh -c 'mkdir -p /mnt; mount -t tmpfs n
 	t_ok
 else
 	t_fail "got: $OUT"
+fi
+
+t_begin "/proc: kernel internals masked, /proc/sys read-only"
+# Only what this kernel has can be checked: /proc/keys and /proc/timer_list
+# are here on every kernel we run on, and non-empty on the host.
+masked=""
+for f in keys timer_list; do [ -s "/proc/$f" ] || [ -e "/proc/$f" ] && masked="$masked /proc/$f"; done
+if expect_exit 0 "$PODCTL" run "$ROOT" -- sh -c '
+	for f in '"$masked"'; do echo "$f $(wc -c < $f)"; done
+	cat /proc/sys/kernel/hostname
+	echo x 2>/dev/null > /proc/sys/kernel/hostname && echo wrote-proc-sys
+	grep -c " /proc/sys ro," /proc/self/mountinfo' &&
+	! grep -q wrote-proc-sys <<<"$OUT" && ! grep -qE "/proc/[a-z_]+ [1-9]" <<<"$OUT" &&
+	[ "$(tail -1 <<<"$OUT")" = 1 ] && [ -n "$masked" ]; then
+	t_ok
+else
+	t_fail "got: $(squash "$OUT") (masked:$masked)"
 fi
 
 t_begin "stdin is /dev/null without --interactive, passed with it"
