@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive] [--debug] UUID
+ * podctl-stage1 --enter=APP --pod-fd=N UUID CMD…   (for podctl enter: enter.c)
  *
  * Runs one pod, holding its lock (the inherited pod dir fd) for exactly the
  * pod's lifetime. See Documentation/devel/stage1.md for the contract with
@@ -815,17 +816,23 @@ int main(int argc, char **argv)
 		{ "sync-fd", required_argument, NULL, 's' },
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "debug", no_argument, NULL, 'D' },
+		{ "enter", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
+	const char *enter_app = NULL;
 	struct pod *pod = &pod_;
 	const char *dir = NULL;
 	ps_error *err = NULL;
 	int c;
 
 	pod->pod_fd = pod->sync_fd = pod->devnull = -1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	/* "+": with --enter, the command after UUID keeps its own options. */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'e':
+			enter_app = optarg;
+			break;
 		case 'p':
 			pod->pod_fd = parse_fd(optarg);
 			break;
@@ -848,6 +855,13 @@ int main(int argc, char **argv)
 			usage();
 			return 2;
 		}
+	}
+	if (enter_app) {
+		if (optind + 2 > argc || pod->pod_fd < 0 || !ps_uuid_is_valid(argv[optind])) {
+			usage();
+			return 2;
+		}
+		return stage1_enter(pod->pod_fd, argv[optind], enter_app, argv + optind + 1);
 	}
 	if (optind + 1 != argc || pod->pod_fd < 0 || !dir || !ps_uuid_is_valid(argv[optind])) {
 		usage();

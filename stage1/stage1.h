@@ -100,6 +100,10 @@ int app_build_exec(struct pod *pod, struct app *a, ps_error **err);
  * app's working dir, seccomp, capabilities, user and environment; exec. */
 void app_exec_probe(struct pod *pod, struct app *a, char *const *argv) __attribute__((noreturn));
 
+/* enter.c: --enter=APP, run cmd in the running app as the app runs; returns
+ * the command's exit status (125 when it could not be started). */
+int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd);
+
 /* main.c: the app's process runs (started, not yet reaped). */
 bool app_is_running(const struct app *a);
 

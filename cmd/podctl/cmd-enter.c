@@ -2,10 +2,11 @@
 /*
  * podctl enter [--app=NAME] UUID [CMD…]
  *
- * Join a running app's namespaces (mount, uts, ipc, net, pid, cgroup) through
- * a pidfd of the app's process, checked against the start time recorded in
- * apps/<app>/pid, and run CMD (default /bin/sh) there with the app's
- * environment. The exit code is the command's.
+ * Run CMD (default /bin/sh) in a running app as the app itself runs: its
+ * namespaces and root, working dir, seccomp filter, capabilities, user and
+ * environment. Those steps are stage1's (an exec probe takes the same ones),
+ * so after checking the pod and the app we exec `podctl-stage1 --enter`
+ * (stage1/enter.c). The exit code is the command's.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,31 +28,6 @@ static void usage(void)
 	       "      --app=NAME             the app (needed when the pod has several)\n" CLI_GLOBAL_HELP);
 }
 
-/* The app's environment as it was exec'd: /proc/<pid>/environ. */
-static char **read_environ(pid_t pid)
-{
-	char path[64];
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || ps_read_all(fd, 1024 * 1024, &buf, &len) < 0)
-		return NULL;
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] == '\0')
-			n++;
-	char **env = calloc(n + 1, sizeof(char *));
-	if (!env)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < len && k < n; i += strlen(buf + i) + 1)
-		if (!(env[k++] = strdup(buf + i)))
-			break;
-	return env;
-}
-
 int cmd_enter(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -63,7 +39,7 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 	ps_error *err = NULL;
 	ps_pod *p = NULL;
 	ps_manifest *m = NULL;
-	_cleanup_close_ int appfd = -1, pidfd = -1;
+	_cleanup_close_ int appfd = -1;
 	int c, r, code = EXIT_FAILED;
 
 	/* "+": options end at UUID; what follows is the command's. */
@@ -114,62 +90,34 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 		code = EXIT_NOT_FOUND;
 		goto out;
 	}
-	pidfd = ps_pidfd_open_verified(pm.pid, pm.starttime);
-	if (pidfd < 0) {
-		fprintf(stderr, "podctl enter: pod %s: app %s is not running\n", p->uuid, app);
-		goto out;
-	}
-	char **env = read_environ(pm.pid);
-	fflush(stdout);
-	fflush(stderr);
-	/* podctl itself stays in the host's namespaces: a child joins the app's
-	 * (setns(CLONE_NEWPID) only moves *its* children into the pod), forks
-	 * the command into the pod and passes its status on. */
-	pid_t pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "podctl enter: fork: %s\n", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-		                         CLONE_NEWPID | CLONE_NEWCGROUP) < 0) {
-			fprintf(stderr, "podctl enter: pod %s: join app %s: %s\n", p->uuid, app,
-			        strerror(errno));
-			_exit(EXIT_FAILED);
+	{
+		const char *stage1 = cli_stage1_path();
+		char podfd_arg[32], app_arg[96];
+		size_t n = 0, nc = 0;
+		while (cmd[nc])
+			nc++;
+		const char **av = calloc(nc + 6, sizeof(char *));
+		int flags = fcntl(p->fd, F_GETFD);
+		if (!av || flags < 0 || fcntl(p->fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) {
+			fprintf(stderr, "podctl enter: %s\n", strerror(errno ? errno : ENOMEM));
+			free(av);
+			goto out;
 		}
-		pid_t inner = fork();
-		if (inner < 0)
-			_exit(EXIT_FAILED);
-		if (inner == 0) {
-			if (chdir("/") < 0)
-				_exit(125);
-			if (env) {
-				extern char **environ;
-				environ = env;
-			}
-			execvp(cmd[0], cmd);
-			fprintf(stderr, "podctl enter: exec %s: %s\n", cmd[0], strerror(errno));
-			_exit(errno == ENOENT ? 127 : 126);
-		}
-		signal(SIGINT, SIG_IGN);
-		signal(SIGQUIT, SIG_IGN);
-		int st;
-		while (waitpid(inner, &st, 0) < 0)
-			if (errno != EINTR)
-				_exit(EXIT_FAILED);
-		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		snprintf(podfd_arg, sizeof(podfd_arg), "--pod-fd=%d", p->fd);
+		snprintf(app_arg, sizeof(app_arg), "--enter=%s", app);
+		av[n++] = "podctl-stage1";
+		av[n++] = app_arg;
+		av[n++] = podfd_arg;
+		av[n++] = p->uuid;
+		for (size_t i = 0; i < nc; i++)
+			av[n++] = cmd[i];
+		av[n] = NULL;
+		fflush(stdout);
+		fflush(stderr);
+		execv(stage1, (char **)av);
+		fprintf(stderr, "podctl enter: exec %s: %s\n", stage1, strerror(errno));
+		free(av);
 	}
-	/* Let the command have the terminal's signals; we just wait. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			status = 1 << 8;
-			break;
-		}
-	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	ps_strv_free(env);
 out:
 	ps_manifest_free(m);
 	ps_pod_free(p);

@@ -76,6 +76,21 @@ else
 	t_fail "see above"
 fi
 
+t_begin "enter runs as the app runs: its user, working dir, env, no capabilities"
+cat >"$T_SCRATCH/user.json" <<EOF
+{"version": 1, "apps": [{"name": "web", "image": "$ROOT", "exec": ["sleep", "1000"],
+  "user": "1000", "group": "1000", "workingDir": "/bin", "env": {"GREETING": "hi"}}]}
+EOF
+if expect_exit 0 "$PODCTL" run --detach --wait-ready=30s --manifest "$T_SCRATCH/user.json" && UU=$OUT &&
+	expect_exit 0 "$PODCTL" enter "$UU" sh -c 'echo $(id -u):$(id -g) $(pwd) $GREETING
+		grep CapEff /proc/self/status | tr -d "\t"' &&
+	[ "$(squash "$OUT")" = "1000:1000 /bin hi CapEff:0000000000000000" ]; then
+	t_ok
+else
+	t_fail "got: $(squash "$OUT") err: $ERR"
+fi
+"$PODCTL" stop --force "$UU" >/dev/null 2>&1
+
 t_begin "nothing is left mounted on the host"
 if grep -q "$T_SCRATCH" /proc/self/mountinfo; then t_fail "$(grep "$T_SCRATCH" /proc/self/mountinfo)"; else t_ok; fi
 

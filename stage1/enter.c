@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * podctl-stage1 --enter=APP: run a command inside a running app, as the app
+ * runs: its namespaces and root (joined through a pidfd verified against the
+ * app's start time), its working dir, seccomp filter, capabilities, user and
+ * environment — the same steps an exec probe takes (app_exec_probe()). podctl
+ * enter execs this so those steps live in one place, stage1's.
+ */
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "procutil.h"
+#include "stage1.h"
+#include "util.h"
+
+static const ps_app *find_app(const ps_manifest *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_apps; i++)
+		if (streq(m->apps[i].name, name))
+			return &m->apps[i];
+	return NULL;
+}
+
+int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
+{
+	ps_manifest *m = NULL;
+	ps_error *err = NULL;
+	struct pod pod = { .uuid = uuid, .pod_fd = pod_fd, .sync_fd = -1, .devnull = -1 };
+	struct app a = { .dirfd = -1, .rootfd = -1 };
+	char rel[96];
+
+	if (ps_manifest_load_at(pod_fd, &m, &err) < 0) {
+		fprintf(stderr, "podctl enter: pod %s: %s\n", uuid, err->msg);
+		return 125;
+	}
+	a.m = find_app(m, app_name);
+	if (!a.m || !ps_name_is_valid(app_name, 64)) {
+		fprintf(stderr, "podctl enter: pod %s: no app %s\n", uuid, app_name);
+		return 125;
+	}
+	pod.name = m->name;
+	snprintf(rel, sizeof(rel), "apps/%s", app_name);
+	_cleanup_close_ int appfd = openat(pod_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ps_pid_marker pm = { 0 };
+	if (appfd < 0 || ps_pid_marker_read(appfd, &pm, NULL) < 0) {
+		fprintf(stderr, "podctl enter: pod %s: app %s has not started\n", uuid, app_name);
+		return 125;
+	}
+	_cleanup_close_ int pidfd = ps_pidfd_open_verified(pm.pid, pm.starttime);
+	if (pidfd < 0) {
+		fprintf(stderr, "podctl enter: pod %s: app %s is not running\n", uuid, app_name);
+		return 125;
+	}
+	if (seccomp_build(&pod.seccomp, &err) < 0 || app_build_exec(&pod, &a, &err) < 0) {
+		fprintf(stderr, "podctl enter: pod %s: %s\n", uuid, err->msg);
+		return 125;
+	}
+	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
+	                         CLONE_NEWCGROUP) < 0) {
+		fprintf(stderr, "podctl enter: pod %s: join app %s: %s\n", uuid, app_name,
+		        strerror(errno));
+		return 125;
+	}
+	/* setns(CLONE_NEWPID) moves our children, not us: fork into the pod. */
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "podctl enter: fork: %s\n", strerror(errno));
+		return 125;
+	}
+	if (pid == 0)
+		app_exec_probe(&pod, &a, cmd);
+	/* The command owns the terminal's signals; we only pass its status on. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 125;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
