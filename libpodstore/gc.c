@@ -145,6 +145,7 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 	 * concurrent run-prepared of that pod fail as busy. */
 	if (!due(c, p))
 		goto out;
+	ps_pod_dir seen_in = p->dir;
 	if (ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &e) < 0) {
 		if (e->kind == PS_ERR_BUSY) {
 			c->report->skipped++;
@@ -156,9 +157,10 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 		goto out;
 	}
 	/* Locked: the pod may have moved since we looked (a prepare that
-	 * finished, a pod that started and exited). Decide again from where it
-	 * is now; holding the lock ourselves, nobody else is using it. */
-	if (!due(c, p))
+	 * finished, a pod that started and exited). If so, decide again from
+	 * where it is now; if not, its age has not changed (created and exit
+	 * times are written once), so the markers need not be read again. */
+	if (p->dir != seen_in && !due(c, p))
 		goto out;
 	r = collect(c, p);
 	if (r < 0) {
