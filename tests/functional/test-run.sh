@@ -151,4 +151,13 @@ if expect_exit 0 "$PODCTL" run --manifest "$T_SCRATCH/m3.json" &&
 t_begin "nothing of the pods is left mounted on the host"
 if grep -q "$T_SCRATCH" /proc/self/mountinfo; then t_fail "$(grep "$T_SCRATCH" /proc/self/mountinfo)"; else t_ok; fi
 
+t_begin "run without a usable stage1: exit 1, one line, and the pod is left prepared to run later"
+if expect_exit 1 env PODCTL_STAGE1=/nonexistent/podctl-stage1 "$PODCTL" run --uuid-file-save="$T_SCRATCH/nostage1" "$ROOT" -- true &&
+	one_line && NS=$(cat "$T_SCRATCH/nostage1") && "$PODCTL" status "$NS" | grep -q "state *prepared" &&
+	expect_exit 0 "$PODCTL" run-prepared "$NS"; then
+	t_ok
+else
+	t_fail "err: $ERR"
+fi
+
 t_end
