@@ -30,7 +30,7 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-fno-strict-aliasing -fPIC -D_GNU_SOURCE \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fstack-clash-protection \
-	-Iinclude/podstore -Ilibpodstore \
+	-Iinclude -Ilibpodstore \
 	-DPODCTL_VERSION='"$(VERSION)"' -DLIBEXECDIR='"$(LIBEXECDIR)"'
 override LDFLAGS += -Wl,-z,relro,-z,now -Wl,--as-needed
 
@@ -152,7 +152,7 @@ fuzz:
 	@$(MAKE) --no-print-directory BUILDDIR=$(BUILDDIR)-fuzz CC=clang STAGE1_STATIC=0 \
 		SANITIZE=address,undefined CFLAGS='-O1 -g -fsanitize=fuzzer-no-link' $(BUILDDIR)-fuzz/libpodstore.a
 	@set -e; for n in $(FUZZ_NAMES); do \
-		clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude/podstore -Ilibpodstore \
+		clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Ilibpodstore \
 			$(LIB_CFLAGS) -o $(BUILDDIR)-fuzz/fuzz-$$n tests/fuzz/fuzz-$$n.c \
 			$(BUILDDIR)-fuzz/libpodstore.a $(LIB_LIBS); \
 		mkdir -p $(BUILDDIR)-fuzz/corpus-$$n; \

@@ -15,7 +15,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include "error.h"
+#include <podstore/error.h>
 
 #define PS_ARCHIVE_FUNCS(X) \
 	X(archive_entry_copy_pathname) \

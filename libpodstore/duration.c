@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <limits.h>
 
-#include "duration.h"
+#include <podstore/duration.h>
 #include "util.h"
 
 static const struct {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include <podstore/error.h>
 
 /* When even the message cannot be allocated, the error still carries its
  * kind and errno; the CLI prints strerror() then. */

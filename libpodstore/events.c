@@ -5,7 +5,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "events.h"
+#include <podstore/events.h>
 #include "util.h"
 
 #define READ_LINE_MAX (64 * 1024)

@@ -11,7 +11,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include "extract.h"
-#include "log.h"
+#include <podstore/log.h>
 #include "util.h"
 
 bool ps_extract_force_fallback = false;

@@ -26,7 +26,7 @@
  */
 
 #include <stdbool.h>
-#include "error.h"
+#include <podstore/error.h>
 
 #define PS_EXTRACT_DEFAULT_MAX_BYTES (32LL << 30) /* 32 GiB of file data */
 #define PS_EXTRACT_DEFAULT_MAX_ENTRIES 4000000LL

@@ -2,7 +2,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "fileio.h"
+#include <podstore/fileio.h>
 #include "util.h"
 
 int ps_fsync_dir_at(int dirfd, const char *name, ps_error **err)

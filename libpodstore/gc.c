@@ -12,11 +12,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "gc.h"
-#include "image.h"
-#include "log.h"
-#include "markers.h"
-#include "pod.h"
+#include <podstore/gc.h>
+#include <podstore/image.h>
+#include <podstore/log.h>
+#include <podstore/markers.h>
+#include <podstore/pod.h>
 #include "util.h"
 
 /* Entries in $DIR/tmp younger than this are left alone: their writer may be

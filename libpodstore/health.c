@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 
-#include "fileio.h"
-#include "health.h"
-#include "manifest.h"
+#include <podstore/fileio.h>
+#include <podstore/health.h>
+#include <podstore/manifest.h>
 #include "util.h"
 
 #define HEALTH_MAX (64 * 1024)

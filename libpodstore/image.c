@@ -21,10 +21,10 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include "extract.h"
-#include "fileio.h"
-#include "image.h"
-#include "log.h"
-#include "pod.h"
+#include <podstore/fileio.h>
+#include <podstore/image.h>
+#include <podstore/log.h>
+#include <podstore/pod.h>
 #include "sha256.h"
 #include "util.h"
 

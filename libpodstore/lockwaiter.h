@@ -15,7 +15,7 @@
  */
 
 #include <sys/types.h>
-#include "pod.h"
+#include <podstore/pod.h>
 
 struct lock_waiter {
 	pid_t pid;   /* our flock()ing child, or 0 while we watch stage1's pidfd */

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "log.h"
+#include <podstore/log.h>
 
 static ps_log_fn log_hook;
 static void *log_userdata;

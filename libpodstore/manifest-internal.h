@@ -14,8 +14,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "error.h"
-#include "manifest.h"
+#include <podstore/error.h>
+#include <podstore/manifest.h>
 
 typedef struct ps_jpath {
 	const struct ps_jpath *up;

@@ -14,9 +14,9 @@
 
 #include <json-c/json.h>
 
-#include "duration.h"
+#include <podstore/duration.h>
 #include "manifest-internal.h"
-#include "manifest.h"
+#include <podstore/manifest.h>
 #include "util.h"
 
 static inline void json_object_putp(json_object **o)

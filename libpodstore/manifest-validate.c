@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "manifest-internal.h"
-#include "manifest.h"
+#include <podstore/manifest.h>
 #include "util.h"
 
 static bool path_is_absolute(const char *s)

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
+#include <podstore/fileio.h>
 #include "manifest-internal.h"
-#include "manifest.h"
+#include <podstore/manifest.h>
 #include "util.h"
 
 /* --- small helpers ------------------------------------------------------- */

@@ -6,8 +6,8 @@
  */
 #include <json-c/json.h>
 
-#include "fileio.h"
-#include "markers.h"
+#include <podstore/fileio.h>
+#include <podstore/markers.h>
 #include "util.h"
 
 #define MARKER_MAX (64 * 1024)

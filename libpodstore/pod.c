@@ -15,8 +15,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "log.h"
-#include "pod.h"
+#include <podstore/log.h>
+#include <podstore/pod.h>
 #include "util.h"
 
 /* How often a reader re-searches when the pod moved under it. Each retry

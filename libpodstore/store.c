@@ -2,7 +2,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "store.h"
+#include <podstore/store.h>
 #include "util.h"
 
 struct ps_store {

@@ -2,7 +2,7 @@
 #include <uuid/uuid.h>
 
 #include "util.h"
-#include "uuid.h"
+#include <podstore/uuid.h>
 
 void ps_uuid_generate(char out[PS_UUID_LEN + 1])
 {

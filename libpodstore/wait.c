@@ -19,9 +19,9 @@
 
 #include "lockwaiter.h"
 #include "procutil.h"
-#include "markers.h"
+#include <podstore/markers.h>
 #include "util.h"
-#include "wait.h"
+#include <podstore/wait.h>
 
 static int pidfd_open_(pid_t pid)
 {

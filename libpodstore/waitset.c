@@ -4,12 +4,12 @@
 #include <poll.h>
 #include <sys/inotify.h>
 
-#include "health.h"
+#include <podstore/health.h>
 #include "lockwaiter.h"
-#include "manifest.h"
-#include "markers.h"
+#include <podstore/manifest.h>
+#include <podstore/markers.h>
 #include "util.h"
-#include "waitset.h"
+#include <podstore/waitset.h>
 
 enum verdict { PENDING, HOLDS, NEVER };
 

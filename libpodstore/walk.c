@@ -9,7 +9,7 @@
  */
 #include <fcntl.h>
 
-#include "pod.h"
+#include <podstore/pod.h>
 #include "util.h"
 
 struct walk_entry {

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "podstore.h"
+#include <podstore/podstore.h>
 
 enum probe_result { PROBE_SUCCESS, PROBE_FAILURE };
 enum probe_health { PROBE_UNKNOWN, PROBE_PASSING, PROBE_FAILING };

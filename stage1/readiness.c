@@ -3,8 +3,8 @@
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 
-#include "events.h"
-#include "health.h"
+#include <podstore/events.h>
+#include <podstore/health.h>
 #include "notify.h"
 #include "readiness.h"
 #include "sdnotify.h"

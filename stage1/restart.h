@@ -10,7 +10,7 @@
  */
 
 #include <stdbool.h>
-#include "podstore.h"
+#include <podstore/podstore.h>
 
 #define RESTART_RESET_AFTER_MS (10LL * 60 * 1000)
 

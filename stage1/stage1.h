@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "podstore.h"
+#include <podstore/podstore.h>
 
 enum app_status {
 	APP_INSTALLED,

@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "podstore.h"
+#include <podstore/podstore.h>
 
 enum {
 	EXIT_OK = 0,

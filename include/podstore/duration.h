@@ -3,7 +3,7 @@
 #define PODSTORE_DURATION_H
 
 #include <stddef.h>
-#include "error.h"
+#include <podstore/error.h>
 
 /* Parse "500ms", "10s", "30m", "2h", "1h30m", "0" (a bare number is
  * seconds) into milliseconds. Negative, empty, overflowing or unknown units

@@ -25,7 +25,7 @@
  */
 
 #include <stdbool.h>
-#include "error.h"
+#include <podstore/error.h>
 
 #define PS_FILE_EVENTS "events"
 #define PS_FILE_EVENTS_OLD "events.1"

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-#include "error.h"
+#include <podstore/error.h>
 
 enum ps_write_flags {
 	PS_WRITE_DURABLE = 1 << 0, /* fsync the file before and the dir after the rename */

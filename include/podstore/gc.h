@@ -3,8 +3,8 @@
 #define PODSTORE_GC_H
 
 #include <stdbool.h>
-#include "error.h"
-#include "store.h"
+#include <podstore/error.h>
+#include <podstore/store.h>
 
 typedef struct ps_gc_opts {
 	long long grace_period_ms;      /* exited pods younger than this stay (default 30m) */

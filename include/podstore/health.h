@@ -20,9 +20,9 @@
  */
 
 #include <stdbool.h>
-#include "error.h"
-#include "markers.h"
-#include "pod.h"
+#include <podstore/error.h>
+#include <podstore/markers.h>
+#include <podstore/pod.h>
 
 #define PS_FILE_APP_HEALTH "health"
 

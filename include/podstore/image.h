@@ -18,8 +18,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "error.h"
-#include "store.h"
+#include <podstore/error.h>
+#include <podstore/store.h>
 
 typedef struct ps_image_config {
 	char **entrypoint;

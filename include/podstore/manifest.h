@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "error.h"
+#include <podstore/error.h>
 
 #define PS_MANIFEST_VERSION 1
 

@@ -23,7 +23,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include "error.h"
+#include <podstore/error.h>
 
 #define PS_FILE_MANIFEST "manifest"
 #define PS_FILE_INFO "info"

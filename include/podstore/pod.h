@@ -20,9 +20,9 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include "error.h"
-#include "store.h"
-#include "uuid.h"
+#include <podstore/error.h>
+#include <podstore/store.h>
+#include <podstore/uuid.h>
 
 typedef enum ps_pod_state {
 	PS_STATE_EMBRYO,

@@ -5,21 +5,21 @@
 /* libpodstore: the on-disk pod store podctl stands on. Link with
  * `pkg-config --cflags --libs podstore`. */
 
-#include "error.h"
-#include "log.h"
-#include "store.h"
-#include "uuid.h"
-#include "duration.h"
-#include "fileio.h"
-#include "pod.h"
-#include "markers.h"
-#include "manifest.h"
-#include "image.h"
-#include "gc.h"
-#include "wait.h"
-#include "waitset.h"
-#include "events.h"
-#include "health.h"
+#include <podstore/error.h>
+#include <podstore/log.h>
+#include <podstore/store.h>
+#include <podstore/uuid.h>
+#include <podstore/duration.h>
+#include <podstore/fileio.h>
+#include <podstore/pod.h>
+#include <podstore/markers.h>
+#include <podstore/manifest.h>
+#include <podstore/image.h>
+#include <podstore/gc.h>
+#include <podstore/wait.h>
+#include <podstore/waitset.h>
+#include <podstore/events.h>
+#include <podstore/health.h>
 
 #define PODSTORE_VERSION "0.1.0"
 

@@ -14,7 +14,7 @@
  */
 
 #include <stdbool.h>
-#include "error.h"
+#include <podstore/error.h>
 
 #define PS_DEFAULT_DIR "/var/lib/podctl"
 

@@ -2,8 +2,8 @@
 #ifndef PODSTORE_WAIT_H
 #define PODSTORE_WAIT_H
 
-#include "error.h"
-#include "pod.h"
+#include <podstore/error.h>
+#include <podstore/pod.h>
 
 /*
  * Wait for a pod to exit (its lock to be released): blocks in flock() on the

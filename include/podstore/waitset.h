@@ -22,8 +22,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "error.h"
-#include "pod.h"
+#include <podstore/error.h>
+#include <podstore/pod.h>
 
 typedef enum ps_wait_cond {
 	PS_WAIT_READY,

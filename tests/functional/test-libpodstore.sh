@@ -18,7 +18,9 @@ fi
 
 cat >"$T_SCRATCH/agent.c" <<'C'
 #include <stdio.h>
-#include <podstore.h>
+#include <podstore/podstore.h>
+#include <error.h>
+#include <sys/wait.h>
 
 static int print_pod(ps_store *s, const char *uuid, ps_pod_dir dir, void *data)
 {

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "podstore.h"
+#include <podstore/podstore.h>
 
 struct fx {
 	char path[64];

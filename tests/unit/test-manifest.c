@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "error.h"
-#include "manifest.h"
+#include <podstore/error.h>
+#include <podstore/manifest.h>
 #include "util.h"
 
 /* Fixtures are written with ' for " to stay readable in C; J() swaps them. */
