@@ -400,33 +400,15 @@ oom:
 	return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: merge image config", a->name);
 }
 
-/* apps/<app>/image: what the app runs on. "layers" (bottom first) for
- * stage1's overlay, or, when the image was copied into apps/<app>/rootfs
- * because overlayfs is unavailable, "rootfs": "copy" and no layers (the
- * copy needs no tree, so gc need not keep any for it). */
+/* apps/<app>/image (podstore/app.h): what the app runs on, its layers for
+ * stage1's overlay, or "copied" when the image was copied into
+ * apps/<app>/rootfs because overlayfs is unavailable (no tree kept then). */
 static int write_app_image(int app_fd, const char *ref, const struct app_root *ar, bool copied,
                            ps_error **err)
 {
-	json_object *o = json_object_new_object(), *layers = json_object_new_array();
-	int r;
-
-	if (!o || !layers) {
-		json_object_put(o);
-		json_object_put(layers);
-		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write image");
-	}
-	json_object_object_add(o, "image", json_object_new_string(ref));
-	json_object_object_add(o, "digest", ar->digest ? json_object_new_string(ar->digest) : NULL);
-	for (char **l = ar->layers; !copied && l && *l; l++)
-		json_object_array_add(layers, json_object_new_string(*l));
-	json_object_object_add(o, "layers", layers);
-	if (copied)
-		json_object_object_add(o, "rootfs", json_object_new_string("copy"));
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
-	r = ps_write_file_at(app_fd, PS_FILE_APP_IMAGE, s, strlen(s), 0644, PS_WRITE_SYNC_DATA, err);
-	json_object_put(o);
-	return r;
+	ps_app_image img = { .image = (char *)ref, .digest = ar->digest, .layers = ar->layers,
+		             .copied = copied };
+	return ps_app_image_write(app_fd, &img, err);
 }
 
 /*
@@ -585,9 +567,9 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 		goto out;
 	}
 	{
-		_cleanup_close_ int apps_fd = openat(p->fd, PS_DIR_APPS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int apps_fd = ps_apps_dir_open(p->fd, err);
 		if (apps_fd < 0) {
-			r = ps_error_errno(err, "open apps");
+			r = apps_fd;
 			goto out;
 		}
 		for (size_t i = 0; i < n_roots && r >= 0; i++) {

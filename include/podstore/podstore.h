@@ -20,6 +20,7 @@
 #include <podstore/waitset.h>
 #include <podstore/events.h>
 #include <podstore/health.h>
+#include <podstore/app.h>
 
 #define PODSTORE_VERSION "0.1.0"
 
