@@ -306,17 +306,48 @@ static bool is_image_layout(const char *dir)
 	return p && access(p, F_OK) == 0;
 }
 
+static int take_image(struct app_root *ret, ps_image *img, const char *ref, ps_error **err);
+
 static int resolve_root(struct cli *cli, const char *ref, struct app_root *ret, ps_error **err)
 {
 	struct stat st;
 	int r;
 
+	/* A name in the store wins over a path (names such as
+	 * docker.io/acc/busybox:latest hold slashes), unless the argument can
+	 * only be a path: it starts with "/", "./" or "../". */
+	bool explicit_path = ref[0] == '/' || strncmp(ref, "./", 2) == 0 ||
+	                     strncmp(ref, "../", 3) == 0 || streq(ref, ".") || streq(ref, "..");
+	bool is_path = explicit_path;
+
+	if (!explicit_path) {
+		ps_error *lookup_err = NULL;
+		ps_image *named = NULL;
+		r = ps_image_resolve(cli->store, ref, &named, &lookup_err);
+		if (r >= 0) {
+			ps_error_free(&lookup_err);
+			return take_image(ret, named, ref, err);
+		}
+		bool not_found = lookup_err && lookup_err->kind == PS_ERR_NOT_FOUND;
+		if (!not_found) {
+			if (err && !*err)
+				*err = lookup_err;
+			else
+				ps_error_free(&lookup_err);
+			return r;
+		}
+		ps_error_free(&lookup_err);
+		if (stat(ref, &st) < 0)
+			return ps_error_set(err, PS_ERR_NOT_FOUND, 0,
+			                    "image %s: no image of that name in the store, and no "
+			                    "file or directory of that name", ref);
+		is_path = true;
+	}
 	/* A rootfs directory is used in place, read-only, as the pod's lower
 	 * layer: no copy, but it must outlive the pods made from it. */
-	bool is_path = strchr(ref, '/') || stat(ref, &st) == 0;
-
 	if (is_path && stat(ref, &st) < 0)
-		return ps_error_errno(err, "image %s", ref);
+		return ps_error_set(err, errno == ENOENT ? PS_ERR_NOT_FOUND : PS_ERR_FAILED, errno,
+		                    "image %s", ref);
 	if (is_path && S_ISDIR(st.st_mode) && !is_image_layout(ref)) {
 		char real[PATH_MAX];
 		if (!realpath(ref, real))
@@ -327,14 +358,16 @@ static int resolve_root(struct cli *cli, const char *ref, struct app_root *ret, 
 		return 0;
 	}
 	ps_image *img = NULL;
-	if (is_path) {
-		ps_image_import_opts io = { 0 };
-		r = ps_image_import(cli->store, ref, &io, &img, err);
-	} else {
-		r = ps_image_resolve(cli->store, ref, &img, err);
-	}
+	ps_image_import_opts io = { 0 };
+	r = ps_image_import(cli->store, ref, &io, &img, err);
 	if (r < 0)
 		return r;
+	return take_image(ret, img, ref, err);
+}
+
+/* The pod's layers are the image's. Takes ownership of img. */
+static int take_image(struct app_root *ret, ps_image *img, const char *ref, ps_error **err)
+{
 	ret->image = img;
 	ret->digest = strdup(img->digest);
 	ret->layers = calloc(img->n_layers + 1, sizeof(char *));

@@ -111,6 +111,26 @@ else
 	t_fail "got: $(squash "$OUT")"
 fi
 
+t_begin "an init app that finished does not fail the pod when its goal timeout passes"
+cat >"$T_SCRATCH/m-init-timer.json" <<JSON
+{"version":1,"name":"inittimer",
+ "initApps":[{"name":"setup","image":"$ROOT","exec":["true"],"goalTimeout":"300ms"}],
+ "apps":[{"name":"main","image":"$ROOT","exec":["sleep","1000"]}]}
+JSON
+if u=$("$PODCTL" run --detach --wait-ready=10s --manifest "$T_SCRATCH/m-init-timer.json"); then
+	# The absence of an event is what is tested: outlive the init app's deadline.
+	sleep 1
+	st=$("$PODCTL" status "$u")
+	if echo "$st" | grep -q "running" && ! echo "$st" | grep -q "goal-timeout"; then
+		t_ok
+	else
+		t_fail "status after the init app's goal timeout: $st"
+	fi
+	"$PODCTL" stop --force "$u" >/dev/null 2>&1
+else
+	t_fail "run --detach --wait-ready failed"
+fi
+
 t_begin "a failing init app fails the pod and the app never starts"
 cat >"$T_SCRATCH/m2.json" <<JSON
 {"version":1,
