@@ -168,9 +168,13 @@ deps:
 
 unit-tests: $(UNIT_BINS) $(REPLAY_BINS)
 
-check-unit: unit-tests
+check-unit: unit-tests check-tree
 	@BUILDDIR=$(BUILDDIR) tests/unit/run $(UNIT_BINS)
 	@set -e; for n in $(FUZZ_NAMES); do $(BUILDDIR)/tests/fuzz/replay-$$n tests/fuzz/corpus/$$n/*; done
+
+# stage1 is a tree: no module refers to a symbol main.c defines.
+check-tree: $(if $(STAGE1_MAIN),$(STAGE1))
+	@scripts/check-stage1-tree $(BUILDDIR)
 
 check-functional: all
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
@@ -234,7 +238,7 @@ uninstall:
 clean:
 	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
 
-.PHONY: fuzz all deps unit-tests check check-unit check-functional check-asan check-valgrind \
+.PHONY: fuzz all deps unit-tests check check-tree check-unit check-functional check-asan check-valgrind \
 	bench demo install uninstall clean
 .DELETE_ON_ERROR:
 # Keep the objects of unit tests and fuzz replays between runs.

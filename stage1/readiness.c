@@ -312,7 +312,7 @@ static void goal_timer_fired(struct pod *pod)
 		}
 		s1_warn("app %s: %s", a->m->name, why);
 		event(pod, a->m->name, "exit", NULL, NULL, why);
-		stage1_fail_pod(pod, a, "goal-timeout", EXIT_GOAL_TIMEOUT);
+		pod_fail(pod, a, "goal-timeout", EXIT_GOAL_TIMEOUT);
 	}
 	arm_goal_timer(pod);
 }
@@ -350,10 +350,10 @@ static void notify_received(struct pod *pod, struct app *a, struct app_rd *r)
 			supervise_write_health(pod, a);
 		}
 		if (m.ready && (a->status == APP_STARTED)) {
-			stage1_set_status(a, APP_READY, "READY=1");
+			pod_set_status(pod, a, APP_READY, "READY=1");
 		}
 		if (m.stopping && a->status >= APP_STARTED && a->status <= APP_READY)
-			stage1_set_status(a, APP_STOPPING, "STOPPING=1");
+			pod_set_status(pod, a, APP_STOPPING, "STOPPING=1");
 		if (m.watchdog || m.watchdog_trigger || m.watchdog_usec >= 0)
 			supervise_watchdog(pod, a, m.watchdog, m.watchdog_usec, m.watchdog_trigger);
 		if (m.extend_usec >= 0 && r->deadline_ns) {

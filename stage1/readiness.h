@@ -6,8 +6,9 @@
  * Readiness in stage1 (Documentation/devel/readiness.md): per-app sd_notify
  * sockets, READY=1 → READY, goal timers, the pod's ready marker, events,
  * health markers (STATUS=), and READY=1/STATUS=/STOPPING=1 to an outer
- * systemd. main.c calls these hooks; they call back the few main.c
- * functions declared at the end.
+ * systemd. main.c calls these hooks; what readiness decides for the pod
+ * (an app READY, a goal missed) goes back through the pod's hooks
+ * (pod_set_status, pod_fail in stage1.h), never into main.c.
  */
 
 #include "stage1.h"
@@ -44,9 +45,5 @@ void readiness_log_event(struct pod *pod, const char *app, const char *type, con
  * NULL when there is nothing to bind. */
 const char *readiness_notify_source(const struct app *a);  /* → NOTIFY_PATH_IN_APP */
 const char *readiness_client_path(void);                   /* → NOTIFY_CLIENT_IN_APP */
-
-/* main.c, for readiness.c */
-void stage1_set_status(struct app *a, enum app_status st, const char *reason);
-void stage1_fail_pod(struct pod *pod, struct app *a, const char *reason, int code);
 
 #endif

@@ -36,30 +36,70 @@ int cli_open_store(struct cli *cli, bool create)
 	return 0;
 }
 
-int cli_fail(struct cli *cli, ps_error **err)
+int cli_exit_code(const ps_error *err)
 {
-	int code = EXIT_FAILED;
+	if (!err)
+		return EXIT_FAILED;
+	switch (err->kind) {
+	case PS_ERR_NOT_FOUND:
+	case PS_ERR_AMBIGUOUS:
+		return EXIT_NOT_FOUND;
+	case PS_ERR_TIMEOUT:
+		return EXIT_TIMEOUT;
+	default:
+		break;
+	}
+	/* A failure that carries "timed out" from below it is one too. */
+	if (err->errnum == ETIMEDOUT)
+		return EXIT_TIMEOUT;
+	return EXIT_FAILED;
+}
 
+static void vprint_line(struct cli *cli, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "podctl %s: ", cli->verb);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int cli_fail_hint(struct cli *cli, ps_error **err, const char *hint)
+{
 	if (!err || !*err) {
 		fprintf(stderr, "podctl %s: failed\n", cli->verb);
 		return EXIT_FAILED;
 	}
-	switch ((*err)->kind) {
-	case PS_ERR_NOT_FOUND:
-	case PS_ERR_AMBIGUOUS:
-		code = EXIT_NOT_FOUND;
-		break;
-	case PS_ERR_TIMEOUT:
-		code = EXIT_TIMEOUT;
-		break;
-	default:
-		code = EXIT_FAILED;
-		break;
-	}
-	fprintf(stderr, "podctl %s: %s\n", cli->verb,
-	        (*err)->msg ? (*err)->msg : strerror((*err)->errnum ? (*err)->errnum : EIO));
+	int code = cli_exit_code(*err);
+	const char *msg = (*err)->msg ? (*err)->msg : strerror((*err)->errnum ? (*err)->errnum : EIO);
+	if (hint)
+		fprintf(stderr, "podctl %s: %s (%s)\n", cli->verb, msg, hint);
+	else
+		fprintf(stderr, "podctl %s: %s\n", cli->verb, msg);
 	ps_error_free(err);
 	return code;
+}
+
+int cli_fail(struct cli *cli, ps_error **err)
+{
+	return cli_fail_hint(cli, err, NULL);
+}
+
+int cli_failf(struct cli *cli, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint_line(cli, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void cli_note(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint_line(cli, fmt, ap);
+	va_end(ap);
 }
 
 int cli_usage_error(struct cli *cli, const char *fmt, ...)

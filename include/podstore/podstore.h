@@ -21,6 +21,7 @@
 #include <podstore/events.h>
 #include <podstore/health.h>
 #include <podstore/app.h>
+#include <podstore/control.h>
 
 #define PODSTORE_VERSION "0.1.0"
 
