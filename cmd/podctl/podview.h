@@ -2,45 +2,15 @@
 #ifndef PODCTL_PODVIEW_H
 #define PODCTL_PODVIEW_H
 
-/* What status and list show of a pod, read from its markers. */
+/* How status and list print a pod's view; the view itself is the library's
+ * (ps_pod_inspect, podstore/inspect.h). */
 
 #include <json-c/json.h>
 #include "cli.h"
 
-struct app_view {
-	char *name;
-	bool init;
-	bool have_status, have_exit, have_health;
-	ps_status_marker status;
-	ps_exit_marker exit;
-	ps_health_marker health;  /* probes, restarts, sd_notify STATUS= (stage1) */
-	ps_status_goal goal;
-};
-
-struct pod_view {
-	ps_pod *pod;                /* borrowed */
-	bool have_info, have_pid, have_exit, ready;
-	ps_info info;
-	ps_pid_marker pid;
-	ps_exit_marker exit;
-	long long ready_ns;
-	bool healthy;
-	struct app_view *apps;
-	size_t n_apps;
-};
-
-enum {
-	VIEW_INFO = 1 << 0,
-	VIEW_RUNTIME = 1 << 1, /* pid, ready, exit */
-	VIEW_APPS = 1 << 2,    /* per-app markers, in manifest order */
-};
-
-/* Read what `what` asks for. Missing markers are simply absent. */
-int pod_view_load(ps_pod *p, unsigned what, struct pod_view *ret, ps_error **err);
-void pod_view_clear(struct pod_view *v);
-
-/* The view as a JSON object (times RFC 3339 with ns; pid for a running pod). */
-json_object *pod_view_json(const struct pod_view *v);
+/* The view as a JSON object (times RFC 3339 with ns; pid for a running pod;
+ * "apps" when the view has them). */
+json_object *pod_view_json(const ps_pod_view *v);
 
 /* Add "key": "<RFC 3339>" when ns != 0. */
 void json_add_time(json_object *o, const char *key, long long ns);

@@ -22,6 +22,7 @@
 #include <podstore/health.h>
 #include <podstore/app.h>
 #include <podstore/control.h>
+#include <podstore/inspect.h>
 
 #define PODSTORE_VERSION "0.1.0"
 
