@@ -27,7 +27,7 @@ static size_t n_rd;
 static char *outer_notify;   /* the NOTIFY_SOCKET we were started with */
 static int goal_timer = -1;
 static bool pod_ready, stopping;
-static char client_path[4096];
+static char *client_path;      /* podctl-notify, bound into apps; NULL: none */
 
 static void event(struct pod *pod, const char *app, const char *type, const char *from,
                   const char *to, const char *reason)
@@ -64,22 +64,17 @@ void readiness_init(struct pod *pod)
 		outer_notify = strdup(s);
 	unsetenv("NOTIFY_SOCKET");
 	/* The static client: next to us (build dir, LIBEXECDIR/podctl). */
-	ssize_t n = readlink("/proc/self/exe", client_path, sizeof(client_path) - 32);
-	if (n > 0) {
-		client_path[n] = '\0';
-		char *slash = strrchr(client_path, '/');
-		if (slash)
-			snprintf(slash + 1, 32, "podctl-notify");
-		if (access(client_path, X_OK) < 0)
-			client_path[0] = '\0';
-	}
-	if (!client_path[0] && access(LIBEXECDIR "/podctl/podctl-notify", X_OK) == 0)
-		snprintf(client_path, sizeof(client_path), "%s", LIBEXECDIR "/podctl/podctl-notify");
+	char *path = NULL;
+	if (ps_sibling_path(NULL, "podctl-notify", LIBEXECDIR "/podctl/podctl-notify", &path, NULL) == 0 &&
+	    access(path, X_OK) == 0)
+		client_path = path;
+	else
+		free(path);
 }
 
 const char *readiness_client_path(void)
 {
-	return client_path[0] ? client_path : NULL;
+	return client_path;
 }
 
 static struct app_rd *rd_of(const struct pod *pod, const struct app *a)

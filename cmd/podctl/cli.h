@@ -76,16 +76,14 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format
 int cli_parse_duration(struct cli *cli, const char *opt, const char *arg, long long *ret);
 
 /* The app --app names (or the pod's only app when name is NULL), opened:
- * returns its apps/<app> dir fd and sets *ret_name (borrowed from m or name),
- * or prints one line and returns -(exit code). */
+ * sets *ret_fd to its apps/<app> dir fd and *ret_name (borrowed from m or
+ * name) and returns EXIT_OK, or prints one line and returns the exit code. */
 int cli_open_app(struct cli *cli, ps_pod *p, const ps_manifest *m, const char *name,
-                 const char **ret_name);
+                 const char **ret_name, int *ret_fd);
 
 /* Parse --format's value. */
 int cli_parse_format(struct cli *cli, const char *arg, enum cli_format *ret);
 
-/* Where podctl-stage1 is: $PODCTL_STAGE1, next to /proc/self/exe, or LIBEXECDIR/podctl. */
-const char *cli_stage1_path(void);
 
 /* Verbs. */
 int cmd_prepare(struct cli *cli, int argc, char **argv);

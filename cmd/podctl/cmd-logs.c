@@ -178,11 +178,9 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 		code = cli_fail(cli, &err);
 		goto out;
 	}
-	appfd = cli_open_app(cli, p, m, app, &app);
-	if (appfd < 0) {
-		code = -appfd;
+	code = cli_open_app(cli, p, m, app, &app, &appfd);
+	if (code != EXIT_OK)
 		goto out;
-	}
 	int old = open_log(appfd, "log.1");
 	if (old >= 0) {
 		copy_out(old);

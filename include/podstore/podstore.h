@@ -23,6 +23,7 @@
 #include <podstore/app.h>
 #include <podstore/control.h>
 #include <podstore/inspect.h>
+#include <podstore/launch.h>
 
 #define PODSTORE_VERSION "0.1.0"
 
