@@ -188,7 +188,7 @@ int ps_pods_wait(ps_pod *const *pods, size_t n, ps_wait_cond cond, bool any, lon
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "wait");
 	/* Watch first, then look: nothing can slip between. */
 	for (size_t i = 0; i < n; i++) {
-		mbs[i] = (struct member){ .pod = pods[i], .w = { .pid = 0, .pidfd = -1 } };
+		mbs[i] = (struct member){ .pod = pods[i], .w = LOCK_WAITER_INIT };
 		if (cond != PS_WAIT_EXITED)
 			watch_pod(ifd, pods[i], apps);
 	}
@@ -229,15 +229,14 @@ int ps_pods_wait(ps_pod *const *pods, size_t n, ps_wait_cond cond, bool any, lon
 		for (size_t i = 0; i < n; i++) {
 			if (mbs[i].v != PENDING)
 				continue;
-			/* An exit ends the lock waiter; everything else is a marker. */
+			/* The exit watch fired: it re-arms itself while the lock is
+			 * held; the markers decide either way. */
 			for (size_t j = 1; j < np; j++)
-				if (pfds[j].fd == mbs[i].w.pidfd && pfds[j].revents &&
-				    ps_lock_waiter_fired(mbs[i].pod, &mbs[i].w) == 0)
-					goto next; /* still held: waiting again */
+				if (pfds[j].fd == mbs[i].w.pidfd && pfds[j].revents)
+					ps_lock_waiter_fired(mbs[i].pod, &mbs[i].w);
 			mbs[i].v = evaluate(&mbs[i], cond);
 			if (mbs[i].v != PENDING)
 				ps_lock_waiter_stop(&mbs[i].w);
-		next:;
 		}
 	}
 out:

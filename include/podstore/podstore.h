@@ -24,6 +24,7 @@
 #include <podstore/control.h>
 #include <podstore/inspect.h>
 #include <podstore/launch.h>
+#include <podstore/exitwatch.h>
 
 #define PODSTORE_VERSION "0.1.0"
 
