@@ -5,6 +5,7 @@
 #include <sys/inotify.h>
 
 #include <podstore/health.h>
+#include <podstore/app.h>
 #include "lockwaiter.h"
 #include <podstore/manifest.h>
 #include <podstore/markers.h>
@@ -117,7 +118,7 @@ static void watch_pod(int ifd, ps_pod *p, bool apps)
 	ps_manifest *m = NULL;
 	if (ps_manifest_load_at(p->fd, &m, NULL) < 0)
 		return;
-	_cleanup_close_ int apps_fd = openat(p->fd, PS_DIR_APPS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int apps_fd = ps_apps_dir_open(p->fd, NULL);
 	for (size_t i = 0; apps_fd >= 0 && i < m->n_init_apps + m->n_apps; i++) {
 		const ps_app *a = i < m->n_init_apps ? &m->init_apps[i] : &m->apps[i - m->n_init_apps];
 		_cleanup_close_ int fd = openat(apps_fd, a->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

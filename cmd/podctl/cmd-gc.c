@@ -61,7 +61,7 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 	if (ps_gc(cli->store, &o, &rep, &err) < 0)
 		return cli_fail(cli, &err);
 	if (cli->debug || rep.skipped)
-		fprintf(stderr, "podctl gc: %u marked, %u removed, %u skipped (locked), %u temporary files removed\n",
-		        rep.marked, rep.removed, rep.skipped, rep.tmp_removed);
+		cli_note(cli, "%u marked, %u removed, %u skipped (locked), %u temporary files removed",
+		         rep.marked, rep.removed, rep.skipped, rep.tmp_removed);
 	return EXIT_OK;
 }

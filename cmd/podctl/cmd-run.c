@@ -233,14 +233,12 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 			}
 			continue;
 		}
-		r = prepare_opts_handle(cli, &o, c, optarg);
-		if (r == 0)
-			r = -cli_handle_global(cli, c, optarg);
-		if (r < 0) {
+		if (!prepare_opts_handle(cli, &o, c, optarg, &r))
+			r = cli_handle_global(cli, c, optarg);
+		if (r) {
 			prepare_opts_clear(&o);
-			return -r;
+			return r;
 		}
-		r = 0;
 	}
 	if (optind < argc) {
 		o.image = argv[optind++];

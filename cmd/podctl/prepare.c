@@ -33,45 +33,47 @@ const struct option prepare_long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg)
+bool prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg, int *ret_code)
 {
-	int r;
 	ps_status_goal g;
 
+	*ret_code = EXIT_OK;
 	switch (opt) {
 	case OPT_MANIFEST:
 		o->manifest_path = arg;
-		return 1;
+		return true;
 	case OPT_NAME:
 		o->name = arg;
-		return 1;
+		return true;
 	case OPT_NET:
 		if (!streq(arg, "none") && !streq(arg, "host"))
-			return -cli_usage_error(cli, "--net: expected none or host, not \"%s\"", arg);
+			*ret_code = cli_usage_error(cli, "--net: expected none or host, not \"%s\"", arg);
 		o->net = arg;
-		return 1;
+		return true;
 	case OPT_VOLUME: {
 		char **nv = realloc(o->volumes, (o->n_volumes + 2) * sizeof(char *));
-		if (!nv)
-			return -EXIT_FAILED;
+		if (!nv) {
+			*ret_code = cli_failf(cli, EXIT_FAILED, "--volume: %s", strerror(ENOMEM));
+			return true;
+		}
 		o->volumes = nv;
 		o->volumes[o->n_volumes++] = (char *)arg;
 		o->volumes[o->n_volumes] = NULL;
-		return 1;
+		return true;
 	}
 	case OPT_STATUS_GOAL:
 		if (ps_status_goal_from_name(arg, &g) < 0)
-			return -cli_usage_error(cli, "--status-goal: expected MOUNTED, STARTED or READY, not \"%s\"", arg);
+			*ret_code = cli_usage_error(cli, "--status-goal: expected MOUNTED, STARTED or READY, not \"%s\"", arg);
 		o->status_goal = arg;
-		return 1;
+		return true;
 	case OPT_GOAL_TIMEOUT:
-		r = cli_parse_duration(cli, "goal-timeout", arg, &o->goal_timeout_ms);
-		return r ? -r : 1;
+		*ret_code = cli_parse_duration(cli, "goal-timeout", arg, &o->goal_timeout_ms);
+		return true;
 	case OPT_UUID_FILE:
 		o->uuid_file = arg;
-		return 1;
+		return true;
 	default:
-		return 0;
+		return false;
 	}
 }
 
@@ -457,7 +459,7 @@ static bool use_copy(struct cli *cli)
 	if (copy < 0) {
 		copy = (env && streq(env, "1")) || !ps_overlay_supported(cli->store);
 		if (copy)
-			fprintf(stderr, "podctl: overlayfs unavailable: copying the image\n");
+			fputs("podctl: overlayfs unavailable: copying the image\n", stderr); /* a note, verb-less as documented */
 	}
 	return copy;
 }
