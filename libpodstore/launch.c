@@ -96,3 +96,47 @@ int ps_stage1_argv(const ps_stage1_args *a, char ***ret, ps_error **err)
 	*ret = v;
 	return 0;
 }
+
+int ps_stage1_sync_ok(int sync_fd)
+{
+	return ps_write_all(sync_fd, "ok\n", 3);
+}
+
+int ps_stage1_sync_error(int sync_fd, const char *msg)
+{
+	_cleanup_free_ char *line = ps_strdup_printf("error: %s\n", msg ? msg : "failed");
+	if (!line)
+		return -ENOMEM;
+	for (char *c = line; c[1]; c++)
+		if (*c == '\n')
+			*c = ' ';
+	return ps_write_all(sync_fd, line, strlen(line));
+}
+
+int ps_stage1_sync_read(int sync_fd, char **ret_msg)
+{
+	char buf[1024];
+	size_t len = 0;
+	ssize_t n;
+
+	*ret_msg = NULL;
+	while (len < sizeof(buf) - 1 && (n = read(sync_fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)n;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (streq(buf, "ok"))
+		return 0;
+	if (strncmp(buf, "error: ", 7) == 0) {
+		*ret_msg = strdup(buf + 7);
+		return -EPROTO;
+	}
+	return -ECONNRESET;
+}

@@ -116,7 +116,7 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 		              .time_ns = ps_now_ns() };
 
 	if (pod->sync_fd >= 0) {
-		dprintf(pod->sync_fd, "error: %s\n", msg);
+		ps_stage1_sync_error(pod->sync_fd, msg);
 	} else {
 		fprintf(stderr, "podctl: pod %s: %s\n", pod->uuid, msg);
 	}
@@ -941,9 +941,7 @@ static void setup(struct supervisor *sv)
 
 	if (pod->sync_fd >= 0) {
 		/* podctl run --detach returns now */
-		if (write(pod->sync_fd, "ok\n", 3) < 0) {
-			/* podctl gone: carry on */
-		}
+		ps_stage1_sync_ok(pod->sync_fd); /* podctl gone: carry on */
 		close(pod->sync_fd);
 		pod->sync_fd = -1;
 	}

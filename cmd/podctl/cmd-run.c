@@ -138,11 +138,15 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 		setsid();
 		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
 		    fd_keep_across_exec(p->fd) < 0 || fd_keep_across_exec(sp[1]) < 0) {
-			dprintf(sp[1], "error: set up stage1's stdio: %s\n", strerror(errno));
+			char why[256];
+			snprintf(why, sizeof(why), "set up stage1's stdio: %s", strerror(errno));
+			ps_stage1_sync_error(sp[1], why);
 			_exit(EXIT_FAILED);
 		}
 		execv(stage1, argv);
-		dprintf(sp[1], "error: exec %s: %s\n", stage1, strerror(errno));
+		char why[512];
+		snprintf(why, sizeof(why), "exec %s: %s", stage1, strerror(errno));
+		ps_stage1_sync_error(sp[1], why);
 		_exit(EXIT_FAILED);
 	}
 	ps_strv_free(argv);
@@ -151,29 +155,16 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 	 * fd is fine, unlocking (flock LOCK_UN) would release it for stage1 too. */
 	p->lock = PS_LOCK_NONE;
 
-	char buf[1024];
-	size_t len = 0;
-	ssize_t n;
-	while (len < sizeof(buf) - 1 && (n = read(sp[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		len += (size_t)n;
-		if (memchr(buf, '\n', len))
-			break;
-	}
+	_cleanup_free_ char *msg = NULL;
+	int r = ps_stage1_sync_read(sp[0], &msg);
 	close(sp[0]);
-	buf[len] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (streq(buf, "ok")) {
+	if (r == 0) {
 		printf("%s\n", p->uuid);
 		fflush(stdout);
 		return ro->wait_ready ? wait_ready_after_start(cli, p, ro) : EXIT_OK;
 	}
-	if (strncmp(buf, "error: ", 7) == 0)
-		return cli_failf(cli, EXIT_FAILED, "pod %s: %s", p->uuid, buf + 7);
+	if (msg)
+		return cli_failf(cli, EXIT_FAILED, "pod %s: %s", p->uuid, msg);
 	int status = 0;
 	waitpid(pid, &status, WNOHANG);
 	return cli_failf(cli, EXIT_FAILED, "pod %s: stage1 exited before the pod started", p->uuid);

@@ -45,4 +45,19 @@ typedef struct ps_stage1_args {
  * allocated: free with ps_strv_free(). -EINVAL for missing fields. */
 int ps_stage1_argv(const ps_stage1_args *a, char ***ret, ps_error **err);
 
+/*
+ * The --sync-fd line: stage1 tells `podctl run --detach` that the pod runs
+ * (its pid marker is written) with "ok\n", or why it could not start with
+ * "error: MESSAGE\n", then closes its end.
+ */
+/* stage1: say the pod runs. */
+int ps_stage1_sync_ok(int sync_fd);
+/* stage1: say why it failed (one line; newlines in msg become spaces). */
+int ps_stage1_sync_error(int sync_fd, const char *msg);
+/* podctl: read stage1's line from the pipe's read end (blocks until the line
+ * or EOF). 0 when it said "ok"; -EPROTO with *ret_msg (allocated) set to its
+ * message when it said "error: …"; -ECONNRESET (*ret_msg NULL) when it ended
+ * without a word. */
+int ps_stage1_sync_read(int sync_fd, char **ret_msg);
+
 #endif

@@ -97,6 +97,35 @@ static void sibling(void **state)
 	unsetenv("PODCTL_TEST_SIBLING");
 }
 
+static void sync_line(void **state)
+{
+	(void)state;
+	int p[2];
+	char *msg = NULL;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(ps_stage1_sync_ok(p[1]), 0);
+	close(p[1]);
+	assert_int_equal(ps_stage1_sync_read(p[0], &msg), 0);
+	assert_null(msg);
+	close(p[0]);
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(ps_stage1_sync_error(p[1], "mount overlay:\nNo such device"), 0);
+	close(p[1]);
+	assert_int_equal(ps_stage1_sync_read(p[0], &msg), -EPROTO);
+	assert_string_equal(msg, "mount overlay: No such device");
+	free(msg);
+	close(p[0]);
+
+	/* stage1 gone without a word */
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(p[1]);
+	assert_int_equal(ps_stage1_sync_read(p[0], &msg), -ECONNRESET);
+	assert_null(msg);
+	close(p[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -104,6 +133,7 @@ int main(void)
 		cmocka_unit_test(argv_enter),
 		cmocka_unit_test(argv_refuses_missing),
 		cmocka_unit_test(sibling),
+		cmocka_unit_test(sync_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
