@@ -149,6 +149,41 @@ static void unknown_request_refused(void **state)
 	close(lfd);
 }
 
+/* ps_pod_stop by state: exited is done already, never-ran is an error, and
+ * a running pod whose stage1 does not listen is an error without force. */
+static void stop_by_state(void **state)
+{
+	struct fx *f = *state;
+	char uuid[PS_UUID_LEN + 1];
+	ps_pod *p = NULL;
+	ps_error *err = NULL;
+
+	fx_make_pod(f, PS_DIR_RUN, uuid); /* unlocked: exited */
+	assert_int_equal(ps_pod_open(f->store, uuid, PS_DIR_RUN, &p, NULL), 0);
+	assert_int_equal(ps_pod_stop(p, 100, false, &err), PS_STOP_NOT_RUNNING);
+	assert_null(err);
+	ps_pod_free(p);
+
+	fx_make_pod(f, PS_DIR_PREPARED, uuid);
+	assert_int_equal(ps_pod_open(f->store, uuid, PS_DIR_PREPARED, &p, NULL), 0);
+	assert_true(ps_pod_stop(p, 100, true, &err) < 0);
+	assert_int_equal(err->kind, PS_ERR_STATE);
+	ps_error_free(&err);
+	ps_pod_free(p);
+
+	fx_make_pod(f, PS_DIR_RUN, uuid);
+	pid_t holder = fx_hold_lock(f, uuid, PS_DIR_RUN);
+	assert_int_equal(ps_pod_open(f->store, uuid, PS_DIR_RUN, &p, NULL), 0);
+	assert_int_equal(ps_pod_stop(p, 100, false, &err), -ENOENT); /* no control socket */
+	assert_non_null(err);
+	assert_non_null(strstr(err->msg, uuid));
+	ps_error_free(&err);
+	/* with force and no stage1 pid to kill, it waits for the lock: let go */
+	fx_release(holder);
+	assert_int_equal(ps_pod_stop(p, 100, true, &err), PS_STOP_NOT_RUNNING);
+	ps_pod_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +192,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(nobody_listens, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(no_answer_times_out, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(unknown_request_refused, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(stop_by_state, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
