@@ -718,6 +718,16 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 	r = ps_manifest_validate(m, err);
 	if (r < 0)
 		goto out;
+	if (m->name) {
+		/* Fail before the store changes; the claim below is the real check. */
+		char holder[PS_UUID_LEN + 1];
+		if (ps_pod_name_resolve(cli->store, m->name, holder, NULL) == 0) {
+			r = ps_error_set(err, PS_ERR_BUSY, 0,
+			                 "pod name \"%s\" is taken by pod %s (podctl rm %s frees it)",
+			                 m->name, holder, m->name);
+			goto out;
+		}
+	}
 	r = ps_pod_create(cli->store, &p, err);
 	if (r < 0)
 		goto out;
@@ -728,6 +738,9 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 			goto out;
 		}
 	}
+	r = ps_pod_name_claim(cli->store, m->name, p->uuid, err);
+	if (r < 0)
+		goto out;
 	r = ps_manifest_to_json(m, &json, err);
 	if (r < 0)
 		goto out;
@@ -781,6 +794,8 @@ out:
 		 * which gc collects. */
 		if (p->lock == PS_LOCK_EXCLUSIVE && ps_pod_transition_lazy(p, PS_DIR_GARBAGE, NULL) == 0)
 			ps_pod_destroy(p, NULL);
+		if (m && m->name)
+			ps_pod_name_release(cli->store, m->name, p->uuid, NULL);
 	}
 	ps_pod_free(p);
 	for (size_t i = 0; roots && i < n_roots; i++)
