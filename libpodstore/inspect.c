@@ -149,6 +149,8 @@ int ps_pod_inspect(ps_pod *p, unsigned what, ps_pod_view *ret, ps_error **err)
 		v.have_exit = ps_exit_marker_read(p->fd, &v.exit, NULL) == 0;
 		/* A ready marker left by a stage1 that died means nothing. */
 		v.ready = running && ps_ready_marker_read(p->fd, &v.ready_ns, NULL) == 0;
+		if (p->dir == PS_DIR_EXITED_GARBAGE && ps_gc_mark_read(p->fd, &v.gc_marked_ns, NULL) < 0)
+			v.gc_marked_ns = 0;
 	}
 	/* Healthy only while running; the apps decide the rest. */
 	v.healthy = running;

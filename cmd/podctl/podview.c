@@ -101,6 +101,7 @@ json_object *pod_view_json(const ps_pod_view *v)
 		if (v->exit.app)
 			json_object_object_add(o, "exitApp", json_object_new_string(v->exit.app));
 	}
+	json_add_time(o, "gcMarked", v->gc_marked_ns);
 	if (v->apps) {
 		json_object *apps = json_object_new_array();
 		for (size_t i = 0; i < v->n_apps; i++)

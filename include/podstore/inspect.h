@@ -47,6 +47,7 @@ typedef struct ps_pod_view {
 	ps_exit_marker exit;        /* exit code, reason, app, time */
 	bool ready;                 /* PS_VIEW_RUNTIME */
 	long long ready_ns;
+	long long gc_marked_ns;     /* PS_VIEW_RUNTIME: when gc marked it (exited-garbage/), or 0 */
 	bool healthy;               /* PS_VIEW_HEALTH (implied by PS_VIEW_APPS) */
 	char *unhealthy_why;        /* "app web: liveness probe failing", or NULL */
 	ps_app_view *apps;          /* PS_VIEW_APPS: init apps first, manifest order */
@@ -55,7 +56,7 @@ typedef struct ps_pod_view {
 
 enum ps_view_what {
 	PS_VIEW_INFO = 1 << 0,      /* the info marker: name, created */
-	PS_VIEW_RUNTIME = 1 << 1,   /* pid, exit and ready markers */
+	PS_VIEW_RUNTIME = 1 << 1,   /* pid, exit, ready and gc-marked markers */
 	PS_VIEW_HEALTH = 1 << 2,    /* healthy: reads a running pod's per-app markers */
 	PS_VIEW_APPS = 1 << 3,      /* the apps (manifest order) with their markers */
 	PS_VIEW_ALL = 0xf,

@@ -157,6 +157,32 @@ if expect_exit 0 "$PODCTL" run --volume "hv,kind=host,source=$T_SCRATCH/hostvol,
 	sh -c 'cat /data/file; touch /data/x 2>/dev/null && echo writable || echo ro' &&
 	[ "$(squash "$OUT")" = "data ro" ]; then t_ok; else t_fail "got: $(squash "$OUT") err: $ERR"; fi
 
+t_begin "-v /host:/pod[:ro], Docker's short form"
+if expect_exit 0 "$PODCTL" run -v "$T_SCRATCH/hostvol:/data:ro" -v "$T_SCRATCH/hostvol:/rw" "$ROOT" -- \
+	sh -c 'cat /data/file; touch /data/x 2>/dev/null && echo writable || echo ro; touch /rw/y && echo rw' &&
+	[ "$(squash "$OUT")" = "data ro rw" ] && [ -e "$T_SCRATCH/hostvol/y" ]; then
+	t_ok
+else
+	t_fail "got: $(squash "$OUT") err: $ERR"
+fi
+rm -f "$T_SCRATCH/hostvol/y"
+
+t_begin "bad volume specs: exit 2 with one line, and no pod is made"
+before=$(find "$PODCTL_DIR/pods" -mindepth 2 -maxdepth 2 | sort)
+bad=0
+for spec in "hv,kind=host,source=$T_SCRATCH/hostvol" "$T_SCRATCH/hostvol:data" \
+	"$T_SCRATCH/hostvol:/data:rx" "$T_SCRATCH/hostvol" "relative:/data"; do
+	if ! expect_exit 2 "$PODCTL" run --volume "$spec" "$ROOT" -- true || ! one_line; then
+		bad=1
+		echo "spec $spec: $ERR" >&2
+	fi
+done
+if [ $bad -eq 0 ] && [ "$before" = "$(find "$PODCTL_DIR/pods" -mindepth 2 -maxdepth 2 | sort)" ]; then
+	t_ok
+else
+	t_fail "a bad spec was accepted or left a pod"
+fi
+
 t_begin "root in the pod has Docker's default capabilities only"
 if expect_exit 0 "$PODCTL" run "$ROOT" -- sh -c 'grep -E "CapBnd|CapEff" /proc/self/status' &&
 	[ "$(squash "$OUT")" = "CapEff: 00000000a80425fb CapBnd: 00000000a80425fb" ]; then t_ok; else t_fail "got: $OUT"; fi
