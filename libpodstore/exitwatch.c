@@ -175,25 +175,27 @@ static int add_proc_holders(ps_exit_watch *w)
 }
 
 /* Arm for the pod as it is now (refreshed by the caller): 1 when it is not
- * live, else 0 with at least one holder or the markers to wait for. */
+ * live, else 0 with at least one holder watched. */
 static int arm(ps_exit_watch *w, ps_error **err)
 {
 	if (!is_live(w->pod))
 		return 1;
 	add_marker_holders(w);
-	if (n_holders(w) > 0)
-		return 0;
-	/* Known holders all gone, lock still held: who else has it open? */
-	int r = add_proc_holders(w);
-	if (r < 0)
-		return ps_error_set(err, PS_ERR_FAILED, -r, "watch pod %s", w->pod->uuid);
-	if (r > 0)
-		return 0;
-	/* Nobody: the holder may just have let go. */
+	if (n_holders(w) == 0) {
+		/* Known holders all gone, lock still held: who else has it open? */
+		int r = add_proc_holders(w);
+		if (r < 0)
+			return ps_error_set(err, PS_ERR_FAILED, -r, "watch pod %s", w->pod->uuid);
+	}
+	/* Look again now that the holders are watched: one that let go before
+	 * its pidfd was in the set (a holder dying during the /proc walk, while
+	 * another process still had the dir open) gives no event. */
 	if (ps_pod_refresh(w->pod, NULL) < 0 || !is_live(w->pod))
 		return 1;
-	return ps_error_set(err, PS_ERR_FAILED, EDEADLK,
-	                    "watch pod %s: its lock is held by no process in sight", w->pod->uuid);
+	if (n_holders(w) == 0)
+		return ps_error_set(err, PS_ERR_FAILED, EDEADLK,
+		                    "watch pod %s: its lock is held by no process in sight", w->pod->uuid);
+	return 0;
 }
 
 int ps_exit_watch_new(ps_pod *p, ps_exit_watch **ret, ps_error **err)
