@@ -33,7 +33,6 @@
 
 #define EXIT_STAGE1_FAILED 125
 #define DEFAULT_STOP_TIMEOUT_MS PS_CONTROL_DEFAULT_STOP_MS
-#define LOG_ROTATE_BYTES (1024 * 1024)
 
 /* epoll tags */
 enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS, EV_SUPERVISE };
@@ -157,16 +156,13 @@ static void control_handle(struct pod *pod, int conn)
 
 static int log_open(struct app *a)
 {
-	a->log_fd = openat(a->dirfd, "log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (a->log_fd < 0)
-		return -errno;
-	struct stat st;
-	a->log_size = fstat(a->log_fd, &st) == 0 ? st.st_size : 0;
-	return 0;
+	int fd = ps_app_log_open_append(a->dirfd, &a->log_size);
+	a->log_fd = fd < 0 ? -1 : fd;
+	return fd < 0 ? fd : 0;
 }
 
-/* Copy what the app wrote to apps/<app>/log. At 1 MiB the log becomes log.1
- * (replacing an older log.1) and a fresh log starts: at most ~2 MiB per app. */
+/* Copy what the app wrote to apps/<app>/log (podstore/app.h: rotated to
+ * log.1 at PS_APP_LOG_ROTATE_BYTES, at most ~2 MiB per app). */
 static void log_drain(struct pod *pod, struct app *a)
 {
 	char buf[65536];
@@ -183,10 +179,10 @@ static void log_drain(struct pod *pod, struct app *a)
 			}
 			return;
 		}
-		if (a->log_fd >= 0 && a->log_size >= LOG_ROTATE_BYTES) {
+		if (a->log_fd >= 0 && a->log_size >= PS_APP_LOG_ROTATE_BYTES) {
 			close(a->log_fd);
 			a->log_fd = -1;
-			renameat(a->dirfd, "log", a->dirfd, "log.1");
+			ps_app_log_rotate(a->dirfd);
 			log_open(a);
 		}
 		if (a->log_fd >= 0 && ps_write_all(a->log_fd, buf, (size_t)n) == 0)

@@ -45,9 +45,10 @@ static int copy_out(int fd)
 	}
 }
 
-static int open_log(int appfd, const char *name)
+static int open_log(int appfd, bool old)
 {
-	return openat(appfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = ps_app_log_open_read(appfd, old);
+	return fd < 0 ? -1 : fd;
 }
 
 static void exit_watch_freep(ps_exit_watch **w)
@@ -73,7 +74,7 @@ static int follow(ps_pod *p, int appfd, int logfd)
 		return r;
 	for (;;) {
 		if (fd < 0)
-			fd = open_log(appfd, "log");
+			fd = open_log(appfd, false);
 		if (fd >= 0 && (r = copy_out(fd)) < 0)
 			return r;
 		struct pollfd pfd[2] = { { .fd = in, .events = POLLIN },
@@ -89,7 +90,7 @@ static int follow(ps_pod *p, int appfd, int logfd)
 		while ((n = read(in, ebuf, sizeof(ebuf))) > 0) {
 			for (char *e = ebuf; e < ebuf + n;) {
 				struct inotify_event *ev = (struct inotify_event *)e;
-				if (ev->len && streq(ev->name, "log") && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+				if (ev->len && streq(ev->name, PS_FILE_APP_LOG) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 					reopen = true;
 				e += sizeof(*ev) + ev->len;
 			}
@@ -105,7 +106,7 @@ static int follow(ps_pod *p, int appfd, int logfd)
 				return r;
 			/* pod exited: print what is left and stop */
 			if (fd < 0)
-				fd = open_log(appfd, "log");
+				fd = open_log(appfd, false);
 			if (fd >= 0) {
 				copy_out(fd);
 				close(fd);
@@ -163,12 +164,12 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 	code = cli_open_app(cli, p, m, app, &app, &appfd);
 	if (code != EXIT_OK)
 		goto out;
-	int old = open_log(appfd, "log.1");
+	int old = open_log(appfd, true);
 	if (old >= 0) {
 		copy_out(old);
 		close(old);
 	}
-	int cur = open_log(appfd, "log");
+	int cur = open_log(appfd, false);
 	if (follow_flag && p->state == PS_STATE_RUNNING) {
 		r = follow(p, appfd, cur);
 	} else {

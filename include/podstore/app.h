@@ -47,6 +47,24 @@ int ps_app_image_write(int app_fd, const ps_app_image *img, ps_error **err);
 int ps_app_image_read(int app_fd, ps_app_image **ret, ps_error **err);
 void ps_app_image_free(ps_app_image *img);
 
+/*
+ * apps/<name>/log and log.1: a detached app's stdout and stderr, in the order
+ * written. stage1 appends to log; at PS_APP_LOG_ROTATE_BYTES it renames log
+ * to log.1 (replacing an older one) and starts a new log, so an app keeps at
+ * most about twice that. podctl logs prints log.1, then log.
+ */
+#define PS_FILE_APP_LOG "log"
+#define PS_FILE_APP_LOG_OLD "log.1"
+#define PS_APP_LOG_ROTATE_BYTES (1024 * 1024)
+
+/* stage1: open log for appending (created 0640); *ret_size gets its size.
+ * Returns the fd or -errno. */
+int ps_app_log_open_append(int app_fd, long long *ret_size);
+/* stage1: log becomes log.1. */
+int ps_app_log_rotate(int app_fd);
+/* readers: open log (old: log.1) read-only; -ENOENT when there is none. */
+int ps_app_log_open_read(int app_fd, bool old);
+
 /* The overlayfs lowerdir value for img: its layers joined by ':' top first
  * (relative paths, as stored). Allocated; -EINVAL for a copied image. */
 int ps_app_image_lowerdir(const ps_app_image *img, char **ret, ps_error **err);

@@ -141,6 +141,34 @@ static void app_dirs(void **state)
 	assert_true(ps_apps_dir_open(dfd, NULL) < 0);
 }
 
+static void app_log(void **state)
+{
+	struct fx *f = *state;
+	int dfd = scratch(f);
+	long long size = -1;
+	char buf[16];
+
+	assert_int_equal(ps_app_log_open_read(dfd, false), -ENOENT);
+	int fd = ps_app_log_open_append(dfd, &size);
+	assert_true(fd >= 0);
+	assert_int_equal(size, 0);
+	assert_int_equal(write(fd, "one\n", 4), 4);
+	close(fd);
+	fd = ps_app_log_open_append(dfd, &size);
+	assert_int_equal(size, 4); /* appends where it was */
+	close(fd);
+	assert_int_equal(ps_app_log_rotate(dfd), 0);
+	assert_int_equal(ps_app_log_open_read(dfd, false), -ENOENT);
+	fd = ps_app_log_open_read(dfd, true);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 4);
+	close(fd);
+	/* a symlinked log is not followed */
+	assert_int_equal(symlinkat("/etc/passwd", dfd, PS_FILE_APP_LOG), 0);
+	assert_int_equal(ps_app_log_open_read(dfd, false), -ELOOP);
+	assert_int_equal(ps_app_log_open_append(dfd, &size), -ELOOP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +178,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(read_missing, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(write_rejects_bad_layer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(app_dirs, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(app_log, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
