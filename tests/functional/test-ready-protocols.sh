@@ -77,11 +77,11 @@ U=$("$PODCTL" run --detach --status-goal=READY --ready-protocol=lxd --volume="$V
 	exec sleep 1000")
 ok=1
 expect_exit 0 "$PODCTL" status --wait-ready=10s "$U" || ok=0
-grep -q '^HTTP/1.1 200 OK' "$S/lxd-patch" || { ok=0; echo "patch: $(cat "$S/lxd-patch")"; }
 app_json "$U" | grep -q '"readyBy": "lxd"' || { ok=0; echo "readyBy not lxd"; }
+echo go >"$S/go2" # opens once the app reads it: its first answers are written
+grep -q '^HTTP/1.1 200 OK' "$S/lxd-patch" || { ok=0; echo "patch: $(cat "$S/lxd-patch")"; }
 grep -q '"api_version":"1.0","instance_type":"container","location":"[^"]*","state":"Ready"' "$S/lxd-get1" ||
 	{ ok=0; echo "get1: $(cat "$S/lxd-get1")"; }
-echo go >"$S/go2"
 cat "$S/done2" >/dev/null # the app has its answers: stage1 acted before answering
 grep -q '"state":"Started"' "$S/lxd-get2" || { ok=0; echo "get2: $(cat "$S/lxd-get2")"; }
 expect_exit 4 "$PODCTL" status --wait-ready=200ms "$U" || ok=0
