@@ -183,6 +183,11 @@ check-unit: unit-tests
 check-functional: all $(FAULT_LIB)
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
 
+# The torture run (tests/stress/torture.sh): 10 minutes by default,
+# STRESS_ARGS=--duration=SECONDS to change; make check runs a 20 s smoke.
+stress: all
+	@BUILDDIR=$(abspath $(BUILDDIR)) tests/stress/torture.sh $(STRESS_ARGS)
+
 # Dependencies are checked in a sub-make so the pkg-config flags above are
 # computed after they are installed.
 check:
@@ -242,7 +247,7 @@ uninstall:
 clean:
 	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
 
-.PHONY: fuzz all deps unit-tests check check-unit check-functional check-asan check-valgrind \
+.PHONY: stress fuzz all deps unit-tests check check-unit check-functional check-asan check-valgrind \
 	bench demo install uninstall clean
 .DELETE_ON_ERROR:
 # Keep the objects of unit tests and fuzz replays between runs.
