@@ -30,6 +30,8 @@ const struct option prepare_long_options[] = {
 	{ "status-goal", required_argument, NULL, OPT_STATUS_GOAL },
 	{ "goal-timeout", required_argument, NULL, OPT_GOAL_TIMEOUT },
 	{ "uuid-file-save", required_argument, NULL, OPT_UUID_FILE },
+	{ "pull", required_argument, NULL, OPT_PULL },
+	PULL_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -71,7 +73,7 @@ int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const 
 		o->uuid_file = arg;
 		return 1;
 	default:
-		return 0;
+		return pull_opts_handle(cli, &o->pull, opt, arg);
 	}
 }
 
@@ -306,14 +308,19 @@ static bool is_image_layout(const char *dir)
 	return p && access(p, F_OK) == 0;
 }
 
-static int resolve_root(struct cli *cli, const char *ref, struct app_root *ret, ps_error **err)
+static int resolve_root(struct cli *cli, const struct prepare_opts *o, const char *ref,
+                        struct app_root *ret, ps_error **err)
 {
 	struct stat st;
 	int r;
 
-	/* A rootfs directory is used in place, read-only, as the pod's lower
+	/* A path (absolute, ./ or ../, or anything that exists) is a file or
+	 * dir; anything else names an image, pulled when the store lacks it.
+	 * A rootfs directory is used in place, read-only, as the pod's lower
 	 * layer: no copy, but it must outlive the pods made from it. */
-	bool is_path = strchr(ref, '/') || stat(ref, &st) == 0;
+	bool is_path = !ps_image_ref_has_transport(ref) &&
+	               (ref[0] == '/' || strncmp(ref, "./", 2) == 0 || strncmp(ref, "../", 3) == 0 ||
+	                stat(ref, &st) == 0);
 
 	if (is_path && stat(ref, &st) < 0)
 		return ps_error_errno(err, "image %s", ref);
@@ -331,7 +338,7 @@ static int resolve_root(struct cli *cli, const char *ref, struct app_root *ret, 
 		ps_image_import_opts io = { 0 };
 		r = ps_image_import(cli->store, ref, &io, &img, err);
 	} else {
-		r = ps_image_resolve(cli->store, ref, &img, err);
+		r = cli_resolve_or_pull(cli, ref, &o->pull, &img, err);
 	}
 	if (r < 0)
 		return r;
@@ -491,13 +498,24 @@ static int layout_app(struct cli *cli, int apps_fd, const ps_app *a, const struc
 	return 0;
 }
 
-static int resolve_apps(struct cli *cli, ps_app *apps, size_t n, struct app_root *roots,
-                        ps_error **err)
+static int resolve_apps(struct cli *cli, const struct prepare_opts *o, ps_app *apps, size_t n,
+                        struct app_root *roots, ps_error **err)
 {
 	for (size_t i = 0; i < n; i++) {
-		int r = resolve_root(cli, apps[i].image, &roots[i], err);
+		int r = resolve_root(cli, o, apps[i].image, &roots[i], err);
 		if (r < 0)
 			return ps_error_prefix(err, "app %s", apps[i].name);
+		/* The manifest records what the app runs on; one that names a
+		 * digest already gets that image or none. */
+		if (roots[i].digest && apps[i].image_digest &&
+		    !streq(apps[i].image_digest, roots[i].digest))
+			return ps_error_set(err, PS_ERR_INVALID, 0,
+			                    "app %s: image %s is %s, the manifest's imageDigest %s",
+			                    apps[i].name, apps[i].image, roots[i].digest,
+			                    apps[i].image_digest);
+		if (roots[i].digest && !apps[i].image_digest &&
+		    !(apps[i].image_digest = strdup(roots[i].digest)))
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", apps[i].name);
 		r = merge_image_config(&apps[i], roots[i].image, err);
 		if (r < 0)
 			return r;
@@ -550,9 +568,9 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 		goto out;
 	}
 	/* Everything that can fail on bad input fails before the store changes. */
-	r = resolve_apps(cli, m->init_apps, m->n_init_apps, roots, err);
+	r = resolve_apps(cli, o, m->init_apps, m->n_init_apps, roots, err);
 	if (r >= 0)
-		r = resolve_apps(cli, m->apps, m->n_apps, roots + m->n_init_apps, err);
+		r = resolve_apps(cli, o, m->apps, m->n_apps, roots + m->n_init_apps, err);
 	if (r < 0)
 		goto out;
 
