@@ -111,6 +111,14 @@ if env -u PODCTL_PULL "$P" run --tls-verify=false --uuid-file-save="$W/uuid" "$R
 		[ "$moved" -eq 1 ] && t_ok || t_fail "digest $D2, $moved blob downloads, manifest: $OUT"
 else t_fail "$(cat "$W/out" "$W/err")"; fi
 
+t_begin "--pull=always asks the registry again and moves no layer of an image it has"
+gets=$(blob_gets)
+manifests=$(grep -c '"GET /v2/test/busybox/manifests/' "$W/registry.log")
+expect_exit 0 "$P" run --pull=always --tls-verify=false "$REG/test/busybox:1" &&
+	[ "$OUT" = "hello from the registry" ] && [ "$(blob_gets)" -eq "$gets" ] &&
+	[ "$(grep -c '"GET /v2/test/busybox/manifests/' "$W/registry.log")" -gt "$manifests" ] &&
+	t_ok || t_fail "$OUT $ERR; blob downloads $gets -> $(blob_gets)"
+
 t_begin "--pull=never refuses an image not in the store: exit 3, one line"
 before=$(store_snapshot)
 expect_exit 3 env -u PODCTL_PULL "$P" run --pull=never "$REG/test/busybox:3" && one_line &&
