@@ -141,6 +141,16 @@ static bool is_digest_like(const char *ref)
 	return true;
 }
 
+ps_pull_policy cli_pull_policy(const struct pull_cli_opts *o)
+{
+	const char *env = getenv("PODCTL_PULL");
+	ps_pull_policy p = PS_PULL_MISSING;
+
+	if (ps_pull_policy_from_name(o->policy ? o->policy : env && *env ? env : "missing", &p) < 0)
+		p = PS_PULL_MISSING;
+	return p;
+}
+
 int cli_resolve_or_pull(struct cli *cli, const char *ref, const struct pull_cli_opts *o,
                         ps_image **ret, ps_error **err)
 {

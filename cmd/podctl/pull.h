@@ -44,6 +44,10 @@ enum {
  * or -(exit code) for a bad value. */
 int pull_opts_handle(struct cli *cli, struct pull_cli_opts *o, int opt, const char *arg);
 
+/* The policy --pull or $PODCTL_PULL asks for (missing when neither, or
+ * when $PODCTL_PULL is not a policy: cli_resolve_or_pull() then says so). */
+ps_pull_policy cli_pull_policy(const struct pull_cli_opts *o);
+
 /* Pull ref, drawing progress on stderr when it is a terminal and !o->quiet. */
 int cli_pull(struct cli *cli, const char *ref, const struct pull_cli_opts *o, ps_image **ret,
              ps_pull_info *ret_info, ps_error **err);
