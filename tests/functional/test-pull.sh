@@ -193,7 +193,7 @@ exec $(command -v skopeo) --debug "\$@" 2> >(tee -a "$W/skopeo.log" >&2)
 EOF
 chmod +x "$W/skopeo"
 : >"$W/skopeo.log"
-before=$(store_snapshot | grep -v ' ./tmp')
+before=$(store_snapshot | grep ' ./images')
 PODCTL_SKOPEO=$W/skopeo "$P" image pull --tls-verify=false "docker://$REG/test/busybox:3" >/dev/null 2>&1 &
 pull=$!
 t_bg $pull
@@ -205,7 +205,7 @@ if timeout 60 grep -q -m1 "GET .*/blobs/sha256:" <(tail -n +1 -f "$W/skopeo.log"
 	left=$(ls "$PODCTL_DIR/tmp")
 	alive=$(pgrep -f "$PODCTL_DIR/tmp/pull-")
 	expect_exit 0 "$P" gc
-	after=$(store_snapshot | grep -v ' ./tmp')
+	after=$(store_snapshot | grep ' ./images')
 	echo "  left in tmp/ by the killed pull: ${left:-nothing}; after gc: $(ls -A "$PODCTL_DIR/tmp" | wc -l) entries"
 	[ -n "$kid" ] && [ -z "$alive" ] && [ -z "$(ls -A "$PODCTL_DIR/tmp")" ] && [ "$before" = "$after" ] &&
 		expect_exit 3 "$P" image inspect "$REG/test/busybox:3" && t_ok ||
