@@ -35,6 +35,7 @@ http:
 EOF
 docker-registry serve "$W/registry.yml" >"$W/registry.log" 2>&1 &
 t_bg $!
+disown $! # killed at cleanup by pid, without a job-control line
 # Ready when it says it listens (an event in its log, not a timer).
 timeout 20 grep -q -m1 "listening on" <(tail -n +1 -f "$W/registry.log") ||
 	{ t_begin "start docker-registry"; t_fail "$(tail -3 "$W/registry.log")"; t_end; }
@@ -176,6 +177,16 @@ skopeo copy -q oci:"$W/oci":one "oci-archive:$W/one.tar" >/dev/null 2>&1
 expect_exit 0 "$P" image pull "oci-archive:$W/one.tar" && [ "$OUT" = "$D1" ] &&
 	expect_exit 0 "$P" run "oci-archive:$W/one.tar" && [ "$OUT" = "hello from the registry" ] &&
 	t_ok || t_fail "$OUT $ERR"
+
+t_begin "docker-archive: skopeo converts the manifest; a second pull finds it through images/pulled/"
+skopeo copy -q oci:"$W/oci":one "docker-archive:$W/one-docker.tar:example/one:v1" >/dev/null 2>&1
+if expect_exit 0 "$P" image pull "docker-archive:$W/one-docker.tar"; then
+	DA=$OUT
+	expect_exit 0 "$P" image pull "docker-archive:$W/one-docker.tar" && [ "$OUT" = "$DA" ] &&
+		printf '%s' "$ERR" | grep -q "nothing transferred" && [ -n "$(ls "$PODCTL_DIR/images/pulled")" ] &&
+		expect_exit 0 "$P" run "docker-archive:$W/one-docker.tar" && [ "$OUT" = "hello from the registry" ] &&
+		t_ok || t_fail "$OUT $ERR"
+else t_fail "$ERR"; fi
 
 t_begin "image tag gives a second name"
 expect_exit 0 "$P" image tag "$REG/test/busybox:1" mine:v1 && expect_exit 0 "$P" run mine:v1 &&
