@@ -911,7 +911,8 @@ int ps_image_pull(ps_store *s, const char *ref, const ps_image_pull_opts *opts, 
 done:
 	if (ret_info)
 		*ret_info = info;
-	*ret = TAKE_PTR(img);
+	if (ret)
+		*ret = TAKE_PTR(img);
 	r = 0;
 out:
 	if (w.layout_fd >= 0)

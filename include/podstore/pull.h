@@ -73,6 +73,7 @@ typedef struct ps_pull_info {
  * skopeo so that it copies only the others. On failure the store is as before
  * and the temporary layout is gone; if the process is killed, the layout
  * ("tmp/pull-….<pid>") is removed by the next ps_gc().
+ * ret and ret_info may be NULL.
  * Errors: PS_ERR_NOT_FOUND for no such image, tag, digest or archive;
  * PS_ERR_FAILED for the rest (skopeo missing, unreachable, 401/403, TLS…).
  */
