@@ -225,7 +225,17 @@ else
 	t_fail "skopeo never started a download: $(tail -3 "$W/skopeo.log")"
 fi
 
-t_begin "after that, the pull completes"
-expect_exit 0 "$P" image pull --tls-verify=false "docker://$REG/test/busybox:3" && t_ok || t_fail "$ERR"
+t_begin "on a terminal: a line per layer with a bar and bytes; --quiet draws nothing"
+# script(1) gives the pull a pseudo-terminal; its typescript is what a person saw.
+script -qfec "$P image pull --quiet --tls-verify=false docker://$REG/test/busybox:3" "$W/quiet.tty" >/dev/null 2>&1
+"$P" image rm "$REG/test/busybox:3" >/dev/null # and its layers (image rm collects): transferred again below
+if script -qfec "$P image pull --tls-verify=false docker://$REG/test/busybox:3" "$W/tty" >/dev/null 2>&1; then
+	tr '\r' '\n' <"$W/tty" >"$W/tty.lines"
+	# Two 30 MB layers transferred, each drawn with its bar; the summary says so.
+	[ "$(grep -c 'sha256:[0-9a-f]\{12\}  \[#*\.*\] *[0-9.]* / [0-9.]* MiB done' "$W/tty.lines")" -ge 2 ] &&
+		grep -q "2 layers, 0 taken from the store" "$W/tty.lines" &&
+		! grep -q '\[#' "$W/quiet.tty" && t_ok ||
+		t_fail "$(tail -5 "$W/tty.lines") / quiet: $(cat "$W/quiet.tty")"
+else t_fail "$(cat "$W/tty")"; fi
 
 t_end
