@@ -12,7 +12,9 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 
 #include <podstore/podstore.h>
 
@@ -52,6 +54,11 @@ struct app {
 	long long log_size;
 	char **argv;         /* built before fork */
 	char **envp;
+	/* confinement, worked out before fork (seccomp.c) */
+	uint64_t caps;                  /* bounding, permitted and effective set */
+	struct sock_filter *seccomp_prog; /* NULL: unconfined */
+	size_t seccomp_len;             /* instructions */
+	char seccomp_digest[65];        /* the resolved profile's sha256, or "unconfined" */
 };
 
 struct pod {
@@ -67,7 +74,6 @@ struct pod {
 	int sync_fd;
 	int devnull;
 	pid_t reaper;
-	void *seccomp;       /* scmp_filter_ctx, built once */
 	int exit_code;
 	const char *reason;
 	const char *reason_app;
@@ -83,9 +89,15 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err);
 int rootfs_write_etc(struct pod *pod, struct app *a, ps_error **err);
 int net_loopback_up(ps_error **err);
 
-/* seccomp.c */
-int seccomp_build(void **ret, ps_error **err);
-int seccomp_apply(void *ctx);
+/* seccomp.c: confinement. confine_prepare() in stage1 before the app's
+ * child exists (capability set; the seccomp program, from the store's
+ * cache or compiled into it); the rest in the child, each returning 0 or
+ * -errno: no_new_privs then the filter (while still root), the capability
+ * sets, and a read-only rootfs (before pivot_root, rootfd = the new root). */
+int confine_prepare(struct pod *pod, struct app *a, ps_error **err);
+int confine_seccomp(const struct app *a);
+int confine_caps(const struct app *a);
+int confine_rootfs_readonly(const struct app *a, int rootfd);
 
 /* app.c: the child between fork() and execve(); never returns.
  * errfd gets a struct child_error on failure (O_CLOEXEC: EOF = exec ok). */
