@@ -143,6 +143,11 @@ $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATI
 
 # Fuzz targets: replayed over their corpus by `make check` (a plain main()
 # feeding each file), fuzzed for real by `make fuzz` (clang's libFuzzer).
+# The sd_notify parser lives in stage1.
+$(BUILDDIR)/tests/fuzz/fuzz-sdnotify.o: override CFLAGS += -Istage1
+$(BUILDDIR)/tests/fuzz/replay-sdnotify: $(BUILDDIR)/stage1/notify.o
+FUZZ_EXTRA_sdnotify = stage1/notify.c
+
 $(BUILDDIR)/tests/fuzz/replay-%: $(BUILDDIR)/tests/fuzz/fuzz-%.o $(BUILDDIR)/tests/fuzz/replay.o $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(STATIC_LIB) $(LIB_LIBS)
@@ -152,8 +157,9 @@ fuzz:
 	@$(MAKE) --no-print-directory BUILDDIR=$(BUILDDIR)-fuzz CC=clang STAGE1_STATIC=0 \
 		SANITIZE=address,undefined CFLAGS='-O1 -g -fsanitize=fuzzer-no-link' $(BUILDDIR)-fuzz/libpodstore.a
 	@set -e; for n in $(FUZZ_NAMES); do \
-		clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Ilibpodstore \
+		clang -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Ilibpodstore -Istage1 \
 			$(LIB_CFLAGS) -o $(BUILDDIR)-fuzz/fuzz-$$n tests/fuzz/fuzz-$$n.c \
+			$$(test $$n = sdnotify && echo $(FUZZ_EXTRA_sdnotify)) \
 			$(BUILDDIR)-fuzz/libpodstore.a $(LIB_LIBS); \
 		mkdir -p $(BUILDDIR)-fuzz/corpus-$$n; \
 		$(BUILDDIR)-fuzz/fuzz-$$n -max_total_time=$(FUZZ_SECONDS) \
