@@ -26,12 +26,44 @@ static void check_same(const struct notify_msg *a, const struct notify_msg *b)
 		abort();
 }
 
+/* The sending side too (libpodstore/sdnotify.c): the input cut at NUL bytes
+ * into command words ("ready", "status=TEXT", "KEY=VALUE"...). What it
+ * builds must fit a datagram and parse. */
+static void fuzz_build(const uint8_t *data, size_t size)
+{
+	char *words[16], *copy = malloc(size + 1), *msg = NULL;
+	const char *bad = NULL;
+	size_t len = 0;
+	int n = 0;
+
+	if (!copy)
+		return;
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	for (char *p = copy; n < 16 && p <= copy + size; p += strlen(p) + 1)
+		words[n++] = p;
+	int r = ps_sd_notify_build(n, words, &msg, &len, &bad);
+	if (r == 0) {
+		struct notify_msg m;
+		if (!msg || len > PS_NOTIFY_MSG_MAX || strlen(msg) != len)
+			abort();
+		if (notify_parse(msg, len, &m) < 0)
+			abort();
+		notify_msg_clear(&m);
+	} else if (r != -EINVAL && r != -E2BIG && r != -ENOMEM) {
+		abort();
+	}
+	free(msg);
+	free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct notify_msg m, m2;
+
+	fuzz_build(data, size);
 	char out[PS_NOTIFY_MSG_MAX + 512];
 	int r = notify_parse((const char *)data, size, &m);
-
 	if (r < 0) {
 		if (r != -EMSGSIZE && r != -EBADMSG && r != -ENOMEM)
 			abort();
