@@ -6,7 +6,7 @@
  * Filters are built with libseccomp from a resolved profile (the built-in
  * default, or the app's Docker/OCI profile; libpodstore/security.h), but
  * not at every start: compiling the ~400-name allowlist for three x86
- * arches costs milliseconds. The BPF program is exported once into
+ * arches costs tens of milliseconds. The BPF program is exported once into
  *   $DIR/cache/seccomp/<sha256(profile digest, arch, libseccomp version)>.bpf
  * (written atomically) and later runs only read it. A cache file is
  * checked before use (magic, size, first instruction); one that fails is
