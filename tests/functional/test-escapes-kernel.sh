@@ -126,7 +126,7 @@ else
 fi
 
 t_begin "enter runs the command under the app's filter and no_new_privs"
-U=$("$PODCTL" run --detach "$ROOT" -- sleep 60)
+U=$("$PODCTL" run --detach --wait-ready=30s "$ROOT" -- sleep 60)
 out=$("$PODCTL" enter "$U" /bin/sh -c 'grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t\n"; /bin/sysprobe kcmp' 2>&1)
 "$PODCTL" stop --force "$U" >/dev/null 2>&1
 if [ "$out" = "NoNewPrivs:1Seccomp:2EPERM" ]; then t_ok; else t_fail "got $out"; fi
