@@ -199,6 +199,19 @@ static bool cache_read(int dirfd, const char *name, struct sock_filter **ret, si
 	return true;
 }
 
+/* Like every dir of the store, the cache must be ours alone (store.c). */
+static int trusted(int fd, const char *what, ps_error **err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return ps_error_errno(err, "%s", what);
+	if (ps_dir_check_trusted(&st, false) < 0)
+		return ps_error_set(err, PS_ERR_FAILED, 0, "%s is owned by uid %u or writable by others (mode %04o)",
+		                    what, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
 static int cache_dir(int data_fd, ps_error **err)
 {
 	if (ps_mkdirat_p(data_fd, "cache", 0700) < 0)
@@ -206,12 +219,16 @@ static int cache_dir(int data_fd, ps_error **err)
 	_cleanup_close_ int cfd = openat(data_fd, "cache", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (cfd < 0)
 		return ps_error_errno(err, "open cache dir");
+	if (trusted(cfd, "cache", err) < 0)
+		return -EPERM;
 	if (ps_mkdirat_p(cfd, "seccomp", 0700) < 0)
 		return ps_error_errno(err, "create cache/seccomp");
-	int fd = openat(cfd, "seccomp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd = openat(cfd, "seccomp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return ps_error_errno(err, "open cache/seccomp");
-	return fd;
+	if (trusted(fd, "cache/seccomp", err) < 0)
+		return -EPERM;
+	return TAKE_FD(fd);
 }
 
 /* The program for p: from the cache when there, else compiled and cached. */
@@ -235,8 +252,9 @@ static int filter_for(int data_fd, const ps_sc_profile *p, const char *digest,
 
 	_cleanup_close_ int dfd = data_fd >= 0 ? cache_dir(data_fd, err) : -1;
 	if (data_fd >= 0 && dfd < 0) {
-		/* No cache (a read-only store, say): compile every time. */
-		s1_debug("seccomp cache: %s", (*err)->msg);
+		/* No cache (a read-only store, or one not ours alone): compile
+		 * every time, and never read a program from it. */
+		s1_warn("seccomp cache: %s: compiling the filter", (*err)->msg);
 		ps_error_free(err);
 	}
 	if (dfd >= 0 && cache_read(dfd, name, ret, ret_n)) {

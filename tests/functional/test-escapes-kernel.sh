@@ -125,6 +125,19 @@ else
 	t_fail "expected one cache file in $PODCTL_DIR/cache/seccomp, got ${files[*]}"
 fi
 
+t_begin "a cache dir not owned by root is not read (a planted allow-all program is used only from a trusted one)"
+files=("$PODCTL_DIR"/cache/seccomp/*.bpf)
+f=${files[0]}
+# magic, then: load the arch; return ALLOW
+printf 'PSBPF001\x20\x00\x00\x00\x04\x00\x00\x00\x06\x00\x00\x00\x00\x00\xff\x7f' >"$f"
+control=$(probe -- kcmp)
+printf 'PSBPF001\x20\x00\x00\x00\x04\x00\x00\x00\x06\x00\x00\x00\x00\x00\xff\x7f' >"$f"
+chown -R 65534 "$PODCTL_DIR/cache"
+planted=$(probe -- kcmp 2>&1 | tail -1)
+chown -R 0 "$PODCTL_DIR/cache"
+rm -f "$f"
+if [ "$control" = ok ] && [ "$planted" = EPERM ]; then t_ok; else t_fail "trusted cache: $control, cache owned by nobody: $planted"; fi
+
 t_begin "enter runs the command under the app's filter and no_new_privs"
 U=$("$PODCTL" run --detach --wait-ready=30s "$ROOT" -- sleep 60)
 out=$("$PODCTL" enter "$U" /bin/sh -c 'grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t\n"; /bin/sysprobe kcmp' 2>&1)
