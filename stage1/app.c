@@ -442,13 +442,12 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	if (chdir(wd) < 0)
 		child_fail(errno, 125, "chdir %s: %s", wd, strerror(errno));
 
-	/* no_new_privs and seccomp before dropping root: installing a filter
-	 * without no_new_privs needs CAP_SYS_ADMIN. The rest of this function's
-	 * syscalls are allowed by every profile that lets the app run at all. */
-	int cr = confine_seccomp(a);
+	/* no_new_privs; the filter now only without it (loading one then
+	 * needs CAP_SYS_ADMIN, which we are about to drop), else just before
+	 * exec, so a profile need allow little of our own setup. */
+	int cr = confine_seccomp(a, false);
 	if (cr < 0)
 		child_fail(-cr, 125, "seccomp: cannot load filter: %s", strerror(-cr));
-	s1_debug("child: seccomp loaded");
 	if ((cr = confine_caps(a)) < 0) /* keeps CAP_SETUID/SETGID for: */
 		child_fail(-cr, 125, "capabilities: %s", strerror(-cr));
 	set_identity(a->m);
@@ -458,6 +457,8 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
 	s1_debug("child: exec");
+	if ((cr = confine_seccomp(a, true)) < 0)
+		child_fail(-cr, 125, "seccomp: cannot load filter: %s", strerror(-cr));
 	environ = a->envp;
 	execvp(a->argv[0], a->argv);
 	int e = errno;
@@ -474,10 +475,12 @@ void app_exec_probe(struct pod *pod, struct app *a, char *const *argv)
 	const char *wd = a->m->working_dir && *a->m->working_dir ? a->m->working_dir : "/";
 	if (chdir(wd) < 0 && chdir("/") < 0)
 		_exit(126);
-	if (confine_seccomp(a) < 0 || confine_caps(a) < 0)
+	if (confine_seccomp(a, false) < 0 || confine_caps(a) < 0)
 		_exit(126);
 	set_identity(a->m);
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (confine_seccomp(a, true) < 0)
+		_exit(126);
 	environ = a->envp;
 	execvp(argv[0], argv);
 	_exit(errno == ENOENT ? 127 : 126);

@@ -315,14 +315,17 @@ int confine_prepare(struct pod *pod, struct app *a, ps_error **err)
 	return 0;
 }
 
-int confine_seccomp(const struct app *a)
+int confine_seccomp(const struct app *a, bool late)
 {
-	if (a->m->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	bool nnp = a->m->no_new_privileges;
+
+	if (!late && nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
-	if (!a->seccomp_prog)
+	/* With no_new_privs, anyone may load a filter: as late as possible.
+	 * Without, it takes CAP_SYS_ADMIN: while we are still root. */
+	if (late != nnp || !a->seccomp_prog)
 		return 0;
 	struct sock_fprog prog = { .len = (unsigned short)a->seccomp_len, .filter = a->seccomp_prog };
-	/* Without no_new_privs this needs CAP_SYS_ADMIN, which we still have. */
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
 		return -errno;
 	return 0;

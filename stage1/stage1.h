@@ -92,10 +92,13 @@ int net_loopback_up(ps_error **err);
 /* seccomp.c: confinement. confine_prepare() in stage1 before the app's
  * child exists (capability set; the seccomp program, from the store's
  * cache or compiled into it); the rest in the child, each returning 0 or
- * -errno: no_new_privs then the filter (while still root), the capability
- * sets, and a read-only rootfs (before pivot_root, rootfd = the new root). */
+ * -errno: confine_seccomp(a, false) before dropping capabilities sets
+ * no_new_privs, and loads the filter when no_new_privs is off (that needs
+ * CAP_SYS_ADMIN); confine_seccomp(a, true) just before exec loads it
+ * otherwise. confine_caps() sets the capability sets; a read-only rootfs
+ * is made before pivot_root (rootfd = the new root). */
 int confine_prepare(struct pod *pod, struct app *a, ps_error **err);
-int confine_seccomp(const struct app *a);
+int confine_seccomp(const struct app *a, bool late);
 int confine_caps(const struct app *a);
 int confine_rootfs_readonly(const struct app *a, int rootfd);
 

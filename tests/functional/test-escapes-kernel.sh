@@ -93,6 +93,19 @@ if [[ "$out" == *"Permission denied"* ]] &&
 	[[ "$st" == *'"readOnlyRootfs": true'* ]] && [[ "$st" == *'"noNewPrivileges": true'* ]] &&
 	[ "$(printf '%s' "$st" | grep -c CAP_)" -eq 1 ]; then t_ok; else t_fail "run: $out status: $st"; fi
 
+t_begin "with no_new_privs the filter is loaded last: a profile need not allow podctl's own setup"
+cat >"$T_SCRATCH/late.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ALLOW",
+ "syscalls": [{"names": ["capset", "setgroups", "setresuid", "setresgid"], "action": "SCMP_ACT_KILL_PROCESS"}]}
+JSON
+late=$("$PODCTL" run --security-opt seccomp="$T_SCRATCH/late.json" "$ROOT" -- echo ran 2>&1; echo "rc=$?")
+early=$("$PODCTL" run --security-opt seccomp="$T_SCRATCH/late.json" --security-opt no-new-privileges=false "$ROOT" -- echo ran 2>&1; echo "rc=$?")
+case "$late/$early" in
+"ran"*"rc=0/"*"rc=0") t_fail "late: $late / early: $early (the early load should have killed the setup)" ;;
+"ran"*"rc=0/"*) t_ok ;;
+*) t_fail "late: $late / early: $early" ;;
+esac
+
 t_begin "a bad profile is refused with the JSON path, nothing is prepared"
 echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 9, "value": 1, "op": "SCMP_CMP_EQ"}]}]}' >"$T_SCRATCH/bad.json"
 before=$(store_snapshot)
