@@ -963,7 +963,7 @@ int ps_sc_profile_digest(const ps_sc_profile *p, char ret[65], ps_error **err)
 
 	/* One line per fact, in order: the rule order matters to libseccomp
 	 * only for conflicts, which it refuses, but keeping it is simplest. */
-	ps_sha256_init(&h);
+	ps_sha256_init_portable(&h); /* a few KiB: no nettle */
 	n = snprintf(line, sizeof(line), "podctl-seccomp-1\ndefault %d %d\n", (int)p->default_action,
 	             p->default_errno);
 	ps_sha256_update(&h, line, (size_t)n);

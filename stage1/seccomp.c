@@ -241,7 +241,7 @@ static int filter_for(int data_fd, const ps_sc_profile *p, const char *digest,
 	int r;
 
 	/* The same profile compiles differently per arch and libseccomp. */
-	ps_sha256_init(&h);
+	ps_sha256_init_portable(&h);
 	ps_sha256_update(&h, digest, strlen(digest));
 	char extra[96];
 	int n = snprintf(extra, sizeof(extra), "\n%s\n%u.%u.%u\n", ps_sc_native_arch(),
