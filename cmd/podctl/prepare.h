@@ -27,6 +27,8 @@ struct prepare_opts {
 	const char *seccomp;          /* --security-opt seccomp=default|unconfined|PATH */
 	int no_new_privs;             /* --security-opt no-new-privileges[=BOOL]: -1 unset */
 	bool read_only;               /* --read-only */
+	unsigned ready_protocols;     /* --ready-protocol (repeatable): PS_READY_* bits
+	                                 added to every app */
 	bool for_run;                 /* run: leave the pod locked in prepare/, to move it
 	                                 straight to run/ (one durable move, not two) */
 };
@@ -41,6 +43,7 @@ extern const struct option prepare_long_options[];
 	"                             NAME,kind=host,source=PATH[,readOnly=true][,target=PATH]\n" \
 	"      --status-goal=GOAL     MOUNTED, STARTED (default) or READY\n"                    \
 	"      --goal-timeout=DUR     time to reach the goal (default 30s)\n"                  \
+	"      --ready-protocol=P     also take readiness over pantavisor or lxd (repeatable)\n" \
 	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"                        \
 	"      --cap-add=CAP          give every app CAP (e.g. NET_ADMIN, or ALL)\n"            \
 	"      --cap-drop=CAP         take CAP (or ALL) from every app\n"                       \
