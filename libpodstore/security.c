@@ -955,38 +955,89 @@ int ps_sc_profile_from_json(json_object *o, uint64_t caps, const struct ps_jpath
 
 /* --- digest --------------------------------------------------------------- */
 
+/* The canonical text, one line per fact, in order (the rule order matters
+ * to libseccomp only for conflicts, which it refuses, but keeping it is
+ * simplest). Written straight into the hash. */
+static void digest_head(ps_sha256 *h, ps_sc_action action, int errno_ret, const char *const *arches,
+                        size_t n_arches)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line), "podctl-seccomp-1\ndefault %d %d\n", (int)action, errno_ret);
+
+	ps_sha256_update(h, line, (size_t)n);
+	for (size_t i = 0; i < n_arches; i++) {
+		n = snprintf(line, sizeof(line), "arch %s\n", arches[i]);
+		ps_sha256_update(h, line, (size_t)n);
+	}
+}
+
+static void digest_rule(ps_sha256 *h, ps_sc_action action, int errno_ret, const ps_sc_arg *args,
+                        size_t n_args)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line), "rule %d %d", (int)action, errno_ret);
+
+	ps_sha256_update(h, line, (size_t)n);
+	for (size_t j = 0; j < n_args; j++) {
+		n = snprintf(line, sizeof(line), " %u:%d:%" PRIu64 ":%" PRIu64, args[j].index,
+		             (int)args[j].op, args[j].value, args[j].value_two);
+		ps_sha256_update(h, line, (size_t)n);
+	}
+}
+
+static void digest_name(ps_sha256 *h, const char *name, size_t len)
+{
+	ps_sha256_update(h, " ", 1);
+	ps_sha256_update(h, name, len);
+}
+
 int ps_sc_profile_digest(const ps_sc_profile *p, char ret[65], ps_error **err)
 {
 	ps_sha256 h;
-	char line[160];
-	int n;
 
-	/* One line per fact, in order: the rule order matters to libseccomp
-	 * only for conflicts, which it refuses, but keeping it is simplest. */
 	ps_sha256_init_portable(&h); /* a few KiB: no nettle */
-	n = snprintf(line, sizeof(line), "podctl-seccomp-1\ndefault %d %d\n", (int)p->default_action,
-	             p->default_errno);
-	ps_sha256_update(&h, line, (size_t)n);
-	for (size_t i = 0; i < p->n_arches; i++) {
-		n = snprintf(line, sizeof(line), "arch %s\n", p->arches[i]);
-		ps_sha256_update(&h, line, (size_t)n);
-	}
+	digest_head(&h, p->default_action, p->default_errno, (const char *const *)p->arches, p->n_arches);
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const ps_sc_rule *r = &p->rules[i];
-		n = snprintf(line, sizeof(line), "rule %d %d", (int)r->action, r->errno_ret);
-		ps_sha256_update(&h, line, (size_t)n);
-		for (size_t j = 0; j < r->n_args; j++) {
-			n = snprintf(line, sizeof(line), " %u:%d:%" PRIu64 ":%" PRIu64, r->args[j].index,
-			             (int)r->args[j].op, r->args[j].value, r->args[j].value_two);
-			ps_sha256_update(&h, line, (size_t)n);
-		}
-		for (size_t j = 0; j < r->n_names; j++) {
-			ps_sha256_update(&h, " ", 1);
-			ps_sha256_update(&h, r->names[j], strlen(r->names[j]));
-		}
+		digest_rule(&h, r->action, r->errno_ret, r->args, r->n_args);
+		for (size_t j = 0; j < r->n_names; j++)
+			digest_name(&h, r->names[j], strlen(r->names[j]));
 		ps_sha256_update(&h, "\n", 1);
 	}
 	ps_sha256_final_hex(&h, ret);
 	(void)err;
 	return 0;
+}
+
+void ps_sc_default_digest(uint64_t caps, char ret[65])
+{
+	const char *arches[1 + ARRAY_SIZE(compat_arches)];
+	size_t n_arches = 0;
+	ps_sha256 h;
+
+	arches[n_arches++] = NATIVE_SCMP;
+	for (size_t i = 0; i < ARRAY_SIZE(compat_arches); i++)
+		if (compat_arches[i])
+			arches[n_arches++] = compat_arches[i];
+	ps_sha256_init_portable(&h);
+	digest_head(&h, PS_SC_ERRNO, EPERM, arches, n_arches);
+	for (size_t i = 0; i < ARRAY_SIZE(default_groups); i++) {
+		const struct sc_group *g = &default_groups[i];
+
+		if (g->need_cap != NO_CAP && !(caps & BIT(g->need_cap)))
+			continue;
+		if (g->unless_cap != NO_CAP && (caps & BIT(g->unless_cap)))
+			continue;
+		digest_rule(&h, g->action, g->errno_ret, &g->arg, g->arg.op ? 1 : 0);
+		for (const char *s = g->names; *s;) {
+			while (*s == ' ')
+				s++;
+			const char *e = strchrnul(s, ' ');
+			if (e > s)
+				digest_name(&h, s, (size_t)(e - s));
+			s = e;
+		}
+		ps_sha256_update(&h, "\n", 1);
+	}
+	ps_sha256_final_hex(&h, ret);
 }

@@ -128,6 +128,11 @@ int ps_sc_profile_from_json(struct json_object *o, uint64_t caps, const struct p
  * two profiles with the same digest compile to the same filter. */
 int ps_sc_profile_digest(const ps_sc_profile *p, char ret[65], ps_error **err);
 
+/* The digest ps_sc_profile_digest() gives the default profile for caps,
+ * computed from the table without building the profile (no allocation):
+ * what stage1 needs to find the cached program on every start. */
+void ps_sc_default_digest(uint64_t caps, char ret[65]);
+
 void ps_sc_profile_free(ps_sc_profile *p);
 
 #endif

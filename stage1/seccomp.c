@@ -212,18 +212,26 @@ static int trusted(int fd, const char *what, ps_error **err)
 	return 0;
 }
 
+/* dirfd/name as a directory, made (0700) when missing. */
+static int open_dir(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
 static int cache_dir(int data_fd, ps_error **err)
 {
-	if (ps_mkdirat_p(data_fd, "cache", 0700) < 0)
-		return ps_error_errno(err, "create cache dir");
-	_cleanup_close_ int cfd = openat(data_fd, "cache", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int cfd = open_dir(data_fd, "cache");
 	if (cfd < 0)
 		return ps_error_errno(err, "open cache dir");
 	if (trusted(cfd, "cache", err) < 0)
 		return -EPERM;
-	if (ps_mkdirat_p(cfd, "seccomp", 0700) < 0)
-		return ps_error_errno(err, "create cache/seccomp");
-	_cleanup_close_ int fd = openat(cfd, "seccomp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd = open_dir(cfd, "seccomp");
 	if (fd < 0)
 		return ps_error_errno(err, "open cache/seccomp");
 	if (trusted(fd, "cache/seccomp", err) < 0)
@@ -231,10 +239,13 @@ static int cache_dir(int data_fd, ps_error **err)
 	return TAKE_FD(fd);
 }
 
-/* The program for p: from the cache when there, else compiled and cached. */
-static int filter_for(int data_fd, const ps_sc_profile *p, const char *digest,
+/* The program for the profile with this digest: from the cache when
+ * there, else compiled from p — or, when p is NULL, from the default
+ * profile for caps, built only then — and cached. */
+static int filter_for(int data_fd, const ps_sc_profile *p, uint64_t caps, const char *digest,
                       struct sock_filter **ret, size_t *ret_n, ps_error **err)
 {
+	__attribute__((cleanup(profile_freep))) ps_sc_profile *def = NULL;
 	const struct scmp_version *v = seccomp_version();
 	char key[PS_SHA256_HEX_LEN + 1], name[PS_SHA256_HEX_LEN + 8];
 	ps_sha256 h;
@@ -263,6 +274,12 @@ static int filter_for(int data_fd, const ps_sc_profile *p, const char *digest,
 	}
 	struct sock_filter *prog = NULL;
 	size_t len = 0;
+	if (!p) {
+		r = ps_sc_profile_default(caps, &def, err);
+		if (r < 0)
+			return r;
+		p = def;
+	}
 	r = compile(p, &prog, &len, err);
 	if (r < 0)
 		return r;
@@ -298,18 +315,19 @@ int confine_prepare(struct pod *pod, struct app *a, ps_error **err)
 	}
 	if (m->seccomp_profile) {
 		r = ps_sc_profile_parse(m->seccomp_profile, strlen(m->seccomp_profile), a->caps, NULL, &p, err);
+		if (r < 0)
+			return ps_error_prefix(err, "app %s: seccomp profile", m->name);
+		r = ps_sc_profile_digest(p, a->seccomp_digest, err);
+		if (r < 0)
+			return r;
 	} else if (m->seccomp && !streq(m->seccomp, "default")) {
 		return ps_error_set(err, PS_ERR_INVALID, ENOENT,
 		                    "app %s: seccomp profile %s was not read at prepare", m->name, m->seccomp);
 	} else {
-		r = ps_sc_profile_default(a->caps, &p, err);
+		/* The common case: no profile built unless the cache lacks it. */
+		ps_sc_default_digest(a->caps, a->seccomp_digest);
 	}
-	if (r < 0)
-		return ps_error_prefix(err, "app %s: seccomp profile", m->name);
-	r = ps_sc_profile_digest(p, a->seccomp_digest, err);
-	if (r < 0)
-		return r;
-	r = filter_for(pod->data_fd, p, a->seccomp_digest, &a->seccomp_prog, &a->seccomp_len, err);
+	r = filter_for(pod->data_fd, p, a->caps, a->seccomp_digest, &a->seccomp_prog, &a->seccomp_len, err);
 	if (r < 0)
 		return ps_error_prefix(err, "app %s", m->name);
 	return 0;

@@ -41,10 +41,15 @@ static json_object *security_json(const ps_app *a)
 	const char *name = a->seccomp ? a->seccomp : "default";
 	json_object_object_add(sc, "profile", json_object_new_string(name));
 	if (!streq(name, "unconfined")) {
-		int r = a->seccomp_profile
-		                ? ps_sc_profile_parse(a->seccomp_profile, strlen(a->seccomp_profile), set, NULL, &p, &e)
-		                : ps_sc_profile_default(set, &p, &e);
-		if (r >= 0 && ps_sc_profile_digest(p, digest, &e) >= 0) {
+		int r = 0;
+		if (a->seccomp_profile) {
+			r = ps_sc_profile_parse(a->seccomp_profile, strlen(a->seccomp_profile), set, NULL, &p, &e);
+			if (r >= 0)
+				r = ps_sc_profile_digest(p, digest, &e);
+		} else {
+			ps_sc_default_digest(set, digest);
+		}
+		if (r >= 0) {
 			char *d = ps_strdup_printf("sha256:%s", digest);
 			if (d)
 				json_object_object_add(sc, "digest", json_object_new_string(d));

@@ -151,6 +151,16 @@ static void test_digest(void **state)
 	ps_sc_profile_free(a);
 	ps_sc_profile_free(b);
 	ps_sc_profile_free(c);
+
+	/* the allocation-free digest of the default equals the built one's */
+	const uint64_t sets[] = { ps_caps_default(), 0, ps_caps_all(), CAP(SYS_ADMIN), CAP(SYS_PTRACE) | CAP(KILL) };
+	for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+		assert_int_equal(ps_sc_profile_default(sets[i], &a, &err), 0);
+		ps_sc_profile_digest(a, da, &err);
+		ps_sc_default_digest(sets[i], db);
+		assert_string_equal(da, db);
+		ps_sc_profile_free(a);
+	}
 }
 
 static void test_docker_profile(void **state)
