@@ -26,6 +26,7 @@
 #include "util.h"
 #include "notify.h"
 #include "readiness.h"
+#include "cgroups.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -407,6 +408,10 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 
 	child_errfd = errfd;
 	s1_debug("child: forked");
+	/* Into the app's cgroup before anything else runs in this process. */
+	int cr = s1_cgroups_child_join(a);
+	if (cr < 0)
+		child_fail(-cr, 125, "join the app's cgroup: %s", strerror(-cr));
 	/* Undo stage1's signal setup: blocked for signalfd, SIGPIPE ignored. */
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);

@@ -50,6 +50,7 @@ struct app {
 	int log_rfd;         /* detached: read end of the app's stdout/stderr pipe */
 	int log_fd;          /* apps/<name>/log */
 	long long log_size;
+	struct ps_cgroup *cgroup; /* its cgroup (cgroups.c), NULL without cgroups */
 	char **argv;         /* built before fork */
 	char **envp;
 };
@@ -68,6 +69,7 @@ struct pod {
 	int devnull;
 	pid_t reaper;
 	void *seccomp;       /* scmp_filter_ctx, built once */
+	struct s1_cgroups *cgroups; /* cgroups.c */
 	int exit_code;
 	const char *reason;
 	const char *reason_app;

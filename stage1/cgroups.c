@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The pod's cgroups, seen from stage1 (see cgroups.h). The per-pod state
+ * lives in struct s1_cgroups, hung off struct pod.
+ */
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/inotify.h>
+
+#include <podstore/cgroup.h>
+#include "cgroups.h"
+#include "readiness.h"
+#include "util.h"
+
+struct s1_cgroups {
+	ps_cgroup_host *host;
+	ps_cgroup *pod;
+	ps_cgroup **apps;      /* by index in pod->apps */
+	long long *oom_base;   /* oom_kill counters when the app last started */
+	long long *pids_base;  /* pids.events max seen so far */
+	long long pod_pids_base, pod_oom_base;
+	int inotify_fd;
+};
+
+static bool any_limits(const struct pod *pod)
+{
+	if (ps_resources_any(&pod->manifest->resources))
+		return true;
+	for (size_t i = 0; i < pod->n_apps; i++)
+		if (ps_resources_any(&pod->apps[i].m->resources))
+			return true;
+	return false;
+}
+
+int s1_cgroups_setup(struct pod *pod, ps_error **err)
+{
+	const char *parent = ps_cgroup_parent_default(NULL);
+	struct s1_cgroups *c;
+	int r;
+
+	if ((r = ps_cgroup_path_check(parent, err)) < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->apps = calloc(pod->n_apps, sizeof(*c->apps))) ||
+	    !(c->oom_base = calloc(pod->n_apps, sizeof(long long))) ||
+	    !(c->pids_base = calloc(pod->n_apps, sizeof(long long)))) {
+		if (c) {
+			free(c->apps);
+			free(c->oom_base);
+		}
+		free(c);
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroups");
+	}
+	c->inotify_fd = -1;
+	pod->cgroups = c;
+	if ((r = ps_cgroup_host_open(NULL, &c->host, err)) < 0)
+		return r;
+	if (ps_cgroup_host_mode(c->host) == PS_CGROUP_NONE) {
+		if (any_limits(pod))
+			return ps_error_set(err, PS_ERR_INVALID, ENOTSUP,
+			                    "resource limits: no cgroup filesystem under %s",
+			                    ps_cgroup_host_root(c->host));
+		s1_warn("no cgroups under %s: no device allowlist, no usage figures",
+		        ps_cgroup_host_root(c->host));
+		return 0;
+	}
+	while (*parent == '/')
+		parent++;
+	_cleanup_free_ char *path = ps_strdup_printf("%s%s%s", parent, *parent ? "/" : "", pod->uuid);
+	if (!path)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroups");
+	/* The marker first: whatever we make from here on, gc finds. */
+	if ((r = ps_cgroup_marker_write(pod->pod_fd, ps_cgroup_host_root(c->host), path, err)) < 0)
+		return r;
+	if ((r = ps_cgroup_create(c->host, path, &c->pod, err)) < 0)
+		return r;
+	/* Devices before any child cgroup exists (v1 copies them down at
+	 * mkdir; v2's program on the pod's cgroup runs for those below). */
+	if (ps_cgroup_host_has(c->host, PS_CG_DEVICES)) {
+		if ((r = ps_cgroup_restrict_devices(c->pod, err)) < 0)
+			return r;
+	} else {
+		s1_warn("no devices cgroup controller: the device allowlist is not enforced");
+	}
+	if ((r = ps_cgroup_set_resources(c->pod, &pod->manifest->resources, "pod", err)) < 0)
+		return r;
+	ps_cgroup_usage u;
+	ps_cgroup_usage_read(c->pod, &u);
+	c->pod_pids_base = u.pids_max_events;
+	c->pod_oom_base = u.oom_kills;
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct app *a = &pod->apps[i];
+		_cleanup_free_ char *apath = ps_strdup_printf("%s/%s", path, a->m->name);
+		_cleanup_free_ char *what = ps_strdup_printf("app %s", a->m->name);
+		if (!apath || !what)
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroups");
+		if ((r = ps_cgroup_create(c->host, apath, &c->apps[i], err)) < 0 ||
+		    (r = ps_cgroup_set_resources(c->apps[i], &a->m->resources, what, err)) < 0)
+			return r;
+	}
+	/* Refused forks (and, on v2, OOM kills of any process) as events. */
+	c->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (c->inotify_fd >= 0) {
+		int n = ps_cgroup_watch_events(c->pod, c->inotify_fd);
+		for (size_t i = 0; i < pod->n_apps; i++)
+			n += ps_cgroup_watch_events(c->apps[i], c->inotify_fd);
+		if (n == 0) {
+			close(c->inotify_fd);
+			c->inotify_fd = -1;
+		}
+	}
+	s1_debug("cgroups: %s made (%s)", path,
+	         ps_cgroup_host_mode(c->host) == PS_CGROUP_V2 ? "v2"
+	         : ps_cgroup_host_hybrid(c->host)             ? "v1, hybrid"
+	                                                      : "v1");
+	return 0;
+}
+
+static ps_cgroup *app_cgroup(const struct pod *pod, const struct app *a)
+{
+	const struct s1_cgroups *c = pod->cgroups;
+	return c && c->apps ? c->apps[a - pod->apps] : NULL;
+}
+
+int s1_cgroups_child_join(struct app *a)
+{
+	if (a->cgroup && ps_cgroup_join_self(a->cgroup) < 0)
+		return -errno;
+	/* Its cgroup is the app's / (and the pod's are out of its sight). */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return -errno;
+	return 0;
+}
+
+void s1_cgroups_app_starting(struct pod *pod, struct app *a)
+{
+	struct s1_cgroups *c = pod->cgroups;
+	ps_cgroup *cg = app_cgroup(pod, a);
+	ps_cgroup_usage u;
+
+	a->cgroup = cg;
+	if (!cg)
+		return;
+	ps_cgroup_usage_read(cg, &u);
+	c->oom_base[a - pod->apps] = u.oom_kills;
+	c->pids_base[a - pod->apps] = u.pids_max_events;
+}
+
+bool s1_cgroups_app_oom_killed(struct pod *pod, struct app *a)
+{
+	struct s1_cgroups *c = pod->cgroups;
+	ps_cgroup *cg = app_cgroup(pod, a);
+	ps_cgroup_usage u;
+
+	if (!cg)
+		return false;
+	ps_cgroup_usage_read(cg, &u);
+	long long base = c->oom_base[a - pod->apps];
+	if (u.oom_kills > base && base >= 0) {
+		c->oom_base[a - pod->apps] = u.oom_kills;
+		return true;
+	}
+	return false;
+}
+
+int s1_cgroups_event_fd(struct pod *pod)
+{
+	struct s1_cgroups *c = pod->cgroups;
+	return c ? c->inotify_fd : -1;
+}
+
+/* A *.events file changed: say what is new. */
+void s1_cgroups_event(struct pod *pod)
+{
+	struct s1_cgroups *c = pod->cgroups;
+	char buf[4096];
+	ps_cgroup_usage u;
+
+	while (read(c->inotify_fd, buf, sizeof(buf)) > 0)
+		; /* which file does not matter: look at them all */
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		if (!c->apps[i])
+			continue;
+		ps_cgroup_usage_read(c->apps[i], &u);
+		if (u.pids_max_events > c->pids_base[i]) {
+			char why[128];
+			snprintf(why, sizeof(why), "fork refused: pids limit %lld reached (%lld times)", u.pids_limit,
+			         u.pids_max_events);
+			c->pids_base[i] = u.pids_max_events;
+			readiness_log_event(pod, pod->apps[i].m->name, "pids-limit", NULL, NULL, why);
+		}
+	}
+	ps_cgroup_usage_read(c->pod, &u);
+	if (u.pids_max_events > c->pod_pids_base) {
+		char why[128];
+		snprintf(why, sizeof(why), "fork refused: the pod's pids limit %lld reached (%lld times)",
+		         u.pids_limit, u.pids_max_events);
+		c->pod_pids_base = u.pids_max_events;
+		readiness_log_event(pod, NULL, "pids-limit", NULL, NULL, why);
+	}
+}
+
+void s1_cgroups_teardown(struct pod *pod)
+{
+	struct s1_cgroups *c = pod->cgroups;
+	ps_error *err = NULL;
+
+	if (!c)
+		return;
+	for (size_t i = 0; c->apps && i < pod->n_apps; i++) {
+		ps_cgroup_free(c->apps[i]);
+		c->apps[i] = NULL;
+		pod->apps[i].cgroup = NULL;
+	}
+	ps_cgroup_free(c->pod);
+	c->pod = NULL;
+	if (c->inotify_fd >= 0) {
+		close(c->inotify_fd);
+		c->inotify_fd = -1;
+	}
+	if (ps_pod_cgroup_cleanup(pod->pod_fd, &err) < 0 && err) {
+		s1_warn("%s", err->msg);
+		ps_error_free(&err);
+	}
+	ps_cgroup_host_free(c->host);
+	c->host = NULL;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PODCTL_STAGE1_CGROUPS_H
+#define PODCTL_STAGE1_CGROUPS_H
+
+/*
+ * stage1's side of the pod's cgroups (libpodstore/cgroup.c does the work):
+ * made before any app starts, each app's child joins its own before exec,
+ * OOM kills and refused forks become events, removed when the pod ends.
+ */
+
+#include <stdbool.h>
+#include "stage1.h"
+
+/* Create PARENT/UUID and PARENT/UUID/APP for every app ($PODCTL_CGROUP_PARENT,
+ * default podctl), with the device allowlist and the limits; record them in
+ * the pod dir's cgroup marker first. A host without cgroups runs the pod
+ * without (a warning) unless it asks for limits. */
+int s1_cgroups_setup(struct pod *pod, ps_error **err);
+
+/* In the app's child, first thing: join the app's cgroup, then take a
+ * cgroup namespace rooted there. 0 or -errno. */
+int s1_cgroups_child_join(struct app *a);
+
+/* Before an app (re)starts: remember its OOM and pids counters. */
+void s1_cgroups_app_starting(struct pod *pod, struct app *a);
+/* A reaped app that died of SIGKILL: was it the OOM killer? */
+bool s1_cgroups_app_oom_killed(struct pod *pod, struct app *a);
+
+/* The event loop: an inotify fd on the pods' *.events files, or -1. */
+int s1_cgroups_event_fd(struct pod *pod);
+void s1_cgroups_event(struct pod *pod);
+
+/* The pod is over: remove its cgroups (and the marker). */
+void s1_cgroups_teardown(struct pod *pod);
+
+#endif
