@@ -536,8 +536,8 @@ size_t ps_cgroup_device_prog(struct bpf_insn *out, size_t cap)
 	p[n++] = INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_2, 0, 0);
 	p[n++] = INSN(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_3, 0, 0, 0xffff);
 	p[n++] = INSN(BPF_ALU64 | BPF_RSH | BPF_K, BPF_REG_2, 0, 0, 16);
-	p[n++] = INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, 0, 4);
-	p[n++] = INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_5, BPF_REG_1, 0, 8);
+	p[n++] = INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, 4, 0);
+	p[n++] = INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_5, BPF_REG_1, 8, 0);
 	target[n] = LABEL_ALLOW;
 	p[n++] = INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_2, 0, 0, BPF_DEVCG_ACC_MKNOD);
 	target[n] = LABEL_DENY;
@@ -579,6 +579,22 @@ static int devices_v2(ps_cgroup *cg, int dirfd, ps_error **err)
 	attr.insn_cnt = (unsigned)n;
 	attr.license = (unsigned long)license;
 	_cleanup_close_ int pfd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	if (pfd < 0 && errno == EINVAL) {
+		/* Again with the verifier's log, for the message. */
+		char log[2048] = "";
+		attr.log_level = 1;
+		attr.log_buf = (unsigned long)log;
+		attr.log_size = sizeof(log);
+		pfd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+		if (pfd < 0) {
+			int e = errno;
+			for (char *p = log; *p; p++)
+				if (*p == '\n')
+					*p = ' ';
+			return ps_error_set(err, PS_ERR_FAILED, e,
+			                    "cgroup %s: load the device allowlist (BPF_PROG_LOAD: %.400s)", cg->path, log);
+		}
+	}
 	if (pfd < 0)
 		return ps_error_errno(err, "cgroup %s: load the device allowlist (BPF_PROG_LOAD)", cg->path);
 	memset(&attr, 0, sizeof(attr));
