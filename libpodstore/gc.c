@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <podstore/cgroup.h>
 #include <podstore/gc.h>
 #include <podstore/image.h>
 #include <podstore/log.h>
@@ -80,6 +81,18 @@ static bool due(struct gc_ctx *c, ps_pod *p)
 	}
 }
 
+/* The cgroups a pod's stage1 left (it was SIGKILLed: it could not remove
+ * them). Needs the pod's lock; a failure is reported and gc goes on. */
+static void cgroup_leftovers(ps_pod *p)
+{
+	ps_error *e = NULL;
+
+	if (ps_pod_cgroup_cleanup(p->fd, &e) < 0 && e) {
+		ps_log(PS_LOG_WARNING, "gc: pod %s: %s", p->uuid, e->msg);
+		ps_error_free(&e);
+	}
+}
+
 /* Collect a pod we hold exclusively, from wherever it is, to deleted. */
 static int collect(struct gc_ctx *c, ps_pod *p)
 {
@@ -101,6 +114,7 @@ static int collect(struct gc_ctx *c, ps_pod *p)
 	/* A pod counts once, however many dirs it went through. */
 	if (moved)
 		c->report->marked++;
+	cgroup_leftovers(p);
 	if (c->opts->mark_only)
 		return 0;
 	r = ps_pod_destroy(p, c->err);
@@ -142,9 +156,18 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 		break;
 	}
 	/* Only lock what is due: a lock taken for nothing could make a
-	 * concurrent run-prepared of that pod fail as busy. */
-	if (!due(c, p))
+	 * concurrent run-prepared of that pod fail as busy. An exited pod
+	 * whose cgroups are still there (its stage1 was killed) is cleaned
+	 * up now, due or not; it cannot run again. */
+	if (!due(c, p)) {
+		if (p->state == PS_STATE_EXITED && faccessat(p->fd, PS_FILE_CGROUP, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &e) == 0) {
+			cgroup_leftovers(p);
+			ps_pod_unlock(p);
+		}
+		ps_error_free(&e);
 		goto out;
+	}
 	ps_pod_dir seen_in = p->dir;
 	if (ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &e) < 0) {
 		if (e->kind == PS_ERR_BUSY) {
@@ -285,6 +308,8 @@ int ps_pod_remove(ps_store *s, const char *arg, ps_error **err)
 		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, err);
 	if (r >= 0 && p->dir != PS_DIR_GARBAGE)
 		r = ps_pod_transition_lazy(p, PS_DIR_GARBAGE, err);
+	if (r >= 0)
+		cgroup_leftovers(p);
 	if (r >= 0)
 		r = ps_pod_destroy(p, err);
 out:

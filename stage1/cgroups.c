@@ -225,3 +225,29 @@ void s1_cgroups_teardown(struct pod *pod)
 	ps_cgroup_host_free(c->host);
 	c->host = NULL;
 }
+
+int s1_cgroups_enter_app(int pod_fd, const char *app_name, ps_error **err)
+{
+	_cleanup_free_ char *root = NULL, *path = NULL, *apath = NULL;
+	ps_cgroup_host *h = NULL;
+	ps_cgroup *cg = NULL;
+	int r = ps_cgroup_marker_read(pod_fd, &root, &path, err);
+
+	if (r == -ENOENT && !*err)
+		return 0; /* a pod without cgroups */
+	if (r < 0)
+		return r;
+	if (!(apath = ps_strdup_printf("%s/%s", path, app_name)))
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroups");
+	if ((r = ps_cgroup_host_open(root, &h, err)) < 0)
+		return r;
+	r = ps_cgroup_open(h, apath, &cg, err);
+	if (r >= 0) {
+		r = ps_cgroup_join_self(cg);
+		if (r < 0)
+			ps_error_set(err, PS_ERR_FAILED, -r, "join cgroup %s", apath);
+		ps_cgroup_free(cg);
+	}
+	ps_cgroup_host_free(h);
+	return r;
+}

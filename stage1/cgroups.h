@@ -30,6 +30,9 @@ bool s1_cgroups_app_oom_killed(struct pod *pod, struct app *a);
 int s1_cgroups_event_fd(struct pod *pod);
 void s1_cgroups_event(struct pod *pod);
 
+/* podctl enter: join the running app's cgroup (before its cgroup ns). */
+int s1_cgroups_enter_app(int pod_fd, const char *app_name, ps_error **err);
+
 /* The pod is over: remove its cgroups (and the marker). */
 void s1_cgroups_teardown(struct pod *pod);
 

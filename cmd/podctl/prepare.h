@@ -21,6 +21,7 @@ struct prepare_opts {
 	char **volumes;               /* --volume specs, NULL-terminated (owned) */
 	size_t n_volumes;
 	const char *uuid_file;        /* --uuid-file-save */
+	ps_resources resources;       /* --memory, --cpus…: the pod's limits (0 = unset) */
 	bool for_run;                 /* run: leave the pod locked in prepare/, to move it
 	                                 straight to run/ (one durable move, not two) */
 };
@@ -34,7 +35,13 @@ extern const struct option prepare_long_options[];
 	"      --volume=SPEC          name,kind=host,source=PATH[,readOnly=true][,target=PATH]\n" \
 	"      --status-goal=GOAL     MOUNTED, STARTED (default) or READY\n"                    \
 	"      --goal-timeout=DUR     time to reach the goal (default 30s)\n"                  \
-	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"
+	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"                          \
+	"      --memory=SIZE          the pod's memory limit (64m, 1g: k m g are KiB MiB GiB)\n" \
+	"      --memory-swap=SIZE     memory + swap limit, -1 for unlimited swap\n"             \
+	"      --cpus=N               CPU bandwidth in CPUs (0.5) or millicpus (500m)\n"        \
+	"      --cpu-shares=N         relative CPU weight (2-262144, default 1024)\n"          \
+	"      --pids-limit=N         at most N tasks in the pod\n"                             \
+	"      --blkio-weight=N       relative block IO weight (10-1000)\n"
 
 /* Handle one option of prepare_long_options (opt = getopt's return).
  * Returns 1 if it was ours, 0 if not, or an exit code < 0 → -(code). */
