@@ -958,3 +958,35 @@ int ps_pod_cgroup_cleanup(int pod_fd, ps_error **err)
 		return ps_error_errno(err, "remove marker %s", PS_FILE_CGROUP);
 	return 0;
 }
+
+int ps_pod_cgroup_usage(int pod_fd, char *const *app_names, size_t n, ps_cgroup_usage *ret_pod,
+                        ps_cgroup_usage *ret_apps, ps_error **err)
+{
+	static const ps_cgroup_usage none = { -1, -1, -1, -1, -1, -1, -1 };
+	_cleanup_free_ char *root = NULL, *path = NULL;
+	ps_cgroup_host *h = NULL;
+	ps_cgroup *cg = NULL;
+	int r = ps_cgroup_marker_read(pod_fd, &root, &path, err);
+
+	if (r < 0)
+		return r;
+	if ((r = ps_cgroup_host_open(root, &h, err)) < 0)
+		return r;
+	r = ps_cgroup_open(h, path, &cg, err);
+	if (r < 0) {
+		ps_cgroup_host_free(h);
+		return r;
+	}
+	ps_cgroup_usage_read(cg, ret_pod);
+	ps_cgroup_free(cg);
+	for (size_t i = 0; i < n; i++) {
+		ret_apps[i] = none;
+		_cleanup_free_ char *apath = ps_strdup_printf("%s/%s", path, app_names[i]);
+		if (apath && ps_cgroup_open(h, apath, &cg, NULL) == 0) {
+			ps_cgroup_usage_read(cg, &ret_apps[i]);
+			ps_cgroup_free(cg);
+		}
+	}
+	ps_cgroup_host_free(h);
+	return 0;
+}

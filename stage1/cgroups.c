@@ -5,6 +5,7 @@
  */
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/inotify.h>
 
 #include <podstore/cgroup.h>
@@ -146,13 +147,17 @@ void s1_cgroups_app_starting(struct pod *pod, struct app *a)
 	c->pids_base[a - pod->apps] = u.pids_max_events;
 }
 
-bool s1_cgroups_app_oom_killed(struct pod *pod, struct app *a)
+bool s1_cgroups_app_ended(struct pod *pod, struct app *a, int sig)
 {
 	struct s1_cgroups *c = pod->cgroups;
 	ps_cgroup *cg = app_cgroup(pod, a);
 	ps_cgroup_usage u;
 
 	if (!cg)
+		return false;
+	/* v1 does not notify pids.events: look now, at the latest */
+	s1_cgroups_event(pod);
+	if (sig != SIGKILL)
 		return false;
 	ps_cgroup_usage_read(cg, &u);
 	long long base = c->oom_base[a - pod->apps];
@@ -176,7 +181,9 @@ void s1_cgroups_event(struct pod *pod)
 	char buf[4096];
 	ps_cgroup_usage u;
 
-	while (read(c->inotify_fd, buf, sizeof(buf)) > 0)
+	if (!c || !c->pod)
+		return;
+	while (c->inotify_fd >= 0 && read(c->inotify_fd, buf, sizeof(buf)) > 0)
 		; /* which file does not matter: look at them all */
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		if (!c->apps[i])
@@ -184,7 +191,11 @@ void s1_cgroups_event(struct pod *pod)
 		ps_cgroup_usage_read(c->apps[i], &u);
 		if (u.pids_max_events > c->pids_base[i]) {
 			char why[128];
-			snprintf(why, sizeof(why), "fork refused: pids limit %lld reached (%lld times)", u.pids_limit,
+			/* the limit hit may be the app's or the pod's */
+			ps_cgroup_usage pu;
+			ps_cgroup_usage_read(c->pod, &pu);
+			long long limit = u.pids_limit > 0 ? u.pids_limit : pu.pids_limit;
+			snprintf(why, sizeof(why), "fork refused: pids limit %lld reached (%lld times)", limit,
 			         u.pids_max_events);
 			c->pids_base[i] = u.pids_max_events;
 			readiness_log_event(pod, pod->apps[i].m->name, "pids-limit", NULL, NULL, why);
@@ -207,6 +218,7 @@ void s1_cgroups_teardown(struct pod *pod)
 
 	if (!c)
 		return;
+	s1_cgroups_event(pod); /* what happened since the last notification */
 	for (size_t i = 0; c->apps && i < pod->n_apps; i++) {
 		ps_cgroup_free(c->apps[i]);
 		c->apps[i] = NULL;

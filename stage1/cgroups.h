@@ -23,8 +23,9 @@ int s1_cgroups_child_join(struct app *a);
 
 /* Before an app (re)starts: remember its OOM and pids counters. */
 void s1_cgroups_app_starting(struct pod *pod, struct app *a);
-/* A reaped app that died of SIGKILL: was it the OOM killer? */
-bool s1_cgroups_app_oom_killed(struct pod *pod, struct app *a);
+/* An app was reaped: log what its cgroup saw (refused forks); true when
+ * it died of SIGKILL (sig) from the OOM killer. */
+bool s1_cgroups_app_ended(struct pod *pod, struct app *a, int sig);
 
 /* The event loop: an inotify fd on the pods' *.events files, or -1. */
 int s1_cgroups_event_fd(struct pod *pod);

@@ -580,7 +580,7 @@ static void app_reaped(struct pod *pod, struct app *a, int status)
 	}
 	a->code = code;
 	a->signal = sig;
-	bool oom = sig == SIGKILL && s1_cgroups_app_oom_killed(pod, a);
+	bool oom = s1_cgroups_app_ended(pod, a, sig);
 	supervise_app_ended(pod, a);
 	ps_exit_marker em = { .code = code, .signal = sig, .time_ns = ps_now_ns(),
 		              .reason = oom ? (char *)"oom" : NULL };

@@ -125,6 +125,13 @@ int ps_cgroup_marker_read(int pod_fd, char **ret_root, char **ret_path, ps_error
  * marker. A pod without one is -ENOENT, *err untouched. */
 int ps_pod_cgroup_cleanup(int pod_fd, ps_error **err);
 
+/* Usage of a pod's cgroups, found through its marker: the pod's into
+ * *ret_pod, each named app's into ret_apps[i] (caller's array of n; an app
+ * without a cgroup has every field -1). A pod without cgroups is -ENOENT,
+ * *err untouched. */
+int ps_pod_cgroup_usage(int pod_fd, char *const *app_names, size_t n, ps_cgroup_usage *ret_pod,
+                        ps_cgroup_usage *ret_apps, ps_error **err);
+
 /* The parent for new pods: arg if set, else $PODCTL_CGROUP_PARENT, else
  * "podctl". */
 const char *ps_cgroup_parent_default(const char *arg);
