@@ -133,8 +133,8 @@ check "kill -9 of stage1 leaves the cgroups; the next gc removes them" killed_th
 check "kill -9 of stage1 leaves the cgroups; rm removes them" killed_then rm
 
 parent_checked() {
-	PODCTL_CGROUP_PARENT="../escape" expect_exit 125 "$P" run "$ROOT" -- true &&
-		echo "$ERR" | grep -q 'cgroup parent' || why "got: $ERR"
+	PODCTL_CGROUP_PARENT="../escape" expect_exit 125 "$P" run "$ROOT" -- true || return 1
+	echo "$ERR" | grep -q 'cgroup parent' || why "got: $ERR"
 }
 check "a cgroup parent with .. is refused" parent_checked
 
