@@ -14,7 +14,6 @@
 #include <linux/bpf.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -762,24 +761,27 @@ void ps_cgroup_usage_read(const ps_cgroup *cg, ps_cgroup_usage *u)
 	u->pids_max_events = keyed_read(pids, "pids.events", "max");
 }
 
-int ps_cgroup_watch_events(const ps_cgroup *cg, int inotify_fd)
+int ps_cgroup_events_open(const ps_cgroup *cg, int *ret_fds, size_t max)
 {
 	static const struct {
 		ps_cgroup_controller c;
 		const char *file;
 	} files[] = { { PS_CG_PIDS, "pids.events" }, { PS_CG_MEMORY, "memory.events" } };
-	int n = 0;
+	size_t n = 0;
 
-	for (size_t k = 0; k < ARRAY_SIZE(files); k++) {
+	/* v1 does not notify these files (its pids.events counts in a file
+	 * the kernel never signals): nothing to wait on there. */
+	if (cg->host->mode != PS_CGROUP_V2)
+		return 0;
+	for (size_t k = 0; k < ARRAY_SIZE(files) && n < max; k++) {
 		int i = hier_of(cg->host, files[k].c);
-		char path[64];
-		if (i < 0 || cg->dir[i] < 0 || !file_exists(cg->dir[i], files[k].file))
+		if (i < 0 || cg->dir[i] < 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", cg->dir[i], files[k].file);
-		if (inotify_add_watch(inotify_fd, path, IN_MODIFY) >= 0)
-			n++;
+		int fd = openat(cg->dir[i], files[k].file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0)
+			ret_fds[n++] = fd;
 	}
-	return n;
+	return (int)n;
 }
 
 /* --- removal ------------------------------------------------------------------ */

@@ -6,7 +6,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/inotify.h>
+#include <stdint.h>
+#include <sys/epoll.h>
 
 #include <podstore/cgroup.h>
 #include "cgroups.h"
@@ -20,7 +21,8 @@ struct s1_cgroups {
 	long long *oom_base;   /* oom_kill counters when the app last started */
 	long long *pids_base;  /* pids.events max seen so far */
 	long long pod_pids_base, pod_oom_base;
-	int inotify_fd;
+	int *event_fds;        /* *.events files (v2) watched for EPOLLPRI */
+	size_t n_event_fds;
 };
 
 static bool any_limits(const struct pod *pod)
@@ -52,7 +54,6 @@ int s1_cgroups_setup(struct pod *pod, ps_error **err)
 		free(c);
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroups");
 	}
-	c->inotify_fd = -1;
 	pod->cgroups = c;
 	if ((r = ps_cgroup_host_open(NULL, &c->host, err)) < 0)
 		return r;
@@ -100,15 +101,11 @@ int s1_cgroups_setup(struct pod *pod, ps_error **err)
 			return r;
 	}
 	/* Refused forks (and, on v2, OOM kills of any process) as events. */
-	c->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (c->inotify_fd >= 0) {
-		int n = ps_cgroup_watch_events(c->pod, c->inotify_fd);
+	c->event_fds = calloc(2 * (pod->n_apps + 1), sizeof(int));
+	if (c->event_fds) {
+		c->n_event_fds = (size_t)ps_cgroup_events_open(c->pod, c->event_fds, 2);
 		for (size_t i = 0; i < pod->n_apps; i++)
-			n += ps_cgroup_watch_events(c->apps[i], c->inotify_fd);
-		if (n == 0) {
-			close(c->inotify_fd);
-			c->inotify_fd = -1;
-		}
+			c->n_event_fds += (size_t)ps_cgroup_events_open(c->apps[i], c->event_fds + c->n_event_fds, 2);
 	}
 	s1_debug("cgroups: %s made (%s)", path,
 	         ps_cgroup_host_mode(c->host) == PS_CGROUP_V2 ? "v2"
@@ -168,10 +165,16 @@ bool s1_cgroups_app_ended(struct pod *pod, struct app *a, int sig)
 	return false;
 }
 
-int s1_cgroups_event_fd(struct pod *pod)
+int s1_cgroups_loop_add(struct pod *pod, int epfd, uint64_t tag)
 {
 	struct s1_cgroups *c = pod->cgroups;
-	return c ? c->inotify_fd : -1;
+
+	for (size_t i = 0; c && i < c->n_event_fds; i++) {
+		struct epoll_event ev = { .events = EPOLLPRI, .data.u64 = tag };
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->event_fds[i], &ev) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 /* A *.events file changed: say what is new. */
@@ -183,8 +186,11 @@ void s1_cgroups_event(struct pod *pod)
 
 	if (!c || !c->pod)
 		return;
-	while (c->inotify_fd >= 0 && read(c->inotify_fd, buf, sizeof(buf)) > 0)
-		; /* which file does not matter: look at them all */
+	/* Re-arm: kernfs signals a file again once it has been read. Which
+	 * file changed does not matter: look at every counter. */
+	for (size_t i = 0; i < c->n_event_fds; i++)
+		if (pread(c->event_fds[i], buf, sizeof(buf), 0) < 0)
+			continue;
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		if (!c->apps[i])
 			continue;
@@ -226,16 +232,18 @@ void s1_cgroups_teardown(struct pod *pod)
 	}
 	ps_cgroup_free(c->pod);
 	c->pod = NULL;
-	if (c->inotify_fd >= 0) {
-		close(c->inotify_fd);
-		c->inotify_fd = -1;
-	}
+	for (size_t i = 0; i < c->n_event_fds; i++)
+		close(c->event_fds[i]);
+	c->n_event_fds = 0;
+	free(c->event_fds);
+	c->event_fds = NULL;
 	if (ps_pod_cgroup_cleanup(pod->pod_fd, &err) < 0 && err) {
 		s1_warn("%s", err->msg);
 		ps_error_free(&err);
 	}
 	ps_cgroup_host_free(c->host);
 	c->host = NULL;
+	s1_debug("cgroups removed");
 }
 
 int s1_cgroups_enter_app(int pod_fd, const char *app_name, ps_error **err)

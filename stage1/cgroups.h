@@ -9,6 +9,7 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "stage1.h"
 
 /* Create PARENT/UUID and PARENT/UUID/APP for every app ($PODCTL_CGROUP_PARENT,
@@ -27,8 +28,9 @@ void s1_cgroups_app_starting(struct pod *pod, struct app *a);
  * it died of SIGKILL (sig) from the OOM killer. */
 bool s1_cgroups_app_ended(struct pod *pod, struct app *a, int sig);
 
-/* The event loop: an inotify fd on the pods' *.events files, or -1. */
-int s1_cgroups_event_fd(struct pod *pod);
+/* The event loop: the cgroups' *.events files (v2) for EPOLLPRI, tagged
+ * tag; s1_cgroups_event() when one fires. 0 or -errno. */
+int s1_cgroups_loop_add(struct pod *pod, int epfd, uint64_t tag);
 void s1_cgroups_event(struct pod *pod);
 
 /* podctl enter: join the running app's cgroup (before its cgroup ns). */

@@ -993,9 +993,9 @@ int main(int argc, char **argv)
 	if (readiness_loop_add(pod, epfd, EV_READINESS, &err) < 0 ||
 	    supervise_loop_add(pod, epfd, EV_SUPERVISE, &err) < 0)
 		fail_early(pod, &err);
-	if (s1_cgroups_event_fd(pod) >= 0) {
-		ev.data.u64 = EV_TAG(EV_CGROUP, 0);
-		epoll_ctl(epfd, EPOLL_CTL_ADD, s1_cgroups_event_fd(pod), &ev);
+	if (s1_cgroups_loop_add(pod, epfd, EV_TAG(EV_CGROUP, 0)) < 0) {
+		ps_error_errno(&err, "event loop: cgroup events");
+		fail_early(pod, &err);
 	}
 
 	if (pod->sync_fd >= 0) {

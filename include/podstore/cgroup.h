@@ -108,10 +108,12 @@ typedef struct ps_cgroup_usage {
 } ps_cgroup_usage;
 void ps_cgroup_usage_read(const ps_cgroup *cg, ps_cgroup_usage *ret);
 
-/* Add IN_MODIFY watches on cg's pids.events and memory.events (where the
- * kernel has them and notifies: v2, and v1's pids) to an inotify fd.
- * Returns how many were added. */
-int ps_cgroup_watch_events(const ps_cgroup *cg, int inotify_fd);
+/* Open cg's pids.events and memory.events where the kernel signals their
+ * changes (v2: poll them for EPOLLPRI, then re-read from offset 0 to re-arm;
+ * inotify would also do, but closing an inotify fd with watches costs a
+ * ~15 ms SRCU grace period at every pod's end). Fills up to max fds,
+ * returns how many (0 on v1). */
+int ps_cgroup_events_open(const ps_cgroup *cg, int *ret_fds, size_t max);
 
 /* Remove path and every cgroup below it in every hierarchy. Processes still
  * in them are SIGKILLed (through pidfds) and waited for, at most a second in
