@@ -5,7 +5,8 @@
 /*
  * podctl-stage1: one process per running pod (Documentation/devel/stage1.md).
  *
- *   stage1 (host pid ns, supervisor; own mount/uts/ipc/net/cgroup ns)
+ *   stage1 (host pid ns, supervisor; own mount/uts/ipc/net ns; apps have
+ *           a cgroup and cgroup ns each, cgroups.h)
  *    ├── reaper   pid 1 of the pod's pid ns, reaps orphans, dies with stage1
  *    └── app…     direct children (exact exit statuses), each in its own
  *                 mount ns with the app's rootfs pivoted to /
