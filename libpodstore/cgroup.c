@@ -14,6 +14,8 @@
 #include <linux/bpf.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -761,7 +763,7 @@ void ps_cgroup_usage_read(const ps_cgroup *cg, ps_cgroup_usage *u)
 	u->pids_max_events = keyed_read(pids, "pids.events", "max");
 }
 
-int ps_cgroup_events_open(const ps_cgroup *cg, int *ret_fds, size_t max)
+int ps_cgroup_events_open(const ps_cgroup *cg, ps_cgroup_event_fd *ret, size_t max)
 {
 	static const struct {
 		ps_cgroup_controller c;
@@ -769,19 +771,45 @@ int ps_cgroup_events_open(const ps_cgroup *cg, int *ret_fds, size_t max)
 	} files[] = { { PS_CG_PIDS, "pids.events" }, { PS_CG_MEMORY, "memory.events" } };
 	size_t n = 0;
 
-	/* v1 does not notify these files (its pids.events counts in a file
-	 * the kernel never signals): nothing to wait on there. */
-	if (cg->host->mode != PS_CGROUP_V2)
-		return 0;
+	if (cg->host->mode == PS_CGROUP_V1) {
+		/* v1 signals neither file; it signals an OOM through an eventfd
+		 * registered on memory.oom_control (cgroup.event_control). */
+		int i = hier_of(cg->host, PS_CG_MEMORY);
+		if (i < 0 || cg->dir[i] < 0 || max < 1)
+			return 0;
+		_cleanup_close_ int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		_cleanup_close_ int ofd = openat(cg->dir[i], "memory.oom_control", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		char line[32];
+		if (efd < 0 || ofd < 0)
+			return 0;
+		snprintf(line, sizeof(line), "%d %d", efd, ofd);
+		if (knob_write(cg->dir[i], "cgroup.event_control", line) < 0)
+			return 0;
+		ret[0] = (ps_cgroup_event_fd){ .fd = TAKE_FD(efd), .events = EPOLLIN };
+		return 1;
+	}
 	for (size_t k = 0; k < ARRAY_SIZE(files) && n < max; k++) {
 		int i = hier_of(cg->host, files[k].c);
 		if (i < 0 || cg->dir[i] < 0)
 			continue;
 		int fd = openat(cg->dir[i], files[k].file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd >= 0)
-			ret_fds[n++] = fd;
+			ret[n++] = (ps_cgroup_event_fd){ .fd = fd, .events = EPOLLPRI };
 	}
 	return (int)n;
+}
+
+void ps_cgroup_event_consume(const ps_cgroup_event_fd *e)
+{
+	char buf[512];
+
+	/* an eventfd's counter, or a kernfs file read again to re-arm it */
+	if (e->events == EPOLLIN) {
+		if (read(e->fd, buf, 8) < 0)
+			return;
+	} else if (pread(e->fd, buf, sizeof(buf), 0) < 0) {
+		return;
+	}
 }
 
 /* --- removal ------------------------------------------------------------------ */

@@ -19,9 +19,10 @@ struct s1_cgroups {
 	ps_cgroup *pod;
 	ps_cgroup **apps;      /* by index in pod->apps */
 	long long *oom_base;   /* oom_kill counters when the app last started */
+	long long *oom_seen;   /* oom_kill counters already told as events */
 	long long *pids_base;  /* pids.events max seen so far */
-	long long pod_pids_base, pod_oom_base;
-	int *event_fds;        /* *.events files (v2) watched for EPOLLPRI */
+	long long pod_pids_base;
+	ps_cgroup_event_fd *event_fds; /* cgroups.h: what signals OOMs, refused forks */
 	size_t n_event_fds;
 };
 
@@ -46,10 +47,12 @@ int s1_cgroups_setup(struct pod *pod, ps_error **err)
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->apps = calloc(pod->n_apps, sizeof(*c->apps))) ||
 	    !(c->oom_base = calloc(pod->n_apps, sizeof(long long))) ||
+	    !(c->oom_seen = calloc(pod->n_apps, sizeof(long long))) ||
 	    !(c->pids_base = calloc(pod->n_apps, sizeof(long long)))) {
 		if (c) {
 			free(c->apps);
 			free(c->oom_base);
+			free(c->oom_seen);
 		}
 		free(c);
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroups");
@@ -89,7 +92,6 @@ int s1_cgroups_setup(struct pod *pod, ps_error **err)
 	ps_cgroup_usage u;
 	ps_cgroup_usage_read(c->pod, &u);
 	c->pod_pids_base = u.pids_max_events;
-	c->pod_oom_base = u.oom_kills;
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
 		_cleanup_free_ char *apath = ps_strdup_printf("%s/%s", path, a->m->name);
@@ -101,7 +103,7 @@ int s1_cgroups_setup(struct pod *pod, ps_error **err)
 			return r;
 	}
 	/* Refused forks (and, on v2, OOM kills of any process) as events. */
-	c->event_fds = calloc(2 * (pod->n_apps + 1), sizeof(int));
+	c->event_fds = calloc(2 * (pod->n_apps + 1), sizeof(*c->event_fds));
 	if (c->event_fds) {
 		c->n_event_fds = (size_t)ps_cgroup_events_open(c->pod, c->event_fds, 2);
 		for (size_t i = 0; i < pod->n_apps; i++)
@@ -140,7 +142,7 @@ void s1_cgroups_app_starting(struct pod *pod, struct app *a)
 	if (!cg)
 		return;
 	ps_cgroup_usage_read(cg, &u);
-	c->oom_base[a - pod->apps] = u.oom_kills;
+	c->oom_base[a - pod->apps] = c->oom_seen[a - pod->apps] = u.oom_kills;
 	c->pids_base[a - pod->apps] = u.pids_max_events;
 }
 
@@ -148,21 +150,22 @@ bool s1_cgroups_app_ended(struct pod *pod, struct app *a, int sig)
 {
 	struct s1_cgroups *c = pod->cgroups;
 	ps_cgroup *cg = app_cgroup(pod, a);
+	size_t i = (size_t)(a - pod->apps);
 	ps_cgroup_usage u;
+	bool oom = false;
 
 	if (!cg)
 		return false;
-	/* v1 does not notify pids.events: look now, at the latest */
-	s1_cgroups_event(pod);
-	if (sig != SIGKILL)
-		return false;
 	ps_cgroup_usage_read(cg, &u);
-	long long base = c->oom_base[a - pod->apps];
-	if (u.oom_kills > base && base >= 0) {
-		c->oom_base[a - pod->apps] = u.oom_kills;
-		return true;
+	if (sig == SIGKILL && c->oom_base[i] >= 0 && u.oom_kills > c->oom_base[i]) {
+		/* the app's own process: told by its status and exit, not again
+		 * as "a process of the app" */
+		oom = true;
+		c->oom_base[i] = c->oom_seen[i] = u.oom_kills;
 	}
-	return false;
+	/* what else the cgroups saw (v1 signals no pids event: look now) */
+	s1_cgroups_event(pod);
+	return oom;
 }
 
 int s1_cgroups_loop_add(struct pod *pod, int epfd, uint64_t tag)
@@ -170,31 +173,68 @@ int s1_cgroups_loop_add(struct pod *pod, int epfd, uint64_t tag)
 	struct s1_cgroups *c = pod->cgroups;
 
 	for (size_t i = 0; c && i < c->n_event_fds; i++) {
-		struct epoll_event ev = { .events = EPOLLPRI, .data.u64 = tag };
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->event_fds[i], &ev) < 0)
+		struct epoll_event ev = { .events = c->event_fds[i].events, .data.u64 = tag };
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->event_fds[i].fd, &ev) < 0)
 			return -errno;
 	}
 	return 0;
+}
+
+/* Is the app's own process dead or about to die of SIGKILL (an OOM kill
+ * of it, which its reap will tell)? It is our unreaped child: its pid is
+ * its own. */
+static bool main_process_killed(const struct app *a)
+{
+	char path[64], buf[4096];
+	int fd;
+
+	if (a->pid <= 0 || a->ended)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)a->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return true;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	const char *st = strstr(buf, "\nState:\t");
+	if (st && (st[8] == 'Z' || st[8] == 'X'))
+		return true;
+	/* SIGKILL (bit 8) pending for the process or the thread */
+	static const char *const keys[] = { "\nShdPnd:\t", "\nSigPnd:\t" };
+	for (size_t k = 0; k < 2; k++) {
+		const char *p = strstr(buf, keys[k]);
+		if (p && (strtoull(p + strlen(keys[k]), NULL, 16) & (1ULL << (SIGKILL - 1))))
+			return true;
+	}
+	return false;
 }
 
 /* A *.events file changed: say what is new. */
 void s1_cgroups_event(struct pod *pod)
 {
 	struct s1_cgroups *c = pod->cgroups;
-	char buf[4096];
 	ps_cgroup_usage u;
 
 	if (!c || !c->pod)
 		return;
-	/* Re-arm: kernfs signals a file again once it has been read. Which
-	 * file changed does not matter: look at every counter. */
+	/* Re-arm them all. Which one fired does not matter: look at every
+	 * counter. */
 	for (size_t i = 0; i < c->n_event_fds; i++)
-		if (pread(c->event_fds[i], buf, sizeof(buf), 0) < 0)
-			continue;
+		ps_cgroup_event_consume(&c->event_fds[i]);
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		if (!c->apps[i])
 			continue;
 		ps_cgroup_usage_read(c->apps[i], &u);
+		if (c->oom_seen[i] >= 0 && u.oom_kills > c->oom_seen[i] &&
+		    !(u.oom_kills == c->oom_seen[i] + 1 && main_process_killed(&pod->apps[i]))) {
+			char why[128];
+			snprintf(why, sizeof(why), "a process of the app was killed by the OOM killer (%lld so far)",
+			         u.oom_kills);
+			c->oom_seen[i] = u.oom_kills;
+			readiness_log_event(pod, pod->apps[i].m->name, "oom", NULL, NULL, why);
+		}
 		if (u.pids_max_events > c->pids_base[i]) {
 			char why[128];
 			/* the limit hit may be the app's or the pod's */
@@ -233,7 +273,7 @@ void s1_cgroups_teardown(struct pod *pod)
 	ps_cgroup_free(c->pod);
 	c->pod = NULL;
 	for (size_t i = 0; i < c->n_event_fds; i++)
-		close(c->event_fds[i]);
+		close(c->event_fds[i].fd);
 	c->n_event_fds = 0;
 	free(c->event_fds);
 	c->event_fds = NULL;

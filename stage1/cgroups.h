@@ -28,8 +28,9 @@ void s1_cgroups_app_starting(struct pod *pod, struct app *a);
  * it died of SIGKILL (sig) from the OOM killer. */
 bool s1_cgroups_app_ended(struct pod *pod, struct app *a, int sig);
 
-/* The event loop: the cgroups' *.events files (v2) for EPOLLPRI, tagged
- * tag; s1_cgroups_event() when one fires. 0 or -errno. */
+/* The event loop: what signals the cgroups' OOM kills and refused forks
+ * (ps_cgroup_events_open), tagged tag; s1_cgroups_event() when one fires.
+ * 0 or -errno. */
 int s1_cgroups_loop_add(struct pod *pod, int epfd, uint64_t tag);
 void s1_cgroups_event(struct pod *pod);
 

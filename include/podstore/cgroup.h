@@ -108,12 +108,19 @@ typedef struct ps_cgroup_usage {
 } ps_cgroup_usage;
 void ps_cgroup_usage_read(const ps_cgroup *cg, ps_cgroup_usage *ret);
 
-/* Open cg's pids.events and memory.events where the kernel signals their
- * changes (v2: poll them for EPOLLPRI, then re-read from offset 0 to re-arm;
- * inotify would also do, but closing an inotify fd with watches costs a
- * ~15 ms SRCU grace period at every pod's end). Fills up to max fds,
- * returns how many (0 on v1). */
-int ps_cgroup_events_open(const ps_cgroup *cg, int *ret_fds, size_t max);
+/* What tells of a cgroup's events as they happen: on v2 its pids.events
+ * and memory.events (kernfs signals a change as EPOLLPRI; read again to
+ * re-arm); on v1 an eventfd registered on memory.oom_control (EPOLLIN on
+ * an OOM; v1 signals no pids event). inotify would do on v2 too, but
+ * closing an inotify fd with watches costs a ~15 ms SRCU grace period at
+ * every pod's end. Fills up to max, returns how many. */
+typedef struct ps_cgroup_event_fd {
+	int fd;
+	unsigned events; /* for epoll: EPOLLPRI or EPOLLIN */
+} ps_cgroup_event_fd;
+int ps_cgroup_events_open(const ps_cgroup *cg, ps_cgroup_event_fd *ret, size_t max);
+/* After it fired: take the event (re-arm). */
+void ps_cgroup_event_consume(const ps_cgroup_event_fd *e);
 
 /* Remove path and every cgroup below it in every hierarchy. Processes still
  * in them are SIGKILLed (through pidfds) and waited for, at most a second in

@@ -47,7 +47,8 @@ oom_flag() {
 	[ "$(json 'd["exitReason"]')" = oom ] || why "pod reason: $OUT" || return 1
 	[ "$(json 'd["apps"][0]["exitReason"]')" = oom ] || why "app exit: $OUT" || return 1
 	json 'd["apps"][0]["reason"]' | grep -q "OOM killer" || why "app status reason: $OUT" || return 1
-	"$P" events "$uuid" | grep -q ' oom ' || why "no oom event: $("$P" events "$uuid")"
+	"$P" events "$uuid" | grep -q ' oom ' || why "no oom event: $("$P" events "$uuid")" || return 1
+	[ "$("$P" events "$uuid" | grep -c ' oom ')" -eq 1 ] || why "oom told more than once: $("$P" events "$uuid")"
 }
 check "past --memory=32m the app is OOM-killed: exit 137, reason oom (pod, app, events)" oom_flag
 
@@ -70,6 +71,26 @@ EOF
 	[ "$(json 'd["exitReason"]') $(json 'd["exitApp"]')" = "oom hog" ] || why "$OUT"
 }
 check "a manifest's per-app memory limit: that app is OOM-killed, the pod's reason is oom" oom_manifest
+
+oom_child() {
+	local uuid
+	uuid=$("$P" run --detach --wait-ready=20s --memory=32m "$ROOT" -- sh -c "
+		sh -c '$ALLOC'
+		echo main alive; exec sleep 600") || why "run failed" || return 1
+	timeout 20 "$P" logs --follow "$uuid" | grep -m1 -q "main alive" || why "no 'main alive'"
+	expect_exit 0 "$P" status --format=json "$uuid"
+	# the event is there while the pod runs (v1: eventfd on memory.oom_control; v2: memory.events)
+	local events state
+	events=$("$P" events "$uuid")
+	state=$(json 'd["state"], d["apps"][0]["status"], d["apps"][0]["usage"]["oomKills"]')
+	"$P" stop "$uuid" >/dev/null
+	[ -z "$T_WHY" ] || return 1
+	[ "$state" = "('running', 'STARTED', 1)" ] || why "$OUT" || return 1
+	echo "$events" | grep -q 'oom .*a process of the app was killed by the OOM killer' ||
+		why "no oom event: $events" || return 1
+	[ "$("$P" events "$uuid" | grep -c ' oom ')" -eq 1 ] || why "oom told more than once: $("$P" events "$uuid")"
+}
+check "an OOM kill of a child process is an event (while it runs); the app and pod live on" oom_child
 
 pids_limit() {
 	local uuid cur f
