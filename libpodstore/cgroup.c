@@ -799,17 +799,16 @@ int ps_cgroup_events_open(const ps_cgroup *cg, ps_cgroup_event_fd *ret, size_t m
 	return (int)n;
 }
 
-void ps_cgroup_event_consume(const ps_cgroup_event_fd *e)
+bool ps_cgroup_event_consume(const ps_cgroup_event_fd *e)
 {
 	char buf[512];
 
 	/* an eventfd's counter, or a kernfs file read again to re-arm it */
-	if (e->events == EPOLLIN) {
-		if (read(e->fd, buf, 8) < 0)
-			return;
-	} else if (pread(e->fd, buf, sizeof(buf), 0) < 0) {
-		return;
-	}
+	if (e->events == EPOLLIN)
+		return read(e->fd, buf, 8) == 8;
+	if (pread(e->fd, buf, sizeof(buf), 0) < 0)
+		return false;
+	return false;
 }
 
 /* --- removal ------------------------------------------------------------------ */

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 
 #include <podstore/cgroup.h>
 #include "cgroups.h"
@@ -24,6 +25,9 @@ struct s1_cgroups {
 	long long pod_pids_base;
 	ps_cgroup_event_fd *event_fds; /* cgroups.h: what signals OOMs, refused forks */
 	size_t n_event_fds;
+	/* v1 tells of an OOM before the kill: look again a moment later */
+	int recheck_fd;
+	int rechecks_left;
 };
 
 static bool any_limits(const struct pod *pod)
@@ -57,6 +61,7 @@ int s1_cgroups_setup(struct pod *pod, ps_error **err)
 		free(c);
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroups");
 	}
+	c->recheck_fd = -1;
 	pod->cgroups = c;
 	if ((r = ps_cgroup_host_open(NULL, &c->host, err)) < 0)
 		return r;
@@ -172,9 +177,17 @@ int s1_cgroups_loop_add(struct pod *pod, int epfd, uint64_t tag)
 {
 	struct s1_cgroups *c = pod->cgroups;
 
-	for (size_t i = 0; c && i < c->n_event_fds; i++) {
+	if (!c || c->n_event_fds == 0)
+		return 0;
+	for (size_t i = 0; i < c->n_event_fds; i++) {
 		struct epoll_event ev = { .events = c->event_fds[i].events, .data.u64 = tag };
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->event_fds[i].fd, &ev) < 0)
+			return -errno;
+	}
+	c->recheck_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (c->recheck_fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->recheck_fd, &ev) < 0)
 			return -errno;
 	}
 	return 0;
@@ -221,8 +234,11 @@ void s1_cgroups_event(struct pod *pod)
 		return;
 	/* Re-arm them all. Which one fired does not matter: look at every
 	 * counter. */
+	bool oom_notice = false, told = false;
+	uint64_t ticks;
 	for (size_t i = 0; i < c->n_event_fds; i++)
-		ps_cgroup_event_consume(&c->event_fds[i]);
+		oom_notice |= ps_cgroup_event_consume(&c->event_fds[i]);
+	bool recheck = c->recheck_fd >= 0 && read(c->recheck_fd, &ticks, sizeof(ticks)) == sizeof(ticks);
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		if (!c->apps[i])
 			continue;
@@ -233,6 +249,7 @@ void s1_cgroups_event(struct pod *pod)
 			snprintf(why, sizeof(why), "a process of the app was killed by the OOM killer (%lld so far)",
 			         u.oom_kills);
 			c->oom_seen[i] = u.oom_kills;
+			told = true;
 			readiness_log_event(pod, pod->apps[i].m->name, "oom", NULL, NULL, why);
 		}
 		if (u.pids_max_events > c->pids_base[i]) {
@@ -255,6 +272,18 @@ void s1_cgroups_event(struct pod *pod)
 		c->pod_pids_base = u.pids_max_events;
 		readiness_log_event(pod, NULL, "pids-limit", NULL, NULL, why);
 	}
+	/* An OOM notice with no kill counted yet: the kill is a moment away.
+	 * Look again in 20 ms, a few times at most (a bounded re-check after
+	 * an event, not a polling loop). */
+	if (oom_notice)
+		c->rechecks_left = 5;
+	if (!told && (oom_notice || recheck) && c->rechecks_left > 0 && c->recheck_fd >= 0) {
+		struct itimerspec its = { .it_value = { .tv_nsec = 20 * 1000000L } };
+		c->rechecks_left--;
+		timerfd_settime(c->recheck_fd, 0, &its, NULL);
+	} else if (told) {
+		c->rechecks_left = 0;
+	}
 }
 
 void s1_cgroups_teardown(struct pod *pod)
@@ -275,6 +304,9 @@ void s1_cgroups_teardown(struct pod *pod)
 	for (size_t i = 0; i < c->n_event_fds; i++)
 		close(c->event_fds[i].fd);
 	c->n_event_fds = 0;
+	if (c->recheck_fd >= 0)
+		close(c->recheck_fd);
+	c->recheck_fd = -1;
 	free(c->event_fds);
 	c->event_fds = NULL;
 	if (ps_pod_cgroup_cleanup(pod->pod_fd, &err) < 0 && err) {

@@ -119,8 +119,10 @@ typedef struct ps_cgroup_event_fd {
 	unsigned events; /* for epoll: EPOLLPRI or EPOLLIN */
 } ps_cgroup_event_fd;
 int ps_cgroup_events_open(const ps_cgroup *cg, ps_cgroup_event_fd *ret, size_t max);
-/* After it fired: take the event (re-arm). */
-void ps_cgroup_event_consume(const ps_cgroup_event_fd *e);
+/* After it fired: take the event (re-arm). True when it was v1's OOM
+ * eventfd with an event: the OOM killer is at work, and the oom_kill
+ * counter rises a moment later (the notice comes before the kill). */
+bool ps_cgroup_event_consume(const ps_cgroup_event_fd *e);
 
 /* Remove path and every cgroup below it in every hierarchy. Processes still
  * in them are SIGKILLed (through pidfds) and waited for, at most a second in
