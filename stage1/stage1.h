@@ -52,6 +52,8 @@ struct app {
 	int log_fd;          /* apps/<name>/log */
 	long long log_size;
 	struct ps_cgroup *cgroup; /* its cgroup (cgroups.c), NULL without cgroups */
+	const char *ready_by; /* what made it READY last (sd_notify, pantavisor, lxd,
+	                         readinessProbe): static string */
 	char **argv;         /* built before fork */
 	char **envp;
 };

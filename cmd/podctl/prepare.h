@@ -22,6 +22,8 @@ struct prepare_opts {
 	size_t n_volumes;
 	const char *uuid_file;        /* --uuid-file-save */
 	ps_resources resources;       /* --memory, --cpus…: the pod's limits (0 = unset) */
+	unsigned ready_protocols;     /* --ready-protocol (repeatable): PS_READY_* bits
+	                                 added to every app */
 	bool for_run;                 /* run: leave the pod locked in prepare/, to move it
 	                                 straight to run/ (one durable move, not two) */
 };
@@ -36,6 +38,7 @@ extern const struct option prepare_long_options[];
 	"                             NAME,kind=host,source=PATH[,readOnly=true][,target=PATH]\n" \
 	"      --status-goal=GOAL     MOUNTED, STARTED (default) or READY\n"                    \
 	"      --goal-timeout=DUR     time to reach the goal (default 30s)\n"                  \
+	"      --ready-protocol=P     also take readiness over pantavisor or lxd (repeatable)\n" \
 	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"                          \
 	"      --memory=SIZE          the pod's memory limit (64m, 1g: k m g are KiB MiB GiB)\n" \
 	"      --memory-swap=SIZE     memory + swap limit, -1 for unlimited swap\n"             \
