@@ -905,8 +905,8 @@ int ps_cgroup_remove(ps_cgroup_host *h, const char *path, ps_error **err)
 		_cleanup_close_ int pfd = slash ? openat(h->h[i].fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
 		                                : dup(h->h[i].fd);
 		if (pfd < 0) {
-			if (errno == ENOENT)
-				continue;
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue; /* never made here: nothing of ours to remove */
 			if (!ret)
 				ret = ps_error_errno(err, "cgroup %s: remove", path);
 			continue;
