@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include "cli.h"
+#include "pull.h"
 
 struct prepare_opts {
 	const char *manifest_path;    /* --manifest FILE */
@@ -24,6 +25,7 @@ struct prepare_opts {
 	ps_resources resources;       /* --memory, --cpus…: the pod's limits (0 = unset) */
 	unsigned ready_protocols;     /* --ready-protocol (repeatable): PS_READY_* bits
 	                                 added to every app */
+	struct pull_cli_opts pull;    /* --pull, --tls-verify… for images not yet here */
 	bool for_run;                 /* run: leave the pod locked in prepare/, to move it
 	                                 straight to run/ (one durable move, not two) */
 };
@@ -39,7 +41,10 @@ extern const struct option prepare_long_options[];
 	"      --status-goal=GOAL     MOUNTED, STARTED (default) or READY\n"                    \
 	"      --goal-timeout=DUR     time to reach the goal (default 30s)\n"                  \
 	"      --ready-protocol=P     also take readiness over pantavisor or lxd (repeatable)\n" \
-	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"                          \
+	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"                           \
+	"      --pull=POLICY          missing (default, or $PODCTL_PULL), always or never:\n"  \
+	"                             pull an image that is not in the store with skopeo\n"   \
+	PULL_OPTIONS_HELP                                                                     \
 	"      --memory=SIZE          the pod's memory limit (64m, 1g: k m g are KiB MiB GiB)\n" \
 	"      --memory-swap=SIZE     memory + swap limit, -1 for unlimited swap\n"             \
 	"      --cpus=N               CPU bandwidth in CPUs (0.5) or millicpus (500m)\n"        \

@@ -21,6 +21,9 @@ export PODCTL_DIR="$T_SCRATCH/store"
 export PODCTL_STAGE1="$STAGE1"
 # Pods' cgroups go under a parent of this file's own, removed at cleanup.
 export PODCTL_CGROUP_PARENT="podctl-test/$T_NAME.$$"
+# An image name the store lacks must never make a test reach a registry:
+# no pulls unless a test asks (test-pull.sh uses its own on 127.0.0.1).
+export PODCTL_PULL=never
 T_FAILED=0
 T_PASSED=0
 T_CURRENT=""
