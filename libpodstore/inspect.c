@@ -85,6 +85,7 @@ static int load_apps(ps_pod *p, ps_pod_view *v, bool health, ps_error **err)
 		bool init = i < m->n_init_apps;
 		const ps_app *a = init ? &m->init_apps[i] : &m->apps[i - m->n_init_apps];
 		ps_app_view *av = &v->apps[v->n_apps++];
+		av->app = a;
 		av->init = init;
 		av->goal = a->goal;
 		av->healthy = true;
@@ -100,8 +101,27 @@ static int load_apps(ps_pod *p, ps_pod_view *v, bool health, ps_error **err)
 		if (health)
 			note_health(v, av);
 	}
-	ps_manifest_free(m);
+	v->manifest = m; /* the apps borrow from it */
 	return 0;
+}
+
+/* A running pod's cgroup usage, and its apps' when they are in the view. */
+static void load_usage(ps_pod *p, ps_pod_view *v)
+{
+	_cleanup_free_ char **names = calloc(v->n_apps + 1, sizeof(char *));
+	_cleanup_free_ ps_cgroup_usage *apps = calloc(v->n_apps + 1, sizeof(ps_cgroup_usage));
+
+	if (!names || !apps)
+		return;
+	for (size_t i = 0; i < v->n_apps; i++)
+		names[i] = v->apps[i].name;
+	if (ps_pod_cgroup_usage(p->fd, names, v->n_apps, &v->usage, apps, NULL) < 0)
+		return;
+	v->have_usage = true;
+	for (size_t i = 0; i < v->n_apps; i++) {
+		v->apps[i].usage = apps[i];
+		v->apps[i].have_usage = apps[i].memory_bytes >= 0 || apps[i].cpu_ns >= 0 || apps[i].pids >= 0;
+	}
 }
 
 /* Healthy without the apps in the output: the app dirs as they come, no
@@ -166,6 +186,8 @@ int ps_pod_inspect(ps_pod *p, unsigned what, ps_pod_view *ret, ps_error **err)
 		ps_pod_view_clear(&v);
 		return r;
 	}
+	if ((what & PS_VIEW_USAGE) && running)
+		load_usage(p, &v);
 	*ret = v;
 	return 0;
 }
@@ -178,6 +200,8 @@ void ps_pod_view_clear(ps_pod_view *v)
 		app_view_clear(&v->apps[i]);
 	free(v->apps);
 	free(v->unhealthy_why);
+	ps_manifest_free(v->manifest);
+	v->manifest = NULL;
 	v->apps = NULL;
 	v->unhealthy_why = NULL;
 	v->n_apps = 0;

@@ -232,6 +232,30 @@ static json_object *app_to_json(const ps_app *a)
 		r = add(o, "readinessProbe", probe_to_json(&a->readiness));
 	if (r >= 0 && a->startup.kind != PS_PROBE_NONE)
 		r = add(o, "startupProbe", probe_to_json(&a->startup));
+	if (r >= 0 && (a->cap_add || a->cap_drop)) {
+		_cleanup_json_ json_object *c = json_object_new_object();
+
+		r = c ? 0 : -ENOMEM;
+		if (r >= 0 && a->cap_add)
+			r = add(c, "add", strv_to_json(a->cap_add));
+		if (r >= 0 && a->cap_drop)
+			r = add(c, "drop", strv_to_json(a->cap_drop));
+		if (r >= 0)
+			r = add(o, "capabilities", TAKE_PTR(c));
+	}
+	if (r >= 0)
+		r = add_string(o, "seccomp", a->seccomp);
+	if (r >= 0 && a->seccomp_profile) {
+		json_object *sp = json_tokener_parse(a->seccomp_profile);
+
+		r = sp ? add(o, "seccompProfile", sp) : -EINVAL;
+	}
+	if (r >= 0 && !a->no_new_privileges)
+		r = add_bool(o, "noNewPrivileges", false);
+	if (r >= 0 && a->read_only_rootfs)
+		r = add_bool(o, "readOnlyRootfs", true);
+	if (r >= 0 && ps_resources_any(&a->resources))
+		r = add(o, "resources", ps_resources_to_json(&a->resources));
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
 
@@ -298,6 +322,8 @@ static json_object *manifest_to_json(const ps_manifest *m)
 	}
 	if (r >= 0 && m->n_volumes > 0)
 		r = add(o, "volumes", volumes_to_json(m));
+	if (r >= 0 && ps_resources_any(&m->resources))
+		r = add(o, "resources", ps_resources_to_json(&m->resources));
 	if (r >= 0 && m->n_init_apps > 0)
 		r = add(o, "initApps", apps_to_json(m->init_apps, m->n_init_apps));
 	if (r >= 0)

@@ -30,12 +30,13 @@
 #include "readiness.h"
 #include "restart.h"
 #include "supervise.h"
+#include "cgroups.h"
 
 #define EXIT_STAGE1_FAILED 125
 #define DEFAULT_STOP_TIMEOUT_MS PS_CONTROL_DEFAULT_STOP_MS
 
 /* epoll tags */
-enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS, EV_SUPERVISE };
+enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS, EV_SUPERVISE, EV_CGROUP };
 #define EV_TAG(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 /* --- the supervisor ----------------------------------------------------------- */
@@ -122,8 +123,11 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 	}
 	if (pod->pod_fd >= 0)
 		ps_exit_marker_write(pod->pod_fd, &em, true, NULL);
-	if (pod->reaper > 0)
+	if (pod->reaper > 0) {
 		kill(pod->reaper, SIGKILL);
+		waitpid(pod->reaper, NULL, 0);
+	}
+	s1_cgroups_teardown(pod);
 	exit(EXIT_STAGE1_FAILED);
 }
 
@@ -266,6 +270,7 @@ static void app_start(struct pod *pod, struct app *a)
 			return;
 		}
 	}
+	s1_cgroups_app_starting(pod, a);
 	struct child_args ca = { pod, a, errp[0], errp[1], logp[0], logp[1] };
 	extern char **environ;
 	char **saved_environ = environ;
@@ -513,14 +518,19 @@ static void app_reaped(struct pod *pod, struct app *a, int status)
 	}
 	a->code = code;
 	a->signal = sig;
+	bool oom = s1_cgroups_app_ended(pod, a, sig);
 	supervise_app_ended(pod, a);
-	ps_exit_marker em = { .code = code, .signal = sig, .time_ns = ps_now_ns() };
+	ps_exit_marker em = { .code = code, .signal = sig, .time_ns = ps_now_ns(),
+		              .reason = oom ? (char *)"oom" : NULL };
 	if (ps_exit_marker_write(a->dirfd, &em, false, &err) < 0) {
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
 	char reason[160];
-	if (sig)
+	if (oom) {
+		snprintf(reason, sizeof(reason), "oom: killed by the OOM killer (memory limit)");
+		readiness_log_event(pod, a->m->name, "oom", NULL, NULL, reason);
+	} else if (sig)
 		snprintf(reason, sizeof(reason), "killed by signal %d (%s)", sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	else
 		snprintf(reason, sizeof(reason), "exit code %d", code);
@@ -541,6 +551,8 @@ static void app_reaped(struct pod *pod, struct app *a, int status)
 		return;
 	}
 	note_failure(pod, a, code);
+	if (oom && sv->failed_app == a->m->name && !sv->fail_reason)
+		sv->fail_reason = "oom";
 	set_status(pod, a, a->signalled ? APP_STOPPED : APP_EXITED, reason);
 }
 
@@ -716,7 +728,9 @@ static int setup_apps(struct pod *pod, ps_error **err)
 static int setup_namespaces(struct pod *pod, ps_error **err)
 {
 	bool host_net = pod->manifest->net && streq(pod->manifest->net, "host");
-	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+	/* No cgroup ns here: each app takes its own, rooted at its cgroup,
+	 * after joining it (cgroups.c; v2 refuses moves out of a cgroup ns). */
+	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 
 	if (!host_net)
 		flags |= CLONE_NEWNET;
@@ -875,6 +889,8 @@ static void setup(struct supervisor *sv)
 	readiness_init(pod); /* keeps an outer NOTIFY_SOCKET for stage1 */
 	if (setup_apps(pod, &err) < 0)
 		fail_early(pod, &err);
+	if (s1_cgroups_setup(pod, &err) < 0)
+		fail_early(pod, &err);
 	if (readiness_setup(pod, &err) < 0)
 		fail_early(pod, &err);
 	if (supervise_setup(pod, &err) < 0)
@@ -892,9 +908,10 @@ static void setup(struct supervisor *sv)
 		}
 		set_status(pod, a, APP_MOUNTED, NULL);
 	}
-	if (seccomp_build(&pod->seccomp, &err) < 0)
-		fail_early(pod, &err);
-	s1_debug("seccomp filter built");
+	for (size_t i = 0; i < pod->n_apps; i++)
+		if (confine_prepare(pod, &pod->apps[i], &err) < 0)
+			fail_early(pod, &err);
+	s1_debug("seccomp filters ready");
 
 	/* The pod's pid ns: our next child is its pid 1, later ones join it. */
 	if (unshare(CLONE_NEWPID) < 0) {
@@ -935,6 +952,10 @@ static void setup(struct supervisor *sv)
 	if (readiness_loop_add(pod, sv->epfd, EV_READINESS, &err) < 0 ||
 	    supervise_loop_add(pod, sv->epfd, EV_SUPERVISE, &err) < 0)
 		fail_early(pod, &err);
+	if (s1_cgroups_loop_add(pod, sv->epfd, EV_TAG(EV_CGROUP, 0)) < 0) {
+		ps_error_errno(&err, "event loop: cgroup events");
+		fail_early(pod, &err);
+	}
 
 	if (pod->sync_fd >= 0) {
 		/* podctl run --detach returns now */
@@ -999,6 +1020,9 @@ static void on_event(struct supervisor *sv, uint64_t tag)
 	case EV_SUPERVISE:
 		supervise_event(pod, idx);
 		break;
+	case EV_CGROUP:
+		s1_cgroups_event(pod);
+		break;
 	}
 }
 
@@ -1048,6 +1072,7 @@ static int finish(struct supervisor *sv)
 		pod->reaper = 0;
 	}
 	s1_debug("pod init reaped");
+	s1_cgroups_teardown(pod);
 	for (size_t i = 0; i < pod->n_apps; i++)
 		if (pod->apps[i].log_rfd >= 0)
 			log_drain(pod, &pod->apps[i]);

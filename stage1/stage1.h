@@ -5,7 +5,8 @@
 /*
  * podctl-stage1: one process per running pod (Documentation/devel/stage1.md).
  *
- *   stage1 (host pid ns, supervisor; own mount/uts/ipc/net/cgroup ns)
+ *   stage1 (host pid ns, supervisor; own mount/uts/ipc/net ns; apps have
+ *           a cgroup and cgroup ns each, cgroups.h)
  *    ├── reaper   pid 1 of the pod's pid ns, reaps orphans, dies with stage1
  *    └── app…     direct children (exact exit statuses), each in its own
  *                 mount ns with the app's rootfs pivoted to /
@@ -18,7 +19,9 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 
 #include <podstore/podstore.h>
 
@@ -57,10 +60,16 @@ struct app {
 	int log_rfd;         /* detached: read end of the app's stdout/stderr pipe */
 	int log_fd;          /* apps/<name>/log */
 	long long log_size;
+	struct ps_cgroup *cgroup; /* its cgroup (cgroups.c), NULL without cgroups */
 	const char *ready_by; /* what made it READY last (sd_notify, pantavisor, lxd,
 	                         readinessProbe): static string */
 	char **argv;         /* built before fork */
 	char **envp;
+	/* confinement, worked out before fork (seccomp.c) */
+	uint64_t caps;                  /* bounding, permitted and effective set */
+	struct sock_filter *seccomp_prog; /* NULL: unconfined */
+	size_t seccomp_len;             /* instructions */
+	char seccomp_digest[65];        /* the resolved profile's sha256, or "unconfined" */
 };
 
 struct pod;
@@ -94,7 +103,7 @@ struct pod {
 	int sync_fd;
 	int devnull;
 	pid_t reaper;
-	void *seccomp;       /* scmp_filter_ctx, built once */
+	struct s1_cgroups *cgroups; /* cgroups.c */
 };
 
 static inline void pod_set_status(struct pod *pod, struct app *a, enum app_status st,
@@ -132,9 +141,18 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err);
 int rootfs_write_etc(struct pod *pod, struct app *a, ps_error **err);
 int net_loopback_up(ps_error **err);
 
-/* seccomp.c */
-int seccomp_build(void **ret, ps_error **err);
-int seccomp_apply(void *ctx);
+/* seccomp.c: confinement. confine_prepare() in stage1 before the app's
+ * child exists (capability set; the seccomp program, from the store's
+ * cache or compiled into it); the rest in the child, each returning 0 or
+ * -errno: confine_seccomp(a, false) before dropping capabilities sets
+ * no_new_privs, and loads the filter when no_new_privs is off (that needs
+ * CAP_SYS_ADMIN); confine_seccomp(a, true) just before exec loads it
+ * otherwise. confine_caps() sets the capability sets; a read-only rootfs
+ * is made before pivot_root (rootfd = the new root). */
+int confine_prepare(struct pod *pod, struct app *a, ps_error **err);
+int confine_seccomp(const struct app *a, bool late);
+int confine_caps(const struct app *a);
+int confine_rootfs_readonly(const struct app *a, int rootfd);
 
 /* app.c: the child between fork() and execve(); never returns.
  * errfd gets a struct child_error on failure (O_CLOEXEC: EOF = exec ok). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A pod's view (ps_pod_inspect) as JSON, for status and list. */
 #include "podview.h"
+#include "security.h"
 #include "util.h"
 
 void json_add_time(json_object *o, const char *key, long long ns)
@@ -17,6 +18,49 @@ void json_print(json_object *o)
 {
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 	                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* What stage1 enforces for a, worked out the way stage1 does (same
+ * library calls), so the digest is the one its filter was compiled from:
+ * {"capabilities": [...], "seccomp": {"profile": "default"|"unconfined"|PATH,
+ *  "digest": "sha256:…"}, "noNewPrivileges": B, "readOnlyRootfs": B}. */
+static json_object *security_json(const ps_app *a)
+{
+	json_object *o = json_object_new_object(), *caps = json_object_new_array();
+	json_object *sc = json_object_new_object();
+	uint64_t set = ps_app_caps(a);
+	ps_sc_profile *p = NULL;
+	ps_error *e = NULL;
+	char digest[65];
+
+	for (int c = 0; c <= PS_CAP_LAST; c++)
+		if (set & (UINT64_C(1) << c))
+			json_object_array_add(caps, json_object_new_string(ps_cap_name(c)));
+	json_object_object_add(o, "capabilities", caps);
+	const char *name = a->seccomp ? a->seccomp : "default";
+	json_object_object_add(sc, "profile", json_object_new_string(name));
+	if (!streq(name, "unconfined")) {
+		int r = 0;
+		if (a->seccomp_profile) {
+			r = ps_sc_profile_parse(a->seccomp_profile, strlen(a->seccomp_profile), set, NULL, &p, &e);
+			if (r >= 0)
+				r = ps_sc_profile_digest(p, digest, &e);
+		} else {
+			ps_sc_default_digest(set, digest);
+		}
+		if (r >= 0) {
+			char *d = ps_strdup_printf("sha256:%s", digest);
+			if (d)
+				json_object_object_add(sc, "digest", json_object_new_string(d));
+			free(d);
+		}
+		ps_sc_profile_free(p);
+		ps_error_free(&e);
+	}
+	json_object_object_add(o, "seccomp", sc);
+	json_object_object_add(o, "noNewPrivileges", json_object_new_boolean(a->no_new_privileges));
+	json_object_object_add(o, "readOnlyRootfs", json_object_new_boolean(a->read_only_rootfs));
+	return o;
 }
 
 static void add_opt_str(json_object *o, const char *key, const char *v)
@@ -67,12 +111,18 @@ static json_object *app_json(const ps_app_view *a)
 		json_object_object_add(o, "exitCode", json_object_new_int(a->exit.code));
 		if (a->exit.signal)
 			json_object_object_add(o, "signal", json_object_new_int(a->exit.signal));
+		if (a->exit.reason)
+			json_object_object_add(o, "exitReason", json_object_new_string(a->exit.reason));
 		json_add_time(o, "exited", a->exit.time_ns);
 	}
 	if (!a->init)
 		json_object_object_add(o, "goal", json_object_new_string(ps_status_goal_name(a->goal)));
 	if (a->have_health)
 		health_json(o, &a->health);
+	if (a->app)
+		json_object_object_add(o, "security", security_json(a->app));
+	if (a->have_usage)
+		json_object_object_add(o, "usage", usage_json(&a->usage));
 	return o;
 }
 
@@ -104,6 +154,8 @@ json_object *pod_view_json(const ps_pod_view *v)
 			json_object_object_add(o, "exitApp", json_object_new_string(v->exit.app));
 	}
 	json_add_time(o, "gcMarked", v->gc_marked_ns);
+	if (v->have_usage)
+		json_object_object_add(o, "usage", usage_json(&v->usage));
 	if (v->apps) {
 		json_object *apps = json_object_new_array();
 		for (size_t i = 0; i < v->n_apps; i++)
@@ -111,4 +163,49 @@ json_object *pod_view_json(const ps_pod_view *v)
 		json_object_object_add(o, "apps", apps);
 	}
 	return o;
+}
+
+json_object *usage_json(const ps_cgroup_usage *u)
+{
+	json_object *o = json_object_new_object();
+	static const struct {
+		const char *key;
+		size_t off;
+		bool zero_is_none; /* a limit of 0 is no limit */
+	} fields[] = {
+		{ "memoryBytes", offsetof(ps_cgroup_usage, memory_bytes), false },
+		{ "memoryLimitBytes", offsetof(ps_cgroup_usage, memory_limit), true },
+		{ "cpuNanoseconds", offsetof(ps_cgroup_usage, cpu_ns), false },
+		{ "pids", offsetof(ps_cgroup_usage, pids), false },
+		{ "pidsLimit", offsetof(ps_cgroup_usage, pids_limit), true },
+		{ "oomKills", offsetof(ps_cgroup_usage, oom_kills), false },
+		{ "pidsLimitHits", offsetof(ps_cgroup_usage, pids_max_events), false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		long long v = *(const long long *)((const char *)u + fields[i].off);
+		if (v < 0 || (v == 0 && fields[i].zero_is_none))
+			continue;
+		json_object_object_add(o, fields[i].key, json_object_new_int64(v));
+	}
+	return o;
+}
+
+void format_bytes(long long b, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	size_t u = 0;
+
+	if (b < 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lldB", b);
+	else
+		snprintf(buf, len, "%.1f%s", v, units[u]);
 }

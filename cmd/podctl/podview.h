@@ -12,6 +12,12 @@
  * "apps" when the view has them). */
 json_object *pod_view_json(const ps_pod_view *v);
 
+/* A usage as JSON ({"memoryBytes", "cpuNanoseconds", "pids", …}: fields
+ * the host lacks are left out). */
+json_object *usage_json(const ps_cgroup_usage *u);
+/* "12.3MiB", "-" for a negative size. */
+void format_bytes(long long b, char *buf, size_t len);
+
 /* Add "key": "<RFC 3339>" when ns != 0. */
 void json_add_time(json_object *o, const char *key, long long ns);
 /* Print a JSON value to stdout, pretty, with a newline. */

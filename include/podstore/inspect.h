@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <podstore/cgroup.h>
 #include <podstore/error.h>
 #include <podstore/health.h>
 #include <podstore/manifest.h>
@@ -31,11 +32,14 @@ typedef struct ps_app_view {
 	char *name;
 	bool init;                  /* an init app */
 	ps_status_goal goal;        /* from the manifest (PS_VIEW_APPS) */
+	const ps_app *app;          /* its manifest entry (PS_VIEW_APPS), borrowed from the view */
 	bool have_status, have_exit, have_health;
 	ps_status_marker status;
 	ps_exit_marker exit;
 	ps_health_marker health;    /* probes, restarts, sd_notify STATUS= */
 	bool healthy;               /* ps_app_is_healthy() of the above */
+	bool have_usage;            /* PS_VIEW_USAGE, while the pod runs */
+	ps_cgroup_usage usage;      /* its cgroup: memory, CPU time, pids */
 } ps_app_view;
 
 typedef struct ps_pod_view {
@@ -52,6 +56,9 @@ typedef struct ps_pod_view {
 	char *unhealthy_why;        /* "app web: liveness probe failing", or NULL */
 	ps_app_view *apps;          /* PS_VIEW_APPS: init apps first, manifest order */
 	size_t n_apps;
+	ps_manifest *manifest;      /* PS_VIEW_APPS: the pod's manifest, owned by the view */
+	bool have_usage;            /* PS_VIEW_USAGE, while the pod runs */
+	ps_cgroup_usage usage;      /* the pod's cgroup */
 } ps_pod_view;
 
 enum ps_view_what {
@@ -59,7 +66,8 @@ enum ps_view_what {
 	PS_VIEW_RUNTIME = 1 << 1,   /* pid, exit, ready and gc-marked markers */
 	PS_VIEW_HEALTH = 1 << 2,    /* healthy: reads a running pod's per-app markers */
 	PS_VIEW_APPS = 1 << 3,      /* the apps (manifest order) with their markers */
-	PS_VIEW_ALL = 0xf,
+	PS_VIEW_USAGE = 1 << 4,     /* a running pod's cgroups (with PS_VIEW_APPS: each app's) */
+	PS_VIEW_ALL = 0x1f,
 };
 
 /* Fill *ret with what `what` asks of p (refreshed by the caller as needed).

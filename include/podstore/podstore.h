@@ -27,6 +27,8 @@
 #include <podstore/inspect.h>
 #include <podstore/launch.h>
 #include <podstore/exitwatch.h>
+#include <podstore/cgroup.h>
+#include <podstore/quantity.h>
 
 #define PODSTORE_VERSION "0.1.0"
 
