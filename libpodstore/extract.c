@@ -435,7 +435,7 @@ static int make_hardlink(struct extractor *x, const char *link, int dfd, const c
 
 	r = normalize_path(link, &target, err);
 	if (r < 0)
-		return ps_error_prefix(err, "%s: hardlink", path);
+		return ps_error_prefix(err, r, "%s: hardlink", path);
 	if (!*target || streq(target, path))
 		return ps_error_set(err, PS_ERR_INVALID, 0, "%s: hardlink to itself refused", path);
 	slash = strrchr(target, '/');
@@ -449,7 +449,7 @@ static int make_hardlink(struct extractor *x, const char *link, int dfd, const c
 				ps_error_free(err);
 				goto not_extracted;
 			}
-			return ps_error_prefix(err, "%s: hardlink to %s", path, link);
+			return ps_error_prefix(err, r, "%s: hardlink to %s", path, link);
 		}
 		tbase = slash + 1;
 	} else {

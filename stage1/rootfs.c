@@ -64,7 +64,7 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 	if (r == -ENOENT)
 		return ps_error_set(err, PS_ERR_FAILED, ENOENT, "app %s: read image", name);
 	if (r < 0)
-		return ps_error_prefix(err, "app %s", name);
+		return ps_error_prefix(err, r, "app %s", name);
 	o = json_tokener_parse(buf);
 	json_object *kind;
 	if (o && json_object_object_get_ex(o, "rootfs", &kind) &&

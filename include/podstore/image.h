@@ -75,15 +75,6 @@ int ps_image_gc(ps_store *s, ps_error **err);
  */
 int ps_image_pin(ps_store *s, int *ret_fd, ps_error **err);
 
-/*
- * The value of overlayfs' lowerdir= for img: absolute tree paths, top layer
- * first, joined by ':'. The kernel takes mount options of at most one page
- * (4096 bytes) with upperdir= and workdir= included, so a value longer than
- * 3072 bytes is refused with -E2BIG (about 30 layers in /var/lib/podctl);
- * a store path with ':', ',' or '\\' in it is refused with -EINVAL.
- */
-int ps_image_lowerdir_string(ps_store *s, const ps_image *img, char **ret, ps_error **err);
-
 /* Whether an overlay can be mounted here: overlay is in /proc/filesystems,
  * or else a test mount in $DIR/tmp works (which may load the module). Asked
  * once per process; the test mount needs CAP_SYS_ADMIN. */
