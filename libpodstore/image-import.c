@@ -381,7 +381,7 @@ int ps_image_import(ps_store *s, const char *path, const ps_image_import_opts *o
 	r = lock = imgstore_lock(&im.st, "lock", LOCK_SH, err);
 	if (r < 0)
 		goto fail;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY); /* a FIFO must not block */
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = ps_error_set(err, errno == ENOENT ? PS_ERR_NOT_FOUND : PS_ERR_FAILED, errno,
 				 "open %s", path);
