@@ -4,17 +4,15 @@
 #include "archive-dl.h"
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include "extract.h"
+#include "openat-root.h"
 #include <podstore/log.h>
 #include "util.h"
 
-bool ps_extract_force_fallback = false;
 
 #define WHITEOUT_PREFIX ".wh."
 #define WHITEOUT_OPAQUE ".wh..wh..opq"
@@ -92,11 +90,6 @@ static int normalize_path(const char *in, char **ret, ps_error **err)
 	return 0;
 }
 
-static int sys_openat2(int dirfd, const char *path, struct open_how *how)
-{
-	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
-}
-
 /*
  * Open the dir at relative path under root without following any symlink,
  * by walking one component at a time. With create, missing dirs are made
@@ -150,27 +143,16 @@ static int walk_dir(int root_fd, const char *path, bool create, int *ret_fd, ps_
 /* Open the dir at a normalised relative path: an owned fd. */
 static int open_dir(int root_fd, const char *path, bool create, int *ret_fd, ps_error **err)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	static bool no_openat2;
-	int fd;
+	int fd = ps_openat_in_root(root_fd, path, O_RDONLY | O_DIRECTORY, 0, PS_ROOT_NO_SYMLINKS);
 
-	if (!*path)
-		path = ".";
-	if (!no_openat2 && !ps_extract_force_fallback) {
-		fd = sys_openat2(root_fd, path, &how);
-		if (fd >= 0) {
-			*ret_fd = fd;
-			return 0;
-		}
-		if (errno == ENOSYS || errno == EPERM || errno == E2BIG)
-			no_openat2 = true; /* old kernel or a seccomp filter */
-		else if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR)
-			return ps_error_errno(err, "%s: open", path);
-		/* ENOENT (create), ELOOP, ENOTDIR: the walk says precisely why. */
+	if (fd >= 0) {
+		*ret_fd = fd;
+		return 0;
 	}
+	if (fd != -ENOENT && fd != -ELOOP && fd != -ENOTDIR)
+		return ps_error_set(err, PS_ERR_FAILED, -fd, "%s: open", path);
+	/* ENOENT (create), ELOOP, ENOTDIR: the walk makes what is missing and
+	 * says precisely why it cannot. */
 	return walk_dir(root_fd, path, create, ret_fd, err);
 }
 

@@ -6,9 +6,9 @@
  * Safe extraction of untrusted archives (internal; Documentation/images.md).
  *
  * Every write is relative to an fd of the target dir. Parent dirs are opened
- * with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS) or, where openat2 is
- * missing, by walking the components with O_NOFOLLOW; final components are
- * created with O_EXCL/O_NOFOLLOW. So nothing is ever written outside the
+ * with ps_openat_in_root(PS_ROOT_NO_SYMLINKS) (openat2, or its fallback
+ * walk; openat-root.h), missing ones made by walking with O_NOFOLLOW; final
+ * components are created with O_EXCL/O_NOFOLLOW. So nothing is ever written outside the
  * target, whatever the archive says:
  *
  *   absolute paths        neutralised: "/etc/x" is extracted as "etc/x"
@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <podstore/error.h>
+#include "openat-root.h"
 
 #define PS_EXTRACT_DEFAULT_MAX_BYTES (32LL << 30) /* 32 GiB of file data */
 #define PS_EXTRACT_DEFAULT_MAX_ENTRIES 4000000LL
@@ -69,7 +70,5 @@ int ps_tree_merge(int layer_fd, int dst_fd, ps_error **err);
  * symlink. flags are openat() flags; O_NOFOLLOW and O_CLOEXEC are added. */
 int ps_open_in_root(int root_fd, const char *path, int flags, int *ret_fd, ps_error **err);
 
-/* Tests only: pretend openat2() is missing, to exercise the fallback walk. */
-extern bool ps_extract_force_fallback;
 
 #endif
