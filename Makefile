@@ -87,6 +87,12 @@ $(BUILDDIR)/%.o: %.c $(wildcard include/podstore/*.h libpodstore/*.h cmd/podctl/
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
+# Only what include/podstore/ declares is exported from the shared library:
+# the library is compiled with hidden visibility and the public headers wrap
+# their declarations in "#pragma GCC visibility push(default)".
+# tests/check-abi.sh (run by make check) holds the line.
+$(LIB_OBJS): override CFLAGS += -fvisibility=hidden
+
 $(STATIC_LIB): $(LIB_OBJS)
 	$(if $(Q),@echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -172,6 +178,11 @@ check-unit: unit-tests
 	@BUILDDIR=$(BUILDDIR) tests/unit/run $(UNIT_BINS)
 	@set -e; for n in $(FUZZ_NAMES); do $(BUILDDIR)/tests/fuzz/replay-$$n tests/fuzz/corpus/$$n/*; done
 
+# The shared library exports exactly what include/podstore/ declares, each
+# function documented in its header.
+check-abi: $(SHARED_LIB)
+	@tests/check-abi.sh $(BUILDDIR)/libpodstore.so include/podstore
+
 check-functional: all
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
 
@@ -180,7 +191,7 @@ check-functional: all
 check:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all unit-tests
-	@$(MAKE) --no-print-directory check-unit check-functional
+	@$(MAKE) --no-print-directory check-abi check-unit check-functional
 
 # The library, the CLI and the unit tests run sanitized. stage1 does not:
 # its apps start as clone(CLONE_VM|CLONE_VFORK) children on a stack of their
@@ -234,7 +245,7 @@ uninstall:
 clean:
 	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
 
-.PHONY: fuzz all deps unit-tests check check-unit check-functional check-asan check-valgrind \
+.PHONY: fuzz all deps unit-tests check check-abi check-unit check-functional check-asan check-valgrind \
 	bench demo install uninstall clean
 .DELETE_ON_ERROR:
 # Keep the objects of unit tests and fuzz replays between runs.

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <podstore/manifest.h> /* ps_strv_free() and ps_strv_length() are public */
 #include "strv.h"
 
 void ps_strv_free(char **v)

@@ -21,6 +21,9 @@
 
 #include <stdarg.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 typedef enum ps_error_kind {
 	PS_ERR_FAILED = 1,     /* an operation failed (exit 1) */
 	PS_ERR_INVALID,        /* bad input: manifest, uuid, argument (exit 2 in the CLI
@@ -61,5 +64,7 @@ int ps_error_kind_errno(ps_error_kind kind);
 
 /* Free *err and set it to NULL; NULL and *err == NULL are fine. */
 void ps_error_free(ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

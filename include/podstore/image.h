@@ -21,6 +21,9 @@
 #include <podstore/error.h>
 #include <podstore/store.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 typedef struct ps_image_config {
 	char **entrypoint;
 	char **cmd;
@@ -59,6 +62,8 @@ int ps_image_import(ps_store *s, const char *path, const ps_image_import_opts *o
 /* By name[:tag], full digest, or unique digest prefix. */
 int ps_image_resolve(ps_store *s, const char *ref, ps_image **ret, ps_error **err);
 
+/* Every image in the store, newest first; an image removed meanwhile is left
+ * out. Free with ps_image_list_free(). */
 int ps_image_list(ps_store *s, ps_image ***ret, size_t *ret_n, ps_error **err);
 
 /* Refused (PS_ERR_BUSY) while a prepared or running pod uses it, unless force. */
@@ -84,7 +89,11 @@ bool ps_overlay_supported(ps_store *s);
  * the dir target_dirfd, applying whiteouts and opaque dirs. */
 int ps_image_copy_rootfs(ps_store *s, const ps_image *img, int target_dirfd, ps_error **err);
 
+/* Free an image from resolve/import; NULL is fine. */
 void ps_image_free(ps_image *img);
+/* Free the n images of a ps_image_list() and the array. */
 void ps_image_list_free(ps_image **v, size_t n);
+
+#pragma GCC visibility pop
 
 #endif
