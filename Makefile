@@ -30,7 +30,7 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-fno-strict-aliasing -fPIC -D_GNU_SOURCE \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fstack-clash-protection \
-	-Iinclude -Ilibpodstore \
+	-Iinclude -Ilibpodstore -include libpodstore/banned.h \
 	-DPODCTL_VERSION='"$(VERSION)"' -DLIBEXECDIR='"$(LIBEXECDIR)"'
 override LDFLAGS += -Wl,-z,relro,-z,now -Wl,--as-needed
 

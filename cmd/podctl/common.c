@@ -141,7 +141,7 @@ const char *cli_stage1_path(void)
 		path[n] = '\0';
 		char *slash = strrchr(path, '/');
 		if (slash) {
-			strcpy(slash + 1, "podctl-stage1"); /* fits: 32 bytes were kept free */
+			memcpy(slash + 1, "podctl-stage1", sizeof("podctl-stage1")); /* fits: 32 bytes kept free */
 			if (access(path, X_OK) == 0)
 				return path;
 		}

@@ -155,18 +155,18 @@ static char *app_name_from_image(const char *ref)
 static int parse_volume(struct cli *cli, ps_manifest *m, const char *spec, ps_error **err)
 {
 	_cleanup_free_ char *copy = strdup(spec);
-	char *save = NULL, *tok;
+	char *rest = copy, *tok;
 	ps_volume v = { 0 };
 	const char *target = NULL;
 
 	if (!copy)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "--volume");
-	tok = strtok_r(copy, ",", &save);
-	if (!tok || strchr(tok, '='))
+	tok = strsep(&rest, ",");
+	if (!tok || !*tok || strchr(tok, '='))
 		return ps_error_set(err, PS_ERR_INVALID, 0, "--volume %s: must start with a name", spec);
 	v.name = tok;
 	v.kind = (char *)"host";
-	while ((tok = strtok_r(NULL, ",", &save))) {
+	while ((tok = strsep(&rest, ","))) {
 		char *eq = strchr(tok, '=');
 		if (!eq)
 			return ps_error_set(err, PS_ERR_INVALID, 0, "--volume %s: expected key=value, not \"%s\"", spec, tok);

@@ -44,7 +44,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	strcpy(f->scratch, "/var/tmp/test-extract.XXXXXX");
+	snprintf(f->scratch, sizeof(f->scratch), "/var/tmp/test-extract.XXXXXX");
 	assert_non_null(mkdtemp(f->scratch));
 	f->scratch_fd = open(f->scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(f->scratch_fd >= 0);
