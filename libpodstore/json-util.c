@@ -5,6 +5,7 @@
 
 #include "json-util.h"
 #include "strv.h"
+#include "util.h"
 
 json_object *ps_json_get(json_object *o, const char *key)
 {
@@ -27,6 +28,54 @@ json_object *ps_json_array(json_object *o, const char *key)
 	json_object *v = ps_json_get(o, key);
 
 	return v && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+long long ps_json_int(json_object *o, const char *key, long long dflt)
+{
+	json_object *v = ps_json_get(o, key);
+
+	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : dflt;
+}
+
+long long ps_json_time(json_object *o, const char *key)
+{
+	const char *s = ps_json_str(o, key);
+	long long ns = 0;
+
+	return s && ps_parse_time(s, &ns) == 0 ? ns : 0;
+}
+
+int ps_json_dup_str(json_object *o, const char *key, char **ret)
+{
+	const char *s = ps_json_str(o, key);
+
+	*ret = NULL;
+	if (!s)
+		return 0;
+	*ret = strdup(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int ps_json_add_str(json_object *o, const char *key, const char *v)
+{
+	json_object *s;
+
+	if (!v)
+		return 0;
+	s = json_object_new_string(v);
+	if (!s || json_object_object_add(o, key, s) < 0) {
+		json_object_put(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int ps_json_add_time(json_object *o, const char *key, long long ns)
+{
+	char buf[64];
+
+	ps_format_time(ns, buf, sizeof(buf));
+	return ps_json_add_str(o, key, buf);
 }
 
 int ps_json_strv(json_object *arr, char ***ret)

@@ -28,6 +28,21 @@ const char *ps_json_str(json_object *o, const char *key);
 /* o[key] when it is an array, else NULL. */
 json_object *ps_json_array(json_object *o, const char *key);
 
+/* o[key] when it is an integer, else dflt. */
+long long ps_json_int(json_object *o, const char *key, long long dflt);
+
+/* o[key], a time as ps_format_time() writes it, in ns; 0 when missing or bad. */
+long long ps_json_time(json_object *o, const char *key);
+
+/* *ret = a copy of o[key] when it is a string, else NULL. -ENOMEM. */
+int ps_json_dup_str(json_object *o, const char *key, char **ret);
+
+/* Add key: v as a string; a NULL v adds nothing. -ENOMEM. */
+int ps_json_add_str(json_object *o, const char *key, const char *v);
+
+/* Add key: ns as an RFC 3339 time with nanoseconds (ps_format_time()). */
+int ps_json_add_time(json_object *o, const char *key, long long ns);
+
 /* A NULL-terminated copy of an array's strings (non-strings become ""), or
  * *ret = NULL when arr is not an array. -ENOMEM. */
 int ps_json_strv(json_object *arr, char ***ret);
