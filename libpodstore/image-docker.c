@@ -191,11 +191,7 @@ int import_docker(struct import *im, int root, const char *want_name, struct ima
 	r = import_layers(im, rec, docker_open_layer, &c, err);
 	if (r < 0)
 		return r;
-	rec->config = ps_json_get(config, "config");
-	if (rec->config && json_object_is_type(rec->config, json_type_object))
-		json_object_get(rec->config);
-	else
-		rec->config = NULL;
+	import_rec_set_config(rec, config);
 	if (!want_name && docker_entry_names(entry, &rec->names) < 0)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "import");
 	return 0;

@@ -26,6 +26,13 @@ static void image_rec_clear(struct image_rec *r)
 	ps_strv_free(r->names);
 }
 
+void import_rec_set_config(struct image_rec *rec, json_object *config_doc)
+{
+	json_object *c = ps_json_get(config_doc, "config");
+
+	rec->config = c && json_object_is_type(c, json_type_object) ? json_object_get(c) : NULL;
+}
+
 /* --- storing blobs ----------------------------------------------------------- */
 
 static void progress(struct import *im)

@@ -101,6 +101,10 @@ struct image_rec {
 	long long size;
 };
 
+/* Keep a reference to the "config" object of the image config document
+ * config_doc in rec (nothing when it is missing or not an object). */
+void import_rec_set_config(struct image_rec *rec, json_object *config_doc);
+
 /*
  * Store the blob read from in under blobs/sha256/<hex>. With expect (a hex
  * digest), a mismatch is PS_ERR_INVALID and nothing is stored; with

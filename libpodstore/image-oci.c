@@ -213,11 +213,7 @@ int import_oci(struct import *im, int root, const char *want_name, struct image_
 	r = import_layers(im, rec, oci_open_layer, &c, err);
 	if (r < 0)
 		return r;
-	rec->config = ps_json_get(config, "config");
-	if (rec->config && json_object_is_type(rec->config, json_type_object))
-		json_object_get(rec->config);
-	else
-		rec->config = NULL;
+	import_rec_set_config(rec, config);
 	if (!want_name && ref_name) {
 		_cleanup_free_ char *n = NULL;
 		if (image_normalize_name(ref_name, &n, NULL) == 0 && ps_strv_push(&rec->names, n) < 0)
