@@ -88,6 +88,13 @@ static int walk(int root_fd, const char *path, int flags, mode_t mode, unsigned 
 			continue;
 		}
 		fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && (rflags & PS_ROOT_MKDIR) && !(last && (flags & O_CREAT))) {
+			if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST) {
+				r = -errno;
+				goto out;
+			}
+			fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		}
 		if (fd < 0) {
 			r = -errno;
 			if (r == -ENOENT && last && (flags & O_CREAT)) {
@@ -197,6 +204,9 @@ int ps_openat_in_root(int root_fd, const char *path, int flags, mode_t mode, uns
 			int fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
 			if (fd >= 0)
 				return fd;
+			/* Missing dirs to make: the walk makes them (inside the root). */
+			if (errno == ENOENT && (rflags & PS_ROOT_MKDIR))
+				return walk(root_fd, path, flags, mode, rflags);
 			/* EAGAIN: a rename raced the lookup; the kernel asks us to retry. */
 			if (errno != EAGAIN)
 				break;

@@ -22,6 +22,9 @@
 
 /* Refuse any symlink on the way (-ELOOP), not only those leaving the root. */
 #define PS_ROOT_NO_SYMLINKS 0x1u
+/* Create missing dirs on the way (mode 0755), inside the root; the last
+ * component too, as a dir, unless flags has O_CREAT (then it is the file). */
+#define PS_ROOT_MKDIR 0x2u
 
 /*
  * Open path (relative or absolute; "" and "/" are the root itself) inside

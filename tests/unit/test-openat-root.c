@@ -140,6 +140,24 @@ static void check_all(struct tree *t)
 	assert_int_equal(faccessat(t->root, "a/new", F_OK, AT_SYMLINK_NOFOLLOW), 0);
 	assert_int_equal(unlinkat(t->root, "a/new", 0), 0);
 
+	/* PS_ROOT_MKDIR makes what is missing, inside the root, through symlinks. */
+	fd = ps_openat_in_root(t->root, "/new/dir/sub", O_PATH | O_DIRECTORY, 0, PS_ROOT_MKDIR);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(faccessat(t->root, "new/dir/sub", F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	fd = ps_openat_in_root(t->root, "dirlink/made/f", O_WRONLY | O_CREAT, 0644, PS_ROOT_MKDIR);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(faccessat(t->root, "a/made/f", F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	fd = ps_openat_in_root(t->root, "a/b/up/../../../../escaped", O_PATH, 0, PS_ROOT_MKDIR);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(faccessat(t->root, "escaped", F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(ps_openat_in_root(t->root, "abs/x", O_PATH, 0, PS_ROOT_MKDIR), -ENOTDIR);
+	assert_int_equal(ps_rm_rf_at(t->root, "new"), 0);
+	assert_int_equal(ps_rm_rf_at(t->root, "a/made"), 0);
+	assert_int_equal(ps_rm_rf_at(t->root, "escaped"), 0);
+
 	/* Real magic links, with /proc/self as the root: /proc/self/root and
 	 * /proc/self/fd/N lead out of any root, so they must not be followed
 	 * (openat2 refuses them; the walk reads them as text, inside the root). */
