@@ -37,6 +37,12 @@ extra=$(comm -23 <(printf '%s\n' "$exported") <(printf '%s\n' "$public"))
 missing=$(comm -13 <(printf '%s\n' "$exported") <(printf '%s\n' "$public"))
 undocumented=$(printf '%s\n' "$declared" | awk '$2 != "documented" { print $1 " (" $2 ")" }')
 
+nopragma=$(grep -L 'pragma GCC visibility push(default)' "$inc"/*.h | grep -v '/podstore\.h$')
+if [ -n "$nopragma" ]; then
+	echo "check-abi: public headers without #pragma GCC visibility push(default) … pop:"
+	printf '  %s\n' $nopragma
+	fail=1
+fi
 if [ -n "$extra" ]; then
 	echo "check-abi: $lib exports functions no public header declares:"
 	printf '  %s\n' $extra
