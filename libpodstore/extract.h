@@ -29,6 +29,10 @@
 #include <podstore/error.h>
 #include "openat-root.h"
 
+/* The xattr overlayfs reads an opaque dir from (written by extraction,
+ * honoured by the copy fallback). */
+#define OVERLAY_OPAQUE_XATTR "trusted.overlay.opaque"
+
 #define PS_EXTRACT_DEFAULT_MAX_BYTES (32LL << 30) /* 32 GiB of file data */
 #define PS_EXTRACT_DEFAULT_MAX_ENTRIES 4000000LL
 
@@ -59,7 +63,11 @@ int ps_extract_fd(int archive_fd, int target_fd, const ps_extract_opts *opts,
 int ps_extract_tree_at(int archive_fd, int dirfd, const char *name, const ps_extract_opts *opts,
                        ps_extract_stats *ret, ps_error **err);
 
-/* Merge one layer tree in overlayfs form (as extracted with whiteouts) onto
+/* Whether an xattr of an archive or a layer may be set on what we create:
+ * user.* and security.*, never trusted.* (could forge overlayfs metadata). */
+bool ps_xattr_allowed(const char *name);
+
+/* (tree-copy.c) Merge one layer tree in overlayfs form (as extracted with whiteouts) onto
  * the dir dst_fd: whiteouts delete, opaque dirs are emptied first, everything
  * else is copied (with hardlinks inside the layer kept). The fallback when
  * overlayfs is not available. */
