@@ -103,4 +103,19 @@ refused "a FIFO given as the file to import is refused" "not a file or dir" "$W/
 refused "a FIFO index.json inside an oci-archive is refused" "index.json: not a regular file" \
 	"$W/fifo-index.tar"
 
+# Type confusion in the JSON: json-c asserts (the library aborted, exit 134)
+# when an array function meets a non-array. Now each is a clean refusal.
+mkdir -p "$W/tags"
+echo '[{"Config":"c.json","RepoTags":"x:y","Layers":["a.tar"]}]' >"$W/tags/manifest.json"
+echo '{}' >"$W/tags/c.json"
+refused "a docker manifest.json whose RepoTags is not an array is refused, not an abort" \
+	"a.tar" "$W/tags" --name a:b
+
+mkdir -p "$W/diffids"
+tar -C "$ROOT" -cf "$W/diffids/a.tar" .
+echo '[{"Config":"c.json","Layers":["a.tar"]}]' >"$W/diffids/manifest.json"
+echo '{"rootfs":{"type":"layers","diff_ids":"sha256:00"},"config":{"Env":"A=1"}}' >"$W/diffids/c.json"
+t_begin "a docker config whose diff_ids and Env are not arrays imports without them, no abort"
+if OUT=$(timeout -k 5 "$LIMIT" "$P" image import "$W/diffids" 2>&1); then t_ok; else t_fail "exit $?: $OUT"; fi
+
 t_end
