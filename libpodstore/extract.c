@@ -247,6 +247,15 @@ static int apply_owner_mode(struct extractor *x, struct archive_entry *e, int fd
 	return 0;
 }
 
+/* Ownership, mode and the allowed xattrs of an entry, on what fd is. */
+static int apply_meta(struct extractor *x, struct archive_entry *e, int fd, const char *path,
+		      ps_error **err)
+{
+	int r = apply_owner_mode(x, e, fd, path, err);
+
+	return r < 0 ? r : apply_xattrs(e, fd, path, err);
+}
+
 static void entry_times(struct archive_entry *e, struct timespec ts[2])
 {
 	ts[0].tv_sec = archive_entry_mtime(e);
@@ -321,10 +330,7 @@ static int write_file(struct extractor *x, struct archive_entry *e, int dfd, con
 	}
 	if (ftruncate(fd, size) < 0)
 		return ps_error_errno(err, "%s: set size", path);
-	r = apply_owner_mode(x, e, fd, path, err);
-	if (r < 0)
-		return r;
-	r = apply_xattrs(e, fd, path, err);
+	r = apply_meta(x, e, fd, path, err);
 	if (r < 0)
 		return r;
 	entry_times(e, ts);
@@ -352,10 +358,7 @@ static int make_dir(struct extractor *x, struct archive_entry *e, int dfd, const
 	}
 	if (fd < 0)
 		return ps_error_errno(err, "%s: open dir", path);
-	r = apply_owner_mode(x, e, fd, path, err);
-	if (r < 0)
-		return r;
-	r = apply_xattrs(e, fd, path, err);
+	r = apply_meta(x, e, fd, path, err);
 	if (r < 0)
 		return r;
 	/* Times last, after the dir's children are made. */
