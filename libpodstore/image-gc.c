@@ -79,13 +79,7 @@ int ps_image_remove(ps_store *s, const char *ref, bool force, ps_error **err)
 	size_t n_names = 0;
 	int r;
 
-	r = imgstore_open(s, &st, err);
-	if (r < 0)
-		return r;
-	r = lock = imgstore_lock(&st, "names.lock", LOCK_EX, err);
-	if (r < 0)
-		return r;
-	r = image_names_load(&st, &names, err);
+	r = imgstore_open_names(s, &st, "names.lock", &lock, &names, err);
 	if (r < 0)
 		return r;
 	r = image_resolve_hex(&st, names, ref, hex, err);

@@ -55,6 +55,11 @@ const char *image_digest_hex(const char *digest);
 int image_normalize_name(const char *in, char **ret, ps_error **err);
 
 int image_names_load(struct imgstore *st, json_object **ret, ps_error **err);
+
+/* imgstore_open(), then (with lock_name) flock images/<lock_name> exclusively
+ * into *ret_lock, then load the names. */
+int imgstore_open_names(ps_store *s, struct imgstore *st, const char *lock_name, int *ret_lock,
+                        json_object **ret_names, ps_error **err);
 int image_names_save(struct imgstore *st, json_object *names, ps_error **err);
 
 /* Load the record images/index/sha256-<hex>.json; PS_ERR_NOT_FOUND. */

@@ -347,6 +347,22 @@ int image_resolve_hex(struct imgstore *st, json_object *names, const char *ref,
 	return 0;
 }
 
+int imgstore_open_names(ps_store *s, struct imgstore *st, const char *lock_name, int *ret_lock,
+			json_object **ret_names, ps_error **err)
+{
+	int r = imgstore_open(s, st, err);
+
+	if (r < 0)
+		return r;
+	if (lock_name) {
+		r = imgstore_lock(st, lock_name, LOCK_EX, err);
+		if (r < 0)
+			return r;
+		*ret_lock = r;
+	}
+	return image_names_load(st, ret_names, err);
+}
+
 int ps_image_resolve(ps_store *s, const char *ref, ps_image **ret, ps_error **err)
 {
 	_cleanup_imgstore_ struct imgstore st = IMGSTORE_INIT;
@@ -354,10 +370,7 @@ int ps_image_resolve(ps_store *s, const char *ref, ps_image **ret, ps_error **er
 	char hex[PS_SHA256_HEX_LEN + 1];
 	int r;
 
-	r = imgstore_open(s, &st, err);
-	if (r < 0)
-		return r;
-	r = image_names_load(&st, &names, err);
+	r = imgstore_open_names(s, &st, NULL, NULL, &names, err);
 	if (r < 0)
 		return r;
 	r = image_resolve_hex(&st, names, ref, hex, err);
@@ -383,10 +396,7 @@ int ps_image_list(ps_store *s, ps_image ***ret, size_t *ret_n, ps_error **err)
 	size_t n, k = 0;
 	int r;
 
-	r = imgstore_open(s, &st, err);
-	if (r < 0)
-		return r;
-	r = image_names_load(&st, &names, err);
+	r = imgstore_open_names(s, &st, NULL, NULL, &names, err);
 	if (r < 0)
 		return r;
 	r = image_index_list(&st, &hexes, err);
