@@ -40,17 +40,17 @@ undocumented=$(printf '%s\n' "$declared" | awk '$2 != "documented" { print $1 " 
 nopragma=$(grep -L 'pragma GCC visibility push(default)' "$inc"/*.h | grep -v '/podstore\.h$')
 if [ -n "$nopragma" ]; then
 	echo "check-abi: public headers without #pragma GCC visibility push(default) … pop:"
-	printf '  %s\n' $nopragma
+	printf '%s\n' "$nopragma" | sed 's/^/  /'
 	fail=1
 fi
 if [ -n "$extra" ]; then
 	echo "check-abi: $lib exports functions no public header declares:"
-	printf '  %s\n' $extra
+	printf '%s\n' "$extra" | sed 's/^/  /'
 	fail=1
 fi
 if [ -n "$missing" ]; then
 	echo "check-abi: declared in $inc but not exported from $lib:"
-	printf '  %s\n' $missing
+	printf '%s\n' "$missing" | sed 's/^/  /'
 	fail=1
 fi
 if [ -n "$undocumented" ]; then
