@@ -70,6 +70,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILDDIR)/tests/unit/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz-%.c=%)
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILDDIR)/tests/fuzz/replay-%)
+FAULT_LIB := $(BUILDDIR)/tests/fault/libfault.so
 
 STATIC_LIB := $(BUILDDIR)/libpodstore.a
 SHARED_LIB := $(BUILDDIR)/libpodstore.so.$(SOVERSION)
@@ -142,6 +143,7 @@ $(NOTIFY_STATIC): $(NOTIFY_STATIC_SRCS) libpodstore/sdnotify.h Makefile
 # Unit tests of stage1 modules link those objects directly.
 $(BUILDDIR)/tests/unit/test-notify: $(BUILDDIR)/stage1/notify.o
 $(BUILDDIR)/tests/unit/test-probe: $(BUILDDIR)/stage1/probe.o $(BUILDDIR)/stage1/restart.o
+$(BUILDDIR)/tests/unit/test-readyproto: $(BUILDDIR)/stage1/readyproto.o
 
 $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")
@@ -172,7 +174,14 @@ deps:
 	@$(PKG_CONFIG) --exists $(DEPS_PC) libarchive nettle libseccomp cmocka 2>/dev/null && command -v busybox >/dev/null \
 		|| scripts/install-deps
 
-unit-tests: $(UNIT_BINS) $(REPLAY_BINS)
+unit-tests: $(UNIT_BINS) $(REPLAY_BINS) $(FAULT_LIB)
+
+# The fault-injection shim (tests/fault/fault.c): test-only, never installed,
+# built without the project's CFLAGS (it defines libc's own symbols).
+$(FAULT_LIB): tests/fault/fault.c Makefile
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -shared -fPIC -O1 -g -Wall -Wextra -Werror -o $@ $< -ldl
 
 check-unit: unit-tests
 	@BUILDDIR=$(BUILDDIR) tests/unit/run $(UNIT_BINS)
@@ -183,8 +192,13 @@ check-unit: unit-tests
 check-abi: $(SHARED_LIB)
 	@tests/check-abi.sh $(BUILDDIR)/libpodstore.so include/podstore
 
-check-functional: all
+check-functional: all $(FAULT_LIB)
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
+
+# The torture run (tests/stress/torture.sh): 10 minutes by default,
+# STRESS_ARGS=--duration=SECONDS to change; make check runs a 20 s smoke.
+stress: all
+	@BUILDDIR=$(abspath $(BUILDDIR)) tests/stress/torture.sh $(STRESS_ARGS)
 
 # Dependencies are checked in a sub-make so the pkg-config flags above are
 # computed after they are installed.
@@ -245,7 +259,7 @@ uninstall:
 clean:
 	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
 
-.PHONY: fuzz all deps unit-tests check check-abi check-unit check-functional check-asan check-valgrind \
+.PHONY: stress fuzz all deps unit-tests check check-abi check-unit check-functional check-asan check-valgrind \
 	bench demo install uninstall clean
 .DELETE_ON_ERROR:
 # Keep the objects of unit tests and fuzz replays between runs.

@@ -175,6 +175,8 @@ int ps_status_marker_write(int app_dirfd, const ps_status_marker *m, ps_error **
 	ps_json_add_time(o, "time", m->time_ns);
 	if (m->reason)
 		ps_json_add_str(o, "reason", m->reason);
+	if (m->ready_by)
+		ps_json_add_str(o, "readyBy", m->ready_by);
 	return write_json(app_dirfd, PS_FILE_APP_STATUS, o, 0, err);
 }
 
@@ -186,7 +188,8 @@ int ps_status_marker_read(int app_dirfd, ps_status_marker *ret, ps_error **err)
 	if (r < 0)
 		return r;
 	ps_status_marker m = { .time_ns = ps_json_time(o, "time") };
-	if (ps_json_dup_str(o, "status", &m.status) < 0 || ps_json_dup_str(o, "reason", &m.reason) < 0) {
+	if (ps_json_dup_str(o, "status", &m.status) < 0 || ps_json_dup_str(o, "reason", &m.reason) < 0 ||
+	    ps_json_dup_str(o, "readyBy", &m.ready_by) < 0) {
 		ps_status_marker_clear(&m);
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "read status");
 	}
@@ -198,7 +201,8 @@ void ps_status_marker_clear(ps_status_marker *m)
 {
 	free(m->status);
 	free(m->reason);
-	m->status = m->reason = NULL;
+	free(m->ready_by);
+	m->status = m->reason = m->ready_by = NULL;
 }
 
 /* --- ready, gc-marked: {"time": TIME} --------------------------------------- */
