@@ -41,6 +41,26 @@ int ps_strv_push(char ***v, const char *s)
 	return 0;
 }
 
+char **ps_strv_copy(char *const *v)
+{
+	size_t n = ps_strv_length(v);
+	char **r;
+
+	if (!v)
+		return NULL;
+	r = calloc(n + 1, sizeof(char *));
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		r[i] = strdup(v[i]);
+		if (!r[i]) {
+			ps_strv_free(r);
+			return NULL;
+		}
+	}
+	return r;
+}
+
 bool ps_strv_contains(char *const *v, const char *s)
 {
 	for (; v && *v; v++)

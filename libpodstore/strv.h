@@ -21,6 +21,9 @@ size_t ps_strv_length(char *const *v);
 /* Append a copy of s; *v may be NULL (a new vector is made). */
 int ps_strv_push(char ***v, const char *s);
 
+/* A deep copy of v (NULL for a NULL v, or on ENOMEM: check v first). */
+char **ps_strv_copy(char *const *v);
+
 /* Whether v holds a string equal to s. */
 bool ps_strv_contains(char *const *v, const char *s);
 
