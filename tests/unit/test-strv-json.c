@@ -74,6 +74,7 @@ static void test_json_lookups(void **state)
 	assert_int_equal(ps_strv_length(v), 3);
 	assert_string_equal(v[0], "p");
 	assert_string_equal(v[1], ""); /* non-strings become "" */
+	ps_strv_free(TAKE_PTR(v));
 	assert_int_equal(ps_json_strv(ps_json_get(o, "s"), &v), 0); /* not an array */
 	assert_null(v);
 	assert_int_equal(ps_json_dup_str(o, "s", &s), 0);
