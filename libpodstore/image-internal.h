@@ -13,6 +13,7 @@
  *   image-rootfs.c   plain rootfs tarballs and dirs
  *   image-gc.c       what pods use; remove and gc
  *   image-mount.c    what prepare uses to build a rootfs (overlay probe, copy)
+ *   image-pull.c     ps_image_pull(): skopeo into tmp/, then a verified import
  *
  * The parsers (image_config_parse, oci_*, docker_*) take a parsed JSON
  * document and never touch the file system, so they can be fuzzed alone
@@ -151,6 +152,9 @@ int layout_read_json(struct import *im, int root, const char *path, const char *
 /* A descriptor's digest (hex) and size (-1 when absent). PS_ERR_INVALID on a
  * digest that is not "sha256:<64 hex>" or a negative or non-integer size. */
 int oci_descriptor(json_object *d, const char **ret_hex, long long *ret_size, ps_error **err);
+
+/* The host's architecture as OCI platforms spell it ("amd64", "arm64", …). */
+const char *image_host_arch(void);
 
 /* Whether a parsed manifest is really an index (a multi-platform image). */
 bool oci_is_index(json_object *manifest);

@@ -51,7 +51,7 @@ static int oci_open_layer(void *ctx, size_t i, int *ret_fd, const char **ret_exp
 	return layout_open(c->root, c->path, 0, ret_fd, NULL, err);
 }
 
-static const char *host_arch(void)
+const char *image_host_arch(void)
 {
 #if defined(__x86_64__)
 	return "amd64";
@@ -110,7 +110,7 @@ int oci_index_pick(json_object *index, const char *want_name, json_object **ret,
 			snprintf(refs + l, sizeof(refs) - l, "%s%s", l ? ", " : "", ref);
 		}
 		if (p && streq(ps_json_str(p, "os") ?: "", "linux") &&
-		    streq(ps_json_str(p, "architecture") ?: "", host_arch()) && !plat)
+		    streq(ps_json_str(p, "architecture") ?: "", image_host_arch()) && !plat)
 			plat = d;
 		only = d;
 	}

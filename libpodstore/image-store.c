@@ -379,6 +379,34 @@ int ps_image_resolve(ps_store *s, const char *ref, ps_image **ret, ps_error **er
 	return image_load(&st, hex, names, ret, err);
 }
 
+int ps_image_tag(ps_store *s, const char *ref, const char *new_name, ps_error **err)
+{
+	_cleanup_imgstore_ struct imgstore st = IMGSTORE_INIT;
+	_cleanup_json_ json_object *names = NULL;
+	_cleanup_close_ int lock = -1;
+	_cleanup_free_ char *name = NULL;
+	char hex[PS_SHA256_HEX_LEN + 1], digest[80];
+	const char *old;
+	int r;
+
+	r = image_normalize_name(new_name, &name, err);
+	if (r < 0)
+		return r;
+	r = imgstore_open_names(s, &st, "names.lock", &lock, &names, err);
+	if (r < 0)
+		return r;
+	r = image_resolve_hex(&st, names, ref, hex, err);
+	if (r < 0)
+		return r;
+	snprintf(digest, sizeof(digest), "sha256:%s", hex);
+	old = ps_json_str(names, name);
+	if (old && streq(old, digest))
+		return 0;
+	/* Like an import's name: it moves from the image that had it. */
+	json_object_object_add(names, name, json_object_new_string(digest));
+	return image_names_save(&st, names, err);
+}
+
 static int cmp_created(const void *a, const void *b)
 {
 	const ps_image *x = *(ps_image *const *)a, *y = *(ps_image *const *)b;

@@ -249,6 +249,7 @@ void ps_app_init(ps_app *a)
 		.restart = PS_RESTART_NEVER,
 		.backoff_initial_ms = PS_DEFAULT_BACKOFF_INITIAL_MS,
 		.backoff_max_ms = PS_DEFAULT_BACKOFF_MAX_MS,
+		.no_new_privileges = true,
 	};
 	ps_probe_init(&a->liveness);
 	ps_probe_init(&a->readiness);
@@ -259,6 +260,7 @@ void ps_app_clear(ps_app *a)
 {
 	free(a->name);
 	free(a->image);
+	free(a->image_digest);
 	ps_strv_free(a->exec);
 	ps_strv_free(a->env);
 	free(a->working_dir);
@@ -272,6 +274,10 @@ void ps_app_clear(ps_app *a)
 		free(a->mounts[i].path);
 	}
 	free(a->mounts);
+	ps_strv_free(a->cap_add);
+	ps_strv_free(a->cap_drop);
+	free(a->seccomp);
+	free(a->seccomp_profile);
 	*a = (ps_app){ 0 };
 }
 

@@ -77,6 +77,8 @@ typedef struct ps_volume {
 typedef struct ps_app {
 	char *name;          /* [a-z0-9][a-z0-9-]*, unique in the pod */
 	char *image;         /* image reference (name, digest, prefix or path) */
+	char *image_digest;  /* "sha256:<hex>" the image resolved to ("imageDigest"),
+	                        set by prepare; a manifest that gives it pins the image */
 	char **exec;         /* argv; NULL = the image's Entrypoint + Cmd */
 	char **env;          /* "KEY=VALUE"; NULL when none (JSON: an object) */
 	char *working_dir;   /* absolute; NULL = image's or "/" */
@@ -95,6 +97,15 @@ typedef struct ps_app {
 	ps_probe liveness, readiness, startup;
 	ps_mount *mounts;
 	size_t n_mounts;
+	/* confinement (Documentation/security.md) */
+	char **cap_add;      /* "capabilities": {"add": [...]}: "CAP_…" or "ALL"; NULL = none */
+	char **cap_drop;     /* "capabilities": {"drop": [...]} */
+	char *seccomp;       /* NULL (= "default"), "unconfined", or an absolute path to a
+	                        Docker/OCI seccomp profile */
+	char *seccomp_profile; /* "seccompProfile": the profile itself as compact JSON; prepare
+	                          copies it from the path, and stage1 uses only this */
+	bool no_new_privileges; /* "noNewPrivileges", default true */
+	bool read_only_rootfs;  /* "readOnlyRootfs", default false */
 } ps_app;
 
 typedef struct ps_annotation {
