@@ -68,7 +68,7 @@ static int open_mkdir_in_root(int rootfd, const char *path, bool file)
 	char buf[PATH_MAX];
 	if (strlen(path) >= sizeof(buf))
 		return -ENAMETOOLONG;
-	strcpy(buf, path);
+	memcpy(buf, path, strlen(path) + 1);
 	int dirfd = dup(rootfd);
 	if (dirfd < 0)
 		return -errno;
