@@ -12,9 +12,9 @@ enum { OPT_NAME = OPT_VERB_BASE, OPT_QUIET, OPT_NO_LEGEND, OPT_FORCE };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: podctl image import PATH [--name NAME[:TAG]] [--quiet]\n"
+	fprintf(f, "Usage: podctl image import PATH [--name NAME[:TAG]] [--quiet] [--format=json|text]\n"
 	           "       podctl image list [--format=json|text] [--no-legend]\n"
-	           "       podctl image rm [--force] REF…\n\n"
+	           "       podctl image rm [--force] [--format=json|text] REF…\n\n"
 	           "import takes an OCI image layout (dir or tar), a docker-archive tar, a rootfs\n"
 	           "tarball (none, gzip, xz, zstd, bzip2) or a rootfs dir, and prints the image's\n"
 	           "digest. A REF is NAME[:TAG], a digest, or a unique digest prefix. rm refuses an\n"
@@ -24,7 +24,9 @@ static void usage(FILE *f)
 	           "      --name=NAME[:TAG]      name the imported image (tag default: latest)\n"
 	           "  -q, --quiet                no progress bar (there is none unless stdout and\n"
 	           "                             stderr are terminals)\n"
-	           "      --format=json|text     list's output format (default text)\n"
+	           "      --format=json|text     output format (default text); json: import prints\n"
+	           "                             the image as list does, rm {\"removed\": [REF…],\n"
+	           "                             \"failed\": [{\"ref\", \"error\"}]}\n"
 	           "      --no-legend            no header line\n"
 	           "  -f, --force                rm even when pods use it\n" CLI_GLOBAL_HELP);
 }
@@ -44,7 +46,10 @@ static void progress_bar(long long done, long long total, size_t layer, size_t n
 	        done >> 20);
 }
 
-static int image_import(struct cli *cli, const char *path, const char *name, bool quiet)
+static json_object *image_json(const ps_image *img);
+
+static int image_import(struct cli *cli, const char *path, const char *name, bool quiet,
+                        enum cli_format format)
 {
 	ps_image_import_opts io = { .name = name };
 	ps_image *img = NULL;
@@ -60,7 +65,13 @@ static int image_import(struct cli *cli, const char *path, const char *name, boo
 		fputs("\r\033[K", stderr);
 	if (r < 0)
 		return cli_fail(cli, &err);
-	printf("%s\n", img->digest);
+	if (format == FORMAT_JSON) {
+		json_object *j = image_json(img);
+		json_print(j);
+		json_object_put(j);
+	} else {
+		printf("%s\n", img->digest);
+	}
 	ps_image_free(img);
 	return EXIT_OK;
 }
@@ -119,13 +130,20 @@ static int image_list(struct cli *cli, enum cli_format format, bool legend)
 	return EXIT_OK;
 }
 
-static int image_rm(struct cli *cli, int argc, char **argv, bool force)
+static int image_rm(struct cli *cli, int argc, char **argv, bool force, enum cli_format format)
 {
 	ps_error *err = NULL;
 	int ret = EXIT_OK, r;
+	json_object *removed = json_object_new_array(), *failed = json_object_new_array();
 
 	for (int i = 0; i < argc; i++) {
-		if (ps_image_remove(cli->store, argv[i], force, &err) < 0) {
+		if (ps_image_remove(cli->store, argv[i], force, &err) == 0) {
+			json_object_array_add(removed, json_object_new_string(argv[i]));
+		} else {
+			json_object *f = json_object_new_object();
+			json_object_object_add(f, "ref", json_object_new_string(argv[i]));
+			json_object_object_add(f, "error", json_object_new_string(err && err->msg ? err->msg : "failed"));
+			json_object_array_add(failed, f);
 			r = cli_fail(cli, &err);
 			if (ret == EXIT_OK || r == EXIT_FAILED)
 				ret = r;
@@ -136,6 +154,15 @@ static int image_rm(struct cli *cli, int argc, char **argv, bool force)
 		if (ret == EXIT_OK)
 			ret = r;
 	}
+	if (format == FORMAT_JSON) {
+		json_object *j = json_object_new_object();
+		json_object_object_add(j, "removed", json_object_get(removed));
+		json_object_object_add(j, "failed", json_object_get(failed));
+		json_print(j);
+		json_object_put(j);
+	}
+	json_object_put(removed);
+	json_object_put(failed);
 	return ret;
 }
 
@@ -189,7 +216,7 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 			return cli_usage_error(cli, "import takes one PATH");
 		if ((r = cli_open_store(cli, true)))
 			return r;
-		return image_import(cli, argv[optind], name, quiet);
+		return image_import(cli, argv[optind], name, quiet, format);
 	}
 	if (streq(sub, "list") || streq(sub, "ls")) {
 		if (optind < argc)
@@ -203,7 +230,7 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 			return cli_usage_error(cli, "missing REF");
 		if ((r = cli_open_store(cli, true)))
 			return r;
-		return image_rm(cli, argc - optind, argv + optind, force);
+		return image_rm(cli, argc - optind, argv + optind, force, format);
 	}
 	return cli_usage_error(cli, "unknown subcommand \"%s\" (import, list or rm)", sub);
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* podctl wait: wait for several pods to be ready, healthy, unhealthy or exited. */
 #include <getopt.h>
+#include <json-c/json.h>
 
 #include "cli.h"
+#include "podview.h"
 #include "util.h"
 
 enum { OPT_FOR = OPT_VERB_BASE, OPT_ANY, OPT_TIMEOUT };
@@ -17,7 +19,9 @@ static void usage(void)
 	       "Options:\n"
 	       "      --for=COND             ready, healthy, unhealthy or exited (required)\n"
 	       "      --any                  the first pod that satisfies COND is enough\n"
-	       "      --timeout=DUR          give up after DUR (default: wait forever)\n" CLI_GLOBAL_HELP);
+	       "      --timeout=DUR          give up after DUR (default: wait forever)\n"
+	       "      --format=json|text     json: once the condition holds, print {\"for\",\n"
+	       "                             \"any\", \"pods\": [uuids], \"first\": uuid or null}\n" CLI_GLOBAL_HELP);
 }
 
 int cmd_wait(struct cli *cli, int argc, char **argv)
@@ -26,6 +30,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 		{ "for", required_argument, NULL, OPT_FOR },
 		{ "any", no_argument, NULL, OPT_ANY },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -33,6 +38,8 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 	bool have_cond = false, any = false;
 	long long timeout_ms = -1;
 	ps_error *err = NULL;
+	enum cli_format format = FORMAT_TEXT;
+	const char *cond_name = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -45,6 +52,11 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 				return cli_usage_error(cli, "--for: expected ready, healthy, unhealthy or exited, not \"%s\"",
 				                       optarg);
 			have_cond = true;
+			cond_name = optarg;
+			break;
+		case OPT_FORMAT:
+			if ((r = cli_parse_format(cli, optarg, &format)))
+				return r;
 			break;
 		case OPT_ANY:
 			any = true;
@@ -78,7 +90,17 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 	if (r == EXIT_OK) {
 		if (ps_pods_wait(pods, n, cond, any, timeout_ms, &which, &err) < 0)
 			r = cli_fail(cli, &err);
-		else if (any)
+		else if (format == FORMAT_JSON) {
+			json_object *j = json_object_new_object(), *a = json_object_new_array();
+			json_object_object_add(j, "for", json_object_new_string(cond_name));
+			json_object_object_add(j, "any", json_object_new_boolean(any));
+			for (size_t i = 0; i < n; i++)
+				json_object_array_add(a, json_object_new_string(pods[i]->uuid));
+			json_object_object_add(j, "pods", a);
+			json_object_object_add(j, "first", any ? json_object_new_string(pods[which]->uuid) : NULL);
+			json_print(j);
+			json_object_put(j);
+		} else if (any)
 			printf("%s\n", pods[which]->uuid);
 	}
 	for (size_t i = 0; i < n; i++)

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "paths.h" /* build/paths.h: LIBEXECDIR */
 #include "util.h"
 
 int cli_handle_global(struct cli *cli, int opt, const char *arg)
