@@ -92,7 +92,7 @@ NOTIFY_STATIC := $(BUILDDIR)/podctl-notify
 STAGE1_MAIN := $(wildcard stage1/main.c)
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(PC_FILE) $(PODCTL) $(if $(STAGE1_MAIN),$(STAGE1)) $(NOTIFY_STATIC) \
-	$(DIST_FILES)
+	man dist
 
 # --- paths embedded in the binaries -----------------------------------------
 # build/paths.h holds every install directory a binary or a generated file
@@ -212,6 +212,7 @@ fuzz:
 
 deps:
 	@$(PKG_CONFIG) --exists $(DEPS_PC) libarchive nettle libseccomp cmocka 2>/dev/null && command -v busybox >/dev/null \
+		&& command -v mandoc >/dev/null && command -v shellcheck >/dev/null && command -v man >/dev/null \
 		|| scripts/install-deps
 
 unit-tests: $(UNIT_BINS) $(REPLAY_BINS)
@@ -228,7 +229,7 @@ check-functional: all
 check:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all unit-tests
-	@$(MAKE) --no-print-directory check-unit check-functional
+	@$(MAKE) --no-print-directory check-man check-shellcheck check-unit check-functional
 
 # The library, the CLI and the unit tests run sanitized. stage1 does not:
 # its apps start as clone(CLONE_VM|CLONE_VFORK) children on a stack of their
@@ -257,11 +258,59 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@BUILDDIR=$(abspath $(BUILDDIR)) scripts/demo
 
-# --- install ----------------------------------------------------------------
+# --- install, man pages, completion, units ----------------------------------
+# Man pages: man/NAME.SECTION.md, one per page, turned into roff by
+# scripts/md2man; podctl-manifest(5) is made from Documentation/manifest.md
+# itself, so the two cannot drift. `make check` lints them (check-man).
+MAN_SRCS := $(sort $(wildcard man/*.md))
+MAN_PAGES := $(MAN_SRCS:man/%.md=$(BUILDDIR)/man/%) $(BUILDDIR)/man/podctl-manifest.5
+MAN_DATE := $(shell git log -1 --format=%cs 2>/dev/null || date +%F)
+DIST_FILES := $(BUILDDIR)/dist/podctl-gc.service $(BUILDDIR)/dist/podctl-gc.timer \
+	$(BUILDDIR)/dist/podctl-pod@.service
+COMPLETIONS := completion/podctl.bash completion/_podctl
+
+man: $(MAN_PAGES)
+dist: $(DIST_FILES)
+
+$(BUILDDIR)/man/%: man/%.md scripts/md2man
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  MAN     $@")
+	$(Q)scripts/md2man $(basename $*) $(subst .,,$(suffix $*)) $(VERSION) $(MAN_DATE) <$< >$@
+
+$(BUILDDIR)/man/podctl-manifest.5: Documentation/manifest.md scripts/md2man
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  MAN     $@")
+	$(Q)scripts/md2man podctl-manifest 5 $(VERSION) $(MAN_DATE) <$< >$@
+
+# Units name the installed binaries and config dir.
+SUBST_PATHS = sed -e 's|@BINDIR@|$(BINDIR)|g; s|@DATADIR@|$(DATADIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+$(BUILDDIR)/dist/%: dist/%.in $(PATHS_H)
+	@mkdir -p $(dir $@)
+	$(Q)$(SUBST_PATHS) $< >$@
+$(BUILDDIR)/dist/%: dist/%
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
+
+# mandoc's lint (warnings are errors) and man(1)'s own rendering with warnings.
+check-man: $(MAN_PAGES)
+	@set -e; for m in $(MAN_PAGES); do \
+		mandoc -T lint -W warning $$m; \
+		out=$$(MANWIDTH=80 man --warnings -l $$m 2>&1 >/dev/null); \
+		if [ -n "$$out" ]; then echo "$$m: $$out"; exit 1; fi; \
+	done; echo "man: $(words $(MAN_PAGES)) pages lint clean"
+
+# Every shell script in the tree (found by extension or shebang).
+check-shellcheck:
+	@files=$$(git ls-files 2>/dev/null | while read -r f; do \
+		case $$f in *.sh|*.bash) echo "$$f";; *.*) ;; \
+		*) [ -f "$$f" ] && head -c 64 "$$f" | grep -qE '^#!.*(/|env )(ba)?sh' && echo "$$f";; esac; \
+		done); shellcheck -x $$files && echo "shellcheck: $$(echo $$files | wc -w) scripts clean"
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/podctl $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(INCLUDEDIR)/podstore $(DESTDIR)$(PKGCONFIGDIR)
+		$(DESTDIR)$(INCLUDEDIR)/podstore $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(DATADIR)/podctl
 	install -m 0755 $(PODCTL) $(DESTDIR)$(BINDIR)/podctl
 	install -m 0755 $(STAGE1) $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-stage1
 	install -m 0755 $(NOTIFY_STATIC) $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-notify
@@ -270,20 +319,36 @@ install: all
 	ln -sf libpodstore.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libpodstore.so
 	install -m 0644 include/podstore/*.h $(DESTDIR)$(INCLUDEDIR)/podstore/
 	install -m 0644 $(PC_FILE) $(DESTDIR)$(PKGCONFIGDIR)/podstore.pc
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.3,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 completion/podctl.bash $(DESTDIR)$(BASHCOMPDIR)/podctl
+	install -m 0644 completion/_podctl $(DESTDIR)$(ZSHCOMPDIR)/_podctl
+	install -m 0644 $(DIST_FILES) $(DESTDIR)$(DATADIR)/podctl/
 
+# Removes exactly what install put there, and the directories it made that
+# are left empty (never a directory something else still uses).
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/podctl $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-stage1 \
 		$(DESTDIR)$(LIBEXECDIR)/podctl/podctl-notify \
 		$(DESTDIR)$(LIBDIR)/libpodstore.a $(DESTDIR)$(LIBDIR)/libpodstore.so \
-		$(DESTDIR)$(LIBDIR)/libpodstore.so.$(SOVERSION) $(DESTDIR)$(PKGCONFIGDIR)/podstore.pc
+		$(DESTDIR)$(LIBDIR)/libpodstore.so.$(SOVERSION) $(DESTDIR)$(PKGCONFIGDIR)/podstore.pc \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MAN_PAGES)))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MAN_PAGES)))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MAN_PAGES)))) \
+		$(DESTDIR)$(BASHCOMPDIR)/podctl $(DESTDIR)$(ZSHCOMPDIR)/_podctl \
+		$(addprefix $(DESTDIR)$(DATADIR)/podctl/,$(notdir $(DIST_FILES)))
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/podstore
-	-rmdir $(DESTDIR)$(LIBEXECDIR)/podctl
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/podctl $(DESTDIR)$(DATADIR)/podctl 2>/dev/null
+	-rmdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) 2>/dev/null
 
 clean:
 	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
 
 .PHONY: fuzz all deps unit-tests check check-unit check-functional check-asan check-valgrind \
-	bench demo install uninstall clean
+	bench demo install uninstall clean man dist check-man check-shellcheck FORCE
 .DELETE_ON_ERROR:
 # Keep the objects of unit tests and fuzz replays between runs.
 .SECONDARY:
