@@ -262,7 +262,7 @@ demo:
 # Man pages: man/NAME.SECTION.md, one per page, turned into roff by
 # scripts/md2man; podctl-manifest(5) is made from Documentation/manifest.md
 # itself, so the two cannot drift. `make check` lints them (check-man).
-MAN_SRCS := $(sort $(wildcard man/*.md))
+MAN_SRCS := $(sort $(wildcard man/*.[1-8].md))
 MAN_PAGES := $(MAN_SRCS:man/%.md=$(BUILDDIR)/man/%) $(BUILDDIR)/man/podctl-manifest.5
 MAN_DATE := $(shell git log -1 --format=%cs 2>/dev/null || date +%F)
 DIST_FILES := $(BUILDDIR)/dist/podctl-gc.service $(BUILDDIR)/dist/podctl-gc.timer \

@@ -1,0 +1,78 @@
+#!/bin/bash
+# Bash completion (completion/podctl.bash), driven as bash drives it: COMP_*
+# set as for a real <Tab>, the function `complete -p podctl` names called,
+# COMPREPLY read back. Pods in several states, so each verb's filter shows.
+. "$(dirname "$0")/lib.sh"
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+COMP="$SRC/completion/podctl.bash"
+ROOT=$(t_rootfs)
+
+# Pods: one prepared (named "web"), one running, one exited.
+PREPARED=$("$PODCTL" prepare --name=web "$ROOT" -- /bin/true) || t_fail "prepare"
+RUNNING=$("$PODCTL" run --detach --name=sleeper "$ROOT" -- sleep 1000) || t_fail "run --detach"
+EXITED=$("$PODCTL" run --detach --name=done "$ROOT" -- /bin/true) && "$PODCTL" status --wait=30s "$EXITED" >/dev/null ||
+	t_fail "run an exiting pod"
+"$PODCTL" image import --name=bb "$ROOT" >/dev/null || t_fail "image import"
+
+# complete LINE [with-bash-completion]: the completions bash would offer at
+# the end of LINE, sorted, space-separated.
+complete_line() {
+	local line=$1 mode=${2:-plain}
+	PATH="$BUILDDIR:$PATH" bash --norc --noprofile -c '
+		line=$1 mode=$2 comp=$3
+		if [ "$mode" = bc ]; then . /usr/share/bash-completion/bash_completion; fi
+		. "$comp"
+		spec=$(complete -p podctl) || exit 1
+		fn=${spec#*-F }; fn=${fn%% *}
+		COMP_LINE=$line
+		COMP_POINT=${#line}
+		# bash splits words at COMP_WORDBREAKS, "=" among them.
+		split=${line//=/ = }
+		read -ra COMP_WORDS <<<"$split"
+		[[ $line == *" " ]] && COMP_WORDS+=("")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		COMPREPLY=()
+		"$fn" podctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " " | sed "s/ $//"
+	' complete-test "$line" "$mode" "$COMP"
+}
+
+# expect LINE WANT [mode]
+expect() {
+	local got
+	got=$(complete_line "$1" "${3:-plain}")
+	t_begin "complete '$1'${3:+ ($3)} → '$2'"
+	if [ "$got" = "$2" ]; then t_ok; else t_fail "got '$got'"; fi
+}
+
+MODES=(plain)
+[ -f /usr/share/bash-completion/bash_completion ] && MODES+=(bc)
+for m in "${MODES[@]}"; do
+	expect "podctl sto" "stop" "$m"
+	expect "podctl run-p" "run-prepared" "$m"
+	# stop: running pods only; run-prepared: prepared ones; rm: not running.
+	expect "podctl stop " "$RUNNING" "$m"
+	expect "podctl run-prepared " "$PREPARED" "$m"
+	expect "podctl rm " "$(printf '%s\n' "$PREPARED" "$EXITED" | sort | tr '\n' ' ' | sed 's/ $//')" "$m"
+	# A pod's name completes to its uuid.
+	expect "podctl run-prepared we" "$PREPARED" "$m"
+	expect "podctl stop we" "" "$m"
+	# --dir on the line is where pods are looked for.
+	expect "podctl --dir=$T_SCRATCH/nowhere stop " "" "$m"
+	# Options, and option values.
+	expect "podctl gc --gr" "--grace-period=" "$m"
+	expect "podctl list --format=" "json text" "$m"
+	expect "podctl list --format j" "json" "$m"
+	expect "podctl prepare --status-goal=" "MOUNTED READY STARTED" "$m"
+	expect "podctl run --net=" "host none" "$m"
+	expect "podctl wait --for=un" "unhealthy" "$m"
+	# Images and image subcommands.
+	expect "podctl image " "import list rm" "$m"
+	expect "podctl image rm b" "bb bb:latest" "$m"
+	# After "--", the app's arguments: nothing.
+	expect "podctl run bb -- " "" "$m"
+done
+
+"$PODCTL" stop --force "$RUNNING" >/dev/null
+t_end
