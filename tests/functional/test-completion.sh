@@ -11,8 +11,10 @@ ROOT=$(t_rootfs)
 # Pods: one prepared (named "web"), one running, one exited.
 PREPARED=$("$PODCTL" prepare --name=web "$ROOT" -- /bin/true) || t_fail "prepare"
 RUNNING=$("$PODCTL" run --detach --name=sleeper "$ROOT" -- sleep 1000) || t_fail "run --detach"
-EXITED=$("$PODCTL" run --detach --name=done "$ROOT" -- /bin/true) && "$PODCTL" status --wait=30s "$EXITED" >/dev/null ||
+if ! EXITED=$("$PODCTL" run --detach --name=done "$ROOT" -- /bin/true) ||
+	! "$PODCTL" status --wait=30s "$EXITED" >/dev/null; then
 	t_fail "run an exiting pod"
+fi
 "$PODCTL" image import --name=bb "$ROOT" >/dev/null || t_fail "image import"
 
 # complete LINE [with-bash-completion]: the completions bash would offer at

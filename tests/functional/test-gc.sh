@@ -205,13 +205,13 @@ check_locked_garbage() {
 		why "gc did not name the pods it skipped: $ERR" || rc=1
 	else
 		expect_exit 0 timeout 5 "$P" status --format=json "$g" || rc=1
-		[ $rc -eq 0 ] && { json_assert "d['state'] == 'deleting'" || rc=1; }
+		[ "$rc" -eq 0 ] && { json_assert "d['state'] == 'deleting'" || rc=1; }
 		expect_exit 0 timeout 5 "$P" status --format=json "$x" || rc=1
-		[ $rc -eq 0 ] && { json_assert "d['state'] == 'exited-deleting'" || rc=1; }
+		[ "$rc" -eq 0 ] && { json_assert "d['state'] == 'exited-deleting'" || rc=1; }
 	fi
 	release_lock "$hg"
 	release_lock "$hx"
-	[ $rc -eq 0 ] || return 1
+	[ "$rc" -eq 0 ] || return 1
 	expect_exit 0 "$P" gc || return 1
 	[ "$(pod_count)" -eq 0 ] || why "unlocked garbage kept"
 }

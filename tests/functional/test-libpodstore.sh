@@ -53,6 +53,7 @@ sed -i "s|^prefix=.*|prefix=$DEST/usr|; s|^libdir=.*|libdir=$DEST/usr/lib|; s|^i
 	"$DEST/usr/lib/pkgconfig/podstore.pc"
 # A sanitized build (make check-asan) needs its runtime linked in too.
 LDX=${PODCTL_TEST_LDFLAGS:-}
+# shellcheck disable=SC2046,SC2086 # pkg-config's output and LDX are lists of words
 if cc $LDX -o "$T_SCRATCH/agent" "$T_SCRATCH/agent.c" $(pkg-config --cflags --libs podstore) 2>"$T_SCRATCH/cc.err" &&
 	cc $LDX -o "$T_SCRATCH/agent-static" "$T_SCRATCH/agent.c" $(pkg-config --cflags podstore) \
 		"$DEST/usr/lib/libpodstore.a" $(pkg-config --libs json-c uuid libarchive) 2>>"$T_SCRATCH/cc.err"; then
