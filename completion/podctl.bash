@@ -5,15 +5,15 @@
 # Verbs and options are read from podctl's own --help (so a new option
 # completes without touching this file); pods from `podctl list --no-legend
 # --full` (one directory scan, no per-pod work), images from `podctl image
-# list --no-legend`. A word that matches a pod's name completes to its uuid.
+# list --no-legend`. Pods complete by uuid and by name (both are handles).
 
 # _podctl_cmd ARGS…: podctl with the --dir the command line gave.
 _podctl_cmd() {
 	"${_podctl_bin:-podctl}" ${_podctl_dir:+--dir="$_podctl_dir"} "$@" 2>/dev/null
 }
 
-# _podctl_pods STATE…: uuids of pods in those states (all pods if none given)
-# whose uuid or name starts with $cur.
+# _podctl_pods STATE…: uuids and names of pods in those states (all pods if
+# none given) that start with $cur.
 _podctl_pods() {
 	local uuid name state _rest want=" $* "
 	while read -r uuid name state _rest; do
@@ -21,9 +21,8 @@ _podctl_pods() {
 		if [ $# -gt 0 ] && [[ $want != *" $state "* ]]; then
 			continue
 		fi
-		if [[ $uuid == "$cur"* || $name == "$cur"* ]]; then
-			COMPREPLY+=("$uuid")
-		fi
+		[[ $uuid == "$cur"* ]] && COMPREPLY+=("$uuid")
+		[[ $name != - && $name == "$cur"* ]] && COMPREPLY+=("$name")
 	done < <(_podctl_cmd list --no-legend --full)
 }
 

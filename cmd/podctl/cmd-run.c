@@ -230,7 +230,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 
 	prepare_build_options(opts, ARRAY_SIZE(opts), run_extra);
 	/* "+": options end at IMAGE, so the app's own options need no "--". */
-	while ((c = getopt_long(argc, argv, "+hdi", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hdiv:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			run_usage();
 			prepare_opts_clear(&o);
@@ -268,13 +268,10 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		if (optind < argc)
 			o.args = argv + optind;
 	}
-	if (o.manifest_path && o.image)
-		r = cli_usage_error(cli, "give an IMAGE or --manifest, not both");
-	else if (!o.manifest_path && !o.image)
-		r = cli_usage_error(cli, "missing IMAGE (or --manifest FILE)");
-	else if (ro.detach && ro.interactive)
+	r = prepare_opts_validate(cli, &o);
+	if (r == 0 && ro.detach && ro.interactive)
 		r = cli_usage_error(cli, "--interactive needs the foreground");
-	else if (ro.wait_ready && !ro.detach)
+	else if (r == 0 && ro.wait_ready && !ro.detach)
 		r = cli_usage_error(cli, "--wait-ready goes with --detach");
 	if (r == 0)
 		r = cli_open_store(cli, true);

@@ -40,6 +40,9 @@ complete_line() {
 	' complete-test "$line" "$mode" "$COMP"
 }
 
+# sorted WORD…: the words sorted, space-separated (as complete_line prints).
+sorted() { printf '%s\n' "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
+
 # expect LINE WANT [mode]
 expect() {
 	local got
@@ -54,12 +57,13 @@ for m in "${MODES[@]}"; do
 	expect "podctl sto" "stop" "$m"
 	expect "podctl run-p" "run-prepared" "$m"
 	# stop: running pods only; run-prepared: prepared ones; rm: not running.
-	expect "podctl stop " "$RUNNING" "$m"
-	expect "podctl run-prepared " "$PREPARED" "$m"
-	expect "podctl rm " "$(printf '%s\n' "$PREPARED" "$EXITED" | sort | tr '\n' ' ' | sed 's/ $//')" "$m"
-	# A pod's name completes to its uuid.
-	expect "podctl run-prepared we" "$PREPARED" "$m"
+	expect "podctl stop " "$(sorted "$RUNNING" sleeper)" "$m"
+	expect "podctl run-prepared " "$(sorted "$PREPARED" web)" "$m"
+	expect "podctl rm " "$(sorted "$PREPARED" "$EXITED" web "done")" "$m"
+	# By name too (a name is a handle), in the right state only.
+	expect "podctl run-prepared we" "web" "$m"
 	expect "podctl stop we" "" "$m"
+	expect "podctl stop ${RUNNING:0:4}" "$RUNNING" "$m"
 	# --dir on the line is where pods are looked for.
 	expect "podctl --dir=$T_SCRATCH/nowhere stop " "" "$m"
 	# Options, and option values.

@@ -35,10 +35,10 @@ check_gc() {
 	local u
 	u=$("$P" prepare "$ROOT" -- /bin/true) || why "prepare failed" || return 1
 	expect_exit 0 "$P" gc --format=json --expire-prepared=0 || return 1
-	json_assert "d == {'marked': 1, 'removed': 1, 'skipped': 0, 'tmpRemoved': 0}" || return 1
+	json_assert "d == {'marked': [{'uuid': '$u', 'from': 'prepared'}], 'removed': [{'uuid': '$u'}], 'skipped': [], 'failed': [], 'tmpRemoved': 0}" || return 1
 	expect_exit 0 "$P" gc --format=json || return 1
-	json_assert "d['marked'] == 0 and d['removed'] == 0" || return 1
-	# Text gc stays quiet on stdout.
+	json_assert "d['marked'] == [] and d['removed'] == []" || return 1
+	# Text gc with nothing to do prints nothing.
 	expect_exit 0 "$P" gc || return 1
 	[ -z "$OUT" ] || why "text gc printed '$OUT'"
 }
