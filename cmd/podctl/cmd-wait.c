@@ -2,6 +2,7 @@
 /* podctl wait: wait for several pods to be ready, healthy, unhealthy or exited. */
 #include <getopt.h>
 #include <json-c/json.h>
+#include <signal.h>
 
 #include "cli.h"
 #include "podview.h"
@@ -11,17 +12,55 @@ enum { OPT_FOR = OPT_VERB_BASE, OPT_ANY, OPT_TIMEOUT };
 
 static void usage(void)
 {
-	printf("Usage: podctl wait --for=ready|healthy|unhealthy|exited [--any] [--timeout=DUR] UUID…\n\n"
-	       "Wait, by event, until every given pod (or with --any, one of them) is ready,\n"
-	       "healthy, unhealthy or exited. With --any, print the uuid of that pod.\n\n"
+	printf("Usage: podctl wait [--for=exited|ready|healthy|unhealthy] [--any] [--timeout=DUR]\n"
+	       "                   [--format=json|text] UUID…\n\n"
+	       "Wait, by event, until every given pod (or with --any, one of them) is exited\n"
+	       "(the default), ready, healthy or unhealthy. For exited, print each pod's exit\n"
+	       "code on a line of its own, in the order given (137 for a pod whose stage1 was\n"
+	       "killed before it could record one), as podman and docker wait do. With --any,\n"
+	       "print the uuid of that pod (and, for exited, its exit code after it).\n\n"
 	       "Exit 0 when the condition holds, 4 on timeout, 1 as soon as a pod exited so\n"
 	       "that the condition can never hold (every pod, with --any), with the reason.\n\n"
 	       "Options:\n"
-	       "      --for=COND             ready, healthy, unhealthy or exited (required)\n"
+	       "      --for=COND             exited (default), ready, healthy or unhealthy\n"
 	       "      --any                  the first pod that satisfies COND is enough\n"
 	       "      --timeout=DUR          give up after DUR (default: wait forever)\n"
-	       "      --format=json|text     json: once the condition holds, print {\"for\",\n"
-	       "                             \"any\", \"pods\": [uuids], \"first\": uuid or null}\n" CLI_GLOBAL_HELP);
+	       "      --format=json|text     json: once the condition holds, print {\"for\", \"any\",\n"
+	       "                             \"pods\": [{\"uuid\", \"exitCode\"}], \"first\"}\n" CLI_GLOBAL_HELP);
+}
+
+/* The exit code stage1 recorded; a stage1 killed before it could is 137,
+ * as for any process killed by SIGKILL. */
+static int pod_exit_code(ps_pod *p)
+{
+	ps_exit_marker m = { 0 };
+	int code = 128 + SIGKILL;
+
+	if (ps_exit_marker_read(p->fd, &m, NULL) == 0)
+		code = m.code;
+	ps_exit_marker_clear(&m);
+	return code;
+}
+
+/* {"for", "any", "pods": [{"uuid", "exitCode" (exited pods)}], "first"}. */
+static void print_json(ps_pod **pods, size_t n, ps_wait_cond cond, bool any, size_t which)
+{
+	json_object *j = json_object_new_object(), *a = json_object_new_array();
+
+	json_object_object_add(j, "for", json_object_new_string(ps_wait_cond_name(cond)));
+	json_object_object_add(j, "any", json_object_new_boolean(any));
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "uuid", json_object_new_string(pods[i]->uuid));
+		/* With --any only the first pod is known to have exited. */
+		if (cond == PS_WAIT_EXITED && (!any || i == which))
+			json_object_object_add(o, "exitCode", json_object_new_int(pod_exit_code(pods[i])));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(j, "pods", a);
+	json_object_object_add(j, "first", any ? json_object_new_string(pods[which]->uuid) : NULL);
+	json_print(j);
+	json_object_put(j);
 }
 
 int cmd_wait(struct cli *cli, int argc, char **argv)
@@ -34,12 +73,11 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	ps_wait_cond cond = PS_WAIT_READY;
-	bool have_cond = false, any = false;
+	ps_wait_cond cond = PS_WAIT_EXITED;
+	bool any = false;
 	long long timeout_ms = -1;
 	ps_error *err = NULL;
 	enum cli_format format = FORMAT_TEXT;
-	const char *cond_name = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -51,15 +89,13 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 			if (ps_wait_cond_from_name(optarg, &cond) < 0)
 				return cli_usage_error(cli, "--for: expected ready, healthy, unhealthy or exited, not \"%s\"",
 				                       optarg);
-			have_cond = true;
-			cond_name = optarg;
+			break;
+		case OPT_ANY:
+			any = true;
 			break;
 		case OPT_FORMAT:
 			if ((r = cli_parse_format(cli, optarg, &format)))
 				return r;
-			break;
-		case OPT_ANY:
-			any = true;
 			break;
 		case OPT_TIMEOUT:
 			if ((r = cli_parse_duration(cli, "timeout", optarg, &timeout_ms)))
@@ -70,8 +106,6 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 				return r;
 		}
 	}
-	if (!have_cond)
-		return cli_usage_error(cli, "missing --for=ready|healthy|unhealthy|exited");
 	if (optind >= argc)
 		return cli_usage_error(cli, "missing UUID");
 	if ((r = cli_open_store(cli, true)))
@@ -90,18 +124,15 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 	if (r == EXIT_OK) {
 		if (ps_pods_wait(pods, n, cond, any, timeout_ms, &which, &err) < 0)
 			r = cli_fail(cli, &err);
-		else if (format == FORMAT_JSON) {
-			json_object *j = json_object_new_object(), *a = json_object_new_array();
-			json_object_object_add(j, "for", json_object_new_string(cond_name));
-			json_object_object_add(j, "any", json_object_new_boolean(any));
-			for (size_t i = 0; i < n; i++)
-				json_object_array_add(a, json_object_new_string(pods[i]->uuid));
-			json_object_object_add(j, "pods", a);
-			json_object_object_add(j, "first", any ? json_object_new_string(pods[which]->uuid) : NULL);
-			json_print(j);
-			json_object_put(j);
-		} else if (any)
+		else if (format == FORMAT_JSON)
+			print_json(pods, n, cond, any, which);
+		else if (any && cond == PS_WAIT_EXITED)
+			printf("%s %d\n", pods[which]->uuid, pod_exit_code(pods[which]));
+		else if (any)
 			printf("%s\n", pods[which]->uuid);
+		else if (cond == PS_WAIT_EXITED)
+			for (size_t i = 0; i < n; i++)
+				printf("%d\n", pod_exit_code(pods[i]));
 	}
 	for (size_t i = 0; i < n; i++)
 		ps_pod_free(pods[i]);

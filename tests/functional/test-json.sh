@@ -45,13 +45,13 @@ check_gc() {
 
 check_wait() {
 	local a b
-	a=$("$P" run --detach "$ROOT" -- /bin/true) && b=$("$P" run --detach "$ROOT" -- sleep 1000) ||
+	a=$("$P" run --detach "$ROOT" -- /bin/sh -c 'exit 3') && b=$("$P" run --detach "$ROOT" -- sleep 1000) ||
 		why "run --detach failed" || return 1
 	t_bg "$(cat "$PODS/run/$b/pid" 2>/dev/null || echo 0)"
 	expect_exit 0 "$P" wait --for=exited --any --timeout=30s --format=json "$a" "${b:0:8}" || return 1
-	json_assert "d == {'for': 'exited', 'any': True, 'pods': ['$a', '$b'], 'first': '$a'}" || return 1
-	expect_exit 0 "$P" wait --for=exited --timeout=30s --format=json "$a" || return 1
-	json_assert "d['first'] is None and d['pods'] == ['$a']" || return 1
+	json_assert "d == {'for': 'exited', 'any': True, 'pods': [{'uuid': '$a', 'exitCode': 3}, {'uuid': '$b'}], 'first': '$a'}" || return 1
+	expect_exit 0 "$P" wait --timeout=30s --format=json "$a" || return 1
+	json_assert "d == {'for': 'exited', 'any': False, 'pods': [{'uuid': '$a', 'exitCode': 3}], 'first': None}" || return 1
 	# A timeout prints nothing on stdout.
 	expect_exit 4 "$P" wait --for=exited --timeout=100ms --format=json "$b" || return 1
 	[ -z "$OUT" ] || why "timeout printed '$OUT'" || return 1
@@ -72,7 +72,7 @@ check_image() {
 }
 
 run_case "version --format=json: version, commit, paths, and the host as probed (CNI path from PODCTL_CNI_PATH)" check_version
-run_case "gc --format=json: counts of what it did" check_gc
+run_case "gc --format=json: what it did, per pod" check_gc
 run_case "wait --format=json: the condition, the pods, the first with --any; nothing on timeout" check_wait
 run_case "image import/list/rm --format=json" check_image
 t_end
