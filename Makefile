@@ -302,7 +302,7 @@ check-man: $(MAN_PAGES)
 # Every shell script in the tree (found by extension or shebang; settings
 # in .shellcheckrc).
 check-shellcheck:
-	@files=$$({ git ls-files 2>/dev/null || find . -path './$(BUILDDIR)*' -prune -o -type f -print; } | while read -r f; do \
+	@files=$$({ git ls-files 2>/dev/null || find . -path './$(BUILDDIR)*' -prune -o -type f -print; } | sort -u | while read -r f; do \
 		case $$f in *.sh|*.bash) echo "$$f";; *.*) ;; \
 		*) [ -f "$$f" ] && head -c 64 "$$f" | grep -qE '^#!.*(/|env )(ba)?sh' && echo "$$f";; esac; \
 		done); shellcheck -x $$files && echo "shellcheck: $$(echo $$files | wc -w) scripts clean"

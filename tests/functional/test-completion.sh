@@ -80,5 +80,15 @@ for m in "${MODES[@]}"; do
 	expect "podctl run bb -- " "" "$m"
 done
 
+# zsh is not a build dependency: checked where it is installed.
+if command -v zsh >/dev/null; then
+	t_begin "the zsh completion (completion/_podctl) parses"
+	if zsh -n "$SRC/completion/_podctl" 2>"$T_SCRATCH/zsh.err"; then
+		t_ok
+	else
+		t_fail "$(head -2 "$T_SCRATCH/zsh.err")"
+	fi
+fi
+
 "$PODCTL" stop --force "$RUNNING" >/dev/null
 t_end
