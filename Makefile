@@ -78,6 +78,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILDDIR)/tests/unit/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz-%.c=%)
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILDDIR)/tests/fuzz/replay-%)
+FAULT_LIB := $(BUILDDIR)/tests/fault/libfault.so
 
 STATIC_LIB := $(BUILDDIR)/libpodstore.a
 # Install paths and the git commit, as C defines (see "paths embedded" below).
@@ -215,13 +216,20 @@ deps:
 		&& command -v mandoc >/dev/null && command -v shellcheck >/dev/null && command -v man >/dev/null \
 		|| scripts/install-deps
 
-unit-tests: $(UNIT_BINS) $(REPLAY_BINS)
+unit-tests: $(UNIT_BINS) $(REPLAY_BINS) $(FAULT_LIB)
+
+# The fault-injection shim (tests/fault/fault.c): test-only, never installed,
+# built without the project's CFLAGS (it defines libc's own symbols).
+$(FAULT_LIB): tests/fault/fault.c Makefile
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -shared -fPIC -O1 -g -Wall -Wextra -Werror -o $@ $< -ldl
 
 check-unit: unit-tests
 	@BUILDDIR=$(BUILDDIR) tests/unit/run $(UNIT_BINS)
 	@set -e; for n in $(FUZZ_NAMES); do $(BUILDDIR)/tests/fuzz/replay-$$n tests/fuzz/corpus/$$n/*; done
 
-check-functional: all
+check-functional: all $(FAULT_LIB)
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
 
 # Dependencies are checked in a sub-make so the pkg-config flags above are

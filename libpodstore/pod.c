@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <podstore/fileio.h>
 #include <podstore/log.h>
 #include <podstore/markers.h>
 #include <podstore/pod.h>
@@ -327,7 +328,7 @@ static int pod_move(ps_pod *p, ps_pod_dir to, bool durable, ps_error **err)
 	p->dir = to;
 	p->state = ps_pod_state_from(to, true);
 	/* Durable: both dirs changed. */
-	if (durable && (fsync(ps_store_dir_fd(s, to)) < 0 || fsync(ps_store_dir_fd(s, from)) < 0))
+	if (durable && (ps_fsync(ps_store_dir_fd(s, to)) < 0 || ps_fsync(ps_store_dir_fd(s, from)) < 0))
 		return ps_error_errno(err, "move pod %s to %s: fsync", p->uuid, ps_pod_dir_name(to));
 	return 0;
 }

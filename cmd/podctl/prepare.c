@@ -645,7 +645,7 @@ static int layout_app(struct cli *cli, int apps_fd, const ps_app *a, const struc
 	r = write_app_image(fd, a->image, ar, copy, err);
 	if (r < 0)
 		return ps_error_prefix(err, "apps/%s", a->name);
-	if (fsync(fd) < 0)
+	if (ps_fsync(fd) < 0)
 		return ps_error_errno(err, "fsync apps/%s", a->name);
 	return 0;
 }
@@ -768,7 +768,7 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 		}
 		if (r < 0)
 			goto out;
-		if (fsync(apps_fd) < 0 || fsync(p->fd) < 0) {
+		if (ps_fsync(apps_fd) < 0 || ps_fsync(p->fd) < 0) {
 			r = ps_error_errno(err, "fsync pod dir");
 			goto out;
 		}
