@@ -113,19 +113,33 @@ static int cmp_str(const void *a, const void *b)
 	              json_object_get_string(*(json_object *const *)b));
 }
 
+/* The next element of a colon-separated list at *list (NULL at its end),
+ * as a new string; empty elements are skipped. */
+static char *next_path_elem(const char **list)
+{
+	while (**list == ':')
+		(*list)++;
+	if (!**list)
+		return NULL;
+	size_t n = strcspn(*list, ":");
+	char *e = strndup(*list, n);
+	*list += n;
+	return e;
+}
+
 /* Executables in each dir of the colon-separated path. */
 static json_object *cni_plugins(const char *path)
 {
 	json_object *a = json_object_new_array();
-	char *copy = strdup(path), *save = NULL;
+	char *dir;
 
-	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir;
-	     dir = strtok_r(NULL, ":", &save)) {
+	while ((dir = next_path_elem(&path))) {
 		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 		struct dirent *e;
 		struct stat st;
 
+		free(dir);
 		if (!d) {
 			if (dfd >= 0)
 				close(dfd);
@@ -139,7 +153,6 @@ static json_object *cni_plugins(const char *path)
 		}
 		closedir(d);
 	}
-	free(copy);
 	json_object_array_sort(a, cmp_str);
 	return a;
 }
@@ -147,20 +160,18 @@ static json_object *cni_plugins(const char *path)
 static char *find_in_path(const char *prog)
 {
 	const char *env = getenv("PATH");
-	char *copy = strdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
-	char *found = NULL;
+	const char *list = env && *env ? env : "/usr/local/bin:/usr/bin:/bin";
+	char *dir, *found = NULL;
 
-	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found;
-	     dir = strtok_r(NULL, ":", &save)) {
+	while (!found && (dir = next_path_elem(&list))) {
 		char *p = NULL;
 		if (asprintf(&p, "%s/%s", dir, prog) < 0)
-			break;
-		if (access(p, X_OK) == 0)
-			found = p;
-		else
-			free(p);
+			p = NULL; /* undefined after a failure */
+		else if (access(p, X_OK) == 0)
+			found = TAKE_PTR(p);
+		free(p);
+		free(dir);
 	}
-	free(copy);
 	return found;
 }
 
