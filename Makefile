@@ -280,10 +280,16 @@ COMPLETIONS := completion/podctl.bash completion/_podctl
 man: $(MAN_PAGES)
 dist: $(DIST_FILES)
 
-$(BUILDDIR)/man/%: man/%.md scripts/md2man
+# The pages name install directories as BINDIR/…, DATADIR/… in their source;
+# the built pages carry the real paths (and are rebuilt when one changes).
+MAN_SUBST = sed -E -e 's\#(^|[^A-Za-z_])BINDIR/\#\1$(BINDIR)/\#g' \
+	-e 's\#(^|[^A-Za-z_])LIBEXECDIR/\#\1$(LIBEXECDIR)/\#g' -e 's\#(^|[^A-Za-z_])LIBDIR/\#\1$(LIBDIR)/\#g' \
+	-e 's\#(^|[^A-Za-z_])DATADIR/\#\1$(DATADIR)/\#g' -e 's\#(^|[^A-Za-z_])SYSCONFDIR/\#\1$(SYSCONFDIR)/\#g' \
+	-e 's\#(^|[^A-Za-z_])INCLUDEDIR/\#\1$(INCLUDEDIR)/\#g'
+$(BUILDDIR)/man/%: man/%.md scripts/md2man $(PATHS_H) Makefile
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  MAN     $@")
-	$(Q)scripts/md2man $(basename $*) $(subst .,,$(suffix $*)) $(VERSION) $(MAN_DATE) <$< >$@
+	$(Q)$(MAN_SUBST) $< | scripts/md2man $(basename $*) $(subst .,,$(suffix $*)) $(VERSION) $(MAN_DATE) >$@
 
 $(BUILDDIR)/man/podctl-manifest.5: Documentation/manifest.md scripts/md2man
 	@mkdir -p $(dir $@)

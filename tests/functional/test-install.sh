@@ -161,11 +161,12 @@ else
 	t_fail "$(head -3 "$T_SCRATCH/cc.err")"
 fi
 
-t_begin "man finds the installed pages through MANPATH"
-if MANPATH="$PFX/share/man" MANWIDTH=80 man podctl-gc 2>/dev/null | grep -q 'crontab'; then
+t_begin "man finds the installed pages through MANPATH; they name the installed paths"
+page=$(MANPATH="$PFX/share/man" MANWIDTH=200 man podctl-gc 2>/dev/null)
+if grep -qF "root $PFX/bin/podctl gc" <<<"$page" && grep -qF "$PFX/share/podctl/podctl-gc.timer" <<<"$page"; then
 	t_ok
 else
-	t_fail "man podctl-gc did not render"
+	t_fail "man podctl-gc: $(grep -i -m2 'cron\|timer' <<<"$page")"
 fi
 
 t_begin "make uninstall PREFIX=<dir> leaves no file"
