@@ -185,6 +185,7 @@ $(NOTIFY_STATIC): $(NOTIFY_STATIC_SRCS) libpodstore/sdnotify.h Makefile
 # Unit tests of stage1 modules link those objects directly.
 $(BUILDDIR)/tests/unit/test-notify: $(BUILDDIR)/stage1/notify.o
 $(BUILDDIR)/tests/unit/test-probe: $(BUILDDIR)/stage1/probe.o $(BUILDDIR)/stage1/restart.o
+$(BUILDDIR)/tests/unit/test-readyproto: $(BUILDDIR)/stage1/readyproto.o
 
 $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")
@@ -231,6 +232,11 @@ check-unit: unit-tests
 
 check-functional: all $(FAULT_LIB)
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
+
+# The torture run (tests/stress/torture.sh): 10 minutes by default,
+# STRESS_ARGS=--duration=SECONDS to change; make check runs a 20 s smoke.
+stress: all
+	@BUILDDIR=$(abspath $(BUILDDIR)) tests/stress/torture.sh $(STRESS_ARGS)
 
 # Dependencies are checked in a sub-make so the pkg-config flags above are
 # computed after they are installed.
@@ -362,7 +368,7 @@ uninstall:
 clean:
 	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
 
-.PHONY: fuzz all deps unit-tests check check-unit check-functional check-asan check-valgrind \
+.PHONY: stress fuzz all deps unit-tests check check-unit check-functional check-asan check-valgrind \
 	bench demo install uninstall clean man dist check-man check-shellcheck FORCE
 .DELETE_ON_ERROR:
 # Keep the objects of unit tests and fuzz replays between runs.

@@ -212,6 +212,16 @@ static json_object *app_to_json(const ps_app *a)
 	}
 	if (r >= 0 && a->watchdog_ms != 0)
 		r = add_duration(o, "watchdog", a->watchdog_ms);
+	if (r >= 0 && a->ready_protocols) {
+		_cleanup_json_ json_object *arr = json_object_new_array();
+
+		r = arr ? 0 : -ENOMEM;
+		for (unsigned bit = 1; r >= 0 && bit <= PS_READY_PROTOCOLS_ALL; bit <<= 1)
+			if (a->ready_protocols & bit)
+				r = push(arr, json_object_new_string(ps_ready_protocol_name((ps_ready_protocol)bit)));
+		if (r >= 0)
+			r = add(o, "readyProtocols", TAKE_PTR(arr));
+	}
 	if (r >= 0 && a->n_mounts > 0)
 		r = add(o, "mounts", mounts_to_json(a));
 	if (r >= 0 && a->liveness.kind != PS_PROBE_NONE)

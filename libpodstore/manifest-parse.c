@@ -395,12 +395,35 @@ static int parse_backoff(json_object *o, const ps_jpath *p, ps_app *a, ps_error 
 	return 0;
 }
 
+/* "readyProtocols": ["pantavisor", "lxd"], each at most once. */
+static int parse_ready_protocols(json_object *o, const ps_jpath *p, ps_app *a, ps_error **err)
+{
+	int r = want(o, json_type_array, p, "array of \"pantavisor\", \"lxd\"", err);
+	if (r < 0)
+		return r;
+	a->ready_protocols = 0;
+	for (size_t i = 0, n = json_object_array_length(o); i < n; i++) {
+		const ps_jpath pi = PS_JPATH_INDEX(p, i);
+		json_object *e = json_object_array_get_idx(o, i);
+		ps_ready_protocol rp;
+
+		if (!json_object_is_type(e, json_type_string) ||
+		    ps_ready_protocol_from_name(json_object_get_string(e), &rp) < 0)
+			return ps_manifest_invalid(err, &pi, "expected \"pantavisor\" or \"lxd\"");
+		if (a->ready_protocols & rp)
+			return ps_manifest_invalid(err, &pi, "\"%s\" given twice", ps_ready_protocol_name(rp));
+		a->ready_protocols |= rp;
+	}
+	return 0;
+}
+
 static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **err)
 {
 	static const char *const fields[] = {
 		"name", "image", "exec", "env", "workingDir", "user", "group", "startGroup",
 		"statusGoal", "goalTimeout", "onGoalTimeout", "restartPolicy", "restartBackoff",
-		"watchdog", "mounts", "livenessProbe", "readinessProbe", "startupProbe", NULL,
+		"watchdog", "mounts", "livenessProbe", "readinessProbe", "startupProbe",
+		"readyProtocols", NULL,
 	};
 	static const struct {
 		const char *key;
@@ -426,6 +449,7 @@ static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **er
 	const ps_jpath prb = PS_JPATH_KEY(p, "restartBackoff");
 	const ps_jpath pwd = PS_JPATH_KEY(p, "watchdog");
 	const ps_jpath pm = PS_JPATH_KEY(p, "mounts");
+	const ps_jpath prdp = PS_JPATH_KEY(p, "readyProtocols");
 	json_object *v;
 	int r;
 
@@ -508,6 +532,11 @@ static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **er
 	}
 	if (member(o, "watchdog", &v)) {
 		r = get_duration(v, &pwd, &a->watchdog_ms, err);
+		if (r < 0)
+			return r;
+	}
+	if (member(o, "readyProtocols", &v)) {
+		r = parse_ready_protocols(v, &prdp, a, err);
 		if (r < 0)
 			return r;
 	}

@@ -170,6 +170,7 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 	const ps_jpath prbi = PS_JPATH_KEY(&prb, "initial");
 	const ps_jpath prbm = PS_JPATH_KEY(&prb, "max");
 	const ps_jpath pwatch = PS_JPATH_KEY(p, "watchdog");
+	const ps_jpath prdp = PS_JPATH_KEY(p, "readyProtocols");
 	const ps_jpath pmounts = PS_JPATH_KEY(p, "mounts");
 	const ps_jpath pl = PS_JPATH_KEY(p, "livenessProbe");
 	const ps_jpath pr = PS_JPATH_KEY(p, "readinessProbe");
@@ -230,6 +231,8 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 		return ps_manifest_invalid(err, &prbm, "must not be less than initial");
 	if (a->watchdog_ms < 0)
 		return ps_manifest_invalid(err, &pwatch, "must not be negative");
+	if (a->ready_protocols & ~(unsigned)PS_READY_PROTOCOLS_ALL)
+		return ps_manifest_invalid(err, &prdp, "unknown protocol bits %#x", a->ready_protocols);
 
 	/* Init apps run to completion one after another before the groups. */
 	if (init) {
@@ -239,6 +242,9 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 			return ps_manifest_invalid(err, &pgoal, "not allowed for init apps");
 		if (a->restart == PS_RESTART_ALWAYS)
 			return ps_manifest_invalid(err, &prp, "\"always\" not allowed for init apps");
+		/* an init app has no readiness to signal: it runs to completion */
+		if (a->ready_protocols)
+			return ps_manifest_invalid(err, &prdp, "not allowed for init apps");
 	}
 
 	r = validate_probe(&a->liveness, init, true, "liveness", &pl, err);

@@ -216,6 +216,28 @@ int ps_restart_policy_from_name(const char *s, ps_restart_policy *ret)
 	return -EINVAL;
 }
 
+const char *ps_ready_protocol_name(ps_ready_protocol p)
+{
+	switch (p) {
+	case PS_READY_PANTAVISOR:
+		return "pantavisor";
+	case PS_READY_LXD:
+		return "lxd";
+	}
+	return NULL;
+}
+
+int ps_ready_protocol_from_name(const char *s, ps_ready_protocol *ret)
+{
+	if (s && streq(s, "pantavisor"))
+		*ret = PS_READY_PANTAVISOR;
+	else if (s && streq(s, "lxd"))
+		*ret = PS_READY_LXD;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /* --- lifecycle ------------------------------------------------------------ */
 
 void ps_probe_init(ps_probe *p)

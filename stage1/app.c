@@ -26,6 +26,7 @@
 #include "util.h"
 #include "notify.h"
 #include "readiness.h"
+#include "readyproto.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -463,6 +464,12 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	if (readiness_client_path())
 		mount_in_root(rootfd, NOTIFY_CLIENT_IN_APP + 1, readiness_client_path(), NULL,
 		              MS_BIND | MS_RDONLY, NULL, true);
+	/* the ready protocols it opted in to: /pantavisor/pv-ctrl, /dev/lxd/sock */
+	for (int p = 0; p < RP_N_PROTOCOLS; p++) {
+		const char *in_app, *src = readiness_proto_source(a, p, &in_app);
+		if (src)
+			mount_in_root(rootfd, in_app + 1, src, NULL, MS_BIND, NULL, true);
+	}
 
 	s1_debug("child: volumes done");
 	if (pivot_root_dot() < 0)

@@ -110,6 +110,7 @@ static void set_status(struct app *a, enum app_status st, const char *reason)
 {
 	ps_error *err = NULL;
 	ps_status_marker m = { .status = (char *)app_status_name(st), .reason = (char *)reason,
+		               .ready_by = st == APP_READY ? (char *)a->ready_by : NULL,
 		               .time_ns = ps_now_ns() };
 
 	enum app_status from = a->status;

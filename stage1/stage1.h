@@ -50,6 +50,8 @@ struct app {
 	int log_rfd;         /* detached: read end of the app's stdout/stderr pipe */
 	int log_fd;          /* apps/<name>/log */
 	long long log_size;
+	const char *ready_by; /* what made it READY last (sd_notify, pantavisor, lxd,
+	                         readinessProbe): static string */
 	char **argv;         /* built before fork */
 	char **envp;
 };

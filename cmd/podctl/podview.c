@@ -160,6 +160,8 @@ static json_object *app_json(const struct app_view *a)
 		json_add_time(o, "statusTime", a->status.time_ns);
 		if (a->status.reason)
 			json_object_object_add(o, "reason", json_object_new_string(a->status.reason));
+		if (a->status.ready_by)
+			json_object_object_add(o, "readyBy", json_object_new_string(a->status.ready_by));
 	} else {
 		json_object_object_add(o, "status", json_object_new_string("INSTALLED"));
 	}

@@ -20,6 +20,7 @@ enum {
 	OPT_STATUS_GOAL,
 	OPT_GOAL_TIMEOUT,
 	OPT_UUID_FILE,
+	OPT_READY_PROTOCOL,
 };
 
 const struct option prepare_long_options[] = {
@@ -30,6 +31,7 @@ const struct option prepare_long_options[] = {
 	{ "status-goal", required_argument, NULL, OPT_STATUS_GOAL },
 	{ "goal-timeout", required_argument, NULL, OPT_GOAL_TIMEOUT },
 	{ "uuid-file-save", required_argument, NULL, OPT_UUID_FILE },
+	{ "ready-protocol", required_argument, NULL, OPT_READY_PROTOCOL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -76,6 +78,13 @@ int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const 
 	case OPT_UUID_FILE:
 		o->uuid_file = arg;
 		return 1;
+	case OPT_READY_PROTOCOL: {
+		ps_ready_protocol rp;
+		if (ps_ready_protocol_from_name(arg, &rp) < 0)
+			return -cli_usage_error(cli, "--ready-protocol: expected pantavisor or lxd, not \"%s\"", arg);
+		o->ready_protocols |= rp;
+		return 1;
+	}
 	default:
 		return 0;
 	}
@@ -391,6 +400,7 @@ static int build_manifest(struct cli *cli, const struct prepare_opts *o, ps_mani
 			ps_status_goal_from_name(o->status_goal, &m->apps[i].goal);
 		if (o->goal_timeout_ms >= 0)
 			m->apps[i].goal_timeout_ms = o->goal_timeout_ms;
+		m->apps[i].ready_protocols |= o->ready_protocols;
 	}
 	for (size_t i = 0; i < o->n_volumes; i++) {
 		r = parse_volume(cli, m, o->volumes[i], err);

@@ -21,6 +21,8 @@ struct prepare_opts {
 	char **volumes;               /* --volume specs, NULL-terminated (owned) */
 	size_t n_volumes;
 	const char *uuid_file;        /* --uuid-file-save */
+	unsigned ready_protocols;     /* --ready-protocol (repeatable): PS_READY_* bits
+	                                 added to every app */
 	bool for_run;                 /* run: leave the pod locked in prepare/, to move it
 	                                 straight to run/ (one durable move, not two) */
 };
@@ -35,6 +37,7 @@ extern const struct option prepare_long_options[];
 	"                             NAME,kind=host,source=PATH[,readOnly=true][,target=PATH]\n" \
 	"      --status-goal=GOAL     MOUNTED, STARTED (default) or READY\n"                    \
 	"      --goal-timeout=DUR     time to reach the goal (default 30s)\n"                  \
+	"      --ready-protocol=P     also take readiness over pantavisor or lxd (repeatable)\n" \
 	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"
 
 /* Handle one option of prepare_long_options (opt = getopt's return).

@@ -28,6 +28,14 @@ typedef enum ps_restart_policy {
 	PS_RESTART_ALWAYS,
 } ps_restart_policy;
 
+/* Ready protocols an app may opt in to beside sd_notify (which is always on):
+ * "readyProtocols": ["pantavisor", "lxd"]. Bits of ps_app.ready_protocols. */
+typedef enum ps_ready_protocol {
+	PS_READY_PANTAVISOR = 1 << 0, /* POST /signal on /pantavisor/pv-ctrl */
+	PS_READY_LXD = 1 << 1,        /* PATCH / GET /1.0 on /dev/lxd/sock */
+} ps_ready_protocol;
+#define PS_READY_PROTOCOLS_ALL (PS_READY_PANTAVISOR | PS_READY_LXD)
+
 typedef enum ps_probe_kind {
 	PS_PROBE_NONE,
 	PS_PROBE_EXEC,
@@ -80,6 +88,7 @@ typedef struct ps_app {
 	long long backoff_initial_ms;  /* default 10s */
 	long long backoff_max_ms;      /* default 5m */
 	long long watchdog_ms;         /* 0 = none */
+	unsigned ready_protocols;      /* ps_ready_protocol bits; 0 = sd_notify only */
 	ps_probe liveness, readiness, startup;
 	ps_mount *mounts;
 	size_t n_mounts;
@@ -132,6 +141,9 @@ void ps_manifest_free(ps_manifest *m);
 const char *ps_status_goal_name(ps_status_goal g);
 int ps_status_goal_from_name(const char *s, ps_status_goal *ret);
 const char *ps_restart_policy_name(ps_restart_policy r);
+/* "pantavisor" / "lxd" for one PS_READY_* bit, NULL otherwise. */
+const char *ps_ready_protocol_name(ps_ready_protocol p);
+int ps_ready_protocol_from_name(const char *s, ps_ready_protocol *ret);
 
 /* Free a NULL-terminated string array. */
 void ps_strv_free(char **v);

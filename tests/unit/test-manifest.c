@@ -193,6 +193,7 @@ static void app_eq(const ps_app *a, const ps_app *b)
 	assert_int_equal(a->backoff_initial_ms, b->backoff_initial_ms);
 	assert_int_equal(a->backoff_max_ms, b->backoff_max_ms);
 	assert_int_equal(a->watchdog_ms, b->watchdog_ms);
+	assert_int_equal(a->ready_protocols, b->ready_protocols);
 	probe_eq(&a->liveness, &b->liveness);
 	probe_eq(&a->readiness, &b->readiness);
 	probe_eq(&a->startup, &b->startup);
@@ -676,6 +677,7 @@ static void test_bad_init_apps(void **state)
 		{ "'startGroup':1", "initApps[0].startGroup: not allowed for init apps" },
 		{ "'statusGoal':'READY'", "initApps[0].statusGoal: not allowed for init apps" },
 		{ "'restartPolicy':'always'", "initApps[0].restartPolicy: \"always\" not allowed for init apps" },
+		{ "'readyProtocols':['lxd']", "initApps[0].readyProtocols: not allowed for init apps" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -686,6 +688,33 @@ static void test_bad_init_apps(void **state)
 		bad_j(s, cases[i].prefix);
 		free(s);
 	}
+}
+
+static void test_ready_protocols(void **state)
+{
+	char *j = J("{'version':1,'apps':[{'name':'a','image':'i','readyProtocols':['lxd','pantavisor']},"
+	            "{'name':'b','image':'i','readyProtocols':[]},{'name':'c','image':'i'}]}");
+	ps_manifest *m = parse_ok(j);
+	free(j);
+	assert_int_equal(m->apps[0].ready_protocols, PS_READY_LXD | PS_READY_PANTAVISOR);
+	assert_int_equal(m->apps[1].ready_protocols, 0);
+	assert_int_equal(m->apps[2].ready_protocols, 0);
+	round_trip(m);
+	char *json = NULL;
+	ps_error *err = NULL;
+	assert_int_equal(ps_manifest_to_json(m, &json, &err), 0);
+	/* canonical order, and none written for an app without */
+	const char *rp = strstr(json, "\"readyProtocols\"");
+	assert_non_null(rp);
+	const char *pv = strstr(rp, "\"pantavisor\""), *lxd = strstr(rp, "\"lxd\"");
+	assert_true(pv && lxd && pv < lxd && !memchr(rp, ']', (size_t)(pv - rp)));
+	assert_null(strstr(strstr(json, "readyProtocols") + 1, "readyProtocols"));
+	free(json);
+	ps_manifest_free(m);
+	bad_app("'readyProtocols':['systemd']", "apps[0].readyProtocols[0]: expected \"pantavisor\" or \"lxd\"");
+	bad_app("'readyProtocols':['lxd','lxd']", "apps[0].readyProtocols[1]: \"lxd\" given twice");
+	bad_app("'readyProtocols':'lxd'", "apps[0].readyProtocols: expected array of \"pantavisor\", \"lxd\"");
+	bad_app("'readyProtocols':[1]", "apps[0].readyProtocols[0]: expected \"pantavisor\" or \"lxd\"");
 }
 
 /* --- building in code ------------------------------------------------------------------- */
@@ -944,6 +973,7 @@ int main(void)
 		cmocka_unit_test(test_bad_apps),
 		cmocka_unit_test(test_bad_probes),
 		cmocka_unit_test(test_bad_init_apps),
+		cmocka_unit_test(test_ready_protocols),
 		cmocka_unit_test(test_build_in_code),
 		cmocka_unit_test(test_add_many_apps),
 		cmocka_unit_test(test_errors_without_err),
