@@ -42,6 +42,8 @@ _podctl_values() {
 	local verb=$1 opt=$2
 	case $opt in
 	--status-goal) echo "MOUNTED STARTED READY" ;;
+	--pull) echo "missing always never" ;;
+	--tls-verify) echo "true false" ;;
 	*) _podctl_cmd "$verb" --help | grep -oE -- "$opt=[A-Za-z0-9_-]+(\|[A-Za-z0-9_-]+)+" |
 		head -1 | sed 's/^[^=]*=//; s/|/ /g' ;;
 	esac
@@ -100,7 +102,7 @@ _podctl() {
 	if [ -n "$opt" ]; then
 		case $opt in
 		--dir) mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
-		--manifest | --uuid-file-save) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+		--manifest | --uuid-file-save | --authfile) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 		*) mapfile -t COMPREPLY < <(compgen -W "$(_podctl_values "$verb" "$opt")" -- "$cur") ;;
 		esac
 		return 0
@@ -128,9 +130,10 @@ _podctl() {
 	wait) _podctl_pods preparing prepared running ;;
 	image)
 		case $sub in
-		"") mapfile -t COMPREPLY < <(compgen -W "import list rm" -- "$cur") ;;
+		"") mapfile -t COMPREPLY < <(compgen -W "import pull list inspect tag rm" -- "$cur") ;;
 		import) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
-		rm) _podctl_images ;;
+		rm | inspect) _podctl_images ;;
+		tag) [ "$nargs" -eq 0 ] && _podctl_images ;;
 		esac
 		;;
 	notify) mapfile -t COMPREPLY < <(compgen -W "ready status= stopping reloading watchdog mainpid=" -- "$cur") ;;

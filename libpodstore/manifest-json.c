@@ -180,6 +180,8 @@ static json_object *app_to_json(const ps_app *a)
 	r = add_string(o, "name", a->name);
 	if (r >= 0)
 		r = add_string(o, "image", a->image);
+	if (r >= 0)
+		r = add_string(o, "imageDigest", a->image_digest);
 	if (r >= 0 && a->exec)
 		r = add(o, "exec", strv_to_json(a->exec));
 	if (r >= 0 && ps_strv_length(a->env) > 0)

@@ -420,7 +420,7 @@ static int parse_ready_protocols(json_object *o, const ps_jpath *p, ps_app *a, p
 static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **err)
 {
 	static const char *const fields[] = {
-		"name", "image", "exec", "env", "workingDir", "user", "group", "startGroup",
+		"name", "image", "imageDigest", "exec", "env", "workingDir", "user", "group", "startGroup",
 		"statusGoal", "goalTimeout", "onGoalTimeout", "restartPolicy", "restartBackoff",
 		"watchdog", "mounts", "livenessProbe", "readinessProbe", "startupProbe",
 		"readyProtocols", NULL,
@@ -429,6 +429,7 @@ static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **er
 		const char *key;
 		size_t offset;
 	} strings[] = {
+		{ "imageDigest", offsetof(ps_app, image_digest) },
 		{ "workingDir", offsetof(ps_app, working_dir) },
 		{ "user", offsetof(ps_app, user) },
 		{ "group", offsetof(ps_app, group) },

@@ -194,6 +194,15 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 		return ps_manifest_invalid(err, &pimage, "required field missing");
 	if (a->image[0] == '\0')
 		return ps_manifest_invalid(err, &pimage, "must not be empty");
+	if (a->image_digest) {
+		const ps_jpath pdigest = PS_JPATH_KEY(p, "imageDigest");
+		const char *h = a->image_digest;
+		bool ok = strncmp(h, "sha256:", 7) == 0 && strlen(h) == 7 + 64;
+		for (h += 7; ok && *h; h++)
+			ok = (*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f');
+		if (!ok)
+			return ps_manifest_invalid(err, &pdigest, "expected \"sha256:\" and 64 hex digits");
+	}
 
 	if (a->exec) {
 		r = validate_strv_argv(a->exec, &pexec, err);

@@ -278,6 +278,7 @@ void ps_app_clear(ps_app *a)
 {
 	free(a->name);
 	free(a->image);
+	free(a->image_digest);
 	ps_strv_free(a->exec);
 	ps_strv_free(a->env);
 	free(a->working_dir);

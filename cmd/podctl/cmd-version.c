@@ -186,7 +186,12 @@ static void probe_host(struct host *h)
 	h->idmapped = have_idmapped_mounts();
 	h->cni_path = cni && *cni ? cni : CNI_DEFAULT_PATH;
 	h->cni = cni_plugins(h->cni_path);
-	h->skopeo = find_in_path("skopeo");
+	/* The skopeo pulls would run: $PODCTL_SKOPEO, else skopeo in PATH. */
+	const char *sk = getenv("PODCTL_SKOPEO");
+	if (sk && strchr(sk, '/'))
+		h->skopeo = access(sk, X_OK) == 0 ? strdup(sk) : NULL;
+	else
+		h->skopeo = find_in_path(sk && *sk ? sk : "skopeo");
 }
 
 static void print_json(const struct host *h)

@@ -32,6 +32,8 @@ const struct option prepare_long_options[] = {
 	{ "goal-timeout", required_argument, NULL, OPT_GOAL_TIMEOUT },
 	{ "uuid-file-save", required_argument, NULL, OPT_UUID_FILE },
 	{ "ready-protocol", required_argument, NULL, OPT_READY_PROTOCOL },
+	{ "pull", required_argument, NULL, OPT_PULL },
+	PULL_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -86,7 +88,7 @@ int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const 
 		return 1;
 	}
 	default:
-		return 0;
+		return pull_opts_handle(cli, &o->pull, opt, arg);
 	}
 }
 
@@ -444,19 +446,23 @@ static bool is_image_layout(const char *dir)
 
 static int take_image(struct app_root *ret, ps_image *img, const char *ref, ps_error **err);
 
-static int resolve_root(struct cli *cli, const char *ref, struct app_root *ret, ps_error **err)
+static int resolve_root(struct cli *cli, const struct prepare_opts *o, const char *ref,
+                        struct app_root *ret, ps_error **err)
 {
 	struct stat st;
 	int r;
 
 	/* A name in the store wins over a path (names such as
 	 * docker.io/acc/busybox:latest hold slashes), unless the argument can
-	 * only be a path: it starts with "/", "./" or "../". */
+	 * only be a path: it starts with "/", "./" or "../". A pull reference
+	 * (docker://…, oci-archive:…) is never a path. A name that is neither
+	 * in the store nor a file is pulled, as --pull says. */
 	bool explicit_path = ref[0] == '/' || strncmp(ref, "./", 2) == 0 ||
 	                     strncmp(ref, "../", 3) == 0 || streq(ref, ".") || streq(ref, "..");
 	bool is_path = explicit_path;
+	ps_pull_policy policy = cli_pull_policy(&o->pull);
 
-	if (!explicit_path) {
+	if (!explicit_path && !ps_image_ref_has_transport(ref) && policy != PS_PULL_ALWAYS) {
 		ps_error *lookup_err = NULL;
 		ps_image *named = NULL;
 		r = ps_image_resolve(cli->store, ref, &named, &lookup_err);
@@ -473,11 +479,18 @@ static int resolve_root(struct cli *cli, const char *ref, struct app_root *ret, 
 			return r;
 		}
 		ps_error_free(&lookup_err);
-		if (stat(ref, &st) < 0)
+		if (stat(ref, &st) == 0)
+			is_path = true;
+		else if (policy == PS_PULL_NEVER)
 			return ps_error_set(err, PS_ERR_NOT_FOUND, 0,
 			                    "image %s: no image of that name in the store, and no "
-			                    "file or directory of that name", ref);
-		is_path = true;
+			                    "file or directory of that name (not pulled: --pull=never)",
+			                    ref);
+	}
+	if (!is_path) {
+		ps_image *img = NULL;
+		r = cli_resolve_or_pull(cli, ref, &o->pull, &img, err);
+		return r < 0 ? r : take_image(ret, img, ref, err);
 	}
 	/* A rootfs directory is used in place, read-only, as the pod's lower
 	 * layer: no copy, but it must outlive the pods made from it. */
@@ -660,13 +673,24 @@ static int layout_app(struct cli *cli, int apps_fd, const ps_app *a, const struc
 	return 0;
 }
 
-static int resolve_apps(struct cli *cli, ps_app *apps, size_t n, struct app_root *roots,
-                        ps_error **err)
+static int resolve_apps(struct cli *cli, const struct prepare_opts *o, ps_app *apps, size_t n,
+                        struct app_root *roots, ps_error **err)
 {
 	for (size_t i = 0; i < n; i++) {
-		int r = resolve_root(cli, apps[i].image, &roots[i], err);
+		int r = resolve_root(cli, o, apps[i].image, &roots[i], err);
 		if (r < 0)
 			return ps_error_prefix(err, "app %s", apps[i].name);
+		/* The manifest records what the app runs on; one that names a
+		 * digest already gets that image or none. */
+		if (roots[i].digest && apps[i].image_digest &&
+		    !streq(apps[i].image_digest, roots[i].digest))
+			return ps_error_set(err, PS_ERR_INVALID, 0,
+			                    "app %s: image %s is %s, the manifest's imageDigest %s",
+			                    apps[i].name, apps[i].image, roots[i].digest,
+			                    apps[i].image_digest);
+		if (roots[i].digest && !apps[i].image_digest &&
+		    !(apps[i].image_digest = strdup(roots[i].digest)))
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", apps[i].name);
 		r = merge_image_config(&apps[i], roots[i].image, err);
 		if (r < 0)
 			return r;
@@ -719,9 +743,9 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 		goto out;
 	}
 	/* Everything that can fail on bad input fails before the store changes. */
-	r = resolve_apps(cli, m->init_apps, m->n_init_apps, roots, err);
+	r = resolve_apps(cli, o, m->init_apps, m->n_init_apps, roots, err);
 	if (r >= 0)
-		r = resolve_apps(cli, m->apps, m->n_apps, roots + m->n_init_apps, err);
+		r = resolve_apps(cli, o, m->apps, m->n_apps, roots + m->n_init_apps, err);
 	if (r < 0)
 		goto out;
 

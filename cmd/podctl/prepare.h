@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include "cli.h"
+#include "pull.h"
 
 struct prepare_opts {
 	const char *manifest_path;    /* --manifest FILE */
@@ -23,6 +24,7 @@ struct prepare_opts {
 	const char *uuid_file;        /* --uuid-file-save */
 	unsigned ready_protocols;     /* --ready-protocol (repeatable): PS_READY_* bits
 	                                 added to every app */
+	struct pull_cli_opts pull;    /* --pull, --tls-verify… for images not yet here */
 	bool for_run;                 /* run: leave the pod locked in prepare/, to move it
 	                                 straight to run/ (one durable move, not two) */
 };
@@ -38,7 +40,10 @@ extern const struct option prepare_long_options[];
 	"      --status-goal=GOAL     MOUNTED, STARTED (default) or READY\n"                    \
 	"      --goal-timeout=DUR     time to reach the goal (default 30s)\n"                  \
 	"      --ready-protocol=P     also take readiness over pantavisor or lxd (repeatable)\n" \
-	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"
+	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"                           \
+	"      --pull=POLICY          missing (default, or $PODCTL_PULL), always or never:\n"  \
+	"                             pull an image that is not in the store with skopeo\n"   \
+	PULL_OPTIONS_HELP
 
 /* Handle one option of prepare_long_options (opt = getopt's return).
  * Returns 1 if it was ours, 0 if not, or an exit code < 0 → -(code). */

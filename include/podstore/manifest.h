@@ -74,6 +74,8 @@ typedef struct ps_volume {
 typedef struct ps_app {
 	char *name;          /* [a-z0-9][a-z0-9-]*, unique in the pod */
 	char *image;         /* image reference (name, digest, prefix or path) */
+	char *image_digest;  /* "sha256:<hex>" the image resolved to ("imageDigest"),
+	                        set by prepare; a manifest that gives it pins the image */
 	char **exec;         /* argv; NULL = the image's Entrypoint + Cmd */
 	char **env;          /* "KEY=VALUE"; NULL when none (JSON: an object) */
 	char *working_dir;   /* absolute; NULL = image's or "/" */

@@ -72,9 +72,11 @@ for m in "${MODES[@]}"; do
 	expect "podctl list --format j" "json" "$m"
 	expect "podctl prepare --status-goal=" "MOUNTED READY STARTED" "$m"
 	expect "podctl run --net=" "host none" "$m"
+	expect "podctl run --pull=" "always missing never" "$m"
 	expect "podctl wait --for=un" "unhealthy" "$m"
 	# Images and image subcommands.
-	expect "podctl image " "import list rm" "$m"
+	expect "podctl image " "import inspect list pull rm tag" "$m"
+	expect "podctl image inspect bb:" "bb:latest" "$m"
 	expect "podctl image rm b" "bb bb:latest" "$m"
 	# After "--", the app's arguments: nothing.
 	expect "podctl run bb -- " "" "$m"

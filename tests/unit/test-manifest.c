@@ -180,6 +180,7 @@ static void app_eq(const ps_app *a, const ps_app *b)
 {
 	str_eq(a->name, b->name);
 	str_eq(a->image, b->image);
+	str_eq(a->image_digest, b->image_digest);
 	strv_eq(a->exec, b->exec, false);
 	strv_eq(a->env, b->env, true);
 	str_eq(a->working_dir, b->working_dir);
@@ -414,6 +415,16 @@ static void test_good_variants(void **state)
 	good_app("'statusGoal':'MOUNTED'");
 	good_app("'onGoalTimeout':'fail'");
 	good_app("'env':{'a':'1','A_1':'x'}");
+	{
+		/* What prepare records survives the trip through JSON. */
+		char *j = app_with("'imageDigest':'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'");
+		ps_manifest *m = parse_ok(j);
+		assert_string_equal(m->apps[0].image_digest,
+		                    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+		round_trip(m);
+		ps_manifest_free(m);
+		free(j);
+	}
 }
 
 static void test_name_limits(void **state)
@@ -565,6 +576,10 @@ static void test_bad_apps(void **state)
 		const char *fields, *prefix;
 	} cases[] = {
 		{ "'comand':['x']", "apps[0]: unknown field \"comand\"" },
+		{ "'imageDigest':'sha256:abc'", "apps[0].imageDigest: expected \"sha256:\" and 64 hex digits" },
+		{ "'imageDigest':'sha512:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'",
+		  "apps[0].imageDigest: expected" },
+		{ "'imageDigest':1", "apps[0].imageDigest: expected string" },
 		{ "'group':0", "apps[0].group: expected string" },
 		{ "'exec':'/bin/sh'", "apps[0].exec: expected array of strings" },
 		{ "'exec':null", "apps[0].exec: expected array of strings" },
