@@ -11,6 +11,7 @@
 
 #include "manifest-internal.h"
 #include <podstore/manifest.h>
+#include "security.h"
 #include "util.h"
 
 static bool path_is_absolute(const char *s)
@@ -152,6 +153,44 @@ static int validate_env(char *const *env, const ps_jpath *p, ps_error **err)
 	return 0;
 }
 
+static int validate_caps(char *const *v, const ps_jpath *p, ps_error **err)
+{
+	for (size_t i = 0; v && v[i]; i++) {
+		const ps_jpath pi = PS_JPATH_INDEX(p, i);
+
+		if (ps_cap_from_name(v[i]) == -1) {
+			_cleanup_free_ char *q = ps_manifest_quote(v[i]);
+			return ps_manifest_invalid(err, &pi, "unknown capability %s (expected a name such as "
+			                                     "\"CAP_NET_ADMIN\", or \"ALL\")", q ? q : "?");
+		}
+	}
+	return 0;
+}
+
+static int validate_confinement(const ps_app *a, const ps_jpath *p, ps_error **err)
+{
+	const ps_jpath pc = PS_JPATH_KEY(p, "capabilities");
+	const ps_jpath pca = PS_JPATH_KEY(&pc, "add");
+	const ps_jpath pcd = PS_JPATH_KEY(&pc, "drop");
+	const ps_jpath psc = PS_JPATH_KEY(p, "seccomp");
+	const ps_jpath psp = PS_JPATH_KEY(p, "seccompProfile");
+	int r;
+
+	r = validate_caps(a->cap_add, &pca, err);
+	if (r >= 0)
+		r = validate_caps(a->cap_drop, &pcd, err);
+	if (r < 0)
+		return r;
+	if (a->seccomp && !streq(a->seccomp, "default") && !streq(a->seccomp, "unconfined") &&
+	    !path_is_absolute(a->seccomp))
+		return ps_manifest_invalid(err, &psc, "expected \"default\", \"unconfined\" or the absolute "
+		                                      "path of a seccomp profile");
+	if (a->seccomp_profile && a->seccomp &&
+	    (streq(a->seccomp, "default") || streq(a->seccomp, "unconfined")))
+		return ps_manifest_invalid(err, &psp, "not with \"seccomp\": \"%s\"", a->seccomp);
+	return 0;
+}
+
 static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t index,
                         const ps_jpath *p, ps_error **err)
 {
@@ -256,6 +295,9 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 			return ps_manifest_invalid(err, &prdp, "not allowed for init apps");
 	}
 
+	r = validate_confinement(a, p, err);
+	if (r < 0)
+		return r;
 	r = validate_probe(&a->liveness, init, true, "liveness", &pl, err);
 	if (r < 0)
 		return r;

@@ -268,6 +268,7 @@ void ps_app_init(ps_app *a)
 		.restart = PS_RESTART_NEVER,
 		.backoff_initial_ms = PS_DEFAULT_BACKOFF_INITIAL_MS,
 		.backoff_max_ms = PS_DEFAULT_BACKOFF_MAX_MS,
+		.no_new_privileges = true,
 	};
 	ps_probe_init(&a->liveness);
 	ps_probe_init(&a->readiness);
@@ -292,6 +293,10 @@ void ps_app_clear(ps_app *a)
 		free(a->mounts[i].path);
 	}
 	free(a->mounts);
+	ps_strv_free(a->cap_add);
+	ps_strv_free(a->cap_drop);
+	free(a->seccomp);
+	free(a->seccomp_profile);
 	*a = (ps_app){ 0 };
 }
 

@@ -53,7 +53,10 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 		fprintf(stderr, "podctl enter: pod %s: app %s is not running\n", uuid, app_name);
 		return 125;
 	}
-	if (seccomp_build(&pod.seccomp, &err) < 0 || app_build_exec(&pod, &a, &err) < 0) {
+	/* The data dir holds the cache of seccomp programs: pods/run/<uuid>/../../.. */
+	_cleanup_close_ int data_fd = openat(pod_fd, "../../..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pod.data_fd = data_fd;
+	if (confine_prepare(&pod, &a, &err) < 0 || app_build_exec(&pod, &a, &err) < 0) {
 		fprintf(stderr, "podctl enter: pod %s: %s\n", uuid, err->msg);
 		return 125;
 	}

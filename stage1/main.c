@@ -935,9 +935,10 @@ int main(int argc, char **argv)
 		}
 		set_status(a, APP_MOUNTED, NULL);
 	}
-	if (seccomp_build(&pod->seccomp, &err) < 0)
-		fail_early(pod, &err);
-	s1_debug("seccomp filter built");
+	for (size_t i = 0; i < pod->n_apps; i++)
+		if (confine_prepare(pod, &pod->apps[i], &err) < 0)
+			fail_early(pod, &err);
+	s1_debug("seccomp filters ready");
 
 	/* The pod's pid ns: our next child is its pid 1, later ones join it. */
 	if (unshare(CLONE_NEWPID) < 0) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "prepare.h"
+#include "security.h"
 #include "util.h"
 
 enum {
@@ -20,6 +21,10 @@ enum {
 	OPT_STATUS_GOAL,
 	OPT_GOAL_TIMEOUT,
 	OPT_UUID_FILE,
+	OPT_CAP_ADD,
+	OPT_CAP_DROP,
+	OPT_SECURITY_OPT,
+	OPT_READ_ONLY,
 	OPT_READY_PROTOCOL,
 };
 
@@ -31,11 +36,48 @@ const struct option prepare_long_options[] = {
 	{ "status-goal", required_argument, NULL, OPT_STATUS_GOAL },
 	{ "goal-timeout", required_argument, NULL, OPT_GOAL_TIMEOUT },
 	{ "uuid-file-save", required_argument, NULL, OPT_UUID_FILE },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+	{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
+	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 	{ "ready-protocol", required_argument, NULL, OPT_READY_PROTOCOL },
 	{ "pull", required_argument, NULL, OPT_PULL },
 	PULL_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
+
+static int strv_append(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[(*n)++] = (char *)s;
+	nv[*n] = NULL;
+	return 0;
+}
+
+static int security_opt(struct cli *cli, struct prepare_opts *o, const char *arg)
+{
+	if (strncmp(arg, "seccomp=", 8) == 0 || strncmp(arg, "seccomp:", 8) == 0) {
+		const char *v = arg + 8;
+		if (!streq(v, "default") && !streq(v, "unconfined") && !*v)
+			return -cli_usage_error(cli, "--security-opt seccomp: expected default, unconfined or a profile file");
+		o->seccomp = v;
+		return 1;
+	}
+	if (streq(arg, "no-new-privileges") || streq(arg, "no-new-privileges=true") ||
+	    streq(arg, "no-new-privileges:true")) {
+		o->no_new_privs = 1;
+		return 1;
+	}
+	if (streq(arg, "no-new-privileges=false") || streq(arg, "no-new-privileges:false")) {
+		o->no_new_privs = 0;
+		return 1;
+	}
+	return -cli_usage_error(cli, "--security-opt: expected seccomp=default|unconfined|PROFILE or "
+	                             "no-new-privileges[=true|false], not \"%s\"", arg);
+}
 
 static int volume_spec_check(struct cli *cli, const char *spec, bool need_target);
 
@@ -79,6 +121,20 @@ int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const 
 		return r ? -r : 1;
 	case OPT_UUID_FILE:
 		o->uuid_file = arg;
+		return 1;
+	case OPT_CAP_ADD:
+	case OPT_CAP_DROP:
+		if (ps_cap_from_name(arg) == -1)
+			return -cli_usage_error(cli, "--%s: unknown capability \"%s\"",
+			                        opt == OPT_CAP_ADD ? "cap-add" : "cap-drop", arg);
+		if ((opt == OPT_CAP_ADD ? strv_append(&o->cap_add, &o->n_cap_add, arg)
+		                        : strv_append(&o->cap_drop, &o->n_cap_drop, arg)) < 0)
+			return -EXIT_FAILED;
+		return 1;
+	case OPT_SECURITY_OPT:
+		return security_opt(cli, o, arg);
+	case OPT_READ_ONLY:
+		o->read_only = true;
 		return 1;
 	case OPT_READY_PROTOCOL: {
 		ps_ready_protocol rp;
@@ -127,6 +183,10 @@ void prepare_opts_clear(struct prepare_opts *o)
 	free(o->volumes);
 	o->volumes = NULL;
 	o->n_volumes = 0;
+	free(o->cap_add);
+	free(o->cap_drop);
+	o->cap_add = o->cap_drop = NULL;
+	o->n_cap_add = o->n_cap_drop = 0;
 }
 
 /* --- building the manifest ------------------------------------------------ */
@@ -367,6 +427,92 @@ static char **strv_dup(char *const *v)
 	return r;
 }
 
+static int strv_extend(char ***v, char *const *add)
+{
+	size_t n = ps_strv_length(*v), k = ps_strv_length(add);
+	char **nv;
+
+	if (k == 0)
+		return 0;
+	nv = realloc(*v, (n + k + 1) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	for (size_t i = 0; i < k; i++) {
+		if (!(nv[n + i] = strdup(add[i]))) {
+			nv[n + i] = NULL;
+			return -ENOMEM;
+		}
+		nv[n + i + 1] = NULL;
+	}
+	return 0;
+}
+
+/* Read, check and keep the app's seccomp profile when "seccomp" names a
+ * file: the pod keeps its own copy ("seccompProfile"), so stage1 reads
+ * nothing outside the pod and a later change of the file changes no pod. */
+static int load_seccomp_profile(ps_app *a, ps_error **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	ps_sc_profile *p = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!a->seccomp || streq(a->seccomp, "default") || streq(a->seccomp, "unconfined"))
+		return 0;
+	_cleanup_close_ int fd = open(a->seccomp, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return ps_error_errno(err, "app %s: seccomp profile %s", a->name, a->seccomp);
+	if (!S_ISREG(st.st_mode))
+		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "app %s: seccomp profile %s: not a regular file",
+		                    a->name, a->seccomp);
+	r = ps_read_all(fd, PS_SC_PROFILE_MAX_SIZE, &buf, &len);
+	if (r < 0)
+		return ps_error_set(err, PS_ERR_FAILED, -r, "app %s: seccomp profile %s", a->name, a->seccomp);
+	r = ps_sc_profile_parse(buf, len, ps_caps_all(), NULL, &p, err);
+	if (r < 0)
+		return ps_error_prefix(err, "app %s: seccomp profile %s", a->name, a->seccomp);
+	ps_sc_profile_free(p);
+	/* Kept compact: the manifest writer re-indents it. */
+	json_object *o = json_tokener_parse(buf);
+	if (!o)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: seccomp profile", a->name);
+	free(a->seccomp_profile);
+	a->seccomp_profile = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	if (!a->seccomp_profile)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: seccomp profile", a->name);
+	return 0;
+}
+
+static int apply_security_opts(const struct prepare_opts *o, ps_app *a, ps_error **err)
+{
+	if (strv_extend(&a->cap_add, o->cap_add) < 0 || strv_extend(&a->cap_drop, o->cap_drop) < 0)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "build manifest");
+	if (o->seccomp) {
+		free(a->seccomp);
+		free(a->seccomp_profile);
+		a->seccomp_profile = NULL;
+		if (!(a->seccomp = strdup(o->seccomp)))
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "build manifest");
+		if (!streq(o->seccomp, "default") && !streq(o->seccomp, "unconfined") && o->seccomp[0] != '/') {
+			/* A relative path is the user's: make it absolute. */
+			_cleanup_free_ char *cwd = getcwd(NULL, 0);
+			free(a->seccomp);
+			if (!cwd || !(a->seccomp = ps_strdup_printf("%s/%s", cwd, o->seccomp)))
+				return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "build manifest");
+		}
+	}
+	if (o->no_new_privs >= 0)
+		a->no_new_privileges = o->no_new_privs;
+	if (o->read_only)
+		a->read_only_rootfs = true;
+	if (!a->seccomp_profile)
+		return load_seccomp_profile(a, err);
+	return 0;
+}
+
 static int build_manifest(struct cli *cli, const struct prepare_opts *o, ps_manifest **ret,
                           ps_error **err)
 {
@@ -403,6 +549,18 @@ static int build_manifest(struct cli *cli, const struct prepare_opts *o, ps_mani
 		if (o->goal_timeout_ms >= 0)
 			m->apps[i].goal_timeout_ms = o->goal_timeout_ms;
 		m->apps[i].ready_protocols |= o->ready_protocols;
+	}
+	/* Confinement flags apply to init apps and apps alike. */
+	for (size_t k = 0; k < 2; k++) {
+		ps_app *apps = k ? m->init_apps : m->apps;
+		size_t n = k ? m->n_init_apps : m->n_apps;
+		for (size_t i = 0; i < n; i++) {
+			r = apply_security_opts(o, &apps[i], err);
+			if (r < 0) {
+				ps_manifest_free(m);
+				return r;
+			}
+		}
 	}
 	for (size_t i = 0; i < o->n_volumes; i++) {
 		r = parse_volume(cli, m, o->volumes[i], err);

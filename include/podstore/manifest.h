@@ -94,6 +94,15 @@ typedef struct ps_app {
 	ps_probe liveness, readiness, startup;
 	ps_mount *mounts;
 	size_t n_mounts;
+	/* confinement (Documentation/security.md) */
+	char **cap_add;      /* "capabilities": {"add": [...]}: "CAP_…" or "ALL"; NULL = none */
+	char **cap_drop;     /* "capabilities": {"drop": [...]} */
+	char *seccomp;       /* NULL (= "default"), "unconfined", or an absolute path to a
+	                        Docker/OCI seccomp profile */
+	char *seccomp_profile; /* "seccompProfile": the profile itself as compact JSON; prepare
+	                          copies it from the path, and stage1 uses only this */
+	bool no_new_privileges; /* "noNewPrivileges", default true */
+	bool read_only_rootfs;  /* "readOnlyRootfs", default false */
 } ps_app;
 
 typedef struct ps_annotation {

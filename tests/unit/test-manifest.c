@@ -415,6 +415,16 @@ static void test_good_variants(void **state)
 	good_app("'statusGoal':'MOUNTED'");
 	good_app("'onGoalTimeout':'fail'");
 	good_app("'env':{'a':'1','A_1':'x'}");
+	/* confinement */
+	good_app("'capabilities':{'add':['NET_ADMIN','cap_sys_time'],'drop':['ALL']}");
+	good_app("'capabilities':{'drop':['CAP_MKNOD']}");
+	good_app("'seccomp':'unconfined','noNewPrivileges':false,'readOnlyRootfs':true");
+	good_app("'seccomp':'default'");
+	good_app("'seccomp':'/etc/podctl/profile.json','seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW',"
+	         "'syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','errnoRet':13}]}");
+	good_app("'seccompProfile':{'defaultAction':'SCMP_ACT_ERRNO','architectures':['SCMP_ARCH_X86_64'],"
+	         "'syscalls':[{'names':['personality'],'action':'SCMP_ACT_ALLOW','args':[{'index':0,"
+	         "'value':18446744073709551615,'valueTwo':0,'op':'SCMP_CMP_EQ'}]}]}");
 	{
 		/* What prepare records survives the trip through JSON. */
 		char *j = app_with("'imageDigest':'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'");
@@ -630,6 +640,32 @@ static void test_bad_apps(void **state)
 		{ "'mounts':[{'volume':'data','path':'/d','ro':true}]", "apps[0].mounts[0]: unknown field \"ro\"" },
 		{ "'mounts':[{'volume':'data','path':'/d','readOnly':1}]", "apps[0].mounts[0].readOnly: expected boolean" },
 		{ "'mounts':[{'volume':'data','path':'/d'},{'volume':'data','path':'/d'}]", "apps[0].mounts[1].path: duplicate mount path" },
+		/* confinement */
+		{ "'capabilities':['NET_ADMIN']", "apps[0].capabilities: expected object" },
+		{ "'capabilities':{'add':'NET_ADMIN'}", "apps[0].capabilities.add: expected array of strings" },
+		{ "'capabilities':{'add':['NET_ADMIN','CAP_FLY']}", "apps[0].capabilities.add[1]: unknown capability \"CAP_FLY\"" },
+		{ "'capabilities':{'drop':['']}", "apps[0].capabilities.drop[0]: unknown capability" },
+		{ "'capabilities':{'keep':[]}", "apps[0].capabilities: unknown field \"keep\"" },
+		{ "'seccomp':'strict'", "apps[0].seccomp: expected \"default\", \"unconfined\" or the absolute path" },
+		{ "'seccomp':'profile.json'", "apps[0].seccomp: expected \"default\"" },
+		{ "'seccomp':true", "apps[0].seccomp: expected string" },
+		{ "'seccomp':'unconfined','seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW'}", "apps[0].seccompProfile: not with \"seccomp\": \"unconfined\"" },
+		{ "'seccompProfile':'default'", "apps[0].seccompProfile: expected a seccomp profile" },
+		{ "'seccompProfile':{}", "apps[0].seccompProfile.defaultAction: required field missing" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_NOTIFY'}", "apps[0].seccompProfile.defaultAction: SCMP_ACT_NOTIFY is not supported" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','defaultErrnoRet':1}", "apps[0].seccompProfile.defaultErrnoRet: only with" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','architectures':['SCMP_ARCH_PDP11']}", "apps[0].seccompProfile.architectures[0]: expected an architecture" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':{}}", "apps[0].seccompProfile.syscalls: expected an array" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'action':'SCMP_ACT_ERRNO'}]}", "apps[0].seccompProfile.syscalls[0].names: required field missing" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir','Open'],'action':'SCMP_ACT_ERRNO'}]}", "apps[0].seccompProfile.syscalls[0].names[1]: expected a syscall name" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','errnoRet':5000}]}", "apps[0].seccompProfile.syscalls[0].errnoRet: expected an errno number from 0 to 4095" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','args':[{'index':6,'value':0,'op':'SCMP_CMP_EQ'}]}]}", "apps[0].seccompProfile.syscalls[0].args[0].index: expected an argument index from 0 to 5" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','args':[{'index':0,'value':-1,'op':'SCMP_CMP_EQ'}]}]}", "apps[0].seccompProfile.syscalls[0].args[0].value: expected an unsigned integer" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','args':[{'index':0,'value':0,'op':'EQ'}]}]}", "apps[0].seccompProfile.syscalls[0].args[0].op: expected one of" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','includes':{'caps':['CAP_NOPE']}}]}", "apps[0].seccompProfile.syscalls[0].includes.caps[0]: expected a capability name" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'/run/l.sock'}", "apps[0].seccompProfile.listenerPath: seccomp listeners are not supported" },
+		{ "'noNewPrivileges':'no'", "apps[0].noNewPrivileges: expected boolean" },
+		{ "'readOnlyRootfs':1", "apps[0].readOnlyRootfs: expected boolean" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
