@@ -203,6 +203,10 @@ static int probe_enter(void *userdata)
 
 	if (c->app_pidfd < 0)
 		return -ESRCH;
+	/* The app's cgroup first (its limits count the probe), while it is
+	 * still in our cgroup namespace's view. */
+	if (c->a->cgroup && ps_cgroup_join_self(c->a->cgroup) < 0)
+		return -errno;
 	if (setns(c->app_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 	                         CLONE_NEWCGROUP) < 0) {
 		return -errno;

@@ -62,7 +62,7 @@ if [ -z "$bad" ]; then t_ok; else t_fail "missing:$bad"; fi
 
 t_begin "the verbs that print JSON document its fields"
 bad=""
-for v in gc wait version image status list; do
+for v in gc wait version image status list stats; do
 	grep -qx '\.SH JSON OUTPUT' "$MAN/podctl-$v.1" || bad="$bad $v"
 done
 if [ -z "$bad" ]; then t_ok; else t_fail "no JSON OUTPUT section:$bad"; fi
@@ -77,7 +77,7 @@ for page in "$MAN"/*.[135]; do
 		bad="$bad $(basename "$page")"
 	fi
 done
-if [ -z "$bad" ] && [ "$n" -ge 19 ] && [ -f "$MAN/podctl-manifest.5" ] && [ -f "$MAN/libpodstore.3" ]; then
+if [ -z "$bad" ] && [ "$n" -ge 20 ] && [ -f "$MAN/podctl-manifest.5" ] && [ -f "$MAN/libpodstore.3" ]; then
 	t_ok
 else
 	t_fail "$n pages; bad:$bad $(head -2 "$T_SCRATCH/man.err")"
