@@ -128,7 +128,7 @@ FORCE:
 
 # What includes them (by name, so nothing else rebuilds on a change).
 $(BUILDDIR)/cmd/podctl/common.o $(BUILDDIR)/cmd/podctl/cmd-version.o \
-	$(BUILDDIR)/stage1/readiness.o: $(PATHS_H)
+	$(BUILDDIR)/stage1/readiness.o $(BUILDDIR)/libpodstore/launch.o: $(PATHS_H)
 $(BUILDDIR)/cmd/podctl/cmd-version.o: $(COMMIT_H)
 
 $(BUILDDIR)/%.o: %.c $(wildcard include/podstore/*.h libpodstore/*.h cmd/podctl/*.h stage1/*.h tests/unit/*.h) Makefile
@@ -234,9 +234,13 @@ $(FAULT_LIB): tests/fault/fault.c Makefile
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -shared -fPIC -O1 -g -Wall -Wextra -Werror -o $@ $< -ldl
 
-check-unit: unit-tests
+check-unit: unit-tests check-tree
 	@BUILDDIR=$(BUILDDIR) tests/unit/run $(UNIT_BINS)
 	@set -e; for n in $(FUZZ_NAMES); do $(BUILDDIR)/tests/fuzz/replay-$$n tests/fuzz/corpus/$$n/*; done
+
+# stage1 is a tree: no module refers to a symbol main.c defines.
+check-tree: $(if $(STAGE1_MAIN),$(STAGE1))
+	@scripts/check-stage1-tree $(BUILDDIR)
 
 check-functional: all $(FAULT_LIB)
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
@@ -376,7 +380,7 @@ uninstall:
 clean:
 	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
 
-.PHONY: stress fuzz all deps unit-tests check check-unit check-functional check-asan check-valgrind \
+.PHONY: stress fuzz all deps unit-tests check check-tree check-unit check-functional check-asan check-valgrind \
 	bench demo install uninstall clean man dist check-man check-shellcheck FORCE
 .DELETE_ON_ERROR:
 # Keep the objects of unit tests and fuzz replays between runs.

@@ -16,6 +16,7 @@
 #include "commit.h" /* build/commit.h: PODCTL_GIT_COMMIT */
 #include "paths.h"  /* build/paths.h: install directories */
 #include "podview.h"
+#include <podstore/launch.h>
 #include "util.h"
 
 #ifndef __NR_mount_setattr
@@ -44,6 +45,7 @@ struct host {
 	json_object *cni; /* array of plugin names, sorted */
 	const char *cni_path;
 	char *skopeo; /* its path, or NULL */
+	char *stage1; /* the stage1 run would run */
 };
 
 /* "overlay" in /proc/filesystems (registered: built in or module loaded). */
@@ -179,6 +181,8 @@ static void probe_host(struct host *h)
 {
 	const char *cni = getenv("PODCTL_CNI_PATH");
 
+	if (ps_stage1_path(&h->stage1, NULL) < 0)
+		h->stage1 = NULL;
 	h->overlayfs = have_overlayfs();
 	h->cgroup = cgroup_layout();
 	h->seccomp = have_seccomp();
@@ -207,7 +211,7 @@ static void print_json(const struct host *h)
 	json_object_object_add(paths, "libexecdir", json_object_new_string(LIBEXECDIR));
 	json_object_object_add(paths, "datadir", json_object_new_string(PODCTL_DATADIR));
 	json_object_object_add(paths, "sysconfdir", json_object_new_string(PODCTL_SYSCONFDIR));
-	json_object_object_add(paths, "stage1", json_object_new_string(cli_stage1_path()));
+	json_object_object_add(paths, "stage1", json_object_new_string(h->stage1 ? h->stage1 : ""));
 	json_object_object_add(o, "paths", paths);
 	json_object_object_add(host, "overlayfs", json_object_new_boolean(h->overlayfs));
 	json_object_object_add(host, "cgroup", json_object_new_string(h->cgroup));
@@ -228,7 +232,7 @@ static void print_text(const struct host *h)
 	size_t n = json_object_array_length(h->cni);
 
 	printf("podctl %s (commit %s)\nlibpodstore %s\njson-c %s\nstage1 %s\n", PODCTL_VERSION,
-	       PODCTL_GIT_COMMIT, PODSTORE_VERSION, json_c_version(), cli_stage1_path());
+	       PODCTL_GIT_COMMIT, PODSTORE_VERSION, json_c_version(), h->stage1 ? h->stage1 : "?");
 	printf("host:\n  overlayfs        %s\n  cgroup           %s\n  seccomp          %s\n"
 	       "  user namespaces  %s\n  idmapped mounts  %s\n  CNI plugins      %zu in %s",
 	       h->overlayfs ? "yes" : "no", h->cgroup, h->seccomp ? "yes" : "no",
@@ -272,5 +276,6 @@ int cmd_version(struct cli *cli, int argc, char **argv)
 		print_text(&h);
 	json_object_put(h.cni);
 	free(h.skopeo);
+	free(h.stage1);
 	return EXIT_OK;
 }

@@ -90,7 +90,8 @@ m1=$(mtimes)
 mk PREFIX="$PFX" all
 m2=$(mtimes)
 changed=$(diff <(echo "$m0") <(echo "$m1") | sed -n 's/^> \([^ ]*\) .*/\1/p' | tr '\n' ' ')
-if [ "$changed" = "podctl podctl-stage1 podstore.pc dist/podctl-gc.service " ] && [ "$m1" = "$m2" ] &&
+# The library embeds LIBEXECDIR too (ps_stage1_path), so it is relinked.
+if [ "$changed" = "podctl podctl-stage1 podstore.pc libpodstore.a libpodstore.so.0 dist/podctl-gc.service " ] && [ "$m1" = "$m2" ] &&
 	grep -qx "prefix=$PFX" "$B/podstore.pc" && grep -q "\"$PFX/libexec\"" "$B/paths.h"; then
 	t_ok
 else
