@@ -10,11 +10,8 @@
 #include <podstore/manifest.h>
 #include <podstore/uuid.h>
 
+#include "paths.h" /* build/paths.h: LIBEXECDIR */
 #include "util.h"
-
-#ifndef LIBEXECDIR
-#define LIBEXECDIR "/usr/local/libexec"
-#endif
 
 int ps_sibling_path(const char *env, const char *name, const char *fallback, char **ret,
                     ps_error **err)

@@ -6,6 +6,7 @@
 #include <podstore/events.h>
 #include <podstore/health.h>
 #include "notify.h"
+#include "paths.h" /* build/paths.h: LIBEXECDIR */
 #include "readiness.h"
 #include "readyproto.h"
 #include "sdnotify.h"

@@ -13,13 +13,14 @@ enum { OPT_NAME = OPT_VERB_BASE, OPT_QUIET, OPT_NO_LEGEND, OPT_FORCE };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: podctl image import PATH [--name NAME[:TAG]] [--quiet]\n"
+	fprintf(f, "Usage: podctl image import PATH [--name NAME[:TAG]] [--quiet] [--format=json|text]\n"
 	           "       podctl image pull [--tls-verify=BOOL] [--creds=USER:PASS] [--authfile=F]\n"
-	           "                         [--platform=OS/ARCH[/VARIANT]] [--quiet] REFERENCE\n"
+	           "                         [--platform=OS/ARCH[/VARIANT]] [--quiet] [--format=json|text]\n"
+	           "                         REFERENCE\n"
 	           "       podctl image list [--format=json|text] [--no-legend]\n"
 	           "       podctl image inspect [--format=json|text] REF\n"
 	           "       podctl image tag REF NEW-NAME[:TAG]\n"
-	           "       podctl image rm [--force] REF…\n\n"
+	           "       podctl image rm [--force] [--format=json|text] REF…\n\n"
 	           "import takes an OCI image layout (dir or tar), a docker-archive tar, a rootfs\n"
 	           "tarball (none, gzip, xz, zstd, bzip2) or a rootfs dir, and prints the image's\n"
 	           "digest. A REF is NAME[:TAG], a digest, or a unique digest prefix. rm refuses an\n"
@@ -33,7 +34,9 @@ static void usage(FILE *f)
 	           "      --name=NAME[:TAG]      name the imported image (tag default: latest)\n"
 	           "  -q, --quiet                no progress bar (there is none unless stdout and\n"
 	           "                             stderr are terminals)\n"
-	           "      --format=json|text     list's output format (default text)\n"
+	           "      --format=json|text     output format (default text); json: import and\n"
+	           "                             pull print the image as list does, rm\n"
+	           "                             {\"removed\": [REF…], \"failed\": [{\"ref\", \"error\"}]}\n"
 	           "      --no-legend            no header line\n"
 	           "  -f, --force                rm even when pods use it\n" PULL_OPTIONS_HELP
 	           CLI_GLOBAL_HELP);
@@ -54,7 +57,10 @@ static void progress_bar(long long done, long long total, size_t layer, size_t n
 	        done >> 20);
 }
 
-static int image_import(struct cli *cli, const char *path, const char *name, bool quiet)
+static json_object *image_json(const ps_image *img);
+
+static int image_import(struct cli *cli, const char *path, const char *name, bool quiet,
+                        enum cli_format format)
 {
 	ps_image_import_opts io = { .name = name };
 	ps_image *img = NULL;
@@ -70,7 +76,13 @@ static int image_import(struct cli *cli, const char *path, const char *name, boo
 		fputs("\r\033[K", stderr);
 	if (r < 0)
 		return cli_fail(cli, &err);
-	printf("%s\n", img->digest);
+	if (format == FORMAT_JSON) {
+		json_object *j = image_json(img);
+		json_print(j);
+		json_object_put(j);
+	} else {
+		printf("%s\n", img->digest);
+	}
 	ps_image_free(img);
 	return EXIT_OK;
 }
@@ -129,7 +141,8 @@ static int image_list(struct cli *cli, enum cli_format format, bool legend)
 	return EXIT_OK;
 }
 
-static int image_pull(struct cli *cli, const char *ref, const struct pull_cli_opts *po)
+static int image_pull(struct cli *cli, const char *ref, const struct pull_cli_opts *po,
+                      enum cli_format format)
 {
 	ps_image *img = NULL;
 	ps_error *err = NULL;
@@ -145,7 +158,17 @@ static int image_pull(struct cli *cli, const char *ref, const struct pull_cli_op
 			        ref, info.n_layers, info.n_layers == 1 ? "" : "s", info.layers_reused,
 			        (double)info.bytes_transferred / 1048576.0);
 	}
-	printf("%s\n", img->digest);
+	if (format == FORMAT_JSON) {
+		/* The image as list prints it, and what the pull did. */
+		json_object *j = image_json(img);
+		json_object_object_add(j, "upToDate", json_object_new_boolean(info.up_to_date));
+		json_object_object_add(j, "layersReused", json_object_new_int64((int64_t)info.layers_reused));
+		json_object_object_add(j, "bytesTransferred", json_object_new_int64(info.bytes_transferred));
+		json_print(j);
+		json_object_put(j);
+	} else {
+		printf("%s\n", img->digest);
+	}
 	ps_image_free(img);
 	return EXIT_OK;
 }
@@ -230,13 +253,20 @@ static int image_tag(struct cli *cli, const char *ref, const char *name)
 	return EXIT_OK;
 }
 
-static int image_rm(struct cli *cli, int argc, char **argv, bool force)
+static int image_rm(struct cli *cli, int argc, char **argv, bool force, enum cli_format format)
 {
 	ps_error *err = NULL;
 	int ret = EXIT_OK, r;
+	json_object *removed = json_object_new_array(), *failed = json_object_new_array();
 
 	for (int i = 0; i < argc; i++) {
-		if (ps_image_remove(cli->store, argv[i], force, &err) < 0) {
+		if (ps_image_remove(cli->store, argv[i], force, &err) == 0) {
+			json_object_array_add(removed, json_object_new_string(argv[i]));
+		} else {
+			json_object *f = json_object_new_object();
+			json_object_object_add(f, "ref", json_object_new_string(argv[i]));
+			json_object_object_add(f, "error", json_object_new_string(err && err->msg ? err->msg : "failed"));
+			json_object_array_add(failed, f);
 			r = cli_fail(cli, &err);
 			if (ret == EXIT_OK || r == EXIT_FAILED)
 				ret = r;
@@ -247,6 +277,15 @@ static int image_rm(struct cli *cli, int argc, char **argv, bool force)
 		if (ret == EXIT_OK)
 			ret = r;
 	}
+	if (format == FORMAT_JSON) {
+		json_object *j = json_object_new_object();
+		json_object_object_add(j, "removed", json_object_get(removed));
+		json_object_object_add(j, "failed", json_object_get(failed));
+		json_print(j);
+		json_object_put(j);
+	}
+	json_object_put(removed);
+	json_object_put(failed);
 	return ret;
 }
 
@@ -304,7 +343,7 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 			return cli_usage_error(cli, "import takes one PATH");
 		if ((r = cli_open_store(cli, true)))
 			return r;
-		return image_import(cli, argv[optind], name, quiet);
+		return image_import(cli, argv[optind], name, quiet, format);
 	}
 	if (streq(sub, "pull")) {
 		if (argc - optind != 1)
@@ -312,7 +351,7 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 		if ((r = cli_open_store(cli, true)))
 			return r;
 		po.quiet = quiet;
-		return image_pull(cli, argv[optind], &po);
+		return image_pull(cli, argv[optind], &po, format);
 	}
 	if (streq(sub, "inspect")) {
 		if (argc - optind != 1)
@@ -340,7 +379,7 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 			return cli_usage_error(cli, "missing REF");
 		if ((r = cli_open_store(cli, true)))
 			return r;
-		return image_rm(cli, argc - optind, argv + optind, force);
+		return image_rm(cli, argc - optind, argv + optind, force, format);
 	}
 	return cli_usage_error(cli, "unknown subcommand \"%s\" (import, pull, list, inspect, tag or rm)", sub);
 }

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* podctl wait: wait for several pods to be ready, healthy, unhealthy or exited. */
 #include <getopt.h>
+#include <json-c/json.h>
 #include <signal.h>
 
 #include "cli.h"
+#include "podview.h"
 #include "util.h"
 
 enum { OPT_FOR = OPT_VERB_BASE, OPT_ANY, OPT_TIMEOUT };
 
 static void usage(void)
 {
-	printf("Usage: podctl wait [--for=exited|ready|healthy|unhealthy] [--any] [--timeout=DUR] UUID…\n\n"
+	printf("Usage: podctl wait [--for=exited|ready|healthy|unhealthy] [--any] [--timeout=DUR]\n"
+	       "                   [--format=json|text] UUID…\n\n"
 	       "Wait, by event, until every given pod (or with --any, one of them) is exited\n"
 	       "(the default), ready, healthy or unhealthy. For exited, print each pod's exit\n"
 	       "code on a line of its own, in the order given (137 for a pod whose stage1 was\n"
@@ -21,7 +24,9 @@ static void usage(void)
 	       "Options:\n"
 	       "      --for=COND             exited (default), ready, healthy or unhealthy\n"
 	       "      --any                  the first pod that satisfies COND is enough\n"
-	       "      --timeout=DUR          give up after DUR (default: wait forever)\n" CLI_GLOBAL_HELP);
+	       "      --timeout=DUR          give up after DUR (default: wait forever)\n"
+	       "      --format=json|text     json: once the condition holds, print {\"for\", \"any\",\n"
+	       "                             \"pods\": [{\"uuid\", \"exitCode\"}], \"first\"}\n" CLI_GLOBAL_HELP);
 }
 
 /* The exit code stage1 recorded; a stage1 killed before it could is 137,
@@ -37,12 +42,34 @@ static int pod_exit_code(ps_pod *p)
 	return code;
 }
 
+/* {"for", "any", "pods": [{"uuid", "exitCode" (exited pods)}], "first"}. */
+static void print_json(ps_pod **pods, size_t n, ps_wait_cond cond, bool any, size_t which)
+{
+	json_object *j = json_object_new_object(), *a = json_object_new_array();
+
+	json_object_object_add(j, "for", json_object_new_string(ps_wait_cond_name(cond)));
+	json_object_object_add(j, "any", json_object_new_boolean(any));
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "uuid", json_object_new_string(pods[i]->uuid));
+		/* With --any only the first pod is known to have exited. */
+		if (cond == PS_WAIT_EXITED && (!any || i == which))
+			json_object_object_add(o, "exitCode", json_object_new_int(pod_exit_code(pods[i])));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(j, "pods", a);
+	json_object_object_add(j, "first", any ? json_object_new_string(pods[which]->uuid) : NULL);
+	json_print(j);
+	json_object_put(j);
+}
+
 int cmd_wait(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "for", required_argument, NULL, OPT_FOR },
 		{ "any", no_argument, NULL, OPT_ANY },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -50,6 +77,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 	bool any = false;
 	long long timeout_ms = -1;
 	ps_error *err = NULL;
+	enum cli_format format = FORMAT_TEXT;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -64,6 +92,10 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_ANY:
 			any = true;
+			break;
+		case OPT_FORMAT:
+			if ((r = cli_parse_format(cli, optarg, &format)))
+				return r;
 			break;
 		case OPT_TIMEOUT:
 			if ((r = cli_parse_duration(cli, "timeout", optarg, &timeout_ms)))
@@ -91,6 +123,8 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 	if (r == EXIT_OK) {
 		if (ps_pods_wait(pods, n, cond, any, timeout_ms, &which, &err) < 0)
 			r = cli_fail(cli, &err);
+		else if (format == FORMAT_JSON)
+			print_json(pods, n, cond, any, which);
 		else if (any && cond == PS_WAIT_EXITED)
 			printf("%s %d\n", pods[which]->uuid, pod_exit_code(pods[which]));
 		else if (any)

@@ -90,6 +90,7 @@ t_check() {
 expect_exit() {
 	local want=$1 got
 	shift
+	# shellcheck disable=SC2034 # OUT is read by the tests
 	OUT=$("$@" 2>"$T_SCRATCH/stderr")
 	got=$?
 	ERR=$(cat "$T_SCRATCH/stderr")

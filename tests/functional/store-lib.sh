@@ -10,6 +10,7 @@ command -v flock >/dev/null || t_skip "flock (util-linux) is not installed"
 PODS="$PODCTL_DIR/pods"
 STATE_DIRS=(embryo prepare prepared run exited-garbage garbage)
 UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+# shellcheck disable=SC2034 # used by the tests that source this file
 TIME_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$'
 
 # A check is a function that returns non-zero on failure, after calling

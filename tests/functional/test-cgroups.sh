@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # checks are called through run_case
 # Cgroups of pods and apps on this host (hybrid here: v1 controllers): made
 # before the app runs, the app inside its own before exec, the device
 # allowlist, and gone after the app exits, after stop, and after stage1 was

@@ -81,7 +81,7 @@ check_prepare_crashes() {
 		kill_at_random "$P" prepare "$ROOT" -- /bin/true
 		after_crash "prepare round $i" || return 1
 	done
-	aborted=$(ls -A "$PODS/prepare" "$PODS/embryo" | grep -cE "$UUID_RE")
+	aborted=$(find "$PODS/prepare" "$PODS/embryo" -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -cE "$UUID_RE")
 	echo "# prepare: $aborted aborted prepares and embryos left"
 	enough_kills prepare
 }
@@ -143,7 +143,7 @@ gc_loop() {
 		rc=$?
 		# Skipping a pod someone holds is expected.
 		err=$(grep -v -e ': skipping pod .*: locked' -e ': locked, skipped$' <<<"$err")
-		[ $rc -eq 0 ] && [ -z "$err" ] || echo "gc: exit $rc: $err" >>"$RACE_LOG"
+		[ "$rc" -eq 0 ] && [ -z "$err" ] || echo "gc: exit $rc: $err" >>"$RACE_LOG"
 	done
 }
 prepare_loop() {
@@ -151,7 +151,7 @@ prepare_loop() {
 	while before_deadline; do
 		out=$("$P" prepare "$ROOT" -- /bin/true 2>&1)
 		rc=$?
-		[ $rc -eq 0 ] && [[ $out =~ $UUID_RE ]] || echo "prepare: exit $rc: $out" >>"$RACE_LOG"
+		[ "$rc" -eq 0 ] && [[ $out =~ $UUID_RE ]] || echo "prepare: exit $rc: $out" >>"$RACE_LOG"
 	done
 }
 # Removes pods, and plays stage1 for others: moves a prepared pod to run/
@@ -159,7 +159,7 @@ prepare_loop() {
 rm_loop() {
 	local u err rc n=0
 	while before_deadline; do
-		for u in $(ls "$PODS/prepared" "$PODS/run" 2>/dev/null | grep -E "$UUID_RE"); do
+		for u in $(find "$PODS/prepared" "$PODS/run" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | grep -E "$UUID_RE"); do
 			n=$((n + 1))
 			if [ $((n % 2)) -eq 0 ]; then
 				# (flock(1) given a path would create a file there once

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # the setups (no_setup, with_pods) are called through walk
 # Fault injection: the Nth call of write, fsync, rename*, mkdir*, open* or
 # mount in podctl fails (tests/fault/fault.c, LD_PRELOAD), for every N that
 # prepare, run, gc and image import reach. After each: exit 0 or 1 (never a

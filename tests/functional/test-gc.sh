@@ -100,7 +100,7 @@ check_failure_exit() {
 	expect_exit 1 "$P" gc --grace-period=0
 	rc=$?
 	umount -l "$PODS"/*/"$stuck"/mnt 2>/dev/null
-	[ $rc -eq 0 ] || return 1
+	[ "$rc" -eq 0 ] || return 1
 	grep -q "$stuck" <<<"$ERR" || why "the failure does not name the pod: $ERR" || return 1
 	[ -z "$(pod_dirs "$ok")" ] || why "the other pod was not collected" || return 1
 	expect_exit 0 "$P" gc --grace-period=0 || return 1
@@ -109,8 +109,8 @@ check_failure_exit() {
 run_case "gc: a pod it cannot delete gives exit 1 naming it; the others are collected" check_failure_exit
 
 check_racing_gcs() {
-	local us=() u i g1 g2
-	for i in 1 2 3 4 5 6; do
+	local us=() u _ g1 g2
+	for _ in 1 2 3 4 5 6; do
 		u=$(new_prepared) && make_exited "$u" || return 1
 		us+=("$u")
 	done
@@ -118,8 +118,8 @@ check_racing_gcs() {
 	g1=$!
 	"$P" gc --grace-period=0 --format=json >"$T_SCRATCH/gc2.json" 2>"$T_SCRATCH/gc2.err" &
 	g2=$!
-	wait $g1 || why "first gc failed: $(cat "$T_SCRATCH/gc1.err")" || return 1
-	wait $g2 || why "second gc failed: $(cat "$T_SCRATCH/gc2.err")" || return 1
+	wait "$g1" || why "first gc failed: $(cat "$T_SCRATCH/gc1.err")" || return 1
+	wait "$g2" || why "second gc failed: $(cat "$T_SCRATCH/gc2.err")" || return 1
 	for u in "${us[@]}"; do
 		[ -z "$(pod_dirs "$u")" ] || why "pod $u left in $(pod_dirs "$u")" || return 1
 	done
@@ -280,13 +280,13 @@ check_locked_garbage() {
 		why "gc did not name the pods it skipped: $ERR" || rc=1
 	else
 		expect_exit 0 timeout 5 "$P" status --format=json "$g" || rc=1
-		[ $rc -eq 0 ] && { json_assert "d['state'] == 'deleting'" || rc=1; }
+		[ "$rc" -eq 0 ] && { json_assert "d['state'] == 'deleting'" || rc=1; }
 		expect_exit 0 timeout 5 "$P" status --format=json "$x" || rc=1
-		[ $rc -eq 0 ] && { json_assert "d['state'] == 'exited-deleting'" || rc=1; }
+		[ "$rc" -eq 0 ] && { json_assert "d['state'] == 'exited-deleting'" || rc=1; }
 	fi
 	release_lock "$hg"
 	release_lock "$hx"
-	[ $rc -eq 0 ] || return 1
+	[ "$rc" -eq 0 ] || return 1
 	expect_exit 0 "$P" gc --grace-period=0 || return 1
 	[ "$(pod_count)" -eq 0 ] || why "unlocked garbage kept"
 }

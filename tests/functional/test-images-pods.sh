@@ -140,10 +140,9 @@ while [ "$(date +%s)" -lt "$end" ]; do
 done
 wait "$preparer"
 bad=""
-for u in $(cat "$W/race.uuids"); do
-	out=$("$P" run-prepared "$u" 2>"$W/race.run.err")
-	[ $? -eq 0 ] && [ "$out" = "from the image" ] || bad="$bad $u:$out $(cat "$W/race.run.err")"
-done
+while read -r u; do
+	out=$("$P" run-prepared "$u" 2>"$W/race.run.err" </dev/null) && [ "$out" = "from the image" ] || bad="$bad $u:$out $(cat "$W/race.run.err")"
+done <"$W/race.uuids"
 echo "# race: $(wc -l <"$W/race.uuids") pods prepared, $n import/rm/gc rounds"
 if [ ! -s "$W/race.bad" ] && [ -z "$bad" ] && [ -s "$W/race.uuids" ] && store_consistent; then
 	t_ok

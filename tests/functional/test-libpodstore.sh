@@ -6,9 +6,12 @@
 command -v cc >/dev/null || t_skip "no C compiler"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 DEST="$T_SCRATCH/dest"
+# Install from a copy of the build dir: an install for /usr rebuilds what
+# embeds the prefix, and the build the other tests use keeps its own.
+cp -a "$BUILDDIR" "$T_SCRATCH/build"
 
 t_begin "make install DESTDIR=… installs the library, headers and pkg-config file"
-if make -s -C "$SRC" BUILDDIR="$BUILDDIR" DESTDIR="$DEST" PREFIX=/usr install >"$T_SCRATCH/install.log" 2>&1 &&
+if make -s -C "$SRC" BUILDDIR="$T_SCRATCH/build" DESTDIR="$DEST" PREFIX=/usr install >"$T_SCRATCH/install.log" 2>&1 &&
 	[ -f "$DEST/usr/lib/pkgconfig/podstore.pc" ] && [ -f "$DEST/usr/include/podstore/podstore.h" ] &&
 	[ -x "$DEST/usr/bin/podctl" ] && [ -x "$DEST/usr/libexec/podctl/podctl-stage1" ]; then
 	t_ok
@@ -53,6 +56,7 @@ sed -i "s|^prefix=.*|prefix=$DEST/usr|; s|^libdir=.*|libdir=$DEST/usr/lib|; s|^i
 	"$DEST/usr/lib/pkgconfig/podstore.pc"
 # A sanitized build (make check-asan) needs its runtime linked in too.
 LDX=${PODCTL_TEST_LDFLAGS:-}
+# shellcheck disable=SC2046,SC2086 # pkg-config's output and LDX are lists of words
 if cc $LDX -o "$T_SCRATCH/agent" "$T_SCRATCH/agent.c" $(pkg-config --cflags --libs podstore) 2>"$T_SCRATCH/cc.err" &&
 	cc $LDX -o "$T_SCRATCH/agent-static" "$T_SCRATCH/agent.c" $(pkg-config --cflags podstore) \
 		"$DEST/usr/lib/libpodstore.a" $(pkg-config --libs json-c uuid libarchive) 2>>"$T_SCRATCH/cc.err"; then
@@ -77,6 +81,6 @@ fi
 t_begin "nm -D lists no internal helper (strv, JSON, image internals, openat-root)"
 syms=$(nm -D --defined-only "$DEST/usr/lib/libpodstore.so" | awk '{ print $3 }')
 leaked=$(printf '%s\n' "$syms" | grep -E '^(ps_strv_push|ps_json_|ps_openat_in_root|ps_open_in_root|image_|import_|oci_|docker_|layout_|imgstore_|ps_sha256_|ps_read_all|ps_strdup_printf)' || true)
-if [ -n "$syms" ] && [ -z "$leaked" ]; then t_ok; else t_fail "leaked: $(echo $leaked)"; fi
+if [ -n "$syms" ] && [ -z "$leaked" ]; then t_ok; else t_fail "leaked: $(printf "%s " "$leaked")"; fi
 
 t_end

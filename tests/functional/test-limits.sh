@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # checks are called through run_case
 # Resource limits on this host's cgroups: memory (the OOM killer, reason
 # oom), pids (a fork loop stays under the limit, the pod lives on, the event
 # is logged), CPU bandwidth (measured from the cgroup), bad quantities.

@@ -76,6 +76,7 @@ any_pod() {
 worker() {
 	local u
 	while alive; do
+		# shellcheck disable=SC2016 # the sh -c scripts are expanded by the app's shell
 		case $((RANDOM % 13)) in
 		0) op prepare "$P" prepare "$ROOT" -- true ;;
 		1) op run-detach "$P" run --detach "$ROOT" -- sh -c 'read -t 1 x </dev/zero; exit $((RANDOM % 3))' ;;
@@ -138,7 +139,7 @@ wait
 
 # The end: nothing running of ours once stage1s are told to stop, a final gc
 # empties the store, and nothing is left.
-for u in $(find "$PODCTL_DIR/pods/run" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null); do
+find "$PODCTL_DIR/pods/run" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | while read -r u; do
 	"$P" stop --force "$u" >/dev/null 2>&1
 done
 "$P" image rm img0 img1 img2 >/dev/null 2>&1
@@ -153,7 +154,7 @@ names=$(ls -A "$PODCTL_DIR/names" 2>/dev/null | wc -l)
 [ "$names" -eq 0 ] || { leaks=$((leaks + names)); echo "leak: names: $(ls -A "$PODCTL_DIR/names")" >&2; }
 mounts=$(awk -v p="$W" 'index($5, p) == 1' /proc/self/mountinfo | wc -l)
 [ "$mounts" -eq 0 ] || { leaks=$((leaks + mounts)); echo "leak: $mounts mounts" >&2; }
-procs=$(pgrep -f "$W" | grep -vx "$$" | wc -l)
+procs=$(pgrep -f "$W" | grep -cvx "$$")
 [ "$procs" -eq 0 ] || { leaks=$((leaks + procs)); echo "leak: $procs processes" >&2; }
 trees=$(find "$PODCTL_DIR/images/trees" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
 [ "$trees" -eq 0 ] || { leaks=$((leaks + trees)); echo "leak: $trees image trees" >&2; }
