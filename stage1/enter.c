@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "procutil.h"
@@ -56,6 +57,28 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 	if (seccomp_build(&pod.seccomp, &err) < 0 || app_build_exec(&pod, &a, &err) < 0) {
 		fprintf(stderr, "podctl enter: pod %s: %s\n", uuid, err->msg);
 		return 125;
+	}
+	/* The user and group, read from the app's root by us, before anything
+	 * of ours is in the pod: regular files only, never blocking. The root
+	 * is the app's (its /proc/PID/root), checked to still be the app's. */
+	{
+		char root[64];
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)pm.pid);
+		_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+			fprintf(stderr, "podctl enter: pod %s: app %s is not running\n", uuid, app_name);
+			return 125;
+		}
+		if (s1_resolve_identity(rootfd, a.m, &a.uid, &a.gid, &err) < 0) {
+			fprintf(stderr, "podctl enter: pod %s: app %s: %s\n", uuid, app_name, err->msg);
+			return 125;
+		}
+	}
+	/* Nothing of the host crosses into the pod: only stdio and the pidfd
+	 * stay open (the pod dir fd podctl gave us is closed). */
+	{
+		const int keep[] = { pidfd };
+		s1_close_fds_except(keep, ARRAY_SIZE(keep));
 	}
 	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 	                         CLONE_NEWCGROUP) < 0) {

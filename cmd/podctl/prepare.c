@@ -151,22 +151,40 @@ static char *app_name_from_image(const char *ref)
 	return strdup(n ? buf : "app");
 }
 
-/* --volume name,kind=host,source=PATH[,readOnly=true][,target=PATH] */
+/* Cut s at the next ',' (empty pieces are skipped): the piece, or NULL at the end. */
+static char *next_piece(char **s)
+{
+	while (*s && **s == ',')
+		(*s)++;
+	if (!*s || !**s)
+		return NULL;
+	char *piece = *s, *comma = strchr(piece, ',');
+	if (comma) {
+		*comma = '\0';
+		*s = comma + 1;
+	} else {
+		*s = NULL;
+	}
+	return piece;
+}
+
+/* --volume name,kind=host,source=PATH[,readOnly=true][,suid=true][,dev=true][,target=PATH] */
 static int parse_volume(struct cli *cli, ps_manifest *m, const char *spec, ps_error **err)
 {
 	_cleanup_free_ char *copy = strdup(spec);
-	char *save = NULL, *tok;
+	char *rest, *tok;
 	ps_volume v = { 0 };
 	const char *target = NULL;
 
 	if (!copy)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "--volume");
-	tok = strtok_r(copy, ",", &save);
+	rest = copy;
+	tok = next_piece(&rest);
 	if (!tok || strchr(tok, '='))
 		return ps_error_set(err, PS_ERR_INVALID, 0, "--volume %s: must start with a name", spec);
 	v.name = tok;
 	v.kind = (char *)"host";
-	while ((tok = strtok_r(NULL, ",", &save))) {
+	while ((tok = next_piece(&rest))) {
 		char *eq = strchr(tok, '=');
 		if (!eq)
 			return ps_error_set(err, PS_ERR_INVALID, 0, "--volume %s: expected key=value, not \"%s\"", spec, tok);
@@ -178,6 +196,10 @@ static int parse_volume(struct cli *cli, ps_manifest *m, const char *spec, ps_er
 			v.source = (char *)val;
 		else if (streq(tok, "readOnly"))
 			v.read_only = streq(val, "true");
+		else if (streq(tok, "suid"))
+			v.allow_suid = streq(val, "true");
+		else if (streq(tok, "dev"))
+			v.allow_dev = streq(val, "true");
 		else if (streq(tok, "target"))
 			target = val;
 		else
@@ -193,6 +215,8 @@ static int parse_volume(struct cli *cli, ps_manifest *m, const char *spec, ps_er
 		.kind = strdup(v.kind),
 		.source = v.source ? strdup(v.source) : NULL,
 		.read_only = v.read_only,
+		.allow_suid = v.allow_suid,
+		.allow_dev = v.allow_dev,
 	};
 	if (!dst->name || !dst->kind || (v.source && !dst->source))
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "--volume");
