@@ -53,7 +53,11 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 		        cli->verb);
 		return EXIT_FAILED;
 	}
-	r = ps_sd_notify_send(addr, msg, len);
+	/* Stay alive until the supervisor has handled it (it checks who sent
+	 * it); a supervisor that never answers the barrier costs 5 s at most. */
+	r = ps_sd_notify_send_wait(addr, msg, len, 5000);
+	if (r == -ETIMEDOUT)
+		r = 0;
 	if (r < 0) {
 		fprintf(stderr, "podctl %s: send to %s: %s\n", cli->verb, addr, strerror(-r));
 		return EXIT_FAILED;
