@@ -502,8 +502,10 @@ static void drop_capabilities(void)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			child_fail(errno, 125, "drop capability %d: %s", cap, strerror(errno));
 	}
+	/* Inheritable stays empty (ambient with it): what an exec keeps comes
+	 * from the bounding set and file capabilities only. */
 	for (int i = 0; i < 2; i++)
-		data[i].permitted = data[i].inheritable = data[i].effective;
+		data[i].permitted = data[i].effective;
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		child_fail(errno, 125, "capset: %s", strerror(errno));
 }

@@ -195,9 +195,13 @@ int notify_sock_set_mntns(struct notify_sock *s, pid_t pid)
 	struct stat st;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	if (stat(path, &st) < 0)
-		return -errno;
 	s->have_mntns = true;
+	if (stat(path, &st) < 0) {
+		/* gone already: then nothing of it can send; match no one */
+		s->mntns_dev = 0;
+		s->mntns_ino = 0;
+		return -errno;
+	}
 	s->mntns_dev = st.st_dev;
 	s->mntns_ino = st.st_ino;
 	return 0;

@@ -273,7 +273,7 @@ void readiness_status_changed(struct pod *pod, struct app *a, enum app_status fr
 		return;
 	/* Notifications count from the app's own mount ns only, from now on. */
 	if (to == APP_STARTED && a->pid > 0 && notify_sock_set_mntns(&r->ns, a->pid) < 0)
-		s1_warn("app %s: cannot read its mount namespace", a->m->name);
+		s1_debug("app %s: cannot read its mount namespace (exited already?)", a->m->name);
 	if (to == APP_STARTING && a->m->goal_timeout_ms > 0 && !r->reached) {
 		r->deadline_ns = ps_monotonic_ns() + a->m->goal_timeout_ms * 1000000LL;
 		arm_goal_timer(pod);
