@@ -776,7 +776,7 @@ static int setup_apps(struct pod *pod, ps_error **err)
 			continue;
 		if (!ps_name_is_valid(v->name, 64))
 			return ps_error_set(err, PS_ERR_INVALID, EINVAL, "bad volume name");
-		if (ps_mkdirat_p(pod->pod_fd, "volumes", 0755) < 0)
+		if (ps_mkdirat_p(pod->pod_fd, "volumes", 0700) < 0)
 			return ps_error_errno(err, "mkdir volumes");
 		_cleanup_free_ char *p = ps_strdup_printf("volumes/%s", v->name);
 		if (!p || ps_mkdirat_p(pod->pod_fd, p, 0755) < 0)
