@@ -39,19 +39,18 @@ static long long dir_mtime_ns(int fd)
 	return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 }
 
-/* When did the pod exit? The exit marker's time, else (killed before it could
- * write one) the newest of the markers stage1 did write, else the dir's mtime. */
-static long long exited_at_ns(ps_pod *p)
+/* When gc marked it: its gc-marked marker, else (the marker was lost, or
+ * the pod was moved by an older podctl) the dir's ctime, which the move set. */
+static long long marked_at_ns(ps_pod *p)
 {
-	ps_exit_marker m = { 0 };
-	long long t;
+	long long t = 0;
+	struct stat st;
 
-	if (ps_exit_marker_read(p->fd, &m, NULL) == 0 && m.time_ns) {
-		t = m.time_ns;
-		ps_exit_marker_clear(&m);
+	if (ps_gc_mark_read(p->fd, &t, NULL) == 0 && t)
 		return t;
-	}
-	return dir_mtime_ns(p->fd);
+	if (fstat(p->fd, &st) < 0)
+		return 0;
+	return (long long)st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
 }
 
 static long long created_at_ns(ps_pod *p)
@@ -66,47 +65,67 @@ static long long created_at_ns(ps_pod *p)
 	return dir_mtime_ns(p->fd);
 }
 
-/* Is the pod garbage by where it is and how old it is? (Whether someone
- * holds its lock is a separate question.) */
+static bool grace_over(struct gc_ctx *c, long long marked_ns)
+{
+	return c->now_ns - marked_ns >= c->opts->grace_period_ms * 1000000LL;
+}
+
+/* Has gc something to do with the pod, by where it is and how old it is?
+ * (Whether someone holds its lock is a separate question.) An exited pod is
+ * marked by the first gc that sees it (rkt's GCMarkedTime), and deleted by
+ * a gc once it has been marked for longer than the grace period. */
 static bool due(struct gc_ctx *c, ps_pod *p)
 {
 	switch (p->dir) {
 	case PS_DIR_PREPARED:
 		return c->now_ns - created_at_ns(p) >= c->opts->expire_prepared_ms * 1000000LL;
-	case PS_DIR_RUN:
-		return c->now_ns - exited_at_ns(p) >= c->opts->grace_period_ms * 1000000LL;
+	case PS_DIR_EXITED_GARBAGE:
+		return !c->opts->mark_only && grace_over(c, marked_at_ns(p));
 	default:
-		return true; /* embryo, aborted prepare, exited-garbage, garbage */
+		return true; /* exited, embryo, aborted prepare, garbage */
 	}
 }
 
-/* Collect a pod we hold exclusively, from wherever it is, to deleted. */
+static void tell(struct gc_ctx *c, const ps_pod *p, ps_gc_action action, const char *what)
+{
+	if (c->opts->on_pod)
+		c->opts->on_pod(p->uuid, action, what, c->opts->userdata);
+}
+
+/* A pod we hold exclusively: mark it, and delete it when that is due. */
 static int collect(struct gc_ctx *c, ps_pod *p)
 {
-	bool moved = false;
 	int r;
 
 	if (p->dir == PS_DIR_RUN) {
+		/* Should the mark not be written (a full disk), the move's
+		 * ctime stands for it. */
+		ps_gc_mark_write(p->fd, c->now_ns, NULL);
 		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, c->err);
 		if (r < 0)
 			return r;
-		moved = true;
+		c->report->marked++;
+		tell(c, p, PS_GC_MARKED, "exited");
+		if (c->opts->mark_only || !grace_over(c, c->now_ns))
+			return 0;
 	}
 	if (p->dir != PS_DIR_GARBAGE) {
+		ps_pod_dir from = p->dir;
 		r = ps_pod_transition_lazy(p, PS_DIR_GARBAGE, c->err);
 		if (r < 0)
 			return r;
-		moved = true;
+		if (from != PS_DIR_EXITED_GARBAGE) {
+			c->report->marked++;
+			tell(c, p, PS_GC_MARKED, ps_pod_dir_name(from));
+		}
 	}
-	/* A pod counts once, however many dirs it went through. */
-	if (moved)
-		c->report->marked++;
 	if (c->opts->mark_only)
 		return 0;
 	r = ps_pod_destroy(p, c->err);
 	if (r < 0)
 		return r;
 	c->report->removed++;
+	tell(c, p, PS_GC_REMOVED, NULL);
 	return 0;
 }
 
@@ -136,6 +155,7 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 			c->report->skipped++;
 			ps_log(PS_LOG_INFO, "gc: skipping pod %s: locked (%s)", p->uuid,
 			       ps_pod_state_name(p->state));
+			tell(c, p, PS_GC_SKIPPED, "locked");
 		}
 		goto out;
 	default:
@@ -150,8 +170,11 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 		if (e->kind == PS_ERR_BUSY) {
 			c->report->skipped++;
 			ps_log(PS_LOG_INFO, "gc: skipping pod %s: locked", p->uuid);
+			tell(c, p, PS_GC_SKIPPED, "locked");
 		} else if (e->kind != PS_ERR_NOT_FOUND) {
+			c->report->failed++;
 			ps_log(PS_LOG_WARNING, "gc: %s", e->msg);
+			tell(c, p, PS_GC_FAILED, e->msg);
 		}
 		ps_error_free(&e);
 		goto out;
@@ -165,7 +188,9 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 	r = collect(c, p);
 	if (r < 0) {
 		/* Report and carry on with the others. */
+		c->report->failed++;
 		ps_log(PS_LOG_WARNING, "gc: %s", (*c->err)->msg);
+		tell(c, p, PS_GC_FAILED, (*c->err)->msg);
 		ps_error_free(c->err);
 		r = 0;
 	}

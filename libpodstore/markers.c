@@ -256,16 +256,42 @@ void ps_status_marker_clear(ps_status_marker *m)
 	m->status = m->reason = NULL;
 }
 
-/* --- ready --------------------------------------------------------------- */
+/* --- ready, gc-marked: {"time": TIME} --------------------------------------- */
 
-int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err)
+static int time_marker_write(int pod_fd, const char *name, long long time_ns, ps_error **err)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
 
 	if (!o)
-		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write ready");
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write %s", name);
 	add_time(o, "time", time_ns);
-	return write_json(pod_fd, PS_FILE_READY, o, 0, err);
+	return write_json(pod_fd, name, o, 0, err);
+}
+
+static int time_marker_read(int pod_fd, const char *name, long long *ret_time_ns, ps_error **err)
+{
+	_cleanup_json_ json_object *o = NULL;
+	int r = read_json(pod_fd, name, &o, err);
+
+	if (r < 0)
+		return r;
+	*ret_time_ns = get_time(o, "time");
+	return 0;
+}
+
+int ps_gc_mark_write(int pod_fd, long long time_ns, ps_error **err)
+{
+	return time_marker_write(pod_fd, PS_FILE_GC_MARKED, time_ns, err);
+}
+
+int ps_gc_mark_read(int pod_fd, long long *ret_time_ns, ps_error **err)
+{
+	return time_marker_read(pod_fd, PS_FILE_GC_MARKED, ret_time_ns, err);
+}
+
+int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err)
+{
+	return time_marker_write(pod_fd, PS_FILE_READY, time_ns, err);
 }
 
 int ps_ready_marker_remove(int pod_fd, ps_error **err)
@@ -277,11 +303,5 @@ int ps_ready_marker_remove(int pod_fd, ps_error **err)
 
 int ps_ready_marker_read(int pod_fd, long long *ret_time_ns, ps_error **err)
 {
-	_cleanup_json_ json_object *o = NULL;
-	int r = read_json(pod_fd, PS_FILE_READY, &o, err);
-
-	if (r < 0)
-		return r;
-	*ret_time_ns = get_time(o, "time");
-	return 0;
+	return time_marker_read(pod_fd, PS_FILE_READY, ret_time_ns, err);
 }

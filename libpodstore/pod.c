@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 
 #include <podstore/log.h>
+#include <podstore/markers.h>
 #include <podstore/pod.h>
+#include <podstore/podname.h>
 #include "util.h"
 
 /* How often a reader re-searches when the pod moved under it. Each retry
@@ -218,9 +220,13 @@ int ps_pod_lookup(ps_store *s, const char *arg, ps_pod **ret, ps_error **err)
 	char uuid[PS_UUID_LEN + 1];
 	int r;
 
+	/* A full uuid, else a name (an exact name wins over a uuid prefix, as
+	 * with Docker's names and ids), else a unique uuid prefix. */
+	if (strlen(arg) != PS_UUID_LEN && ps_pod_name_resolve(s, arg, uuid, NULL) == 0)
+		return ps_pod_open(s, uuid, PS_DIR_EMBRYO, ret, err);
 	if (!ps_uuid_prefix_is_valid(arg))
 		return ps_error_set(err, PS_ERR_NOT_FOUND, 0,
-		                    "no pod \"%s\": not a uuid or uuid prefix", arg);
+		                    "no pod \"%s\": not a pod name, a uuid or a uuid prefix", arg);
 	if (strlen(arg) == PS_UUID_LEN) {
 		snprintf(uuid, sizeof(uuid), "%s", arg);
 	} else {
@@ -229,7 +235,7 @@ int ps_pod_lookup(ps_store *s, const char *arg, ps_pod **ret, ps_error **err)
 		if (r < 0)
 			return r;
 		if (m.n == 0)
-			return ps_error_set(err, PS_ERR_NOT_FOUND, 0, "no pod matches %s", arg);
+			return ps_error_set(err, PS_ERR_NOT_FOUND, 0, "no pod named or matching %s", arg);
 		if (m.n > 1) {
 			char list[8 * (PS_UUID_LEN + 2) + 16] = "";
 			size_t off = 0;
@@ -388,6 +394,12 @@ int ps_pod_destroy(ps_pod *p, ps_error **err)
 	if (p->lock != PS_LOCK_EXCLUSIVE || p->dir != PS_DIR_GARBAGE)
 		return ps_error_set(err, PS_ERR_STATE, 0, "remove pod %s: not locked in garbage",
 		                    p->uuid);
+	/* Its name is free again. Should this fail, the link is stale once the
+	 * pod is gone, and the next claim of the name replaces it. */
+	ps_info info = { 0 };
+	if (ps_info_read(p->fd, &info, NULL) == 0 && info.name)
+		ps_pod_name_release(p->store, info.name, p->uuid, NULL);
+	ps_info_clear(&info);
 	r = ps_rm_rf_at(ps_store_dir_fd(p->store, PS_DIR_GARBAGE), p->uuid);
 	if (r < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "remove %s/pods/garbage/%s",

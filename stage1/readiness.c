@@ -283,7 +283,9 @@ void readiness_status_changed(struct pod *pod, struct app *a, enum app_status fr
 		r->deadline_ns = 0;
 		arm_goal_timer(pod);
 	}
-	if (to == APP_STOPPING || to == APP_STOPPED || to == APP_FAILED)
+	/* An app that has ended (an init app that completed, too) has no goal
+	 * left to miss; a restart arms a new deadline at STARTING. */
+	if (to >= APP_STOPPING)
 		r->deadline_ns = 0;
 	if (!a->init)
 		update_ready(pod);

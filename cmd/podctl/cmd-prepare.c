@@ -38,7 +38,7 @@ int cmd_prepare(struct cli *cli, int argc, char **argv)
 	int c, r;
 
 	prepare_build_options(opts, ARRAY_SIZE(opts), NULL);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hv:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage();
 			prepare_opts_clear(&o);

@@ -42,8 +42,16 @@ static int wait_ready_after_start(struct cli *cli, ps_pod *p, const struct run_o
 	int r = EXIT_OK;
 
 	if (ps_pod_open(cli->store, p->uuid, PS_DIR_RUN, &q, &err) < 0 ||
-	    ps_pod_wait_ready(q, ro->ready_ms, &err) < 0)
+	    ps_pod_wait_ready(q, ro->ready_ms, &err) < 0) {
+		/* Say what became of the pod: a timeout leaves it running. */
+		if (err && err->kind == PS_ERR_TIMEOUT) {
+			ps_error_free(&err);
+			ps_error_set(&err, PS_ERR_TIMEOUT, 0,
+			             "pod %s: not ready in time; it is still running (podctl stop %s)",
+			             p->uuid, p->uuid);
+		}
 		r = cli_fail(cli, &err);
+	}
 	ps_pod_free(q);
 	return r;
 }
@@ -102,9 +110,10 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 		}
 		return cli_fail(cli, &err);
 	}
-	if (!fresh && p->state != PS_STATE_PREPARED) {
+	/* Our own lock is held now: the state is what the dir says with it free. */
+	if (!fresh && p->dir != PS_DIR_PREPARED) {
 		fprintf(stderr, "podctl %s: pod %s is %s, not prepared\n", cli->verb, p->uuid,
-		        ps_pod_state_name(p->state));
+		        ps_pod_state_name(ps_pod_state_from(p->dir, false)));
 		return EXIT_FAILED;
 	}
 	if (access(stage1, X_OK) < 0) {
@@ -230,7 +239,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 
 	prepare_build_options(opts, ARRAY_SIZE(opts), run_extra);
 	/* "+": options end at IMAGE, so the app's own options need no "--". */
-	while ((c = getopt_long(argc, argv, "+hdi", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hdiv:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			run_usage();
 			prepare_opts_clear(&o);
@@ -268,13 +277,10 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		if (optind < argc)
 			o.args = argv + optind;
 	}
-	if (o.manifest_path && o.image)
-		r = cli_usage_error(cli, "give an IMAGE or --manifest, not both");
-	else if (!o.manifest_path && !o.image)
-		r = cli_usage_error(cli, "missing IMAGE (or --manifest FILE)");
-	else if (ro.detach && ro.interactive)
+	r = prepare_opts_validate(cli, &o);
+	if (r == 0 && ro.detach && ro.interactive)
 		r = cli_usage_error(cli, "--interactive needs the foreground");
-	else if (ro.wait_ready && !ro.detach)
+	else if (r == 0 && ro.wait_ready && !ro.detach)
 		r = cli_usage_error(cli, "--wait-ready goes with --detach");
 	if (r == 0)
 		r = cli_open_store(cli, true);

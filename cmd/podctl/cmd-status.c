@@ -74,6 +74,8 @@ static void print_text(const struct pod_view *v)
 		printf("%-9s %d (%s%s%s)\n", "exit", v->exit.code, v->exit.reason ? v->exit.reason : "?",
 		       v->exit.app ? ", app " : "", v->exit.app ? v->exit.app : "");
 	}
+	if (v->gc_marked_ns)
+		print_time("gc-marked", v->gc_marked_ns);
 	if (v->n_apps == 0)
 		return;
 	printf("apps:\n");

@@ -84,6 +84,8 @@ int pod_view_load(ps_pod *p, unsigned what, struct pod_view *v, ps_error **err)
 		v->have_exit = ps_exit_marker_read(p->fd, &v->exit, NULL) == 0;
 		/* A ready marker left by a stage1 that died means nothing. */
 		v->ready = p->state == PS_STATE_RUNNING && ps_ready_marker_read(p->fd, &v->ready_ns, NULL) == 0;
+		if (p->dir == PS_DIR_EXITED_GARBAGE && ps_gc_mark_read(p->fd, &v->gc_marked_ns, NULL) < 0)
+			v->gc_marked_ns = 0;
 	}
 	if (what & VIEW_APPS) {
 		int r = load_apps(p, v, err);
@@ -202,6 +204,7 @@ json_object *pod_view_json(const struct pod_view *v)
 		if (v->exit.app)
 			json_object_object_add(o, "exitApp", json_object_new_string(v->exit.app));
 	}
+	json_add_time(o, "gcMarked", v->gc_marked_ns);
 	if (v->apps) {
 		json_object *apps = json_object_new_array();
 		for (size_t i = 0; i < v->n_apps; i++)

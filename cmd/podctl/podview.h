@@ -24,6 +24,7 @@ struct pod_view {
 	ps_pid_marker pid;
 	ps_exit_marker exit;
 	long long ready_ns;
+	long long gc_marked_ns;     /* when gc marked it (exited-garbage/), 0 if not */
 	bool healthy;
 	struct app_view *apps;
 	size_t n_apps;

@@ -33,6 +33,8 @@ const struct option prepare_long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int volume_spec_check(struct cli *cli, const char *spec, bool need_target);
+
 int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg)
 {
 	int r;
@@ -50,7 +52,11 @@ int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const 
 			return -cli_usage_error(cli, "--net: expected none or host, not \"%s\"", arg);
 		o->net = arg;
 		return 1;
+	case 'v':
 	case OPT_VOLUME: {
+		r = volume_spec_check(cli, arg, false);
+		if (r)
+			return -r;
 		char **nv = realloc(o->volumes, (o->n_volumes + 2) * sizeof(char *));
 		if (!nv)
 			return -EXIT_FAILED;
@@ -87,10 +93,21 @@ int prepare_opts_positional(struct cli *cli, struct prepare_opts *o, int argc, c
 		if (optind < argc)
 			o->args = argv + optind;
 	}
+	return prepare_opts_validate(cli, o);
+}
+
+int prepare_opts_validate(struct cli *cli, const struct prepare_opts *o)
+{
 	if (o->manifest_path && o->image)
 		return cli_usage_error(cli, "give an IMAGE or --manifest, not both");
 	if (!o->manifest_path && !o->image)
 		return cli_usage_error(cli, "missing IMAGE (or --manifest FILE)");
+	/* Without a manifest no app can mount a volume by name. */
+	for (size_t i = 0; !o->manifest_path && i < o->n_volumes; i++) {
+		int r = volume_spec_check(cli, o->volumes[i], true);
+		if (r)
+			return r;
+	}
 	return 0;
 }
 
@@ -151,76 +168,166 @@ static char *app_name_from_image(const char *ref)
 	return strdup(n ? buf : "app");
 }
 
-/* Cut s at the next ',' (empty pieces are skipped): the piece, or NULL at the end. */
-static char *next_piece(char **s)
+/* A volume from the command line: its declaration, and where it is mounted
+ * in every app (target NULL: a manifest's apps mount it by name). */
+struct volume_spec {
+	ps_volume v;
+	const char *target;
+};
+
+static bool volume_name_taken(const ps_manifest *m, const char *name)
 {
-	while (*s && **s == ',')
-		(*s)++;
-	if (!*s || !**s)
-		return NULL;
-	char *piece = *s, *comma = strchr(piece, ',');
-	if (comma) {
-		*comma = '\0';
-		*s = comma + 1;
-	} else {
-		*s = NULL;
-	}
-	return piece;
+	for (size_t i = 0; m && i < m->n_volumes; i++)
+		if (streq(m->volumes[i].name, name))
+			return true;
+	return false;
 }
 
-/* --volume name,kind=host,source=PATH[,readOnly=true][,suid=true][,dev=true][,target=PATH] */
-static int parse_volume(struct cli *cli, ps_manifest *m, const char *spec, ps_error **err)
+/* Docker's short form: /host/path:/in/pod[:ro|:rw]. The volume gets a
+ * generated name (volume-N) that no other volume of the pod has. */
+static int parse_volume_short(const ps_manifest *m, char *copy, const char *spec,
+                              struct volume_spec *ret, char name[static 32], ps_error **err)
 {
-	_cleanup_free_ char *copy = strdup(spec);
-	char *rest, *tok;
-	ps_volume v = { 0 };
-	const char *target = NULL;
+	char *colon = strchr(copy, ':');
+	char *opt = colon ? strchr(colon + 1, ':') : NULL;
 
-	if (!copy)
-		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "--volume");
-	rest = copy;
-	tok = next_piece(&rest);
-	if (!tok || strchr(tok, '='))
+	if (!colon || copy[0] != '/' || colon[1] != '/')
+		return ps_error_set(err, PS_ERR_INVALID, 0,
+		                    "--volume %s: expected /HOST/PATH:/POD/PATH[:ro] or "
+		                    "NAME,kind=…,source=…,target=…", spec);
+	*colon = '\0';
+	if (opt) {
+		*opt++ = '\0';
+		if (streq(opt, "ro"))
+			ret->v.read_only = true;
+		else if (!streq(opt, "rw"))
+			return ps_error_set(err, PS_ERR_INVALID, 0,
+			                    "--volume %s: unknown option \"%s\" (ro or rw)", spec, opt);
+	}
+	for (unsigned n = 0;; n++) {
+		snprintf(name, 32, "volume-%u", n);
+		if (!volume_name_taken(m, name))
+			break;
+	}
+	ret->v.name = name;
+	ret->v.kind = (char *)"host";
+	ret->v.source = copy;
+	ret->target = colon + 1;
+	return 0;
+}
+
+/* The long form: NAME,kind=host,source=PATH[,readOnly=true][,suid=true][,dev=true][,target=PATH]. */
+static int parse_volume_long(char *copy, const char *spec, struct volume_spec *ret, ps_error **err)
+{
+	char *next = strchr(copy, ',');
+
+	if (next)
+		*next++ = '\0';
+	if (!copy[0] || strchr(copy, '='))
 		return ps_error_set(err, PS_ERR_INVALID, 0, "--volume %s: must start with a name", spec);
-	v.name = tok;
-	v.kind = (char *)"host";
-	while ((tok = next_piece(&rest))) {
+	ret->v.name = copy;
+	ret->v.kind = (char *)"host";
+	while (next) {
+		char *tok = next;
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
 		char *eq = strchr(tok, '=');
 		if (!eq)
-			return ps_error_set(err, PS_ERR_INVALID, 0, "--volume %s: expected key=value, not \"%s\"", spec, tok);
+			return ps_error_set(err, PS_ERR_INVALID, 0,
+			                    "--volume %s: expected key=value, not \"%s\"", spec, tok);
 		*eq = '\0';
 		const char *val = eq + 1;
 		if (streq(tok, "kind"))
-			v.kind = (char *)val;
+			ret->v.kind = (char *)val;
 		else if (streq(tok, "source"))
-			v.source = (char *)val;
+			ret->v.source = (char *)val;
 		else if (streq(tok, "readOnly"))
-			v.read_only = streq(val, "true");
+			ret->v.read_only = streq(val, "true");
 		else if (streq(tok, "suid"))
-			v.allow_suid = streq(val, "true");
+			ret->v.allow_suid = streq(val, "true");
 		else if (streq(tok, "dev"))
-			v.allow_dev = streq(val, "true");
+			ret->v.allow_dev = streq(val, "true");
 		else if (streq(tok, "target"))
-			target = val;
+			ret->target = val;
 		else
 			return ps_error_set(err, PS_ERR_INVALID, 0, "--volume %s: unknown key \"%s\"", spec, tok);
 	}
+	return 0;
+}
+
+/* Syntax of a -v/--volume spec, at option time: a usage error (exit 2)
+ * rather than a failed prepare. Returns an exit code (0: fine). */
+static int volume_spec_check(struct cli *cli, const char *spec, bool need_target)
+{
+	_cleanup_free_ char *copy = strdup(spec);
+	struct volume_spec vs = { 0 };
+	ps_error *err = NULL;
+	char name[32];
+	int r;
+
+	if (!copy)
+		return EXIT_FAILED;
+	if (spec[0] == '/')
+		r = parse_volume_short(NULL, copy, spec, &vs, name, &err);
+	else
+		r = parse_volume_long(copy, spec, &vs, &err);
+	if (r >= 0 && need_target && !vs.target)
+		return cli_usage_error(cli, "--volume %s: no target=PATH to mount it at", spec);
+	if (r >= 0)
+		return 0;
+	r = cli_usage_error(cli, "%s", err->msg);
+	ps_error_free(&err);
+	return r;
+}
+
+static bool volume_mounted_by_an_app(const ps_manifest *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_apps; i++)
+		for (size_t j = 0; j < m->apps[i].n_mounts; j++)
+			if (streq(m->apps[i].mounts[j].volume, name))
+				return true;
+	return false;
+}
+
+/* -v/--volume: declare the volume and mount it at its target in every app. */
+static int parse_volume(struct cli *cli, ps_manifest *m, const char *spec, ps_error **err)
+{
+	_cleanup_free_ char *copy = strdup(spec);
+	struct volume_spec vs = { 0 };
+	char name[32];
+	int r;
+
+	if (!copy)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "--volume");
+	if (spec[0] == '/')
+		r = parse_volume_short(m, copy, spec, &vs, name, err);
+	else
+		r = parse_volume_long(copy, spec, &vs, err);
+	if (r < 0)
+		return r;
+	/* Without a target only a manifest's own mounts can use it: a volume
+	 * nobody mounts is a mistake the user wants to hear about. */
+	if (!vs.target && !volume_mounted_by_an_app(m, vs.v.name))
+		return ps_error_set(err, PS_ERR_INVALID, 0,
+		                    "--volume %s: no target=PATH, and no app of the manifest mounts "
+		                    "volume \"%s\"", spec, vs.v.name);
 	ps_volume *nv = realloc(m->volumes, (m->n_volumes + 1) * sizeof(*nv));
 	if (!nv)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "--volume");
 	m->volumes = nv;
 	ps_volume *dst = &m->volumes[m->n_volumes++];
 	*dst = (ps_volume){
-		.name = strdup(v.name),
-		.kind = strdup(v.kind),
-		.source = v.source ? strdup(v.source) : NULL,
-		.read_only = v.read_only,
-		.allow_suid = v.allow_suid,
-		.allow_dev = v.allow_dev,
+		.name = strdup(vs.v.name),
+		.kind = strdup(vs.v.kind),
+		.source = vs.v.source ? strdup(vs.v.source) : NULL,
+		.read_only = vs.v.read_only,
+		.allow_suid = vs.v.allow_suid,
+		.allow_dev = vs.v.allow_dev,
 	};
-	if (!dst->name || !dst->kind || (v.source && !dst->source))
+	if (!dst->name || !dst->kind || (vs.v.source && !dst->source))
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "--volume");
-	if (!target)
+	if (!vs.target)
 		return 0; /* a manifest's apps mount it themselves */
 	for (size_t i = 0; i < m->n_apps; i++) {
 		ps_app *a = &m->apps[i];
@@ -228,8 +335,9 @@ static int parse_volume(struct cli *cli, ps_manifest *m, const char *spec, ps_er
 		if (!nm)
 			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "--volume");
 		a->mounts = nm;
-		a->mounts[a->n_mounts] = (ps_mount){ .volume = strdup(v.name), .path = strdup(target),
-			                             .read_only = v.read_only };
+		a->mounts[a->n_mounts] = (ps_mount){ .volume = strdup(vs.v.name),
+			                             .path = strdup(vs.target),
+			                             .read_only = vs.v.read_only };
 		if (!a->mounts[a->n_mounts].volume || !a->mounts[a->n_mounts].path)
 			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "--volume");
 		a->n_mounts++;
@@ -330,17 +438,48 @@ static bool is_image_layout(const char *dir)
 	return p && access(p, F_OK) == 0;
 }
 
+static int take_image(struct app_root *ret, ps_image *img, const char *ref, ps_error **err);
+
 static int resolve_root(struct cli *cli, const char *ref, struct app_root *ret, ps_error **err)
 {
 	struct stat st;
 	int r;
 
+	/* A name in the store wins over a path (names such as
+	 * docker.io/acc/busybox:latest hold slashes), unless the argument can
+	 * only be a path: it starts with "/", "./" or "../". */
+	bool explicit_path = ref[0] == '/' || strncmp(ref, "./", 2) == 0 ||
+	                     strncmp(ref, "../", 3) == 0 || streq(ref, ".") || streq(ref, "..");
+	bool is_path = explicit_path;
+
+	if (!explicit_path) {
+		ps_error *lookup_err = NULL;
+		ps_image *named = NULL;
+		r = ps_image_resolve(cli->store, ref, &named, &lookup_err);
+		if (r >= 0) {
+			ps_error_free(&lookup_err);
+			return take_image(ret, named, ref, err);
+		}
+		bool not_found = lookup_err && lookup_err->kind == PS_ERR_NOT_FOUND;
+		if (!not_found) {
+			if (err && !*err)
+				*err = lookup_err;
+			else
+				ps_error_free(&lookup_err);
+			return r;
+		}
+		ps_error_free(&lookup_err);
+		if (stat(ref, &st) < 0)
+			return ps_error_set(err, PS_ERR_NOT_FOUND, 0,
+			                    "image %s: no image of that name in the store, and no "
+			                    "file or directory of that name", ref);
+		is_path = true;
+	}
 	/* A rootfs directory is used in place, read-only, as the pod's lower
 	 * layer: no copy, but it must outlive the pods made from it. */
-	bool is_path = strchr(ref, '/') || stat(ref, &st) == 0;
-
 	if (is_path && stat(ref, &st) < 0)
-		return ps_error_errno(err, "image %s", ref);
+		return ps_error_set(err, errno == ENOENT ? PS_ERR_NOT_FOUND : PS_ERR_FAILED, errno,
+		                    "image %s", ref);
 	if (is_path && S_ISDIR(st.st_mode) && !is_image_layout(ref)) {
 		char real[PATH_MAX];
 		if (!realpath(ref, real))
@@ -351,14 +490,16 @@ static int resolve_root(struct cli *cli, const char *ref, struct app_root *ret, 
 		return 0;
 	}
 	ps_image *img = NULL;
-	if (is_path) {
-		ps_image_import_opts io = { 0 };
-		r = ps_image_import(cli->store, ref, &io, &img, err);
-	} else {
-		r = ps_image_resolve(cli->store, ref, &img, err);
-	}
+	ps_image_import_opts io = { 0 };
+	r = ps_image_import(cli->store, ref, &io, &img, err);
 	if (r < 0)
 		return r;
+	return take_image(ret, img, ref, err);
+}
+
+/* The pod's layers are the image's. Takes ownership of img. */
+static int take_image(struct app_root *ret, ps_image *img, const char *ref, ps_error **err)
+{
 	ret->image = img;
 	ret->digest = strdup(img->digest);
 	ret->layers = calloc(img->n_layers + 1, sizeof(char *));
@@ -583,6 +724,16 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 	r = ps_manifest_validate(m, err);
 	if (r < 0)
 		goto out;
+	if (m->name) {
+		/* Fail before the store changes; the claim below is the real check. */
+		char holder[PS_UUID_LEN + 1];
+		if (ps_pod_name_resolve(cli->store, m->name, holder, NULL) == 0) {
+			r = ps_error_set(err, PS_ERR_BUSY, 0,
+			                 "pod name \"%s\" is taken by pod %s (podctl rm %s frees it)",
+			                 m->name, holder, m->name);
+			goto out;
+		}
+	}
 	r = ps_pod_create(cli->store, &p, err);
 	if (r < 0)
 		goto out;
@@ -593,6 +744,9 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 			goto out;
 		}
 	}
+	r = ps_pod_name_claim(cli->store, m->name, p->uuid, err);
+	if (r < 0)
+		goto out;
 	r = ps_manifest_to_json(m, &json, err);
 	if (r < 0)
 		goto out;
@@ -646,6 +800,8 @@ out:
 		 * which gc collects. */
 		if (p->lock == PS_LOCK_EXCLUSIVE && ps_pod_transition_lazy(p, PS_DIR_GARBAGE, NULL) == 0)
 			ps_pod_destroy(p, NULL);
+		if (m && m->name)
+			ps_pod_name_release(cli->store, m->name, p->uuid, NULL);
 	}
 	ps_pod_free(p);
 	for (size_t i = 0; roots && i < n_roots; i++)

@@ -31,7 +31,8 @@ extern const struct option prepare_long_options[];
 	"      --manifest=FILE        a pod manifest instead of IMAGE\n"                        \
 	"      --name=NAME            pod name (hostname)\n"                                    \
 	"      --net=none|host        network: own namespace with loopback (default), or host's\n" \
-	"      --volume=SPEC          name,kind=host,source=PATH[,readOnly=true][,target=PATH]\n" \
+	"  -v, --volume=SPEC          /HOST/PATH:/POD/PATH[:ro], or\n"                          \
+	"                             NAME,kind=host,source=PATH[,readOnly=true][,target=PATH]\n" \
 	"      --status-goal=GOAL     MOUNTED, STARTED (default) or READY\n"                    \
 	"      --goal-timeout=DUR     time to reach the goal (default 30s)\n"                  \
 	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"
@@ -42,6 +43,10 @@ int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const 
 
 /* Take IMAGE [-- ARGS…] from the remaining argv. Returns an exit code (0 ok). */
 int prepare_opts_positional(struct cli *cli, struct prepare_opts *o, int argc, char **argv);
+
+/* IMAGE xor --manifest, and what needs both options and positionals
+ * (volume targets). Returns an exit code (0 ok). */
+int prepare_opts_validate(struct cli *cli, const struct prepare_opts *o);
 
 /* Make a prepared pod; *ret is left unlocked, in prepared/ — or with
  * o->for_run, locked in prepare/ with everything in it durable. Prints nothing. */

@@ -6,24 +6,40 @@
 #include <podstore/error.h>
 #include <podstore/store.h>
 
+/* What gc did with one pod, as told to ps_gc_opts.on_pod. */
+typedef enum ps_gc_action {
+	PS_GC_MARKED,   /* moved to exited-garbage/ (what: "exited") or garbage/ (what: the dir it was in) */
+	PS_GC_REMOVED,  /* deleted */
+	PS_GC_SKIPPED,  /* locked by someone else: left alone (what: "locked") */
+	PS_GC_FAILED,   /* due, but could not be collected (what: the error) */
+} ps_gc_action;
+
 typedef struct ps_gc_opts {
-	long long grace_period_ms;      /* exited pods younger than this stay (default 30m) */
+	long long grace_period_ms;      /* marked exited pods stay this long (default 30m) */
 	long long expire_prepared_ms;   /* prepared pods older than this go (default 24h) */
-	bool mark_only;                 /* move to garbage, do not delete */
+	bool mark_only;                 /* mark (exited → exited-garbage, expired → garbage), delete nothing */
+	/* Called once per pod and action, in the order they happen; may be NULL. */
+	void (*on_pod)(const char *uuid, ps_gc_action action, const char *what, void *userdata);
+	void *userdata;
 } ps_gc_opts;
 
 typedef struct ps_gc_report {
 	unsigned marked;   /* moved to exited-garbage / garbage this run */
 	unsigned removed;  /* trees deleted */
 	unsigned skipped;  /* locked by someone else: left alone */
+	unsigned failed;   /* due but not collected: an error */
 	unsigned tmp_removed;
 } ps_gc_report;
 
 /*
- * Collect garbage without ever blocking on a held lock: exited pods past the
- * grace period, expired prepared pods, aborted prepares, stale embryos, and
- * leftover tmp files; then delete everything in garbage/. Linear in the number
- * of pods. What it skips is reported through the log hook and counted.
+ * Collect garbage without ever blocking on a held lock, as rkt did: an exited
+ * pod is marked (moved to exited-garbage/, the time recorded in its gc-marked
+ * marker) by the first gc that sees it and deleted by a gc once it has been
+ * marked for longer than the grace period (at once with a grace of 0);
+ * prepared pods past their expiry, aborted prepares and stale embryos go to
+ * garbage/ and are deleted; leftover tmp files too. Linear in the number of
+ * pods. A failure on one pod is counted (report.failed), told to on_pod and
+ * logged, and gc goes on with the others.
  */
 int ps_gc(ps_store *s, const ps_gc_opts *opts, ps_gc_report *ret, ps_error **err);
 

@@ -30,6 +30,7 @@
 #define PS_FILE_PID "pid"
 #define PS_FILE_READY "ready"
 #define PS_FILE_EXIT "exit"
+#define PS_FILE_GC_MARKED "gc-marked"
 #define PS_DIR_APPS "apps"
 #define PS_FILE_APP_STATUS "status"
 #define PS_FILE_APP_EXIT "exit"
@@ -81,5 +82,10 @@ void ps_status_marker_clear(ps_status_marker *m);
 int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err);
 int ps_ready_marker_remove(int pod_fd, ps_error **err);
 int ps_ready_marker_read(int pod_fd, long long *ret_time_ns, ps_error **err);
+
+/* When gc marked the pod (moved it to exited-garbage/): written by gc just
+ * before the move, not durably (a lost mark only restarts the grace period). */
+int ps_gc_mark_write(int pod_fd, long long time_ns, ps_error **err);
+int ps_gc_mark_read(int pod_fd, long long *ret_time_ns, ps_error **err);
 
 #endif

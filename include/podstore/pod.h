@@ -57,7 +57,8 @@ const char *ps_pod_state_name(ps_pod_state st);
 ps_pod_state ps_pod_state_from(ps_pod_dir dir, bool lock_held);
 
 /*
- * Find a pod by full uuid or unique prefix, open it and derive its state.
+ * Find a pod by full uuid, name (podname.h) or unique uuid prefix, open it
+ * and derive its state. An exact name wins over a uuid prefix.
  * An unknown uuid is PS_ERR_NOT_FOUND; a prefix that matches several pods is
  * PS_ERR_AMBIGUOUS and the message lists them. A pod that moves while it is
  * looked up is found where it went; a lookup never reports "no such pod" for

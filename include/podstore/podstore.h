@@ -12,6 +12,7 @@
 #include <podstore/duration.h>
 #include <podstore/fileio.h>
 #include <podstore/pod.h>
+#include <podstore/podname.h>
 #include <podstore/markers.h>
 #include <podstore/manifest.h>
 #include <podstore/image.h>

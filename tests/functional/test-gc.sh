@@ -20,49 +20,118 @@ set_created() {
 	printf '{"name":"pod-%s","created":"%s"}\n' "${1:0:8}" "$3" >"$PODS/$2/$1/info"
 }
 
-check_grace() {
-	local old new sec
-	old=$(new_prepared) && new=$(new_prepared) && sec=$(new_prepared) || why "prepare failed" ||
-		return 1
+# set_marked UUID TIME: as if gc had marked the pod (in exited-garbage/) at TIME.
+set_marked() {
+	printf '{"time":"%s"}\n' "$2" >"$PODS/exited-garbage/$1/gc-marked"
+}
+
+check_mark_then_grace() {
+	local old new
+	old=$(new_prepared) && new=$(new_prepared) || why "prepare failed" || return 1
 	make_exited "$old" "$(ago_rfc3339 '2 hours')" || return 1
 	make_exited "$new" || return 1
-	make_exited "$sec" "$(ago_rfc3339 '2 minutes')" || return 1
 	expect_exit 0 "$P" status --format=json "$old" || return 1
 	json_assert "d['state'] == 'exited' and d['exitCode'] == 0 and d['exitReason'] == 'ok'" ||
 		return 1
-	json_assert "re.match(r'$TIME_RE', d['exited'])" || return 1
+	json_assert "re.match(r'$TIME_RE', d['exited']) and 'gcMarked' not in d" || return 1
 
+	# The first gc marks every exited pod, however old; it deletes none.
 	expect_exit 0 "$P" gc --grace-period=1h || return 1
-	[ -z "$(pod_dirs "$old")" ] || why "2 h old exited pod kept (in $(pod_dirs "$old"))" ||
+	[ "$(pod_dirs "$old")" = exited-garbage ] || why "old pod in '$(pod_dirs "$old")'" || return 1
+	[ "$(pod_dirs "$new")" = exited-garbage ] || why "new pod in '$(pod_dirs "$new")'" || return 1
+	grep -q "^marked *$old (exited)$" <<<"$OUT" && grep -q "^marked *$new (exited)$" <<<"$OUT" ||
+		why "gc did not print a line per marked pod: $OUT" || return 1
+	# status of a marked pod still works and shows when it was marked.
+	expect_exit 0 "$P" status --format=json "$old" || return 1
+	json_assert "d['state'] == 'exited-garbage' and d['exitCode'] == 0 and re.match(r'$TIME_RE', d['gcMarked'])" ||
 		return 1
-	[ "$(pod_dirs "$new")" = run ] || why "fresh exited pod not kept: '$(pod_dirs "$new")'" ||
-		return 1
-	[ "$(pod_dirs "$sec")" = run ] || why "2 min old exited pod not kept" || return 1
+	expect_exit 0 "$P" status "$old" || return 1
+	grep -q '^gc-marked ' <<<"$OUT" || why "text status without the mark time: $OUT" || return 1
 
-	# A minute of grace: wide enough for a slow (sanitized) run of this test.
-	expect_exit 0 "$P" gc --grace-period=1m || return 1
-	[ -z "$(pod_dirs "$sec")" ] || why "2 min old pod kept with a 1m grace" || return 1
-	[ "$(pod_dirs "$new")" = run ] || why "fresh pod collected with a 1m grace" || return 1
+	# Within the grace period a gc leaves them; once marked for longer, it removes.
+	expect_exit 0 "$P" gc --grace-period=1h || return 1
+	[ -z "$OUT" ] || why "a gc with nothing to do printed: $OUT" || return 1
+	set_marked "$old" "$(ago_rfc3339 '2 hours')"
+	expect_exit 0 "$P" gc --grace-period=1h || return 1
+	[ -z "$(pod_dirs "$old")" ] || why "marked 2 h ago, kept with a 1h grace" || return 1
+	[ "$OUT" = "removed  $old" ] || why "gc printed: $OUT" || return 1
+	[ "$(pod_dirs "$new")" = exited-garbage ] || why "freshly marked pod removed" || return 1
 
-	expect_exit 0 "$P" gc --grace-period=0 || return 1
-	[ -z "$(pod_dirs "$new")" ] || why "exited pod kept with --grace-period=0" || return 1
+	expect_exit 0 "$P" gc -q --grace-period=0 || return 1
+	[ -z "$OUT" ] || why "gc -q printed: $OUT" || return 1
+	[ -z "$(pod_dirs "$new")" ] || why "marked pod kept with --grace-period=0" || return 1
 	expect_exit 0 "$P" list --format=json || return 1
 	json_assert "d == []"
 }
-run_case "gc: exited pods past the grace period go, recent ones stay (by exit marker time)" check_grace
+run_case "gc: the first gc marks exited pods (status shows when); a gc removes them once marked past the grace period" check_mark_then_grace
 
-check_no_exit_marker() {
-	# stage1 killed before it wrote an exit marker: the dir's time counts.
+check_grace_zero_at_once() {
 	local u
 	u=$(new_prepared) || return 1
-	mv "$PODS/prepared/$u" "$PODS/run/$u" || return 1
-	expect_exit 0 "$P" gc --grace-period=1h || return 1
-	[ "$(pod_dirs "$u")" = run ] || why "collected within the grace period" || return 1
-	touch -d '2 hours ago' "$PODS/run/$u"
-	expect_exit 0 "$P" gc --grace-period=1h || return 1
-	[ -z "$(pod_dirs "$u")" ] || why "2 h old exited pod without exit marker kept"
+	make_exited "$u" || return 1
+	expect_exit 0 "$P" gc --grace-period=0 --format=json || return 1
+	json_assert "[e['uuid'] for e in d['marked']] == ['$u'] and d['marked'][0]['from'] == 'exited' and [e['uuid'] for e in d['removed']] == ['$u'] and d['skipped'] == [] and d['failed'] == []" ||
+		return 1
+	[ -z "$(pod_dirs "$u")" ] || why "kept"
 }
-run_case "gc: an exited pod without exit marker ages by its dir" check_no_exit_marker
+run_case "gc --grace-period=0 marks and removes an exited pod in one run; --format=json says so" check_grace_zero_at_once
+
+check_no_mark_marker() {
+	# A pod moved to exited-garbage whose mark was lost: the move's time counts.
+	local u
+	u=$(new_prepared) || return 1
+	make_exited "$u" || return 1
+	expect_exit 0 "$P" gc --mark-only || return 1
+	rm -f "$PODS/exited-garbage/$u/gc-marked"
+	expect_exit 0 "$P" gc --grace-period=1h || return 1
+	[ "$(pod_dirs "$u")" = exited-garbage ] || why "collected within the grace period" || return 1
+	expect_exit 0 "$P" gc --grace-period=0 || return 1
+	[ -z "$(pod_dirs "$u")" ] || why "kept with a grace of 0"
+}
+run_case "gc: a marked pod without its gc-marked marker ages from the move" check_no_mark_marker
+
+check_failure_exit() {
+	# A pod gc cannot delete (something is mounted in it): exit 1 naming it;
+	# the other pods are collected all the same.
+	local stuck ok rc
+	stuck=$(new_prepared) && ok=$(new_prepared) || return 1
+	make_exited "$stuck" && make_exited "$ok" || return 1
+	mkdir -p "$PODS/run/$stuck/mnt" && mount -t tmpfs none "$PODS/run/$stuck/mnt" || return 1
+	expect_exit 1 "$P" gc --grace-period=0
+	rc=$?
+	umount -l "$PODS"/*/"$stuck"/mnt 2>/dev/null
+	[ $rc -eq 0 ] || return 1
+	grep -q "$stuck" <<<"$ERR" || why "the failure does not name the pod: $ERR" || return 1
+	[ -z "$(pod_dirs "$ok")" ] || why "the other pod was not collected" || return 1
+	expect_exit 0 "$P" gc --grace-period=0 || return 1
+	[ -z "$(pod_dirs "$stuck")" ] || why "not collected once unmounted"
+}
+run_case "gc: a pod it cannot delete gives exit 1 naming it; the others are collected" check_failure_exit
+
+check_racing_gcs() {
+	local us=() u i g1 g2
+	for i in 1 2 3 4 5 6; do
+		u=$(new_prepared) && make_exited "$u" || return 1
+		us+=("$u")
+	done
+	"$P" gc --grace-period=0 --format=json >"$T_SCRATCH/gc1.json" 2>"$T_SCRATCH/gc1.err" &
+	g1=$!
+	"$P" gc --grace-period=0 --format=json >"$T_SCRATCH/gc2.json" 2>"$T_SCRATCH/gc2.err" &
+	g2=$!
+	wait $g1 || why "first gc failed: $(cat "$T_SCRATCH/gc1.err")" || return 1
+	wait $g2 || why "second gc failed: $(cat "$T_SCRATCH/gc2.err")" || return 1
+	for u in "${us[@]}"; do
+		[ -z "$(pod_dirs "$u")" ] || why "pod $u left in $(pod_dirs "$u")" || return 1
+	done
+	# Each pod removed exactly once between the two.
+	"$PY" - "$T_SCRATCH/gc1.json" "$T_SCRATCH/gc2.json" "${us[@]}" <<'PY' || why "removals do not add up" || return 1
+import json, sys
+docs = [json.load(open(f)) for f in sys.argv[1:3]]
+removed = [e['uuid'] for d in docs for e in d['removed']]
+sys.exit(0 if sorted(removed) == sorted(sys.argv[3:]) else 1)
+PY
+}
+run_case "two gcs racing: every pod removed exactly once, neither fails" check_racing_gcs
 
 check_expire_prepared() {
 	local old fresh mid
@@ -82,19 +151,25 @@ check_expire_prepared() {
 run_case "gc --expire-prepared: old prepared pods go (by info created time), fresh ones stay" check_expire_prepared
 
 check_mark_only() {
-	local e p
-	e=$(new_prepared) && p=$(new_prepared) || return 1
-	make_exited "$e" "$(ago_rfc3339 '1 hour')" || return 1
+	local e p m
+	e=$(new_prepared) && p=$(new_prepared) && m=$(new_prepared) || return 1
+	make_exited "$e" "$(ago_rfc3339 '1 hour')" && make_exited "$m" || return 1
+	expect_exit 0 "$P" gc --mark-only --grace-period=0 || return 1
+	[ "$(pod_dirs "$m")" = exited-garbage ] || return 1
+	set_marked "$m" "$(ago_rfc3339 '2 hours')"
 	expect_exit 0 "$P" gc --mark-only --grace-period=0 --expire-prepared=0 || return 1
-	[ "$(pod_dirs "$e")" = garbage ] || why "exited pod in '$(pod_dirs "$e")'" || return 1
+	[ "$(pod_dirs "$e")" = exited-garbage ] || why "exited pod in '$(pod_dirs "$e")'" || return 1
 	[ "$(pod_dirs "$p")" = garbage ] || why "prepared pod in '$(pod_dirs "$p")'" || return 1
-	[ -f "$PODS/garbage/$e/manifest" ] || why "contents deleted" || return 1
-	expect_exit 0 "$P" status --format=json "$e" || return 1
+	[ "$(pod_dirs "$m")" = exited-garbage ] || why "--mark-only moved a marked pod on" || return 1
+	[ -f "$PODS/exited-garbage/$e/manifest" ] || why "contents deleted" || return 1
+	grep -q "^marked *$p (prepared)$" <<<"$OUT" || why "no line for the prepared pod: $OUT" || return 1
+	if grep -q "^removed" <<<"$OUT"; then why "--mark-only removed: $OUT"; return 1; fi
+	expect_exit 0 "$P" status --format=json "$p" || return 1
 	json_assert "d['state'] == 'garbage'" || return 1
-	expect_exit 0 "$P" gc || return 1
+	expect_exit 0 "$P" gc --grace-period=0 || return 1
 	[ "$(pod_count)" -eq 0 ] || why "garbage not deleted by a plain gc"
 }
-run_case "gc --mark-only moves to garbage without deleting; the next gc deletes" check_mark_only
+run_case "gc --mark-only marks exited pods and expired prepared ones, deletes nothing; the next gc deletes" check_mark_only
 
 check_aborted() {
 	local a e g x
@@ -109,7 +184,7 @@ check_aborted() {
 	json_assert "d['state'] == 'aborted-prepare'" || return 1
 	expect_exit 0 "$P" status --format=json "$e" || return 1
 	json_assert "d['state'] == 'embryo'" || return 1
-	expect_exit 0 "$P" gc || return 1
+	expect_exit 0 "$P" gc --grace-period=0 || return 1
 	[ "$(pod_count)" -eq 0 ] ||
 		why "left: $(find "$PODS" -mindepth 2 -maxdepth 2)"
 }
@@ -212,7 +287,7 @@ check_locked_garbage() {
 	release_lock "$hg"
 	release_lock "$hx"
 	[ $rc -eq 0 ] || return 1
-	expect_exit 0 "$P" gc || return 1
+	expect_exit 0 "$P" gc --grace-period=0 || return 1
 	[ "$(pod_count)" -eq 0 ] || why "unlocked garbage kept"
 }
 run_case "locked garbage/exited-garbage: gc returns at once, leaves them and says so" check_locked_garbage

@@ -260,4 +260,28 @@ JSON
 expect_exit 0 "$P" run --manifest "$W/m-cfg2.json" && [ "$OUT" = "hi image in /srv" ] &&
 	t_ok || t_fail "got \"$OUT\" $ERR"
 
+t_begin "an image name with slashes runs by name; a name wins over a same-named path"
+mkdir -p "$W/names"
+if expect_exit 0 "$P" image import -q "$W/bb.tar" --name docker.io/acc/busybox:latest &&
+	expect_exit 0 "$P" run docker.io/acc/busybox:latest -- cat /etc/imgmark &&
+	[ "$OUT" = "from the image" ] &&
+	(cd "$W/names" && mkdir -p docker.io/acc/busybox:latest &&
+		expect_exit 0 "$P" run docker.io/acc/busybox:latest -- cat /etc/imgmark &&
+		[ "$OUT" = "from the image" ]); then
+	t_ok
+else
+	t_fail "out \"$OUT\" err $ERR"
+fi
+
+t_begin "neither a name nor a path: exit 3, one line saying both were tried"
+if expect_exit 3 "$P" run no.such/image:tag -- true && one_line &&
+	echo "$ERR" | grep -q "no image of that name" && echo "$ERR" | grep -q "no file"; then
+	t_ok
+else
+	t_fail "$ERR"
+fi
+
+t_begin "./NAME is always a path"
+if expect_exit 3 "$P" run ./docker.io/acc/busybox:latest -- true; then t_ok; else t_fail "$ERR"; fi
+
 t_end

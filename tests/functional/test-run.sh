@@ -111,6 +111,26 @@ else
 	t_fail "got: $(squash "$OUT")"
 fi
 
+t_begin "an init app that finished does not fail the pod when its goal timeout passes"
+cat >"$T_SCRATCH/m-init-timer.json" <<JSON
+{"version":1,"name":"inittimer",
+ "initApps":[{"name":"setup","image":"$ROOT","exec":["true"],"goalTimeout":"300ms"}],
+ "apps":[{"name":"main","image":"$ROOT","exec":["sleep","1000"]}]}
+JSON
+if u=$("$PODCTL" run --detach --wait-ready=10s --manifest "$T_SCRATCH/m-init-timer.json"); then
+	# The absence of an event is what is tested: outlive the init app's deadline.
+	sleep 1
+	st=$("$PODCTL" status "$u")
+	if echo "$st" | grep -q "running" && ! echo "$st" | grep -q "goal-timeout"; then
+		t_ok
+	else
+		t_fail "status after the init app's goal timeout: $st"
+	fi
+	"$PODCTL" stop --force "$u" >/dev/null 2>&1
+else
+	t_fail "run --detach --wait-ready failed"
+fi
+
 t_begin "a failing init app fails the pod and the app never starts"
 cat >"$T_SCRATCH/m2.json" <<JSON
 {"version":1,
@@ -136,6 +156,32 @@ echo data >"$T_SCRATCH/hostvol/file"
 if expect_exit 0 "$PODCTL" run --volume "hv,kind=host,source=$T_SCRATCH/hostvol,readOnly=true,target=/data" "$ROOT" -- \
 	sh -c 'cat /data/file; touch /data/x 2>/dev/null && echo writable || echo ro' &&
 	[ "$(squash "$OUT")" = "data ro" ]; then t_ok; else t_fail "got: $(squash "$OUT") err: $ERR"; fi
+
+t_begin "-v /host:/pod[:ro], Docker's short form"
+if expect_exit 0 "$PODCTL" run -v "$T_SCRATCH/hostvol:/data:ro" -v "$T_SCRATCH/hostvol:/rw" "$ROOT" -- \
+	sh -c 'cat /data/file; touch /data/x 2>/dev/null && echo writable || echo ro; touch /rw/y && echo rw' &&
+	[ "$(squash "$OUT")" = "data ro rw" ] && [ -e "$T_SCRATCH/hostvol/y" ]; then
+	t_ok
+else
+	t_fail "got: $(squash "$OUT") err: $ERR"
+fi
+rm -f "$T_SCRATCH/hostvol/y"
+
+t_begin "bad volume specs: exit 2 with one line, and no pod is made"
+before=$(find "$PODCTL_DIR/pods" -mindepth 2 -maxdepth 2 | sort)
+bad=0
+for spec in "hv,kind=host,source=$T_SCRATCH/hostvol" "$T_SCRATCH/hostvol:data" \
+	"$T_SCRATCH/hostvol:/data:rx" "$T_SCRATCH/hostvol" "relative:/data"; do
+	if ! expect_exit 2 "$PODCTL" run --volume "$spec" "$ROOT" -- true || ! one_line; then
+		bad=1
+		echo "spec $spec: $ERR" >&2
+	fi
+done
+if [ $bad -eq 0 ] && [ "$before" = "$(find "$PODCTL_DIR/pods" -mindepth 2 -maxdepth 2 | sort)" ]; then
+	t_ok
+else
+	t_fail "a bad spec was accepted or left a pod"
+fi
 
 t_begin "root in the pod has Docker's default capabilities but mknod only"
 if expect_exit 0 "$PODCTL" run "$ROOT" -- sh -c 'grep -E "CapBnd|CapEff" /proc/self/status' &&

@@ -67,25 +67,116 @@ static ps_gc_report run_gc(struct fx *f, long long grace_ms, long long expire_ms
 	return rep;
 }
 
-static void grace_by_exit_time(void **state)
+/* Pretend gc marked the pod at t. */
+static void set_marked(struct fx *f, const char *uuid, long long t)
+{
+	ps_error *err = NULL;
+	int fd = pod_fd(f, PS_DIR_EXITED_GARBAGE, uuid);
+
+	assert_int_equal(ps_gc_mark_write(fd, t, &err), 0);
+	close(fd);
+}
+
+/* rkt's lifecycle: the first gc marks every exited pod, whatever its exit
+ * time; a gc deletes it once it has been marked for the grace period. */
+static void mark_then_remove_after_grace(void **state)
 {
 	struct fx *f = *state;
 	char old[PS_UUID_LEN + 1], fresh[PS_UUID_LEN + 1];
-	long long now = ps_now_ns();
+	long long now = ps_now_ns(), marked = 0;
+	ps_error *err = NULL;
 
 	make_exited(f, now - 2 * HOUR_NS, old);
 	make_exited(f, now, fresh);
 	ps_gc_report rep = run_gc(f, HOUR_MS, 24 * HOUR_MS, false);
-	assert_false(pod_anywhere(f, old));
-	assert_true(pod_in(f, PS_DIR_RUN, fresh));
-	assert_int_equal(rep.marked, 1);
-	assert_int_equal(rep.removed, 1);
-	assert_int_equal(rep.skipped, 0);
+	assert_true(pod_in(f, PS_DIR_EXITED_GARBAGE, old));
+	assert_true(pod_in(f, PS_DIR_EXITED_GARBAGE, fresh));
+	assert_int_equal(rep.marked, 2);
+	assert_int_equal(rep.removed, 0);
+	int fd = pod_fd(f, PS_DIR_EXITED_GARBAGE, fresh);
+	assert_int_equal(ps_gc_mark_read(fd, &marked, &err), 0);
+	close(fd);
+	assert_true(marked >= now && marked <= ps_now_ns());
 
+	/* Within the grace period nothing more happens. */
+	rep = run_gc(f, HOUR_MS, 24 * HOUR_MS, false);
+	assert_int_equal(rep.marked + rep.removed, 0);
+
+	set_marked(f, old, now - 2 * HOUR_NS);
+	rep = run_gc(f, HOUR_MS, 24 * HOUR_MS, false);
+	assert_false(pod_anywhere(f, old));
+	assert_true(pod_in(f, PS_DIR_EXITED_GARBAGE, fresh));
+	assert_int_equal(rep.marked, 0);
+	assert_int_equal(rep.removed, 1);
+
+	/* A grace of 0 removes at once, an exited pod too. */
+	char third[PS_UUID_LEN + 1];
+	make_exited(f, now, third);
 	rep = run_gc(f, 0, 24 * HOUR_MS, false);
 	assert_false(pod_anywhere(f, fresh));
+	assert_false(pod_anywhere(f, third));
 	assert_int_equal(rep.marked, 1);
-	assert_int_equal(rep.removed, 1);
+	assert_int_equal(rep.removed, 2);
+}
+
+/* A mark lost (no marker): the move's ctime stands for it. */
+static void mark_without_marker(void **state)
+{
+	struct fx *f = *state;
+	char u[PS_UUID_LEN + 1];
+
+	fx_make_pod(f, PS_DIR_EXITED_GARBAGE, u);
+	ps_gc_report rep = run_gc(f, HOUR_MS, 24 * HOUR_MS, false);
+	assert_true(pod_in(f, PS_DIR_EXITED_GARBAGE, u));
+	assert_int_equal(rep.removed, 0);
+	rep = run_gc(f, 0, 24 * HOUR_MS, false);
+	assert_false(pod_anywhere(f, u));
+}
+
+struct seen {
+	char line[16][64];
+	int n;
+};
+
+static void record(const char *uuid, ps_gc_action action, const char *what, void *userdata)
+{
+	struct seen *s = userdata;
+	if (s->n < 16)
+		snprintf(s->line[s->n++], sizeof(s->line[0]), "%d %.8s %s", (int)action, uuid,
+		         what ? what : "-");
+}
+
+/* on_pod hears of every pod, once per action, in order. */
+static void tells_each_pod(void **state)
+{
+	struct fx *f = *state;
+	char x[PS_UUID_LEN + 1], p[PS_UUID_LEN + 1];
+	struct seen seen = { 0 };
+	char want[64];
+	ps_error *err = NULL;
+
+	make_exited(f, ps_now_ns(), x);
+	make_prepared(f, ps_now_ns() - 48 * HOUR_NS, p);
+	ps_gc_opts o = { .grace_period_ms = 0, .expire_prepared_ms = 24 * HOUR_MS,
+		         .on_pod = record, .userdata = &seen };
+	ps_gc_report rep;
+	assert_int_equal(ps_gc(f->store, &o, &rep, &err), 0);
+	assert_int_equal(seen.n, 4);
+	for (int i = 0; i < 2; i++) {
+		const char *u = i == 0 ? x : p;
+		int k = -1;
+		for (int j = 0; j < seen.n; j++)
+			if (strncmp(seen.line[j] + 2, u, 8) == 0) {
+				k = j;
+				break;
+			}
+		assert_true(k >= 0 && k + 1 < seen.n);
+		snprintf(want, sizeof(want), "%d %.8s %s", PS_GC_MARKED, u, i == 0 ? "exited" : "prepared");
+		assert_string_equal(seen.line[k], want);
+		snprintf(want, sizeof(want), "%d %.8s -", PS_GC_REMOVED, u);
+		assert_string_equal(seen.line[k + 1], want);
+	}
+	assert_int_equal(rep.failed, 0);
 }
 
 static void expire_prepared_by_created(void **state)
@@ -161,22 +252,27 @@ static void collects_embryos_and_aborted(void **state)
 static void mark_only(void **state)
 {
 	struct fx *f = *state;
-	char x[PS_UUID_LEN + 1], p[PS_UUID_LEN + 1];
+	char x[PS_UUID_LEN + 1], p[PS_UUID_LEN + 1], m[PS_UUID_LEN + 1];
 
 	make_exited(f, ps_now_ns() - 2 * HOUR_NS, x);
 	make_prepared(f, ps_now_ns() - 48 * HOUR_NS, p);
+	fx_make_pod(f, PS_DIR_EXITED_GARBAGE, m);
+	set_marked(f, m, ps_now_ns() - 2 * HOUR_NS);
 	ps_gc_report rep = run_gc(f, 0, 24 * HOUR_MS, true);
-	assert_true(pod_in(f, PS_DIR_GARBAGE, x));
+	/* Exited pods are marked into exited-garbage, expired prepared ones go to
+	 * garbage, and a pod marked long ago stays where it is. */
+	assert_true(pod_in(f, PS_DIR_EXITED_GARBAGE, x));
 	assert_true(pod_in(f, PS_DIR_GARBAGE, p));
+	assert_true(pod_in(f, PS_DIR_EXITED_GARBAGE, m));
 	assert_int_equal(rep.marked, 2);
 	assert_int_equal(rep.removed, 0);
 	/* Contents intact until a real gc. */
-	int fd = pod_fd(f, PS_DIR_GARBAGE, x);
+	int fd = pod_fd(f, PS_DIR_EXITED_GARBAGE, x);
 	assert_int_equal(faccessat(fd, PS_FILE_EXIT, F_OK, 0), 0);
 	close(fd);
 	rep = run_gc(f, 0, 24 * HOUR_MS, false);
 	assert_int_equal(rep.marked, 0);
-	assert_int_equal(rep.removed, 2);
+	assert_int_equal(rep.removed, 3);
 	assert_false(pod_anywhere(f, x));
 }
 
@@ -253,7 +349,9 @@ static void remove_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(grace_by_exit_time, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(mark_then_remove_after_grace, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(mark_without_marker, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(tells_each_pod, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(expire_prepared_by_created, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(skips_locked, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(collects_embryos_and_aborted, fx_setup, fx_teardown),
