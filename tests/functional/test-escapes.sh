@@ -45,6 +45,9 @@ manifest() {
 	printf '{"version":1,"apps":[%s],"volumes":[%s],"initApps":[%s]}\n' "$2" "${3:-}" "${4:-}" >"$1"
 }
 
+# Stop a pod, bounded: against a stage1 that hangs, the test goes on.
+pstop() { timeout 20 "$P" stop --force "$1" >/dev/null 2>&1; }
+
 # Wait (bounded) until the pod's events show PATTERN.
 wait_event() { # UUID PATTERN
 	timeout 20 "$P" events --follow --format=json "$1" 2>/dev/null | grep -m1 -q "$2"
@@ -136,7 +139,7 @@ mkfifo "$RF/tmp/pfifo"
 manifest "$W/enter.json" "{\"name\":\"a\",\"image\":\"$RF\",\"workingDir\":\"/work\",\"exec\":[\"sleep\",\"1000\"],
  \"readinessProbe\":{\"exec\":{\"command\":[\"sh\",\"-c\",$(json_str "{ $STEAL; echo end; } >/tmp/pfifo")]},\"periodSeconds\":1,\"timeoutSeconds\":5}}"
 if u=$("$P" run --detach --manifest "$W/enter.json" 2>"$W/err"); then
-	"$P" status --wait-ready=20s "$u" >/dev/null
+	wait_event "$u" STARTED # (not ready: its probe waits for a reader)
 	bad=
 	for n in 3 4 5 6 7 8 9; do
 		"$P" enter "$u" sh -c "cd /; rm -rf /work; ln -s /proc/self/fd/$n /work" </dev/null
@@ -147,7 +150,7 @@ if u=$("$P" run --detach --manifest "$W/enter.json" 2>"$W/err"); then
 	done
 	fds=$("$P" enter "$u" ls /proc/self/fd </dev/null | tr '\n' ' ')
 	[ "$fds" = "0 1 2 3 " ] || bad="$bad enter-fds($fds)"
-	"$P" stop --force "$u" >/dev/null 2>&1
+	pstop "$u"
 	[ -z "$bad" ] && t_ok || t_fail "host reached through:$bad"
 else
 	t_fail "run: $(cat "$W/err")"
@@ -194,7 +197,7 @@ manifest "$W/spyctl.json" "{\"name\":\"holder\",\"image\":\"$ROOT\",\"exec\":[\"
 	"{\"name\":\"out\",\"kind\":\"host\",\"source\":\"$W/out1\"}"
 if u=$("$P" run --detach --manifest "$W/spyctl.json" 2>"$W/err"); then
 	spy_wait "$u" "$W/out1"
-	"$P" stop --force "$u" >/dev/null 2>&1
+	pstop "$u"
 	if ls "$W/out1"/pwned-* >/dev/null 2>&1; then t_ok; else t_fail "the spy found nothing"; fi
 	rm -f "$W/out1"/pwned-*
 else
@@ -213,7 +216,7 @@ manifest "$W/spy.json" "{\"name\":\"a\",\"image\":\"$RF\",\"user\":\"root\",\"re
 if u=$("$P" run --detach --manifest "$W/spy.json" 2>"$W/err"); then
 	spy_wait "$u" "$W/out2"
 	pwned=$(find "$T_SCRATCH" -name 'pwned-*' -not -path '*/upper/*' 2>/dev/null)
-	timeout 20 "$P" stop --force "$u" >/dev/null 2>&1
+	pstop "$u"
 	if [ -z "$pwned" ]; then t_ok; else t_fail "the spy wrote on the host: $pwned"; fi
 else
 	t_fail "run: $(cat "$W/err")"
@@ -227,11 +230,11 @@ if u=$("$P" run --detach --manifest "$W/fr.json" 2>"$W/err"); then
 	wait_event "$u" '"restart"'
 	timeout 20 "$P" stop "$u" >/dev/null 2>&1
 	rc=$?
-	[ "$rc" -eq 124 ] && timeout 20 "$P" stop --force "$u" >/dev/null 2>&1
+	[ "$rc" -eq 124 ] && pstop "$u"
 	if [ "$rc" -ne 124 ] && "$P" status "$u" 2>/dev/null | grep -qi "regular file"; then t_ok
 	elif [ "$rc" -eq 124 ]; then t_fail "podctl stop hung"
 	else t_fail "$("$P" status "$u" 2>&1)"; fi
-	"$P" stop --force "$u" >/dev/null 2>&1
+	pstop "$u"
 else
 	t_fail "run: $(cat "$W/err")"
 fi
@@ -246,7 +249,7 @@ if u=$("$P" run --detach --manifest "$W/fe.json" 2>"$W/err"); then
 	timeout 20 "$P" enter "$u" true </dev/null >/dev/null 2>"$W/err"
 	rc=$?
 	if [ "$rc" -eq 125 ] && grep -q "regular file" "$W/err"; then t_ok; else t_fail "exit $rc: $(cat "$W/err")"; fi
-	"$P" stop --force "$u" >/dev/null 2>&1
+	pstop "$u"
 else
 	t_fail "run: $(cat "$W/err")"
 fi
@@ -432,7 +435,7 @@ PY
 		if u=$("$P" run --detach "$ROOT" -- sleep 1000 2>/dev/null); then
 			"$P" status --wait-ready=20s "$u" >/dev/null
 			injected "$(in_pty "$P" enter "$u" /bin/sti)" && bad="$bad enter"
-			"$P" stop --force "$u" >/dev/null 2>&1
+			pstop "$u"
 		else bad="$bad no-pod"; fi
 		[ -z "$bad" ] && t_ok || t_fail "injected through:$bad"
 	else
@@ -454,7 +457,7 @@ manifest "$W/n-ctl.json" "{\"name\":\"a\",\"image\":\"$ROOT\",\"statusGoal\":\"R
 if u=$("$P" run --detach --manifest "$W/n-ctl.json" 2>"$W/err") && "$P" status --wait-ready=10s "$u" >/dev/null; then
 	t_ok
 else t_fail "$(cat "$W/err")"; fi
-[ -n "${u:-}" ] && "$P" stop --force "$u" >/dev/null 2>&1
+[ -n "${u:-}" ] && pstop "$u"
 
 t_begin "app B reaching app A's notify socket through /proc/PID/root can't mark A ready"
 manifest "$W/n.json" "{\"name\":\"a\",\"image\":\"$ROOT\",\"statusGoal\":\"READY\",\"goalTimeout\":\"0\",\"exec\":[\"sleep\",\"1000\"]},
@@ -467,7 +470,7 @@ if u=$("$P" run --detach --manifest "$W/n.json" 2>"$W/err"); then
 	elif ! grep -q notify-rejected "$PODCTL_DIR/pods/run/$u/events" 2>/dev/null; then
 		t_fail "the forged datagram was not counted"
 	else t_ok; fi
-	"$P" stop --force "$u" >/dev/null 2>&1
+	pstop "$u"
 else t_fail "$(cat "$W/err")"; fi
 
 t_end
