@@ -182,6 +182,21 @@ static const char *const sys_masked[] = {
 	"firmware", "devices/virtual/powercap",
 };
 
+#ifndef MOUNT_ATTR_RDONLY
+struct mount_attr {
+	unsigned long long attr_set, attr_clr, propagation, userns_fd;
+};
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV 0x00000004
+#endif
+#ifndef MOUNT_ATTR_NOEXEC
+#define MOUNT_ATTR_NOEXEC 0x00000008
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
 static void fd_path(char *buf, size_t len, int fd)
 {
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
@@ -300,7 +315,15 @@ static void setup_sys(int rootfd)
 		if (mount("/sys", fdpath, NULL, MS_BIND | MS_REC, NULL) < 0)
 			child_fail(errno, 125, "mount /sys: %s", strerror(errno));
 		close(mp);
-		remount_readonly(rootfd, "sys");
+		/* read-only down to the host's mounts under /sys (cgroup, debugfs…) */
+		mp = openat(rootfd, "sys", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+			                               MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+		if (mp < 0 || syscall(SYS_mount_setattr, mp, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+		                      sizeof(attr)) < 0)
+			remount_readonly(rootfd, "sys");
+		if (mp >= 0)
+			close(mp);
 	} else {
 		close(mp);
 	}
@@ -361,18 +384,6 @@ static void setup_dev(struct pod *pod, int rootfd)
 	mount_in_root(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	              NULL, false);
 }
-
-#ifndef MOUNT_ATTR_RDONLY
-struct mount_attr {
-	unsigned long long attr_set, attr_clr, propagation, userns_fd;
-};
-#define MOUNT_ATTR_RDONLY 0x00000001
-#define MOUNT_ATTR_NOSUID 0x00000002
-#define MOUNT_ATTR_NODEV 0x00000004
-#endif
-#ifndef AT_RECURSIVE
-#define AT_RECURSIVE 0x8000
-#endif
 
 /*
  * A volume: bind src (recursively) at target, then nosuid and nodev (unless
