@@ -46,11 +46,11 @@ manifest() {
 }
 
 # Stop a pod, bounded: against a stage1 that hangs, the test goes on.
-pstop() { timeout 20 "$P" stop --force "$1" >/dev/null 2>&1; }
+pstop() { timeout -k 5 20 "$P" stop --force "$1" >/dev/null 2>&1; }
 
 # Wait (bounded) until the pod's events show PATTERN.
 wait_event() { # UUID PATTERN
-	timeout 20 "$P" events --follow --format=json "$1" 2>/dev/null | grep -m1 -q "$2"
+	timeout -k 5 20 "$P" events --follow --format=json "$1" 2>/dev/null | grep -m1 -q "$2"
 }
 
 # =========================================================================
@@ -143,9 +143,9 @@ if u=$("$P" run --detach --manifest "$W/enter.json" 2>"$W/err"); then
 	bad=
 	for n in 3 4 5 6 7 8 9; do
 		"$P" enter "$u" sh -c "cd /; rm -rf /work; ln -s /proc/self/fd/$n /work" </dev/null
-		out=$(timeout 20 "$P" enter "$u" sh -c "$STEAL" </dev/null 2>&1)
+		out=$(timeout -k 5 20 "$P" enter "$u" sh -c "$STEAL" </dev/null 2>&1)
 		stolen "$out" && bad="$bad enter-fd$n"
-		out=$(timeout 20 "$P" enter "$u" cat /tmp/pfifo </dev/null 2>&1)
+		out=$(timeout -k 5 20 "$P" enter "$u" cat /tmp/pfifo </dev/null 2>&1)
 		stolen "$out" && bad="$bad probe-fd$n"
 	done
 	fds=$("$P" enter "$u" ls /proc/self/fd </dev/null | tr '\n' ' ')
@@ -185,7 +185,7 @@ spy_wait() { # UUID OUTDIR
 	("$P" status --wait=30s "$1" >/dev/null 2>&1; [ -p "$2/fifo" ] && echo ended 1<>"$2/fifo") &
 	bg=$!
 	t_bg $bg
-	timeout 30 cat "$2/fifo" >/dev/null
+	timeout -k 5 30 cat "$2/fifo" >/dev/null
 	kill "$bg" 2>/dev/null
 }
 
@@ -228,7 +228,7 @@ manifest "$W/fr.json" "{\"name\":\"a\",\"image\":\"$RF\",\"user\":\"root\",\"res
  \"exec\":[\"sh\",\"-c\",\"if [ -e /tmp/first ]; then exec sleep 1000; fi; touch /tmp/first; rm /etc/passwd; mkfifo /etc/passwd; exit 1\"]}"
 if u=$("$P" run --detach --manifest "$W/fr.json" 2>"$W/err"); then
 	wait_event "$u" '"restart"'
-	timeout 20 "$P" stop "$u" >/dev/null 2>&1
+	timeout -k 5 20 "$P" stop "$u" >/dev/null 2>&1
 	rc=$?
 	[ "$rc" -eq 124 ] && pstop "$u"
 	if [ "$rc" -ne 124 ] && "$P" status "$u" 2>/dev/null | grep -qi "regular file"; then t_ok
@@ -245,8 +245,8 @@ manifest "$W/fe.json" "{\"name\":\"a\",\"image\":\"$RF\",\"user\":\"root\",\"exe
 if u=$("$P" run --detach --manifest "$W/fe.json" 2>"$W/err"); then
 	"$P" status --wait-ready=20s "$u" >/dev/null
 	# the app's rm+mkfifo ran once enter sees the FIFO
-	timeout 20 "$P" enter "$u" sh -c 'until [ -p /etc/passwd ]; do :; done' </dev/null >/dev/null 2>&1
-	timeout 20 "$P" enter "$u" true </dev/null >/dev/null 2>"$W/err"
+	timeout -k 5 20 "$P" enter "$u" sh -c 'until [ -p /etc/passwd ]; do :; done' </dev/null >/dev/null 2>&1
+	timeout -k 5 20 "$P" enter "$u" true </dev/null >/dev/null 2>"$W/err"
 	rc=$?
 	if [ "$rc" -eq 125 ] && grep -q "regular file" "$W/err"; then t_ok; else t_fail "exit $rc: $(cat "$W/err")"; fi
 	pstop "$u"
@@ -260,9 +260,9 @@ for f in hostname hosts resolv.conf passwd group; do
 	RF=$(rootfs_copy "fifo-$f")
 	rm -f "$RF/etc/$f" && mkfifo "$RF/etc/$f"
 	manifest "$W/ff.json" "{\"name\":\"a\",\"image\":\"$RF\",\"user\":\"root\",\"group\":\"root\",\"exec\":[\"true\"]}"
-	timeout 20 "$P" run --manifest "$W/ff.json" >/dev/null 2>&1
+	timeout -k 5 20 "$P" run --manifest "$W/ff.json" >/dev/null 2>&1
 	[ $? -eq 124 ] && bad="$bad $f"
-	timeout 20 "$P" run --detach --manifest "$W/ff.json" >/dev/null 2>&1
+	timeout -k 5 20 "$P" run --detach --manifest "$W/ff.json" >/dev/null 2>&1
 	[ $? -eq 124 ] && bad="$bad detached-$f"
 done
 [ -z "$bad" ] && t_ok || t_fail "hung on:$bad"
@@ -463,7 +463,7 @@ t_begin "app B reaching app A's notify socket through /proc/PID/root can't mark 
 manifest "$W/n.json" "{\"name\":\"a\",\"image\":\"$ROOT\",\"statusGoal\":\"READY\",\"goalTimeout\":\"0\",\"exec\":[\"sleep\",\"1000\"]},
  {\"name\":\"b\",\"image\":\"$ROOT\",\"exec\":[\"sh\",\"-c\",$(json_str "$FORGE; echo sent; exec sleep 1000")]}"
 if u=$("$P" run --detach --manifest "$W/n.json" 2>"$W/err"); then
-	timeout 20 "$P" logs --app=b --follow "$u" 2>/dev/null | grep -m1 -q sent
+	timeout -k 5 20 "$P" logs --app=b --follow "$u" 2>/dev/null | grep -m1 -q sent
 	# the forged READY=1 was handled before b's podctl-notify returned
 	if "$P" status --wait-ready=1s "$u" >/dev/null 2>&1 || "$P" status "$u" | grep -q forged-by-b; then
 		t_fail "B made A ready: $("$P" status "$u")"
