@@ -24,6 +24,14 @@ static const ps_app *find_app(const ps_manifest *m, const char *name)
 	return NULL;
 }
 
+static volatile pid_t enter_child;
+
+static void forward_signal(int sig)
+{
+	if (enter_child > 0)
+		kill(-enter_child, sig);
+}
+
 int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 {
 	ps_manifest *m = NULL;
@@ -94,9 +102,16 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 	}
 	if (pid == 0)
 		app_exec_probe(&pod, &a, cmd);
-	/* The command owns the terminal's signals; we only pass its status on. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
+	/* The command runs in a session of its own (no terminal of the caller's
+	 * to type into), so the terminal's signals reach us, not it: pass them
+	 * on to its process group, and its status back. */
+	enter_child = pid;
+	struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
