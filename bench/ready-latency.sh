@@ -1,8 +1,12 @@
 #!/bin/bash
 # Ready latency: from an app's READY=1 to `podctl status --wait-ready`
-# returning, side by side with a 100 ms polling loop on the `ready` marker
+# returning, side by side with the same signal spoken over HTTP by curl
+# (Pantavisor's POST /signal, LXD's PATCH /1.0: the ready protocols) and
+# with a 100 ms polling loop on the `ready` marker
 # (`until [ -e ready ]; do sleep 0.1; done`). Median and p99 over N trials
 # each (default 200), and the ratio. Target (BRIEF §7): < 5 ms median.
+# The HTTP rows need curl on the host (copied with its libraries into the
+# test rootfs); without it they are left out.
 # Not part of `make check`.
 #   BUILDDIR=build bench/ready-latency.sh [TRIALS]
 #
@@ -37,13 +41,32 @@ mkdir -p "$ROOT/bin" "$ROOT/etc" "$ROOT/tmp" "$ROOT/proc" "$ROOT/dev" "$ROOT/sys
 cp "$(command -v busybox)" "$ROOT/bin/busybox"
 for a in $("$ROOT/bin/busybox" --list); do [ -e "$ROOT/bin/$a" ] || ln -s busybox "$ROOT/bin/$a"; done
 mkfifo "$W/shared/go"
-cat >"$W/m.json" <<JSON
+# manifest MODE PROTOCOLS SIGNAL-COMMAND
+manifest() {
+	cat >"$W/m-$1.json" <<JSON
 {"version": 1,
  "volumes": [{"name": "shared", "kind": "host", "source": "$W/shared"}],
- "apps": [{"name": "app", "image": "$ROOT", "statusGoal": "READY",
-           "exec": ["sh", "-c", "read x < /shared/go; /.podctl/notify ready; exec sleep 1000"],
+ "apps": [{"name": "app", "image": "$ROOT", "statusGoal": "READY", "readyProtocols": $2,
+           "exec": ["sh", "-c", "read x < /shared/go; $3; exec sleep 1000"],
            "mounts": [{"volume": "shared", "path": "/shared"}]}]}
 JSON
+}
+manifest sd '[]' "/.podctl/notify ready"
+manifest poll '[]' "/.podctl/notify ready"
+MODES="sd"
+if command -v curl >/dev/null; then
+	mkdir -p "$ROOT/usr/bin"
+	cp "$(command -v curl)" "$ROOT/usr/bin/"
+	for lib in $(ldd "$(command -v curl)" | grep -o '/[^ ]*'); do
+		mkdir -p "$ROOT$(dirname "$lib")"
+		cp -L "$lib" "$ROOT$lib"
+	done
+	manifest pantavisor '["pantavisor"]' \
+		"curl -sS -X POST -H Content-Type:application/json --data '{\\\"type\\\":\\\"ready\\\",\\\"payload\\\":\\\"\\\"}' --unix-socket /pantavisor/pv-ctrl http://localhost/signal"
+	manifest lxd '["lxd"]' \
+		"curl -sS -X PATCH --data '{\\\"state\\\":\\\"Ready\\\"}' --unix-socket /dev/lxd/sock http://lxd/1.0"
+	MODES="sd pantavisor lxd"
+fi
 
 # usec EPOCHREALTIME: microseconds as an integer
 usec() { local s=${1%.*} f=${1#*.}; echo $((s * 1000000 + 10#$f)); }
@@ -51,9 +74,9 @@ usec() { local s=${1%.*} f=${1#*.}; echo $((s * 1000000 + 10#$f)); }
 # trial MODE: one pod, one measurement (µs) appended to $W/MODE
 trial() {
 	local mode=$1 u pid t0 t1 c
-	u=$("$P" run --detach --manifest "$W/m.json")
+	u=$("$P" run --detach --manifest "$W/m-$mode.json")
 	rm -f "$W/t1" "$W/polled"
-	if [ "$mode" = event ]; then
+	if [ "$mode" != poll ]; then
 		("$P" status --wait-ready=10s "$u" >/dev/null; echo "$EPOCHREALTIME" >"$W/t1") &
 		pid=$!
 		# until the waiter (the podctl child of the subshell) holds an inotify fd
@@ -75,19 +98,20 @@ trial() {
 	wait "$pid"
 	t1=$(cat "$W/t1")
 	echo $(($(usec "$t1") - $(usec "$t0"))) >>"$W/$mode"
-	if [ "$mode" = event ]; then
+	if [ "$mode" != poll ]; then
 		# The brief's measure starts when READY=1 arrives: stage1 logs the
-		# app's STARTED -> READY event as it reads the datagram. Split the
-		# rest at the ready marker (the pod's "ready" event).
+		# app's STARTED -> READY event as it reads the datagram (or, over
+		# HTTP, as it has the whole request). Split the rest at the ready
+		# marker (the pod's "ready" event).
 		local tq tr
 		tq=$(grep -m1 '"to":"READY"' "$PODCTL_DIR/pods/run/$u/events" | sed 's/.*"time":"\([^"]*\)".*/\1/')
 		tr=$(grep -m1 '"type":"ready"' "$PODCTL_DIR/pods/run/$u/events" | sed 's/.*"time":"\([^"]*\)".*/\1/')
 		tq=$(date -d "$tq" +%s.%6N)
 		tr=$(date -d "$tr" +%s.%6N)
-		echo $(($(usec "$t1") - $(usec "$tq"))) >>"$W/from-ready1"
-		echo $(($(usec "$tq") - $(usec "$t0"))) >>"$W/to-ready1"
-		echo $(($(usec "$tr") - $(usec "$tq"))) >>"$W/ready1-to-marker"
-		echo $(($(usec "$t1") - $(usec "$tr"))) >>"$W/marker-to-return"
+		echo $(($(usec "$t1") - $(usec "$tq"))) >>"$W/from-ready1-$mode"
+		echo $(($(usec "$tq") - $(usec "$t0"))) >>"$W/to-ready1-$mode"
+		echo $(($(usec "$tr") - $(usec "$tq"))) >>"$W/ready1-to-marker-$mode"
+		echo $(($(usec "$t1") - $(usec "$tr"))) >>"$W/marker-to-return-$mode"
 	fi
 	"$P" stop --force "$u" >/dev/null
 	"$P" rm "$u" >/dev/null 2>&1 || true
@@ -99,24 +123,36 @@ stats() { # FILE → "median p99" in µs
 		print v[m], v[p] }'
 }
 
-echo "ready latency: READY=1 -> waiter returns, $N trials each (one pod per trial)"
+echo "ready latency: signal -> waiter returns, $N trials each (one pod per trial; modes: $MODES poll)"
 for _ in $(seq "$N"); do
-	trial event
+	for m in $MODES; do
+		trial "$m"
+	done
 	trial poll
 done
-read -r em ep < <(stats "$W/event")
-read -r pm pp < <(stats "$W/poll")
-read -r fm fp < <(stats "$W/from-ready1")
-read -r am ap < <(stats "$W/to-ready1")
-read -r bm bp < <(stats "$W/ready1-to-marker")
-read -r cm cp < <(stats "$W/marker-to-return")
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
-row() { printf '%-58s median %7s ms   p99 %7s ms\n' "$1" "$(ms "$2")" "$(ms "$3")"; }
-row "READY=1 -> status --wait-ready returns" "$fm" "$fp"
-row "  READY=1 -> ready marker (stage1)" "$bm" "$bp"
-row "  ready marker -> --wait-ready returned (wakeup, exit)" "$cm" "$cp"
-row "release -> READY=1 (app wakes, execs the notify client)" "$am" "$ap"
-row "release -> status --wait-ready returns (end to end)" "$em" "$ep"
+row() { printf '%-62s median %7s ms   p99 %7s ms\n' "$1" "$(ms "$2")" "$(ms "$3")"; }
+for m in $MODES; do
+	case $m in
+	sd) sig="READY=1 (sd_notify)" client="the notify client" ;;
+	pantavisor) sig="POST /signal ready (pantavisor)" client="curl" ;;
+	lxd) sig="PATCH /1.0 Ready (lxd)" client="curl" ;;
+	esac
+	read -r fm fp < <(stats "$W/from-ready1-$m")
+	read -r am ap < <(stats "$W/to-ready1-$m")
+	read -r bm bp < <(stats "$W/ready1-to-marker-$m")
+	read -r cm cp < <(stats "$W/marker-to-return-$m")
+	read -r em ep < <(stats "$W/$m")
+	row "$sig -> status --wait-ready returns" "$fm" "$fp"
+	row "  request -> ready marker (stage1)" "$bm" "$bp"
+	row "  ready marker -> --wait-ready returned (wakeup, exit)" "$cm" "$cp"
+	row "  release -> request in stage1 (app wakes, execs $client)" "$am" "$ap"
+	row "  release -> status --wait-ready returns (end to end)" "$em" "$ep"
+	[ "$m" = sd ] && { sd_fm=$fm; sd_em=$em; }
+	awk -v e="$fm" -v s="$sd_fm" -v m="$m" 'BEGIN { if (m != "sd") printf "  ratio to sd_notify, request -> return (median): %.2fx\n", e / (s > 0 ? s : 1) }'
+done
+read -r pm pp < <(stats "$W/poll")
 row "release -> a 100 ms polling loop sees it (end to end)" "$pm" "$pp"
-awk -v e="$em" -v p="$pm" 'BEGIN { printf "ratio (poll / event, end to end, median): %.1fx\n", p / (e > 0 ? e : 1) }'
+awk -v e="$sd_em" -v p="$pm" 'BEGIN { printf "ratio (poll / sd_notify event, end to end, median): %.1fx\n", p / (e > 0 ? e : 1) }'
+read -r fm _ < <(stats "$W/from-ready1-sd")
 awk -v e="$fm" 'BEGIN { if (e < 5000) print "target READY=1 -> return < 5 ms median: met"; else print "target READY=1 -> return < 5 ms median: NOT met" }'

@@ -5,13 +5,22 @@
 #include <podstore/fileio.h>
 #include "util.h"
 
+int ps_fsync(int fd)
+{
+	while (fsync(fd) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
 int ps_fsync_dir_at(int dirfd, const char *name, ps_error **err)
 {
 	_cleanup_close_ int fd = openat(dirfd, name ? name : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
 		return ps_error_errno(err, "open %s", name ? name : "directory");
-	if (fsync(fd) < 0)
+	if (ps_fsync(fd) < 0)
 		return ps_error_errno(err, "fsync %s", name ? name : "directory");
 	return 0;
 }
@@ -36,7 +45,7 @@ int ps_write_file_at(int dirfd, const char *name, const void *data, size_t len, 
 		errno = -r;
 		goto fail;
 	}
-	if ((flags & (PS_WRITE_DURABLE | PS_WRITE_SYNC_DATA)) && fsync(fd) < 0)
+	if ((flags & (PS_WRITE_DURABLE | PS_WRITE_SYNC_DATA)) && ps_fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -45,7 +54,7 @@ int ps_write_file_at(int dirfd, const char *name, const void *data, size_t len, 
 	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) < 0)
 		goto fail;
-	if ((flags & PS_WRITE_DURABLE) && fsync(dirfd) < 0)
+	if ((flags & PS_WRITE_DURABLE) && ps_fsync(dirfd) < 0)
 		return ps_error_errno(err, "write %s: fsync directory", name);
 	return 0;
 fail:

@@ -12,11 +12,13 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <podstore/fileio.h>
 #include <podstore/gc.h>
 #include <podstore/image.h>
 #include <podstore/log.h>
 #include <podstore/markers.h>
 #include <podstore/pod.h>
+#include <podstore/podname.h>
 #include "util.h"
 
 /* Entries in $DIR/tmp younger than this are left alone: their writer may be
@@ -173,8 +175,10 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 			tell(c, p, PS_GC_SKIPPED, "locked");
 		} else if (e->kind != PS_ERR_NOT_FOUND) {
 			c->report->failed++;
-			ps_log(PS_LOG_WARNING, "gc: %s", e->msg);
-			tell(c, p, PS_GC_FAILED, e->msg);
+			if (c->opts->on_pod)
+				tell(c, p, PS_GC_FAILED, e->msg);
+			else
+				ps_log(PS_LOG_WARNING, "gc: %s", e->msg);
 		}
 		ps_error_free(&e);
 		goto out;
@@ -189,8 +193,10 @@ static int gc_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 	if (r < 0) {
 		/* Report and carry on with the others. */
 		c->report->failed++;
-		ps_log(PS_LOG_WARNING, "gc: %s", (*c->err)->msg);
-		tell(c, p, PS_GC_FAILED, (*c->err)->msg);
+		if (c->opts->on_pod)
+			tell(c, p, PS_GC_FAILED, (*c->err)->msg);
+		else
+			ps_log(PS_LOG_WARNING, "gc: %s", (*c->err)->msg);
 		ps_error_free(c->err);
 		r = 0;
 	}
@@ -276,8 +282,9 @@ int ps_gc(ps_store *s, const ps_gc_opts *opts, ps_gc_report *ret, ps_error **err
 		return r;
 	/* The lazy moves above become durable together. */
 	for (int d = PS_DIR_RUN; d < PS_DIR_COUNT; d++)
-		fsync(ps_store_dir_fd(s, (ps_pod_dir)d));
+		ps_fsync(ps_store_dir_fd(s, (ps_pod_dir)d));
 	gc_tmp(s, &c);
+	ps_pod_names_sweep(s, NULL);
 	if (!opts->mark_only) {
 		r = ps_image_gc(s, err);
 		if (r < 0)

@@ -1630,6 +1630,40 @@ int ps_image_remove(ps_store *s, const char *ref, bool force, ps_error **err)
 	return ps_fsync_dir_at(st.index_fd, NULL, err);
 }
 
+int ps_image_tag(ps_store *s, const char *ref, const char *new_name, ps_error **err)
+{
+	_cleanup_imgstore_ struct imgstore st = { .blobs_fd = -1, .trees_fd = -1, .index_fd = -1 };
+	_cleanup_json_ json_object *names = NULL;
+	_cleanup_close_ int lock = -1;
+	_cleanup_free_ char *name = NULL;
+	char hex[PS_SHA256_HEX_LEN + 1], digest[80];
+	const char *old;
+	int r;
+
+	r = normalize_name(new_name, &name, err);
+	if (r < 0)
+		return r;
+	r = imgstore_open(s, &st, err);
+	if (r < 0)
+		return r;
+	r = lock = lock_file(&st, "names.lock", LOCK_EX, err);
+	if (r < 0)
+		return r;
+	r = names_load(&st, &names, err);
+	if (r < 0)
+		return r;
+	r = resolve_hex(&st, names, ref, hex, err);
+	if (r < 0)
+		return r;
+	snprintf(digest, sizeof(digest), "sha256:%s", hex);
+	old = json_str(names, name);
+	if (old && streq(old, digest))
+		return 0;
+	/* Like an import's name: it moves from the image that had it. */
+	json_object_object_add(names, name, json_object_new_string(digest));
+	return names_save(&st, names, err);
+}
+
 /* Remove entries of dirfd named <prefix><hex><suffix> whose hex is not in keep. */
 static int sweep(int dir_fd, const char *prefix, char **keep, ps_error **err)
 {

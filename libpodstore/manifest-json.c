@@ -180,6 +180,8 @@ static json_object *app_to_json(const ps_app *a)
 	r = add_string(o, "name", a->name);
 	if (r >= 0)
 		r = add_string(o, "image", a->image);
+	if (r >= 0)
+		r = add_string(o, "imageDigest", a->image_digest);
 	if (r >= 0 && a->exec)
 		r = add(o, "exec", strv_to_json(a->exec));
 	if (r >= 0 && ps_strv_length(a->env) > 0)
@@ -212,6 +214,16 @@ static json_object *app_to_json(const ps_app *a)
 	}
 	if (r >= 0 && a->watchdog_ms != 0)
 		r = add_duration(o, "watchdog", a->watchdog_ms);
+	if (r >= 0 && a->ready_protocols) {
+		_cleanup_json_ json_object *arr = json_object_new_array();
+
+		r = arr ? 0 : -ENOMEM;
+		for (unsigned bit = 1; r >= 0 && bit <= PS_READY_PROTOCOLS_ALL; bit <<= 1)
+			if (a->ready_protocols & bit)
+				r = push(arr, json_object_new_string(ps_ready_protocol_name((ps_ready_protocol)bit)));
+		if (r >= 0)
+			r = add(o, "readyProtocols", TAKE_PTR(arr));
+	}
 	if (r >= 0 && a->n_mounts > 0)
 		r = add(o, "mounts", mounts_to_json(a));
 	if (r >= 0 && a->liveness.kind != PS_PROBE_NONE)
@@ -220,6 +232,28 @@ static json_object *app_to_json(const ps_app *a)
 		r = add(o, "readinessProbe", probe_to_json(&a->readiness));
 	if (r >= 0 && a->startup.kind != PS_PROBE_NONE)
 		r = add(o, "startupProbe", probe_to_json(&a->startup));
+	if (r >= 0 && (a->cap_add || a->cap_drop)) {
+		_cleanup_json_ json_object *c = json_object_new_object();
+
+		r = c ? 0 : -ENOMEM;
+		if (r >= 0 && a->cap_add)
+			r = add(c, "add", strv_to_json(a->cap_add));
+		if (r >= 0 && a->cap_drop)
+			r = add(c, "drop", strv_to_json(a->cap_drop));
+		if (r >= 0)
+			r = add(o, "capabilities", TAKE_PTR(c));
+	}
+	if (r >= 0)
+		r = add_string(o, "seccomp", a->seccomp);
+	if (r >= 0 && a->seccomp_profile) {
+		json_object *sp = json_tokener_parse(a->seccomp_profile);
+
+		r = sp ? add(o, "seccompProfile", sp) : -EINVAL;
+	}
+	if (r >= 0 && !a->no_new_privileges)
+		r = add_bool(o, "noNewPrivileges", false);
+	if (r >= 0 && a->read_only_rootfs)
+		r = add_bool(o, "readOnlyRootfs", true);
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
 

@@ -17,6 +17,7 @@
 #include <podstore/duration.h>
 #include "manifest-internal.h"
 #include <podstore/manifest.h>
+#include "security.h"
 #include "util.h"
 
 static inline void json_object_putp(json_object **o)
@@ -395,20 +396,95 @@ static int parse_backoff(json_object *o, const ps_jpath *p, ps_app *a, ps_error 
 	return 0;
 }
 
+/* "capabilities", "seccompProfile", "noNewPrivileges", "readOnlyRootfs"
+ * ("seccomp" is a plain string, checked by validation). */
+static int parse_confinement(json_object *o, const ps_jpath *p, ps_app *a, ps_error **err)
+{
+	static const char *const cap_fields[] = { "add", "drop", NULL };
+	const ps_jpath pc = PS_JPATH_KEY(p, "capabilities");
+	const ps_jpath pca = PS_JPATH_KEY(&pc, "add");
+	const ps_jpath pcd = PS_JPATH_KEY(&pc, "drop");
+	const ps_jpath psp = PS_JPATH_KEY(p, "seccompProfile");
+	const ps_jpath pnnp = PS_JPATH_KEY(p, "noNewPrivileges");
+	const ps_jpath pro = PS_JPATH_KEY(p, "readOnlyRootfs");
+	json_object *v, *e;
+	int r;
+
+	if (member(o, "capabilities", &v)) {
+		r = want(v, json_type_object, &pc, "object", err);
+		if (r >= 0)
+			r = check_fields(v, cap_fields, &pc, err);
+		if (r >= 0 && member(v, "add", &e))
+			r = get_strv(e, &pca, &a->cap_add, err);
+		if (r >= 0 && member(v, "drop", &e))
+			r = get_strv(e, &pcd, &a->cap_drop, err);
+		if (r < 0)
+			return r;
+	}
+	if (member(o, "seccompProfile", &v)) {
+		ps_sc_profile *prof = NULL;
+
+		/* Checked for every capability set the app could have. */
+		r = ps_sc_profile_from_json(v, ps_caps_all(), &psp, &prof, err);
+		if (r < 0)
+			return r;
+		ps_sc_profile_free(prof);
+		if (!(a->seccomp_profile = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN))))
+			return ps_manifest_oom(err);
+	}
+	if (member(o, "noNewPrivileges", &v)) {
+		r = get_bool(v, &pnnp, &a->no_new_privileges, err);
+		if (r < 0)
+			return r;
+	}
+	if (member(o, "readOnlyRootfs", &v)) {
+		r = get_bool(v, &pro, &a->read_only_rootfs, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* "readyProtocols": ["pantavisor", "lxd"], each at most once. */
+static int parse_ready_protocols(json_object *o, const ps_jpath *p, ps_app *a, ps_error **err)
+{
+	int r = want(o, json_type_array, p, "array of \"pantavisor\", \"lxd\"", err);
+	if (r < 0)
+		return r;
+	a->ready_protocols = 0;
+	for (size_t i = 0, n = json_object_array_length(o); i < n; i++) {
+		const ps_jpath pi = PS_JPATH_INDEX(p, i);
+		json_object *e = json_object_array_get_idx(o, i);
+		ps_ready_protocol rp;
+
+		if (!json_object_is_type(e, json_type_string) ||
+		    ps_ready_protocol_from_name(json_object_get_string(e), &rp) < 0)
+			return ps_manifest_invalid(err, &pi, "expected \"pantavisor\" or \"lxd\"");
+		if (a->ready_protocols & rp)
+			return ps_manifest_invalid(err, &pi, "\"%s\" given twice", ps_ready_protocol_name(rp));
+		a->ready_protocols |= rp;
+	}
+	return 0;
+}
+
 static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **err)
 {
 	static const char *const fields[] = {
-		"name", "image", "exec", "env", "workingDir", "user", "group", "startGroup",
+		"name", "image", "imageDigest", "exec", "env", "workingDir", "user", "group", "startGroup",
 		"statusGoal", "goalTimeout", "onGoalTimeout", "restartPolicy", "restartBackoff",
-		"watchdog", "mounts", "livenessProbe", "readinessProbe", "startupProbe", NULL,
+		"watchdog", "mounts", "livenessProbe", "readinessProbe", "startupProbe",
+		"capabilities", "seccomp", "seccompProfile", "noNewPrivileges", "readOnlyRootfs",
+		"readyProtocols", NULL,
 	};
 	static const struct {
 		const char *key;
 		size_t offset;
 	} strings[] = {
+		{ "imageDigest", offsetof(ps_app, image_digest) },
 		{ "workingDir", offsetof(ps_app, working_dir) },
 		{ "user", offsetof(ps_app, user) },
 		{ "group", offsetof(ps_app, group) },
+		{ "seccomp", offsetof(ps_app, seccomp) },
 	}, probes[] = {
 		{ "livenessProbe", offsetof(ps_app, liveness) },
 		{ "readinessProbe", offsetof(ps_app, readiness) },
@@ -426,6 +502,7 @@ static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **er
 	const ps_jpath prb = PS_JPATH_KEY(p, "restartBackoff");
 	const ps_jpath pwd = PS_JPATH_KEY(p, "watchdog");
 	const ps_jpath pm = PS_JPATH_KEY(p, "mounts");
+	const ps_jpath prdp = PS_JPATH_KEY(p, "readyProtocols");
 	json_object *v;
 	int r;
 
@@ -511,6 +588,11 @@ static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **er
 		if (r < 0)
 			return r;
 	}
+	if (member(o, "readyProtocols", &v)) {
+		r = parse_ready_protocols(v, &prdp, a, err);
+		if (r < 0)
+			return r;
+	}
 	if (member(o, "mounts", &v)) {
 		r = parse_mounts(v, &pm, a, err);
 		if (r < 0)
@@ -525,7 +607,7 @@ static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **er
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return parse_confinement(o, p, a, err);
 }
 
 static int parse_apps(json_object *o, const ps_jpath *p, ps_app **ret, size_t *ret_n, ps_error **err)

@@ -11,6 +11,7 @@
 
 #include "manifest-internal.h"
 #include <podstore/manifest.h>
+#include "security.h"
 #include "util.h"
 
 static bool path_is_absolute(const char *s)
@@ -152,6 +153,44 @@ static int validate_env(char *const *env, const ps_jpath *p, ps_error **err)
 	return 0;
 }
 
+static int validate_caps(char *const *v, const ps_jpath *p, ps_error **err)
+{
+	for (size_t i = 0; v && v[i]; i++) {
+		const ps_jpath pi = PS_JPATH_INDEX(p, i);
+
+		if (ps_cap_from_name(v[i]) == -1) {
+			_cleanup_free_ char *q = ps_manifest_quote(v[i]);
+			return ps_manifest_invalid(err, &pi, "unknown capability %s (expected a name such as "
+			                                     "\"CAP_NET_ADMIN\", or \"ALL\")", q ? q : "?");
+		}
+	}
+	return 0;
+}
+
+static int validate_confinement(const ps_app *a, const ps_jpath *p, ps_error **err)
+{
+	const ps_jpath pc = PS_JPATH_KEY(p, "capabilities");
+	const ps_jpath pca = PS_JPATH_KEY(&pc, "add");
+	const ps_jpath pcd = PS_JPATH_KEY(&pc, "drop");
+	const ps_jpath psc = PS_JPATH_KEY(p, "seccomp");
+	const ps_jpath psp = PS_JPATH_KEY(p, "seccompProfile");
+	int r;
+
+	r = validate_caps(a->cap_add, &pca, err);
+	if (r >= 0)
+		r = validate_caps(a->cap_drop, &pcd, err);
+	if (r < 0)
+		return r;
+	if (a->seccomp && !streq(a->seccomp, "default") && !streq(a->seccomp, "unconfined") &&
+	    !path_is_absolute(a->seccomp))
+		return ps_manifest_invalid(err, &psc, "expected \"default\", \"unconfined\" or the absolute "
+		                                      "path of a seccomp profile");
+	if (a->seccomp_profile && a->seccomp &&
+	    (streq(a->seccomp, "default") || streq(a->seccomp, "unconfined")))
+		return ps_manifest_invalid(err, &psp, "not with \"seccomp\": \"%s\"", a->seccomp);
+	return 0;
+}
+
 static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t index,
                         const ps_jpath *p, ps_error **err)
 {
@@ -170,6 +209,7 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 	const ps_jpath prbi = PS_JPATH_KEY(&prb, "initial");
 	const ps_jpath prbm = PS_JPATH_KEY(&prb, "max");
 	const ps_jpath pwatch = PS_JPATH_KEY(p, "watchdog");
+	const ps_jpath prdp = PS_JPATH_KEY(p, "readyProtocols");
 	const ps_jpath pmounts = PS_JPATH_KEY(p, "mounts");
 	const ps_jpath pl = PS_JPATH_KEY(p, "livenessProbe");
 	const ps_jpath pr = PS_JPATH_KEY(p, "readinessProbe");
@@ -193,6 +233,15 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 		return ps_manifest_invalid(err, &pimage, "required field missing");
 	if (a->image[0] == '\0')
 		return ps_manifest_invalid(err, &pimage, "must not be empty");
+	if (a->image_digest) {
+		const ps_jpath pdigest = PS_JPATH_KEY(p, "imageDigest");
+		const char *h = a->image_digest;
+		bool ok = strncmp(h, "sha256:", 7) == 0 && strlen(h) == 7 + 64;
+		for (h += 7; ok && *h; h++)
+			ok = (*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f');
+		if (!ok)
+			return ps_manifest_invalid(err, &pdigest, "expected \"sha256:\" and 64 hex digits");
+	}
 
 	if (a->exec) {
 		r = validate_strv_argv(a->exec, &pexec, err);
@@ -230,6 +279,8 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 		return ps_manifest_invalid(err, &prbm, "must not be less than initial");
 	if (a->watchdog_ms < 0)
 		return ps_manifest_invalid(err, &pwatch, "must not be negative");
+	if (a->ready_protocols & ~(unsigned)PS_READY_PROTOCOLS_ALL)
+		return ps_manifest_invalid(err, &prdp, "unknown protocol bits %#x", a->ready_protocols);
 
 	/* Init apps run to completion one after another before the groups. */
 	if (init) {
@@ -239,8 +290,14 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 			return ps_manifest_invalid(err, &pgoal, "not allowed for init apps");
 		if (a->restart == PS_RESTART_ALWAYS)
 			return ps_manifest_invalid(err, &prp, "\"always\" not allowed for init apps");
+		/* an init app has no readiness to signal: it runs to completion */
+		if (a->ready_protocols)
+			return ps_manifest_invalid(err, &prdp, "not allowed for init apps");
 	}
 
+	r = validate_confinement(a, p, err);
+	if (r < 0)
+		return r;
 	r = validate_probe(&a->liveness, init, true, "liveness", &pl, err);
 	if (r < 0)
 		return r;

@@ -216,6 +216,28 @@ int ps_restart_policy_from_name(const char *s, ps_restart_policy *ret)
 	return -EINVAL;
 }
 
+const char *ps_ready_protocol_name(ps_ready_protocol p)
+{
+	switch (p) {
+	case PS_READY_PANTAVISOR:
+		return "pantavisor";
+	case PS_READY_LXD:
+		return "lxd";
+	}
+	return NULL;
+}
+
+int ps_ready_protocol_from_name(const char *s, ps_ready_protocol *ret)
+{
+	if (s && streq(s, "pantavisor"))
+		*ret = PS_READY_PANTAVISOR;
+	else if (s && streq(s, "lxd"))
+		*ret = PS_READY_LXD;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /* --- lifecycle ------------------------------------------------------------ */
 
 void ps_probe_init(ps_probe *p)
@@ -246,6 +268,7 @@ void ps_app_init(ps_app *a)
 		.restart = PS_RESTART_NEVER,
 		.backoff_initial_ms = PS_DEFAULT_BACKOFF_INITIAL_MS,
 		.backoff_max_ms = PS_DEFAULT_BACKOFF_MAX_MS,
+		.no_new_privileges = true,
 	};
 	ps_probe_init(&a->liveness);
 	ps_probe_init(&a->readiness);
@@ -256,6 +279,7 @@ void ps_app_clear(ps_app *a)
 {
 	free(a->name);
 	free(a->image);
+	free(a->image_digest);
 	ps_strv_free(a->exec);
 	ps_strv_free(a->env);
 	free(a->working_dir);
@@ -269,6 +293,10 @@ void ps_app_clear(ps_app *a)
 		free(a->mounts[i].path);
 	}
 	free(a->mounts);
+	ps_strv_free(a->cap_add);
+	ps_strv_free(a->cap_drop);
+	free(a->seccomp);
+	free(a->seccomp_profile);
 	*a = (ps_app){ 0 };
 }
 

@@ -230,6 +230,8 @@ int ps_status_marker_write(int app_dirfd, const ps_status_marker *m, ps_error **
 	add_time(o, "time", m->time_ns);
 	if (m->reason)
 		add_str(o, "reason", m->reason);
+	if (m->ready_by)
+		add_str(o, "readyBy", m->ready_by);
 	return write_json(app_dirfd, PS_FILE_APP_STATUS, o, 0, err);
 }
 
@@ -241,7 +243,8 @@ int ps_status_marker_read(int app_dirfd, ps_status_marker *ret, ps_error **err)
 	if (r < 0)
 		return r;
 	ps_status_marker m = { .time_ns = get_time(o, "time") };
-	if (dup_str(o, "status", &m.status) < 0 || dup_str(o, "reason", &m.reason) < 0) {
+	if (dup_str(o, "status", &m.status) < 0 || dup_str(o, "reason", &m.reason) < 0 ||
+	    dup_str(o, "readyBy", &m.ready_by) < 0) {
 		ps_status_marker_clear(&m);
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "read status");
 	}
@@ -253,7 +256,8 @@ void ps_status_marker_clear(ps_status_marker *m)
 {
 	free(m->status);
 	free(m->reason);
-	m->status = m->reason = NULL;
+	free(m->ready_by);
+	m->status = m->reason = m->ready_by = NULL;
 }
 
 /* --- ready, gc-marked: {"time": TIME} --------------------------------------- */

@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <podstore/fileio.h>
 #include <podstore/log.h>
 #include <podstore/markers.h>
 #include <podstore/pod.h>
@@ -153,7 +154,8 @@ static int pod_new(ps_store *s, const char *uuid, ps_pod **ret)
 }
 
 /* Open uuid in the first dir at or after `from` that has it. */
-static int pod_open_from(ps_store *s, const char *uuid, ps_pod_dir from, ps_pod **ret)
+static int pod_open_from(ps_store *s, const char *uuid, ps_pod_dir from, ps_pod **ret,
+                         struct stat *ret_bad, ps_pod_dir *ret_bad_dir)
 {
 	_cleanup_pod_ ps_pod *p = NULL;
 	int r = pod_new(s, uuid, &p);
@@ -169,6 +171,14 @@ static int pod_open_from(ps_store *s, const char *uuid, ps_pod_dir from, ps_pod 
 			return -errno;
 		}
 		p->dir = (ps_pod_dir)d;
+		/* Another user's pod dir (planted before the store was ours, or
+		 * made writable since) is never used. */
+		*ret_bad_dir = p->dir;
+		if (fstat(p->fd, ret_bad) < 0)
+			return -errno;
+		r = ps_dir_check_trusted(ret_bad, false);
+		if (r < 0)
+			return r;
 		r = derive_state(p);
 		if (r == -ENOENT) {
 			/* Deleted between open and check: look no further. */
@@ -188,9 +198,19 @@ int ps_pod_open(ps_store *s, const char *uuid, ps_pod_dir dir, ps_pod **ret, ps_
 
 	if (!ps_uuid_is_valid(uuid))
 		return ps_error_set(err, PS_ERR_NOT_FOUND, 0, "no pod %s: not a uuid", uuid);
-	r = pod_open_from(s, uuid, dir, ret);
+	struct stat st = { 0 };
+	ps_pod_dir bad = dir;
+	r = pod_open_from(s, uuid, dir, ret, &st, &bad);
 	if (r == -ENOENT)
 		return ps_error_set(err, PS_ERR_NOT_FOUND, 0, "no pod %s", uuid);
+	if (r == -EPERM)
+		return ps_error_set(err, PS_ERR_FAILED, 0,
+		                    "pod %s: %s/pods/%s/%s is owned by uid %u, not root or us: refusing to use it",
+		                    uuid, ps_store_path(s), ps_pod_dir_name(bad), uuid, (unsigned)st.st_uid);
+	if (r == -EACCES)
+		return ps_error_set(err, PS_ERR_FAILED, 0,
+		                    "pod %s: %s/pods/%s/%s is writable by group or others (mode %04o): refusing to use it",
+		                    uuid, ps_store_path(s), ps_pod_dir_name(bad), uuid, (unsigned)(st.st_mode & 07777));
 	if (r < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "open pod %s", uuid);
 	return 0;
@@ -327,7 +347,7 @@ static int pod_move(ps_pod *p, ps_pod_dir to, bool durable, ps_error **err)
 	p->dir = to;
 	p->state = ps_pod_state_from(to, true);
 	/* Durable: both dirs changed. */
-	if (durable && (fsync(ps_store_dir_fd(s, to)) < 0 || fsync(ps_store_dir_fd(s, from)) < 0))
+	if (durable && (ps_fsync(ps_store_dir_fd(s, to)) < 0 || ps_fsync(ps_store_dir_fd(s, from)) < 0))
 		return ps_error_errno(err, "move pod %s to %s: fsync", p->uuid, ps_pod_dir_name(to));
 	return 0;
 }

@@ -3,6 +3,7 @@
  * $DIR/names/<name> -> <uuid>: the index that makes pod names unique and
  * lets every verb take a name where it takes a uuid (podname.h).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -144,5 +145,49 @@ int ps_pod_name_resolve(ps_store *s, const char *name, char *ret, ps_error **err
 	if (!held[0] || !pod_holds_name(s, held))
 		return ps_error_set(err, PS_ERR_NOT_FOUND, 0, "no pod named \"%s\"", name);
 	memcpy(ret, held, PS_UUID_LEN + 1);
+	return 0;
+}
+
+/* Is there a pod dir of that uuid in any state dir? */
+static bool pod_dir_exists(ps_store *s, const char *uuid)
+{
+	struct stat st;
+
+	for (int d = 0; d < PS_DIR_COUNT; d++)
+		if (fstatat(ps_store_dir_fd(s, (ps_pod_dir)d), uuid, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return true;
+	return false;
+}
+
+int ps_pod_names_sweep(ps_store *s, ps_error **err)
+{
+	ps_error *e = NULL;
+	_cleanup_close_ int fd = names_dir_open(s, false, &e);
+
+	if (fd < 0) {
+		bool none = e->kind == PS_ERR_NOT_FOUND;
+		ps_error_free(&e);
+		return none ? 0 : ps_error_errno(err, "open %s/%s", ps_store_path(s), NAMES_DIR);
+	}
+	if (flock(fd, LOCK_EX) < 0)
+		return ps_error_errno(err, "lock %s/%s", ps_store_path(s), NAMES_DIR);
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return ps_error_errno(err, "read %s/%s", ps_store_path(s), NAMES_DIR);
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char held[PS_UUID_LEN + 1];
+		if (de->d_name[0] == '.')
+			continue;
+		read_link(fd, de->d_name, held);
+		/* Anything that is not a link to a pod that exists goes. */
+		if (!held[0] || !pod_dir_exists(s, held))
+			unlinkat(fd, de->d_name, 0);
+	}
+	closedir(d);
 	return 0;
 }

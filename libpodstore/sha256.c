@@ -78,20 +78,26 @@ static void sha256_block(uint32_t h[8], const uint8_t *p)
 	h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
-void ps_sha256_init(ps_sha256 *c)
+void ps_sha256_init_portable(ps_sha256 *c)
 {
 	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 
+	c->nettle = false;
+	memcpy(c->u.p.h, iv, sizeof(iv));
+	c->u.p.len = 0;
+	c->u.p.n = 0;
+}
+
+void ps_sha256_init(ps_sha256 *c)
+{
 	pthread_once(&nettle_once, nettle_load);
 	c->nettle = nettle.init && !portable_only;
 	if (c->nettle) {
 		nettle.init(&c->u.nettle);
 		return;
 	}
-	memcpy(c->u.p.h, iv, sizeof(iv));
-	c->u.p.len = 0;
-	c->u.p.n = 0;
+	ps_sha256_init_portable(c);
 }
 
 void ps_sha256_update(ps_sha256 *ctx, const void *data, size_t len)

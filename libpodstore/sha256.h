@@ -38,6 +38,10 @@ typedef struct ps_sha256 {
 } ps_sha256;
 
 void ps_sha256_init(ps_sha256 *c);
+/* The portable implementation, without loading nettle: for a few KiB of
+ * input, where a dlopen() would cost more than it saves (in the static
+ * stage1 it maps a second libc). Same update/final functions. */
+void ps_sha256_init_portable(ps_sha256 *c);
 void ps_sha256_update(ps_sha256 *c, const void *data, size_t len);
 void ps_sha256_final(ps_sha256 *c, uint8_t out[PS_SHA256_LEN]);
 /* Final digest as 64 lower-case hex digits and a NUL. */

@@ -69,6 +69,12 @@ int ps_read_all(int fd, size_t max, char **ret, size_t *ret_len);
  * without crossing into other mounts. Missing is success. */
 int ps_rm_rf_at(int dirfd, const char *name);
 
+/* A directory of the store may be trusted (store.c): owned by root or the
+ * effective uid, not writable by group or others (an ancestor may be sticky
+ * and world-writable, like /tmp). 0, -EPERM (owner) or -EACCES (mode). */
+struct stat;
+int ps_dir_check_trusted(const struct stat *st, bool ancestor);
+
 /* mkdirat() that treats EEXIST as success. */
 int ps_mkdirat_p(int dirfd, const char *name, mode_t mode);
 

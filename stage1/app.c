@@ -28,6 +28,7 @@
 #include "util.h"
 #include "notify.h"
 #include "readiness.h"
+#include "readyproto.h"
 
 #ifndef PROC_SUPER_MAGIC
 #define PROC_SUPER_MAGIC 0x9fa0
@@ -484,43 +485,6 @@ static void set_identity(const struct app *a)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-/*
- * Capabilities: what Docker gives a container by default but CAP_MKNOD
- * (Documentation/security.md, "Devices and volumes"). Everything else
- * leaves the bounding set (so no exec, setuid binary or file capability
- * brings it back) and the effective, permitted and inheritable sets.
- * Dropping root (a non-zero uid) clears the rest, as usual.
- */
-static const int kept_caps[] = {
-	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_NET_RAW,
-	CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE,
-	CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
-};
-
-static void drop_capabilities(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { 0 };
-
-	for (int cap = 0; cap <= 63; cap++) {
-		bool keep = false;
-		for (size_t i = 0; i < ARRAY_SIZE(kept_caps); i++)
-			keep |= kept_caps[i] == cap;
-		if (keep) {
-			data[cap / 32].effective |= 1u << (cap % 32);
-			continue;
-		}
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			child_fail(errno, 125, "drop capability %d: %s", cap, strerror(errno));
-	}
-	/* Inheritable stays empty (ambient with it): what an exec keeps comes
-	 * from the bounding set and file capabilities only. */
-	for (int i = 0; i < 2; i++)
-		data[i].permitted = data[i].effective;
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		child_fail(errno, 125, "capset: %s", strerror(errno));
-}
-
 void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 {
 	sigset_t all;
@@ -585,8 +549,16 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	if (readiness_client_path())
 		mount_in_root(rootfd, NOTIFY_CLIENT_IN_APP + 1, readiness_client_path(), NULL,
 		              MS_BIND | MS_RDONLY, NULL, true);
+	/* the ready protocols it opted in to: /pantavisor/pv-ctrl, /dev/lxd/sock */
+	for (int p = 0; p < RP_N_PROTOCOLS; p++) {
+		const char *in_app, *src = readiness_proto_source(a, p, &in_app);
+		if (src)
+			mount_in_root(rootfd, in_app + 1, src, NULL, MS_BIND, NULL, true);
+	}
 
 	s1_debug("child: volumes done");
+	if (confine_rootfs_readonly(a, rootfd) < 0)
+		child_fail(errno, 125, "read-only rootfs: %s", strerror(errno));
 	close(rootfd);
 	if (pivot_root_dot() < 0)
 		child_fail(errno, 125, "pivot_root: %s", strerror(errno));
@@ -599,18 +571,22 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 		child_fail(-r, 125, "working dir %s: %s", wd,
 		           r == -EXDEV ? "outside the app's root" : strerror(-r));
 
-	/* seccomp before dropping root: installing it without no_new_privs
-	 * needs CAP_SYS_ADMIN. The rest of this function's syscalls are allowed. */
-	if (pod->seccomp && seccomp_apply(pod->seccomp) < 0)
-		child_fail(EPERM, 125, "seccomp: cannot load filter");
-	s1_debug("child: seccomp loaded");
-	drop_capabilities(); /* keeps CAP_SETUID/SETGID for: */
+	/* no_new_privs; the filter now only without it (loading one then
+	 * needs CAP_SYS_ADMIN, which we are about to drop), else just before
+	 * exec, so a profile need allow little of our own setup. */
+	int cr = confine_seccomp(a, false);
+	if (cr < 0)
+		child_fail(-cr, 125, "seccomp: cannot load filter: %s", strerror(-cr));
+	if ((cr = confine_caps(a)) < 0) /* keeps CAP_SETUID/SETGID for: */
+		child_fail(-cr, 125, "capabilities: %s", strerror(-cr));
 	set_identity(a);
 
 	/* Only stdio and the error pipe (close-on-exec) are left. */
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
 	s1_debug("child: exec");
+	if ((cr = confine_seccomp(a, true)) < 0)
+		child_fail(-cr, 125, "seccomp: cannot load filter: %s", strerror(-cr));
 	environ = a->envp;
 	execvp(a->argv[0], a->argv);
 	int e = errno;
@@ -631,10 +607,12 @@ void app_exec_probe(struct pod *pod, struct app *a, char *const *argv)
 	const char *wd = a->m->working_dir && *a->m->working_dir ? a->m->working_dir : "/";
 	if (s1_chdir_in_root(wd) < 0 && s1_chdir_in_root("/") < 0)
 		_exit(126);
-	if (pod->seccomp && seccomp_apply(pod->seccomp) < 0)
+	if (confine_seccomp(a, false) < 0 || confine_caps(a) < 0)
 		_exit(126);
-	drop_capabilities();
 	set_identity(a);
+	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (confine_seccomp(a, true) < 0)
+		_exit(126);
 	environ = a->envp;
 	execvp(argv[0], argv);
 	_exit(errno == ENOENT ? 127 : 126);

@@ -62,7 +62,10 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 		fprintf(stderr, "podctl enter: pod %s: app %s is not running\n", uuid, app_name);
 		return 125;
 	}
-	if (seccomp_build(&pod.seccomp, &err) < 0 || app_build_exec(&pod, &a, &err) < 0) {
+	/* The data dir holds the cache of seccomp programs: pods/run/<uuid>/../../.. */
+	_cleanup_close_ int data_fd = openat(pod_fd, "../../..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pod.data_fd = data_fd;
+	if (confine_prepare(&pod, &a, &err) < 0 || app_build_exec(&pod, &a, &err) < 0) {
 		fprintf(stderr, "podctl enter: pod %s: %s\n", uuid, err->msg);
 		return 125;
 	}
@@ -87,6 +90,7 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 	{
 		const int keep[] = { pidfd };
 		s1_close_fds_except(keep, ARRAY_SIZE(keep));
+		appfd = data_fd = -1; /* closed just now */
 	}
 	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 	                         CLONE_NEWCGROUP) < 0) {

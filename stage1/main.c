@@ -110,6 +110,7 @@ static void set_status(struct app *a, enum app_status st, const char *reason)
 {
 	ps_error *err = NULL;
 	ps_status_marker m = { .status = (char *)app_status_name(st), .reason = (char *)reason,
+		               .ready_by = st == APP_READY ? (char *)a->ready_by : NULL,
 		               .time_ns = ps_now_ns() };
 
 	enum app_status from = a->status;
@@ -954,9 +955,10 @@ int main(int argc, char **argv)
 		}
 		set_status(a, APP_MOUNTED, NULL);
 	}
-	if (seccomp_build(&pod->seccomp, &err) < 0)
-		fail_early(pod, &err);
-	s1_debug("seccomp filter built");
+	for (size_t i = 0; i < pod->n_apps; i++)
+		if (confine_prepare(pod, &pod->apps[i], &err) < 0)
+			fail_early(pod, &err);
+	s1_debug("seccomp filters ready");
 
 	/* The pod's pid ns: our next child is its pid 1, later ones join it. */
 	if (unshare(CLONE_NEWPID) < 0) {

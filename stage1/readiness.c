@@ -7,6 +7,7 @@
 #include <podstore/health.h>
 #include "notify.h"
 #include "readiness.h"
+#include "readyproto.h"
 #include "sdnotify.h"
 #include "supervise.h"
 #include "util.h"
@@ -20,6 +21,7 @@ struct app_rd {
 	bool reached;             /* reached its goal once */
 	bool waived;              /* missed it with onGoalTimeout "ignore" */
 	char *notify_status;
+	char *http_source[RP_N_PROTOCOLS]; /* host paths of its ready-protocol sockets */
 };
 
 static struct app_rd *rd;
@@ -28,6 +30,8 @@ static char *outer_notify;   /* the NOTIFY_SOCKET we were started with */
 static int goal_timer = -1;
 static bool pod_ready, stopping;
 static char client_path[4096];
+static struct rp_server *http;
+static const struct pod *the_pod;   /* ready protocols over HTTP; NULL when no app opted in */
 
 static void event(struct pod *pod, const char *app, const char *type, const char *from,
                   const char *to, const char *reason)
@@ -88,12 +92,93 @@ static struct app_rd *rd_of(const struct pod *pod, const struct app *a)
 	return rd && i < n_rd ? &rd[i] : NULL;
 }
 
-static const struct pod *the_pod;
-
 const char *readiness_notify_source(const struct app *a)
 {
 	const struct app_rd *r = the_pod ? rd_of(the_pod, a) : NULL;
 	return r && r->ns.fd >= 0 ? r->source : NULL; /* NULL before setup */
+}
+
+/* --- ready protocols over HTTP (readyproto.h) ------------------------------ */
+
+static void http_signal(void *ctx, unsigned idx, enum rp_protocol p, enum rp_event e)
+{
+	struct pod *pod = ctx;
+	struct app *a = &pod->apps[idx];
+	char why[96];
+
+	snprintf(why, sizeof(why), "%s %s", rp_protocol_name(p),
+	         p == RP_LXD ? (e == RP_EV_READY ? "PATCH /1.0 Ready" : "PATCH /1.0 Started")
+	                     : (e == RP_EV_READY ? "POST /signal ready" : "POST /signal alive"));
+	s1_debug("app %s: %s", a->m->name, why);
+	event(pod, a->m->name, "signal", NULL, NULL, why);
+	switch (e) {
+	case RP_EV_READY:
+		if (a->status == APP_STARTED) {
+			a->ready_by = rp_protocol_name(p);
+			stage1_set_status(a, APP_READY, why);
+		}
+		break;
+	case RP_EV_ALIVE:
+		supervise_watchdog(pod, a, true, -1, false);
+		break;
+	case RP_EV_NOT_READY:
+		/* as a failing readiness probe does: the ready marker goes */
+		if (a->status == APP_READY)
+			stage1_set_status(a, APP_STARTED, why);
+		break;
+	}
+}
+
+static bool http_is_ready(void *ctx, unsigned idx)
+{
+	const struct pod *pod = ctx;
+	return pod->apps[idx].status == APP_READY;
+}
+
+static const struct rp_ops http_ops = { .signal = http_signal, .is_ready = http_is_ready };
+
+static int http_setup(struct pod *pod, ps_error **err)
+{
+	char host[256] = "";
+	int r;
+
+	for (size_t i = 0; i < pod->n_apps; i++) {
+		struct app *a = &pod->apps[i];
+		if (a->init || !a->m->ready_protocols)
+			continue;
+		if (!http) {
+			/* LXD's "location": the machine, named before our own uts ns */
+			if (gethostname(host, sizeof(host) - 1) < 0)
+				snprintf(host, sizeof(host), "none");
+			r = rp_server_new(&http_ops, pod, host, &http);
+			if (r < 0)
+				return ps_error_set(err, PS_ERR_FAILED, -r, "ready protocols");
+		}
+		for (int p = 0; p < RP_N_PROTOCOLS; p++) {
+			unsigned bit = p == RP_PANTAVISOR ? PS_READY_PANTAVISOR : PS_READY_LXD;
+			if (!(a->m->ready_protocols & bit))
+				continue;
+			r = rp_server_listen(http, (unsigned)i, (enum rp_protocol)p, a->dirfd);
+			if (r < 0)
+				return ps_error_set(err, PS_ERR_FAILED, -r, "app %s: %s socket", a->m->name,
+				                    rp_protocol_name((enum rp_protocol)p));
+			rd[i].http_source[p] = ps_strdup_printf("%s/pods/run/%s/apps/%s/%s", pod->data_path,
+			                                        pod->uuid, a->m->name,
+			                                        rp_socket_name((enum rp_protocol)p));
+			if (!rd[i].http_source[p])
+				return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", a->m->name);
+		}
+	}
+	return 0;
+}
+
+const char *readiness_proto_source(const struct app *a, int proto, const char **ret_path_in_app)
+{
+	const struct app_rd *r = the_pod ? rd_of(the_pod, a) : NULL;
+	if (!r || proto < 0 || proto >= RP_N_PROTOCOLS || !r->http_source[proto])
+		return NULL;
+	*ret_path_in_app = rp_path_in_app((enum rp_protocol)proto);
+	return r->http_source[proto];
 }
 
 int readiness_setup(struct pod *pod, ps_error **err)
@@ -144,7 +229,7 @@ int readiness_setup(struct pod *pod, ps_error **err)
 	goal_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (goal_timer < 0)
 		return ps_error_errno(err, "goal timer");
-	return 0;
+	return http_setup(pod, err);
 }
 
 void readiness_set_pidns(struct pod *pod, pid_t pid1)
@@ -152,6 +237,8 @@ void readiness_set_pidns(struct pod *pod, pid_t pid1)
 	for (size_t i = 0; i < n_rd; i++)
 		if (notify_sock_set_pidns(&rd[i].ns, pid1) < 0)
 			s1_warn("app %s: cannot read the pod's pid ns", pod->apps[i].m->name);
+	if (http && rp_server_set_pidns(http, pid1) < 0)
+		s1_warn("ready protocols: cannot read the pod's pid ns");
 }
 
 int readiness_loop_add(struct pod *pod, int epfd, uint32_t ev_kind, ps_error **err)
@@ -166,6 +253,11 @@ int readiness_loop_add(struct pod *pod, int epfd, uint32_t ev_kind, ps_error **e
 		                  .data.u64 = ((uint64_t)ev_kind << 32) | READINESS_TIMER_IDX };
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, goal_timer, &ev) < 0)
 		return ps_error_errno(err, "epoll goal timer");
+	if (http) {
+		ev.data.u64 = ((uint64_t)ev_kind << 32) | READINESS_HTTP_IDX;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, rp_server_fd(http), &ev) < 0)
+			return ps_error_errno(err, "epoll ready protocols");
+	}
 	return 0;
 }
 
@@ -361,6 +453,7 @@ static void notify_received(struct pod *pod, struct app *a, struct app_rd *r)
 			supervise_write_health(pod, a);
 		}
 		if (m.ready && (a->status == APP_STARTED)) {
+			a->ready_by = "sd_notify";
 			stage1_set_status(a, APP_READY, "READY=1");
 		}
 		if (m.stopping && a->status >= APP_STARTED && a->status <= APP_READY)
@@ -382,6 +475,11 @@ void readiness_event(struct pod *pod, uint32_t idx)
 {
 	if (idx == READINESS_TIMER_IDX) {
 		goal_timer_fired(pod);
+		return;
+	}
+	if (idx == READINESS_HTTP_IDX) {
+		if (http)
+			rp_server_dispatch(http);
 		return;
 	}
 	if (idx < n_rd)

@@ -21,6 +21,7 @@ void readiness_set_pidns(struct pod *pod, pid_t pid1);
 /* Register the notify sockets and the goal timer with epoll under ev_kind
  * (idx = app index, or READINESS_TIMER_IDX). */
 #define READINESS_TIMER_IDX 0xffffffffu
+#define READINESS_HTTP_IDX 0xfffffffeu
 int readiness_loop_add(struct pod *pod, int epfd, uint32_t ev_kind, ps_error **err);
 void readiness_event(struct pod *pod, uint32_t idx);
 /* From set_status(): events, goal timers, the ready marker. */
@@ -44,6 +45,9 @@ void readiness_log_event(struct pod *pod, const char *app, const char *type, con
  * NULL when there is nothing to bind. */
 const char *readiness_notify_source(const struct app *a);  /* → NOTIFY_PATH_IN_APP */
 const char *readiness_client_path(void);                   /* → NOTIFY_CLIENT_IN_APP */
+/* The app's socket for ready protocol proto (enum rp_protocol) and where it
+ * goes in the app; NULL when the app did not opt in to it. */
+const char *readiness_proto_source(const struct app *a, int proto, const char **ret_path_in_app);
 
 /* main.c, for readiness.c */
 void stage1_set_status(struct app *a, enum app_status st, const char *reason);

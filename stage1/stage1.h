@@ -12,7 +12,9 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 
 #include <podstore/podstore.h>
 
@@ -50,10 +52,17 @@ struct app {
 	int log_rfd;         /* detached: read end of the app's stdout/stderr pipe */
 	int log_fd;          /* apps/<name>/log */
 	long long log_size;
+	const char *ready_by; /* what made it READY last (sd_notify, pantavisor, lxd,
+	                         readinessProbe): static string */
 	char **argv;         /* built before fork */
 	char **envp;
 	uid_t uid;           /* resolved by stage1 from the image before each start */
 	gid_t gid;
+	/* confinement, worked out before fork (seccomp.c) */
+	uint64_t caps;                  /* bounding, permitted and effective set */
+	struct sock_filter *seccomp_prog; /* NULL: unconfined */
+	size_t seccomp_len;             /* instructions */
+	char seccomp_digest[65];        /* the resolved profile's sha256, or "unconfined" */
 };
 
 struct pod {
@@ -69,7 +78,6 @@ struct pod {
 	int sync_fd;
 	int devnull;
 	pid_t reaper;
-	void *seccomp;       /* scmp_filter_ctx, built once */
 	char *devices_path;  /* absolute: the pod's device nodes (rootfs.c), bound into each /dev */
 	int exit_code;
 	const char *reason;
@@ -103,9 +111,18 @@ int s1_resolve_identity(int rootfd, const ps_app *m, uid_t *ret_uid, gid_t *ret_
 /* Close every fd >= 3 except those in keep (any order, n <= 8). */
 void s1_close_fds_except(const int *keep, size_t n);
 
-/* seccomp.c */
-int seccomp_build(void **ret, ps_error **err);
-int seccomp_apply(void *ctx);
+/* seccomp.c: confinement. confine_prepare() in stage1 before the app's
+ * child exists (capability set; the seccomp program, from the store's
+ * cache or compiled into it); the rest in the child, each returning 0 or
+ * -errno: confine_seccomp(a, false) before dropping capabilities sets
+ * no_new_privs, and loads the filter when no_new_privs is off (that needs
+ * CAP_SYS_ADMIN); confine_seccomp(a, true) just before exec loads it
+ * otherwise. confine_caps() sets the capability sets; a read-only rootfs
+ * is made before pivot_root (rootfd = the new root). */
+int confine_prepare(struct pod *pod, struct app *a, ps_error **err);
+int confine_seccomp(const struct app *a, bool late);
+int confine_caps(const struct app *a);
+int confine_rootfs_readonly(const struct app *a, int rootfd);
 
 /* app.c: the child between fork() and execve(); never returns.
  * errfd gets a struct child_error on failure (O_CLOEXEC: EOF = exec ok). */

@@ -303,8 +303,10 @@ static void probe_result(struct pod *pod, struct app *a, enum probe_role r, enum
 		}
 	}
 	if (act & PROBE_ACT_READY) {
-		if (a->status == APP_STARTED)
+		if (a->status == APP_STARTED) {
+			a->ready_by = "readinessProbe";
 			stage1_set_status(a, APP_READY, "readiness probe passed");
+		}
 		else
 			readiness_recheck(pod);
 	}

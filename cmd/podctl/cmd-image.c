@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "podview.h"
+#include "pull.h"
 #include "util.h"
 
 enum { OPT_NAME = OPT_VERB_BASE, OPT_QUIET, OPT_NO_LEGEND, OPT_FORCE };
@@ -13,20 +14,29 @@ enum { OPT_NAME = OPT_VERB_BASE, OPT_QUIET, OPT_NO_LEGEND, OPT_FORCE };
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: podctl image import PATH [--name NAME[:TAG]] [--quiet]\n"
+	           "       podctl image pull [--tls-verify=BOOL] [--creds=USER:PASS] [--authfile=F]\n"
+	           "                         [--platform=OS/ARCH[/VARIANT]] [--quiet] REFERENCE\n"
 	           "       podctl image list [--format=json|text] [--no-legend]\n"
+	           "       podctl image inspect [--format=json|text] REF\n"
+	           "       podctl image tag REF NEW-NAME[:TAG]\n"
 	           "       podctl image rm [--force] REF…\n\n"
 	           "import takes an OCI image layout (dir or tar), a docker-archive tar, a rootfs\n"
 	           "tarball (none, gzip, xz, zstd, bzip2) or a rootfs dir, and prints the image's\n"
 	           "digest. A REF is NAME[:TAG], a digest, or a unique digest prefix. rm refuses an\n"
 	           "image a prepared or running pod uses, unless --force, and then frees what no\n"
 	           "image or pod uses any more.\n\n"
+	           "pull fetches REFERENCE with skopeo: docker://HOST/NAME[:TAG|@sha256:…],\n"
+	           "oci:DIR[:TAG], oci-archive:PATH, docker-archive:PATH, or NAME[:TAG] (docker://\n"
+	           "with registries.conf's short names), names the image by it (without\n"
+	           "docker://) and prints its digest. An image already stored is not copied again.\n\n"
 	           "Options:\n"
 	           "      --name=NAME[:TAG]      name the imported image (tag default: latest)\n"
 	           "  -q, --quiet                no progress bar (there is none unless stdout and\n"
 	           "                             stderr are terminals)\n"
 	           "      --format=json|text     list's output format (default text)\n"
 	           "      --no-legend            no header line\n"
-	           "  -f, --force                rm even when pods use it\n" CLI_GLOBAL_HELP);
+	           "  -f, --force                rm even when pods use it\n" PULL_OPTIONS_HELP
+	           CLI_GLOBAL_HELP);
 }
 
 static void progress_bar(long long done, long long total, size_t layer, size_t n_layers,
@@ -119,6 +129,107 @@ static int image_list(struct cli *cli, enum cli_format format, bool legend)
 	return EXIT_OK;
 }
 
+static int image_pull(struct cli *cli, const char *ref, const struct pull_cli_opts *po)
+{
+	ps_image *img = NULL;
+	ps_error *err = NULL;
+	ps_pull_info info = { 0 };
+
+	if (cli_pull(cli, ref, po, &img, &info, &err) < 0)
+		return cli_fail(cli, &err);
+	if (!po->quiet) {
+		if (info.up_to_date)
+			fprintf(stderr, "%s: %s is up to date: nothing transferred\n", ref, img->digest);
+		else
+			fprintf(stderr, "%s: %zu layer%s, %zu taken from the store, %.1f MiB transferred\n",
+			        ref, info.n_layers, info.n_layers == 1 ? "" : "s", info.layers_reused,
+			        (double)info.bytes_transferred / 1048576.0);
+	}
+	printf("%s\n", img->digest);
+	ps_image_free(img);
+	return EXIT_OK;
+}
+
+static json_object *strv_json(char **v)
+{
+	json_object *a = json_object_new_array();
+	for (; v && *v; v++)
+		json_object_array_add(a, json_object_new_string(*v));
+	return a;
+}
+
+/* "images/trees/sha256-<hex>" → "sha256:<hex>" */
+static const char *layer_digest(const char *tree, char *buf, size_t size)
+{
+	const char *h = strstr(tree, "sha256-");
+	if (!h)
+		return tree;
+	snprintf(buf, size, "sha256:%s", h + 7);
+	return buf;
+}
+
+static int image_inspect(struct cli *cli, const char *ref, enum cli_format format)
+{
+	ps_image *img = NULL;
+	ps_error *err = NULL;
+	char created[64], d[96];
+
+	if (ps_image_resolve(cli->store, ref, &img, &err) < 0)
+		return cli_fail(cli, &err);
+	ps_format_time(img->created_ns, created, sizeof(created));
+	if (format == FORMAT_JSON) {
+		json_object *o = json_object_new_object(), *layers = json_object_new_array(),
+		            *c = json_object_new_object();
+		json_object_object_add(o, "digest", json_object_new_string(img->digest));
+		json_object_object_add(o, "names", strv_json(img->names));
+		json_object_object_add(o, "size", json_object_new_int64(img->size));
+		json_object_object_add(o, "created", json_object_new_string(created));
+		for (size_t i = 0; i < img->n_layers; i++)
+			json_object_array_add(layers, json_object_new_string(
+				layer_digest(img->layers[i], d, sizeof(d))));
+		json_object_object_add(o, "layers", layers);
+		json_object_object_add(c, "entrypoint", strv_json(img->config.entrypoint));
+		json_object_object_add(c, "cmd", strv_json(img->config.cmd));
+		json_object_object_add(c, "env", strv_json(img->config.env));
+		json_object_object_add(c, "workingDir", img->config.working_dir ?
+			json_object_new_string(img->config.working_dir) : NULL);
+		json_object_object_add(c, "user", img->config.user ?
+			json_object_new_string(img->config.user) : NULL);
+		json_object_object_add(o, "config", c);
+		json_print(o);
+		json_object_put(o);
+	} else {
+		printf("Digest:      %s\n", img->digest);
+		for (size_t i = 0; img->names && img->names[i]; i++)
+			printf("%-12s %s\n", i ? "" : "Names:", img->names[i]);
+		printf("Size:        %lld bytes\n", img->size);
+		printf("Created:     %s\n", created);
+		for (size_t i = 0; i < img->n_layers; i++)
+			printf("%-12s %s\n", i ? "" : "Layers:", layer_digest(img->layers[i], d, sizeof(d)));
+		for (size_t i = 0; img->config.entrypoint && img->config.entrypoint[i]; i++)
+			printf("%-12s %s\n", i ? "" : "Entrypoint:", img->config.entrypoint[i]);
+		for (size_t i = 0; img->config.cmd && img->config.cmd[i]; i++)
+			printf("%-12s %s\n", i ? "" : "Cmd:", img->config.cmd[i]);
+		for (size_t i = 0; img->config.env && img->config.env[i]; i++)
+			printf("%-12s %s\n", i ? "" : "Env:", img->config.env[i]);
+		if (img->config.working_dir)
+			printf("WorkingDir:  %s\n", img->config.working_dir);
+		if (img->config.user)
+			printf("User:        %s\n", img->config.user);
+	}
+	ps_image_free(img);
+	return EXIT_OK;
+}
+
+static int image_tag(struct cli *cli, const char *ref, const char *name)
+{
+	ps_error *err = NULL;
+
+	if (ps_image_tag(cli->store, ref, name, &err) < 0)
+		return cli_fail(cli, &err);
+	return EXIT_OK;
+}
+
 static int image_rm(struct cli *cli, int argc, char **argv, bool force)
 {
 	ps_error *err = NULL;
@@ -147,12 +258,14 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "no-legend", no_argument, NULL, OPT_NO_LEGEND },
 		{ "force", no_argument, NULL, 'f' },
+		PULL_LONG_OPTIONS,
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	enum cli_format format = FORMAT_TEXT;
 	const char *name = NULL, *sub;
 	bool quiet = false, legend = true, force = false;
+	struct pull_cli_opts po = { 0 };
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "hqf", opts, NULL)) != -1) {
@@ -177,12 +290,14 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 			force = true;
 			break;
 		default:
-			if ((r = cli_handle_global(cli, c, optarg)))
+			if ((r = pull_opts_handle(cli, &po, c, optarg)) < 0)
+				return -r;
+			if (r == 0 && (r = cli_handle_global(cli, c, optarg)))
 				return r;
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error(cli, "missing subcommand (import, list or rm)");
+		return cli_usage_error(cli, "missing subcommand (import, pull, list, inspect, tag or rm)");
 	sub = argv[optind++];
 	if (streq(sub, "import")) {
 		if (argc - optind != 1)
@@ -190,6 +305,28 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 		if ((r = cli_open_store(cli, true)))
 			return r;
 		return image_import(cli, argv[optind], name, quiet);
+	}
+	if (streq(sub, "pull")) {
+		if (argc - optind != 1)
+			return cli_usage_error(cli, "pull takes one REFERENCE");
+		if ((r = cli_open_store(cli, true)))
+			return r;
+		po.quiet = quiet;
+		return image_pull(cli, argv[optind], &po);
+	}
+	if (streq(sub, "inspect")) {
+		if (argc - optind != 1)
+			return cli_usage_error(cli, "inspect takes one REF");
+		if ((r = cli_open_store(cli, true)))
+			return r;
+		return image_inspect(cli, argv[optind], format);
+	}
+	if (streq(sub, "tag")) {
+		if (argc - optind != 2)
+			return cli_usage_error(cli, "tag takes REF and NEW-NAME[:TAG]");
+		if ((r = cli_open_store(cli, true)))
+			return r;
+		return image_tag(cli, argv[optind], argv[optind + 1]);
 	}
 	if (streq(sub, "list") || streq(sub, "ls")) {
 		if (optind < argc)
@@ -205,5 +342,5 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 			return r;
 		return image_rm(cli, argc - optind, argv + optind, force);
 	}
-	return cli_usage_error(cli, "unknown subcommand \"%s\" (import, list or rm)", sub);
+	return cli_usage_error(cli, "unknown subcommand \"%s\" (import, pull, list, inspect, tag or rm)", sub);
 }

@@ -32,7 +32,7 @@ int prepare_build_options(struct option *out, size_t cap, const struct option *e
 int cmd_prepare(struct cli *cli, int argc, char **argv)
 {
 	struct option opts[32];
-	struct prepare_opts o = { .goal_timeout_ms = -1 };
+	struct prepare_opts o = { .goal_timeout_ms = -1, .no_new_privs = -1 };
 	ps_error *err = NULL;
 	ps_pod *p = NULL;
 	int c, r;

@@ -231,7 +231,7 @@ static const struct option run_extra[] = {
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
 	struct option opts[40];
-	struct prepare_opts o = { .goal_timeout_ms = -1 };
+	struct prepare_opts o = { .goal_timeout_ms = -1, .no_new_privs = -1 };
 	struct run_opts ro = { 0 };
 	ps_error *err = NULL;
 	ps_pod *p = NULL;

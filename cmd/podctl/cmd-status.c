@@ -88,11 +88,14 @@ static void print_text(const struct pod_view *v)
 			else
 				snprintf(exit, sizeof(exit), "%d", a->exit.code);
 		}
-		printf("  %-16s %-9s goal %-8s exit %-14s%s%s%s\n", a->name,
+		printf("  %-16s %-9s goal %-8s exit %-14s%s%s%s%s%s%s\n", a->name,
 		       a->have_status && a->status.status ? a->status.status : "INSTALLED",
 		       a->init ? "-" : ps_status_goal_name(a->goal), exit, a->init ? " (init)" : "",
 		       a->have_status && a->status.reason ? " " : "",
-		       a->have_status && a->status.reason ? a->status.reason : "");
+		       a->have_status && a->status.reason ? a->status.reason : "",
+		       a->have_status && a->status.ready_by ? " (ready by " : "",
+		       a->have_status && a->status.ready_by ? a->status.ready_by : "",
+		       a->have_status && a->status.ready_by ? ")" : "");
 		if (a->have_health)
 			print_health(&a->health);
 	}

@@ -23,7 +23,7 @@ static const struct verb verbs[] = {
 	{ "logs", cmd_logs, "print what a detached pod's apps wrote" },
 	{ "enter", cmd_enter, "run a command inside a running pod" },
 	{ "cat-manifest", cmd_cat_manifest, "print a pod's manifest" },
-	{ "image", cmd_image, "import, list and remove images" },
+	{ "image", cmd_image, "import, pull, list, inspect, tag and remove images" },
 	{ "notify", cmd_notify, "tell the supervisor an app is ready (inside a pod)" },
 	{ "events", cmd_events, "print (and follow) pods' status, probe and restart events" },
 	{ "wait", cmd_wait, "wait until pods are ready, healthy, unhealthy or exited" },

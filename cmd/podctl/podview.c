@@ -2,6 +2,7 @@
 #include <fcntl.h>
 
 #include "podview.h"
+#include "security.h"
 #include "util.h"
 
 void json_add_time(json_object *o, const char *key, long long ns)
@@ -20,6 +21,49 @@ void json_print(json_object *o)
 	                                           JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* What stage1 enforces for a, worked out the way stage1 does (same
+ * library calls), so the digest is the one its filter was compiled from:
+ * {"capabilities": [...], "seccomp": {"profile": "default"|"unconfined"|PATH,
+ *  "digest": "sha256:…"}, "noNewPrivileges": B, "readOnlyRootfs": B}. */
+static json_object *security_json(const ps_app *a)
+{
+	json_object *o = json_object_new_object(), *caps = json_object_new_array();
+	json_object *sc = json_object_new_object();
+	uint64_t set = ps_app_caps(a);
+	ps_sc_profile *p = NULL;
+	ps_error *e = NULL;
+	char digest[65];
+
+	for (int c = 0; c <= PS_CAP_LAST; c++)
+		if (set & (UINT64_C(1) << c))
+			json_object_array_add(caps, json_object_new_string(ps_cap_name(c)));
+	json_object_object_add(o, "capabilities", caps);
+	const char *name = a->seccomp ? a->seccomp : "default";
+	json_object_object_add(sc, "profile", json_object_new_string(name));
+	if (!streq(name, "unconfined")) {
+		int r = 0;
+		if (a->seccomp_profile) {
+			r = ps_sc_profile_parse(a->seccomp_profile, strlen(a->seccomp_profile), set, NULL, &p, &e);
+			if (r >= 0)
+				r = ps_sc_profile_digest(p, digest, &e);
+		} else {
+			ps_sc_default_digest(set, digest);
+		}
+		if (r >= 0) {
+			char *d = ps_strdup_printf("sha256:%s", digest);
+			if (d)
+				json_object_object_add(sc, "digest", json_object_new_string(d));
+			free(d);
+		}
+		ps_sc_profile_free(p);
+		ps_error_free(&e);
+	}
+	json_object_object_add(o, "seccomp", sc);
+	json_object_object_add(o, "noNewPrivileges", json_object_new_boolean(a->no_new_privileges));
+	json_object_object_add(o, "readOnlyRootfs", json_object_new_boolean(a->read_only_rootfs));
+	return o;
+}
+
 static int load_app(int apps_fd, const ps_app *a, bool init, struct app_view *av)
 {
 	av->name = strdup(a->name);
@@ -27,6 +71,7 @@ static int load_app(int apps_fd, const ps_app *a, bool init, struct app_view *av
 	av->goal = a->goal;
 	if (!av->name)
 		return -ENOMEM;
+	av->security = security_json(a);
 	_cleanup_close_ int fd = openat(apps_fd, a->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
@@ -115,6 +160,8 @@ void pod_view_clear(struct pod_view *v)
 		ps_status_marker_clear(&v->apps[i].status);
 		ps_exit_marker_clear(&v->apps[i].exit);
 		ps_health_marker_clear(&v->apps[i].health);
+		if (v->apps[i].security)
+			json_object_put(v->apps[i].security);
 	}
 	free(v->apps);
 	v->apps = NULL;
@@ -160,6 +207,8 @@ static json_object *app_json(const struct app_view *a)
 		json_add_time(o, "statusTime", a->status.time_ns);
 		if (a->status.reason)
 			json_object_object_add(o, "reason", json_object_new_string(a->status.reason));
+		if (a->status.ready_by)
+			json_object_object_add(o, "readyBy", json_object_new_string(a->status.ready_by));
 	} else {
 		json_object_object_add(o, "status", json_object_new_string("INSTALLED"));
 	}
@@ -173,6 +222,8 @@ static json_object *app_json(const struct app_view *a)
 		json_object_object_add(o, "goal", json_object_new_string(ps_status_goal_name(a->goal)));
 	if (a->have_health)
 		health_json(o, &a->health);
+	if (a->security)
+		json_object_object_add(o, "security", json_object_get(a->security));
 	return o;
 }
 

@@ -15,6 +15,7 @@ struct app_view {
 	ps_exit_marker exit;
 	ps_health_marker health;  /* probes, restarts, sd_notify STATUS= (stage1) */
 	ps_status_goal goal;
+	json_object *security;    /* what confines it (security_json), or NULL */
 };
 
 struct pod_view {

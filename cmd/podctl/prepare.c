@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "prepare.h"
+#include "security.h"
 #include "util.h"
 
 enum {
@@ -20,6 +21,11 @@ enum {
 	OPT_STATUS_GOAL,
 	OPT_GOAL_TIMEOUT,
 	OPT_UUID_FILE,
+	OPT_CAP_ADD,
+	OPT_CAP_DROP,
+	OPT_SECURITY_OPT,
+	OPT_READ_ONLY,
+	OPT_READY_PROTOCOL,
 };
 
 const struct option prepare_long_options[] = {
@@ -30,8 +36,48 @@ const struct option prepare_long_options[] = {
 	{ "status-goal", required_argument, NULL, OPT_STATUS_GOAL },
 	{ "goal-timeout", required_argument, NULL, OPT_GOAL_TIMEOUT },
 	{ "uuid-file-save", required_argument, NULL, OPT_UUID_FILE },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+	{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
+	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+	{ "ready-protocol", required_argument, NULL, OPT_READY_PROTOCOL },
+	{ "pull", required_argument, NULL, OPT_PULL },
+	PULL_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
+
+static int strv_append(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[(*n)++] = (char *)s;
+	nv[*n] = NULL;
+	return 0;
+}
+
+static int security_opt(struct cli *cli, struct prepare_opts *o, const char *arg)
+{
+	if (strncmp(arg, "seccomp=", 8) == 0 || strncmp(arg, "seccomp:", 8) == 0) {
+		const char *v = arg + 8;
+		if (!streq(v, "default") && !streq(v, "unconfined") && !*v)
+			return -cli_usage_error(cli, "--security-opt seccomp: expected default, unconfined or a profile file");
+		o->seccomp = v;
+		return 1;
+	}
+	if (streq(arg, "no-new-privileges") || streq(arg, "no-new-privileges=true") ||
+	    streq(arg, "no-new-privileges:true")) {
+		o->no_new_privs = 1;
+		return 1;
+	}
+	if (streq(arg, "no-new-privileges=false") || streq(arg, "no-new-privileges:false")) {
+		o->no_new_privs = 0;
+		return 1;
+	}
+	return -cli_usage_error(cli, "--security-opt: expected seccomp=default|unconfined|PROFILE or "
+	                             "no-new-privileges[=true|false], not \"%s\"", arg);
+}
 
 static int volume_spec_check(struct cli *cli, const char *spec, bool need_target);
 
@@ -76,8 +122,29 @@ int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const 
 	case OPT_UUID_FILE:
 		o->uuid_file = arg;
 		return 1;
+	case OPT_CAP_ADD:
+	case OPT_CAP_DROP:
+		if (ps_cap_from_name(arg) == -1)
+			return -cli_usage_error(cli, "--%s: unknown capability \"%s\"",
+			                        opt == OPT_CAP_ADD ? "cap-add" : "cap-drop", arg);
+		if ((opt == OPT_CAP_ADD ? strv_append(&o->cap_add, &o->n_cap_add, arg)
+		                        : strv_append(&o->cap_drop, &o->n_cap_drop, arg)) < 0)
+			return -EXIT_FAILED;
+		return 1;
+	case OPT_SECURITY_OPT:
+		return security_opt(cli, o, arg);
+	case OPT_READ_ONLY:
+		o->read_only = true;
+		return 1;
+	case OPT_READY_PROTOCOL: {
+		ps_ready_protocol rp;
+		if (ps_ready_protocol_from_name(arg, &rp) < 0)
+			return -cli_usage_error(cli, "--ready-protocol: expected pantavisor or lxd, not \"%s\"", arg);
+		o->ready_protocols |= rp;
+		return 1;
+	}
 	default:
-		return 0;
+		return pull_opts_handle(cli, &o->pull, opt, arg);
 	}
 }
 
@@ -116,6 +183,10 @@ void prepare_opts_clear(struct prepare_opts *o)
 	free(o->volumes);
 	o->volumes = NULL;
 	o->n_volumes = 0;
+	free(o->cap_add);
+	free(o->cap_drop);
+	o->cap_add = o->cap_drop = NULL;
+	o->n_cap_add = o->n_cap_drop = 0;
 }
 
 /* --- building the manifest ------------------------------------------------ */
@@ -362,6 +433,92 @@ static char **strv_dup(char *const *v)
 	return r;
 }
 
+static int strv_extend(char ***v, char *const *add)
+{
+	size_t n = ps_strv_length(*v), k = ps_strv_length(add);
+	char **nv;
+
+	if (k == 0)
+		return 0;
+	nv = realloc(*v, (n + k + 1) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	for (size_t i = 0; i < k; i++) {
+		if (!(nv[n + i] = strdup(add[i]))) {
+			nv[n + i] = NULL;
+			return -ENOMEM;
+		}
+		nv[n + i + 1] = NULL;
+	}
+	return 0;
+}
+
+/* Read, check and keep the app's seccomp profile when "seccomp" names a
+ * file: the pod keeps its own copy ("seccompProfile"), so stage1 reads
+ * nothing outside the pod and a later change of the file changes no pod. */
+static int load_seccomp_profile(ps_app *a, ps_error **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	ps_sc_profile *p = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!a->seccomp || streq(a->seccomp, "default") || streq(a->seccomp, "unconfined"))
+		return 0;
+	_cleanup_close_ int fd = open(a->seccomp, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return ps_error_errno(err, "app %s: seccomp profile %s", a->name, a->seccomp);
+	if (!S_ISREG(st.st_mode))
+		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "app %s: seccomp profile %s: not a regular file",
+		                    a->name, a->seccomp);
+	r = ps_read_all(fd, PS_SC_PROFILE_MAX_SIZE, &buf, &len);
+	if (r < 0)
+		return ps_error_set(err, PS_ERR_FAILED, -r, "app %s: seccomp profile %s", a->name, a->seccomp);
+	r = ps_sc_profile_parse(buf, len, ps_caps_all(), NULL, &p, err);
+	if (r < 0)
+		return ps_error_prefix(err, "app %s: seccomp profile %s", a->name, a->seccomp);
+	ps_sc_profile_free(p);
+	/* Kept compact: the manifest writer re-indents it. */
+	json_object *o = json_tokener_parse(buf);
+	if (!o)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: seccomp profile", a->name);
+	free(a->seccomp_profile);
+	a->seccomp_profile = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	if (!a->seccomp_profile)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: seccomp profile", a->name);
+	return 0;
+}
+
+static int apply_security_opts(const struct prepare_opts *o, ps_app *a, ps_error **err)
+{
+	if (strv_extend(&a->cap_add, o->cap_add) < 0 || strv_extend(&a->cap_drop, o->cap_drop) < 0)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "build manifest");
+	if (o->seccomp) {
+		free(a->seccomp);
+		free(a->seccomp_profile);
+		a->seccomp_profile = NULL;
+		if (!(a->seccomp = strdup(o->seccomp)))
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "build manifest");
+		if (!streq(o->seccomp, "default") && !streq(o->seccomp, "unconfined") && o->seccomp[0] != '/') {
+			/* A relative path is the user's: make it absolute. */
+			_cleanup_free_ char *cwd = getcwd(NULL, 0);
+			free(a->seccomp);
+			if (!cwd || !(a->seccomp = ps_strdup_printf("%s/%s", cwd, o->seccomp)))
+				return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "build manifest");
+		}
+	}
+	if (o->no_new_privs >= 0)
+		a->no_new_privileges = o->no_new_privs;
+	if (o->read_only)
+		a->read_only_rootfs = true;
+	if (!a->seccomp_profile)
+		return load_seccomp_profile(a, err);
+	return 0;
+}
+
 static int build_manifest(struct cli *cli, const struct prepare_opts *o, ps_manifest **ret,
                           ps_error **err)
 {
@@ -397,6 +554,19 @@ static int build_manifest(struct cli *cli, const struct prepare_opts *o, ps_mani
 			ps_status_goal_from_name(o->status_goal, &m->apps[i].goal);
 		if (o->goal_timeout_ms >= 0)
 			m->apps[i].goal_timeout_ms = o->goal_timeout_ms;
+		m->apps[i].ready_protocols |= o->ready_protocols;
+	}
+	/* Confinement flags apply to init apps and apps alike. */
+	for (size_t k = 0; k < 2; k++) {
+		ps_app *apps = k ? m->init_apps : m->apps;
+		size_t n = k ? m->n_init_apps : m->n_apps;
+		for (size_t i = 0; i < n; i++) {
+			r = apply_security_opts(o, &apps[i], err);
+			if (r < 0) {
+				ps_manifest_free(m);
+				return r;
+			}
+		}
 	}
 	for (size_t i = 0; i < o->n_volumes; i++) {
 		r = parse_volume(cli, m, o->volumes[i], err);
@@ -440,19 +610,23 @@ static bool is_image_layout(const char *dir)
 
 static int take_image(struct app_root *ret, ps_image *img, const char *ref, ps_error **err);
 
-static int resolve_root(struct cli *cli, const char *ref, struct app_root *ret, ps_error **err)
+static int resolve_root(struct cli *cli, const struct prepare_opts *o, const char *ref,
+                        struct app_root *ret, ps_error **err)
 {
 	struct stat st;
 	int r;
 
 	/* A name in the store wins over a path (names such as
 	 * docker.io/acc/busybox:latest hold slashes), unless the argument can
-	 * only be a path: it starts with "/", "./" or "../". */
+	 * only be a path: it starts with "/", "./" or "../". A pull reference
+	 * (docker://…, oci-archive:…) is never a path. A name that is neither
+	 * in the store nor a file is pulled, as --pull says. */
 	bool explicit_path = ref[0] == '/' || strncmp(ref, "./", 2) == 0 ||
 	                     strncmp(ref, "../", 3) == 0 || streq(ref, ".") || streq(ref, "..");
 	bool is_path = explicit_path;
+	ps_pull_policy policy = cli_pull_policy(&o->pull);
 
-	if (!explicit_path) {
+	if (!explicit_path && !ps_image_ref_has_transport(ref) && policy != PS_PULL_ALWAYS) {
 		ps_error *lookup_err = NULL;
 		ps_image *named = NULL;
 		r = ps_image_resolve(cli->store, ref, &named, &lookup_err);
@@ -469,11 +643,18 @@ static int resolve_root(struct cli *cli, const char *ref, struct app_root *ret, 
 			return r;
 		}
 		ps_error_free(&lookup_err);
-		if (stat(ref, &st) < 0)
+		if (stat(ref, &st) == 0)
+			is_path = true;
+		else if (policy == PS_PULL_NEVER)
 			return ps_error_set(err, PS_ERR_NOT_FOUND, 0,
 			                    "image %s: no image of that name in the store, and no "
-			                    "file or directory of that name", ref);
-		is_path = true;
+			                    "file or directory of that name (not pulled: --pull=never)",
+			                    ref);
+	}
+	if (!is_path) {
+		ps_image *img = NULL;
+		r = cli_resolve_or_pull(cli, ref, &o->pull, &img, err);
+		return r < 0 ? r : take_image(ret, img, ref, err);
 	}
 	/* A rootfs directory is used in place, read-only, as the pod's lower
 	 * layer: no copy, but it must outlive the pods made from it. */
@@ -651,18 +832,29 @@ static int layout_app(struct cli *cli, int apps_fd, const ps_app *a, const struc
 	r = write_app_image(fd, a->image, ar, copy, err);
 	if (r < 0)
 		return ps_error_prefix(err, "apps/%s", a->name);
-	if (fsync(fd) < 0)
+	if (ps_fsync(fd) < 0)
 		return ps_error_errno(err, "fsync apps/%s", a->name);
 	return 0;
 }
 
-static int resolve_apps(struct cli *cli, ps_app *apps, size_t n, struct app_root *roots,
-                        ps_error **err)
+static int resolve_apps(struct cli *cli, const struct prepare_opts *o, ps_app *apps, size_t n,
+                        struct app_root *roots, ps_error **err)
 {
 	for (size_t i = 0; i < n; i++) {
-		int r = resolve_root(cli, apps[i].image, &roots[i], err);
+		int r = resolve_root(cli, o, apps[i].image, &roots[i], err);
 		if (r < 0)
 			return ps_error_prefix(err, "app %s", apps[i].name);
+		/* The manifest records what the app runs on; one that names a
+		 * digest already gets that image or none. */
+		if (roots[i].digest && apps[i].image_digest &&
+		    !streq(apps[i].image_digest, roots[i].digest))
+			return ps_error_set(err, PS_ERR_INVALID, 0,
+			                    "app %s: image %s is %s, the manifest's imageDigest %s",
+			                    apps[i].name, apps[i].image, roots[i].digest,
+			                    apps[i].image_digest);
+		if (roots[i].digest && !apps[i].image_digest &&
+		    !(apps[i].image_digest = strdup(roots[i].digest)))
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", apps[i].name);
 		r = merge_image_config(&apps[i], roots[i].image, err);
 		if (r < 0)
 			return r;
@@ -715,9 +907,9 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 		goto out;
 	}
 	/* Everything that can fail on bad input fails before the store changes. */
-	r = resolve_apps(cli, m->init_apps, m->n_init_apps, roots, err);
+	r = resolve_apps(cli, o, m->init_apps, m->n_init_apps, roots, err);
 	if (r >= 0)
-		r = resolve_apps(cli, m->apps, m->n_apps, roots + m->n_init_apps, err);
+		r = resolve_apps(cli, o, m->apps, m->n_apps, roots + m->n_init_apps, err);
 	if (r < 0)
 		goto out;
 
@@ -774,7 +966,7 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 		}
 		if (r < 0)
 			goto out;
-		if (fsync(apps_fd) < 0 || fsync(p->fd) < 0) {
+		if (ps_fsync(apps_fd) < 0 || ps_fsync(p->fd) < 0) {
 			r = ps_error_errno(err, "fsync pod dir");
 			goto out;
 		}

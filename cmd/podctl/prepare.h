@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include "cli.h"
+#include "pull.h"
 
 struct prepare_opts {
 	const char *manifest_path;    /* --manifest FILE */
@@ -21,6 +22,15 @@ struct prepare_opts {
 	char **volumes;               /* --volume specs, NULL-terminated (owned) */
 	size_t n_volumes;
 	const char *uuid_file;        /* --uuid-file-save */
+	/* confinement, for every app (Documentation/security.md) */
+	char **cap_add, **cap_drop;   /* --cap-add, --cap-drop (owned arrays, borrowed strings) */
+	size_t n_cap_add, n_cap_drop;
+	const char *seccomp;          /* --security-opt seccomp=default|unconfined|PATH */
+	int no_new_privs;             /* --security-opt no-new-privileges[=BOOL]: -1 unset */
+	bool read_only;               /* --read-only */
+	unsigned ready_protocols;     /* --ready-protocol (repeatable): PS_READY_* bits
+	                                 added to every app */
+	struct pull_cli_opts pull;    /* --pull, --tls-verify… for images not yet here */
 	bool for_run;                 /* run: leave the pod locked in prepare/, to move it
 	                                 straight to run/ (one durable move, not two) */
 };
@@ -35,7 +45,16 @@ extern const struct option prepare_long_options[];
 	"                             NAME,kind=host,source=PATH[,readOnly=true][,target=PATH]\n" \
 	"      --status-goal=GOAL     MOUNTED, STARTED (default) or READY\n"                    \
 	"      --goal-timeout=DUR     time to reach the goal (default 30s)\n"                  \
-	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"
+	"      --ready-protocol=P     also take readiness over pantavisor or lxd (repeatable)\n" \
+	"      --uuid-file-save=FILE  write the pod's uuid to FILE\n"                           \
+	"      --pull=POLICY          missing (default, or $PODCTL_PULL), always or never:\n"  \
+	"                             pull an image that is not in the store with skopeo\n"   \
+	PULL_OPTIONS_HELP \
+	"      --cap-add=CAP          give every app CAP (e.g. NET_ADMIN, or ALL)\n"            \
+	"      --cap-drop=CAP         take CAP (or ALL) from every app\n"                       \
+	"      --security-opt=OPT     seccomp=default|unconfined|PROFILE.json,\n"               \
+	"                             no-new-privileges[=true|false]\n"                         \
+	"      --read-only            every app's rootfs read-only\n"
 
 /* Handle one option of prepare_long_options (opt = getopt's return).
  * Returns 1 if it was ours, 0 if not, or an exit code < 0 → -(code). */

@@ -28,6 +28,10 @@ int ps_write_file_at(int dirfd, const char *name, const void *data, size_t len, 
 int ps_read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len,
                     ps_error **err);
 
+/* fsync(2) that retries when interrupted (EINTR never reaches a caller).
+ * Returns 0 or a negative errno, with errno set too. */
+int ps_fsync(int fd);
+
 /* fsync a directory by fd or by name relative to dirfd. */
 int ps_fsync_dir_at(int dirfd, const char *name, ps_error **err);
 

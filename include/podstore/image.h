@@ -64,6 +64,10 @@ int ps_image_list(ps_store *s, ps_image ***ret, size_t *ret_n, ps_error **err);
 /* Refused (PS_ERR_BUSY) while a prepared or running pod uses it, unless force. */
 int ps_image_remove(ps_store *s, const char *ref, bool force, ps_error **err);
 
+/* Give the image ref resolves to the name new_name ("name[:tag]") too; a
+ * name another image had moves to this one. */
+int ps_image_tag(ps_store *s, const char *ref, const char *new_name, ps_error **err);
+
 /* Remove trees and blobs that no image and no pod uses. */
 int ps_image_gc(ps_store *s, ps_error **err);
 

@@ -28,6 +28,14 @@ typedef enum ps_restart_policy {
 	PS_RESTART_ALWAYS,
 } ps_restart_policy;
 
+/* Ready protocols an app may opt in to beside sd_notify (which is always on):
+ * "readyProtocols": ["pantavisor", "lxd"]. Bits of ps_app.ready_protocols. */
+typedef enum ps_ready_protocol {
+	PS_READY_PANTAVISOR = 1 << 0, /* POST /signal on /pantavisor/pv-ctrl */
+	PS_READY_LXD = 1 << 1,        /* PATCH / GET /1.0 on /dev/lxd/sock */
+} ps_ready_protocol;
+#define PS_READY_PROTOCOLS_ALL (PS_READY_PANTAVISOR | PS_READY_LXD)
+
 typedef enum ps_probe_kind {
 	PS_PROBE_NONE,
 	PS_PROBE_EXEC,
@@ -68,6 +76,8 @@ typedef struct ps_volume {
 typedef struct ps_app {
 	char *name;          /* [a-z0-9][a-z0-9-]*, unique in the pod */
 	char *image;         /* image reference (name, digest, prefix or path) */
+	char *image_digest;  /* "sha256:<hex>" the image resolved to ("imageDigest"),
+	                        set by prepare; a manifest that gives it pins the image */
 	char **exec;         /* argv; NULL = the image's Entrypoint + Cmd */
 	char **env;          /* "KEY=VALUE"; NULL when none (JSON: an object) */
 	char *working_dir;   /* absolute; NULL = image's or "/" */
@@ -82,9 +92,19 @@ typedef struct ps_app {
 	long long backoff_initial_ms;  /* default 10s */
 	long long backoff_max_ms;      /* default 5m */
 	long long watchdog_ms;         /* 0 = none */
+	unsigned ready_protocols;      /* ps_ready_protocol bits; 0 = sd_notify only */
 	ps_probe liveness, readiness, startup;
 	ps_mount *mounts;
 	size_t n_mounts;
+	/* confinement (Documentation/security.md) */
+	char **cap_add;      /* "capabilities": {"add": [...]}: "CAP_…" or "ALL"; NULL = none */
+	char **cap_drop;     /* "capabilities": {"drop": [...]} */
+	char *seccomp;       /* NULL (= "default"), "unconfined", or an absolute path to a
+	                        Docker/OCI seccomp profile */
+	char *seccomp_profile; /* "seccompProfile": the profile itself as compact JSON; prepare
+	                          copies it from the path, and stage1 uses only this */
+	bool no_new_privileges; /* "noNewPrivileges", default true */
+	bool read_only_rootfs;  /* "readOnlyRootfs", default false */
 } ps_app;
 
 typedef struct ps_annotation {
@@ -134,6 +154,9 @@ void ps_manifest_free(ps_manifest *m);
 const char *ps_status_goal_name(ps_status_goal g);
 int ps_status_goal_from_name(const char *s, ps_status_goal *ret);
 const char *ps_restart_policy_name(ps_restart_policy r);
+/* "pantavisor" / "lxd" for one PS_READY_* bit, NULL otherwise. */
+const char *ps_ready_protocol_name(ps_ready_protocol p);
+int ps_ready_protocol_from_name(const char *s, ps_ready_protocol *ret);
 
 /* Free a NULL-terminated string array. */
 void ps_strv_free(char **v);

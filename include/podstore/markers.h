@@ -12,7 +12,7 @@
  *   info                prepare   durable*  {"name","created"}
  *   apps/<app>/image    prepare   durable   {"image","digest","layers":[…]}
  *   pid                 stage1              {"pid","starttime"}
- *   apps/<app>/status   stage1              {"status","time","reason"}
+ *   apps/<app>/status   stage1              {"status","time","reason","readyBy"}
  *   apps/<app>/exit     stage1    durable   {"code","signal","time"}
  *   ready               stage1              {"time"}
  *   exit                stage1    durable   {"code","reason","time"}, written last
@@ -60,6 +60,8 @@ typedef struct ps_exit_marker {
 typedef struct ps_status_marker {
 	char *status;       /* INSTALLED … STOPPED, EXITED, FAILED */
 	char *reason;
+	char *ready_by;     /* READY: what made it ready: sd_notify, pantavisor, lxd,
+	                       readinessProbe; NULL otherwise */
 	long long time_ns;
 } ps_status_marker;
 

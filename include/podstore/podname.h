@@ -26,4 +26,8 @@ int ps_pod_name_release(ps_store *s, const char *name, const char *uuid, ps_erro
  * that is not claimed, or whose link is stale, is PS_ERR_NOT_FOUND. */
 int ps_pod_name_resolve(ps_store *s, const char *name, char *ret, ps_error **err);
 
+/* Remove the links whose pod no longer exists (a pod deleted without its
+ * name released, e.g. when its info marker could not be read). gc calls it. */
+int ps_pod_names_sweep(ps_store *s, ps_error **err);
+
 #endif

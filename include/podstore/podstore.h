@@ -16,6 +16,7 @@
 #include <podstore/markers.h>
 #include <podstore/manifest.h>
 #include <podstore/image.h>
+#include <podstore/pull.h>
 #include <podstore/gc.h>
 #include <podstore/wait.h>
 #include <podstore/waitset.h>

@@ -311,7 +311,8 @@ if command -v gcc >/dev/null && printf '#include <unistd.h>\nint main(void){retu
 	gcc -static -o "$W/euid0" -x c - 2>/dev/null; then
 	mkdir -p "$W/src" && cp "$W/euid0" "$W/src/"
 	suid_manifest() { # FILE EXTRA_VOLUME_OPTS
-		manifest "$1" "{\"name\":\"u\",\"image\":\"$ROOT\",\"user\":\"1000\",\"exec\":[\"sh\",\"-c\",\"/vol/euid0 && echo EUID0 || echo not-root\"],
+		# noNewPrivileges off: nosuid is the only wall left to test here
+		manifest "$1" "{\"name\":\"u\",\"image\":\"$ROOT\",\"user\":\"1000\",\"noNewPrivileges\":false,\"exec\":[\"sh\",\"-c\",\"/vol/euid0 && echo EUID0 || echo not-root\"],
   \"mounts\":[{\"volume\":\"v\",\"path\":\"/vol\"}]}" \
 			"{\"name\":\"v\",\"kind\":\"empty\"$2},{\"name\":\"src\",\"kind\":\"host\",\"source\":\"$W/src\",\"readOnly\":true}" \
 			"{\"name\":\"prep\",\"image\":\"$ROOT\",\"exec\":[\"sh\",\"-c\",\"cp /src/euid0 /vol/ && chmod 4755 /vol/euid0\"],

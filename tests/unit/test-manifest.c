@@ -180,6 +180,7 @@ static void app_eq(const ps_app *a, const ps_app *b)
 {
 	str_eq(a->name, b->name);
 	str_eq(a->image, b->image);
+	str_eq(a->image_digest, b->image_digest);
 	strv_eq(a->exec, b->exec, false);
 	strv_eq(a->env, b->env, true);
 	str_eq(a->working_dir, b->working_dir);
@@ -193,6 +194,7 @@ static void app_eq(const ps_app *a, const ps_app *b)
 	assert_int_equal(a->backoff_initial_ms, b->backoff_initial_ms);
 	assert_int_equal(a->backoff_max_ms, b->backoff_max_ms);
 	assert_int_equal(a->watchdog_ms, b->watchdog_ms);
+	assert_int_equal(a->ready_protocols, b->ready_protocols);
 	probe_eq(&a->liveness, &b->liveness);
 	probe_eq(&a->readiness, &b->readiness);
 	probe_eq(&a->startup, &b->startup);
@@ -413,6 +415,26 @@ static void test_good_variants(void **state)
 	good_app("'statusGoal':'MOUNTED'");
 	good_app("'onGoalTimeout':'fail'");
 	good_app("'env':{'a':'1','A_1':'x'}");
+	/* confinement */
+	good_app("'capabilities':{'add':['NET_ADMIN','cap_sys_time'],'drop':['ALL']}");
+	good_app("'capabilities':{'drop':['CAP_MKNOD']}");
+	good_app("'seccomp':'unconfined','noNewPrivileges':false,'readOnlyRootfs':true");
+	good_app("'seccomp':'default'");
+	good_app("'seccomp':'/etc/podctl/profile.json','seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW',"
+	         "'syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','errnoRet':13}]}");
+	good_app("'seccompProfile':{'defaultAction':'SCMP_ACT_ERRNO','architectures':['SCMP_ARCH_X86_64'],"
+	         "'syscalls':[{'names':['personality'],'action':'SCMP_ACT_ALLOW','args':[{'index':0,"
+	         "'value':18446744073709551615,'valueTwo':0,'op':'SCMP_CMP_EQ'}]}]}");
+	{
+		/* What prepare records survives the trip through JSON. */
+		char *j = app_with("'imageDigest':'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'");
+		ps_manifest *m = parse_ok(j);
+		assert_string_equal(m->apps[0].image_digest,
+		                    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+		round_trip(m);
+		ps_manifest_free(m);
+		free(j);
+	}
 }
 
 static void test_name_limits(void **state)
@@ -564,6 +586,10 @@ static void test_bad_apps(void **state)
 		const char *fields, *prefix;
 	} cases[] = {
 		{ "'comand':['x']", "apps[0]: unknown field \"comand\"" },
+		{ "'imageDigest':'sha256:abc'", "apps[0].imageDigest: expected \"sha256:\" and 64 hex digits" },
+		{ "'imageDigest':'sha512:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'",
+		  "apps[0].imageDigest: expected" },
+		{ "'imageDigest':1", "apps[0].imageDigest: expected string" },
 		{ "'group':0", "apps[0].group: expected string" },
 		{ "'exec':'/bin/sh'", "apps[0].exec: expected array of strings" },
 		{ "'exec':null", "apps[0].exec: expected array of strings" },
@@ -614,6 +640,32 @@ static void test_bad_apps(void **state)
 		{ "'mounts':[{'volume':'data','path':'/d','ro':true}]", "apps[0].mounts[0]: unknown field \"ro\"" },
 		{ "'mounts':[{'volume':'data','path':'/d','readOnly':1}]", "apps[0].mounts[0].readOnly: expected boolean" },
 		{ "'mounts':[{'volume':'data','path':'/d'},{'volume':'data','path':'/d'}]", "apps[0].mounts[1].path: duplicate mount path" },
+		/* confinement */
+		{ "'capabilities':['NET_ADMIN']", "apps[0].capabilities: expected object" },
+		{ "'capabilities':{'add':'NET_ADMIN'}", "apps[0].capabilities.add: expected array of strings" },
+		{ "'capabilities':{'add':['NET_ADMIN','CAP_FLY']}", "apps[0].capabilities.add[1]: unknown capability \"CAP_FLY\"" },
+		{ "'capabilities':{'drop':['']}", "apps[0].capabilities.drop[0]: unknown capability" },
+		{ "'capabilities':{'keep':[]}", "apps[0].capabilities: unknown field \"keep\"" },
+		{ "'seccomp':'strict'", "apps[0].seccomp: expected \"default\", \"unconfined\" or the absolute path" },
+		{ "'seccomp':'profile.json'", "apps[0].seccomp: expected \"default\"" },
+		{ "'seccomp':true", "apps[0].seccomp: expected string" },
+		{ "'seccomp':'unconfined','seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW'}", "apps[0].seccompProfile: not with \"seccomp\": \"unconfined\"" },
+		{ "'seccompProfile':'default'", "apps[0].seccompProfile: expected a seccomp profile" },
+		{ "'seccompProfile':{}", "apps[0].seccompProfile.defaultAction: required field missing" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_NOTIFY'}", "apps[0].seccompProfile.defaultAction: SCMP_ACT_NOTIFY is not supported" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','defaultErrnoRet':1}", "apps[0].seccompProfile.defaultErrnoRet: only with" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','architectures':['SCMP_ARCH_PDP11']}", "apps[0].seccompProfile.architectures[0]: expected an architecture" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':{}}", "apps[0].seccompProfile.syscalls: expected an array" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'action':'SCMP_ACT_ERRNO'}]}", "apps[0].seccompProfile.syscalls[0].names: required field missing" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir','Open'],'action':'SCMP_ACT_ERRNO'}]}", "apps[0].seccompProfile.syscalls[0].names[1]: expected a syscall name" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','errnoRet':5000}]}", "apps[0].seccompProfile.syscalls[0].errnoRet: expected an errno number from 0 to 4095" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','args':[{'index':6,'value':0,'op':'SCMP_CMP_EQ'}]}]}", "apps[0].seccompProfile.syscalls[0].args[0].index: expected an argument index from 0 to 5" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','args':[{'index':0,'value':-1,'op':'SCMP_CMP_EQ'}]}]}", "apps[0].seccompProfile.syscalls[0].args[0].value: expected an unsigned integer" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','args':[{'index':0,'value':0,'op':'EQ'}]}]}", "apps[0].seccompProfile.syscalls[0].args[0].op: expected one of" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','includes':{'caps':['CAP_NOPE']}}]}", "apps[0].seccompProfile.syscalls[0].includes.caps[0]: expected a capability name" },
+		{ "'seccompProfile':{'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'/run/l.sock'}", "apps[0].seccompProfile.listenerPath: seccomp listeners are not supported" },
+		{ "'noNewPrivileges':'no'", "apps[0].noNewPrivileges: expected boolean" },
+		{ "'readOnlyRootfs':1", "apps[0].readOnlyRootfs: expected boolean" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
@@ -676,6 +728,7 @@ static void test_bad_init_apps(void **state)
 		{ "'startGroup':1", "initApps[0].startGroup: not allowed for init apps" },
 		{ "'statusGoal':'READY'", "initApps[0].statusGoal: not allowed for init apps" },
 		{ "'restartPolicy':'always'", "initApps[0].restartPolicy: \"always\" not allowed for init apps" },
+		{ "'readyProtocols':['lxd']", "initApps[0].readyProtocols: not allowed for init apps" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -686,6 +739,33 @@ static void test_bad_init_apps(void **state)
 		bad_j(s, cases[i].prefix);
 		free(s);
 	}
+}
+
+static void test_ready_protocols(void **state)
+{
+	char *j = J("{'version':1,'apps':[{'name':'a','image':'i','readyProtocols':['lxd','pantavisor']},"
+	            "{'name':'b','image':'i','readyProtocols':[]},{'name':'c','image':'i'}]}");
+	ps_manifest *m = parse_ok(j);
+	free(j);
+	assert_int_equal(m->apps[0].ready_protocols, PS_READY_LXD | PS_READY_PANTAVISOR);
+	assert_int_equal(m->apps[1].ready_protocols, 0);
+	assert_int_equal(m->apps[2].ready_protocols, 0);
+	round_trip(m);
+	char *json = NULL;
+	ps_error *err = NULL;
+	assert_int_equal(ps_manifest_to_json(m, &json, &err), 0);
+	/* canonical order, and none written for an app without */
+	const char *rp = strstr(json, "\"readyProtocols\"");
+	assert_non_null(rp);
+	const char *pv = strstr(rp, "\"pantavisor\""), *lxd = strstr(rp, "\"lxd\"");
+	assert_true(pv && lxd && pv < lxd && !memchr(rp, ']', (size_t)(pv - rp)));
+	assert_null(strstr(strstr(json, "readyProtocols") + 1, "readyProtocols"));
+	free(json);
+	ps_manifest_free(m);
+	bad_app("'readyProtocols':['systemd']", "apps[0].readyProtocols[0]: expected \"pantavisor\" or \"lxd\"");
+	bad_app("'readyProtocols':['lxd','lxd']", "apps[0].readyProtocols[1]: \"lxd\" given twice");
+	bad_app("'readyProtocols':'lxd'", "apps[0].readyProtocols: expected array of \"pantavisor\", \"lxd\"");
+	bad_app("'readyProtocols':[1]", "apps[0].readyProtocols[0]: expected \"pantavisor\" or \"lxd\"");
 }
 
 /* --- building in code ------------------------------------------------------------------- */
@@ -944,6 +1024,7 @@ int main(void)
 		cmocka_unit_test(test_bad_apps),
 		cmocka_unit_test(test_bad_probes),
 		cmocka_unit_test(test_bad_init_apps),
+		cmocka_unit_test(test_ready_protocols),
 		cmocka_unit_test(test_build_in_code),
 		cmocka_unit_test(test_add_many_apps),
 		cmocka_unit_test(test_errors_without_err),
