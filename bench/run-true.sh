@@ -16,11 +16,15 @@ export PODCTL_STAGE1=$BUILDDIR/podctl-stage1
 
 W=$(mktemp -d /tmp/podctl-bench.XXXXXX)
 export PODCTL_DIR=$W/store
+# the pods' cgroups under a parent of our own, removed at the end
+export PODCTL_CGROUP_PARENT=podctl-bench.$$
 cleanup() {
 	for pid in $(pgrep -f "$W" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
 	awk -v p="$W" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 		while read -r m; do umount -l "$m"; done
 	rm -rf "$W"
+	rmdir /sys/fs/cgroup/*/"$PODCTL_CGROUP_PARENT" /sys/fs/cgroup/"$PODCTL_CGROUP_PARENT" 2>/dev/null
+	return 0
 }
 trap cleanup EXIT
 
@@ -33,6 +37,9 @@ cmds=()
 add() { names+=("$1"); cmds+=("$2"); }
 
 add "podctl run" "$PODCTL run --net=none $ROOT /bin/true"
+# the same with a memory limit (the pod's and app's cgroups are made either
+# way; the limit adds a write)
+add "podctl run --memory" "$PODCTL run --net=none --memory=64m $ROOT /bin/true"
 add "unshare+chroot" "unshare --mount --pid --uts --ipc --fork chroot $ROOT /bin/true"
 if command -v bwrap >/dev/null; then
 	add "bwrap" "bwrap --bind $ROOT / --proc /proc --dev /dev --unshare-all /bin/true"
@@ -91,10 +98,10 @@ else
 	done
 fi
 base=${median[unshare+chroot]}
-printf '%-16s %10s %10s\n' "" "median ms" "vs unshare"
+printf '%-20s %10s %10s\n' "" "median ms" "vs unshare"
 for n in "${names[@]}"; do
 	k=${n// /_}
-	printf '%-16s %10s %10s\n' "$n" "${median[$k]}" "$(awk -v a="${median[$k]}" -v b="$base" 'BEGIN{printf "%.2fx", a/b}')"
+	printf '%-20s %10s %10s\n' "$n" "${median[$k]}" "$(awk -v a="${median[$k]}" -v b="$base" 'BEGIN{printf "%.2fx", a/b}')"
 done
 
 echo "== stage1 memory, idle pod (sleep) =="

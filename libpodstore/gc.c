@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <podstore/cgroup.h>
 #include <podstore/fileio.h>
 #include <podstore/gc.h>
 #include <podstore/image.h>
@@ -88,6 +89,20 @@ static bool due(struct gc_ctx *c, ps_pod *p)
 	}
 }
 
+/* The cgroups a pod's stage1 left (it was SIGKILLed: it could not remove
+ * them). Needs the pod's lock; a failure is reported and gc goes on. */
+static void cgroup_leftovers(ps_pod *p)
+{
+	if (faccessat(p->fd, PS_FILE_CGROUP, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return; /* the common case: stage1 removed them */
+	ps_error *e = NULL;
+
+	if (ps_pod_cgroup_cleanup(p->fd, &e) < 0 && e) {
+		ps_log(PS_LOG_WARNING, "gc: pod %s: %s", p->uuid, e->msg);
+		ps_error_free(&e);
+	}
+}
+
 static void tell(struct gc_ctx *c, const ps_pod *p, ps_gc_action action, const char *what)
 {
 	if (c->opts->on_pod)
@@ -99,6 +114,8 @@ static int collect(struct gc_ctx *c, ps_pod *p)
 {
 	int r;
 
+	/* First, whatever the pod's fate this time: it cannot run again. */
+	cgroup_leftovers(p);
 	if (p->dir == PS_DIR_RUN) {
 		/* Should the mark not be written (a full disk), the move's
 		 * ctime stands for it. */
@@ -317,6 +334,8 @@ int ps_pod_remove(ps_store *s, const char *arg, ps_error **err)
 		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, err);
 	if (r >= 0 && p->dir != PS_DIR_GARBAGE)
 		r = ps_pod_transition_lazy(p, PS_DIR_GARBAGE, err);
+	if (r >= 0)
+		cgroup_leftovers(p);
 	if (r >= 0)
 		r = ps_pod_destroy(p, err);
 out:

@@ -55,6 +55,13 @@ void ps_app_init(ps_app *a);
 void ps_app_clear(ps_app *a);
 void ps_probe_clear(ps_probe *p);
 
+/* manifest-resources.c: "resources" of an app or the pod. */
+struct json_object;
+int ps_resources_parse(struct json_object *o, const ps_jpath *p, ps_resources *ret, ps_error **err);
+int ps_resources_check(const ps_resources *r, const ps_jpath *p, ps_error **err);
+/* NULL on ENOMEM. */
+struct json_object *ps_resources_to_json(const ps_resources *r);
+
 #define PS_MANIFEST_MAX_SIZE (1024 * 1024)
 #define PS_NAME_MAX 63
 #define PS_DEFAULT_GOAL_TIMEOUT_MS 30000LL

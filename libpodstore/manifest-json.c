@@ -254,6 +254,8 @@ static json_object *app_to_json(const ps_app *a)
 		r = add_bool(o, "noNewPrivileges", false);
 	if (r >= 0 && a->read_only_rootfs)
 		r = add_bool(o, "readOnlyRootfs", true);
+	if (r >= 0 && ps_resources_any(&a->resources))
+		r = add(o, "resources", ps_resources_to_json(&a->resources));
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
 
@@ -324,6 +326,8 @@ static json_object *manifest_to_json(const ps_manifest *m)
 	}
 	if (r >= 0 && m->n_volumes > 0)
 		r = add(o, "volumes", volumes_to_json(m));
+	if (r >= 0 && ps_resources_any(&m->resources))
+		r = add(o, "resources", ps_resources_to_json(&m->resources));
 	if (r >= 0 && m->n_init_apps > 0)
 		r = add(o, "initApps", apps_to_json(m->init_apps, m->n_init_apps));
 	if (r >= 0)

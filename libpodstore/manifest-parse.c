@@ -474,7 +474,7 @@ static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **er
 		"statusGoal", "goalTimeout", "onGoalTimeout", "restartPolicy", "restartBackoff",
 		"watchdog", "mounts", "livenessProbe", "readinessProbe", "startupProbe",
 		"capabilities", "seccomp", "seccompProfile", "noNewPrivileges", "readOnlyRootfs",
-		"readyProtocols", NULL,
+		"readyProtocols", "resources", NULL,
 	};
 	static const struct {
 		const char *key;
@@ -607,6 +607,13 @@ static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **er
 		if (r < 0)
 			return r;
 	}
+	if (member(o, "resources", &v)) {
+		const ps_jpath pres = PS_JPATH_KEY(p, "resources");
+
+		r = ps_resources_parse(v, &pres, &a->resources, err);
+		if (r < 0)
+			return r;
+	}
 	return parse_confinement(o, p, a, err);
 }
 
@@ -728,7 +735,7 @@ static int parse_annotations(json_object *o, const ps_jpath *p, ps_manifest *m, 
 static int parse_root(json_object *o, ps_manifest *m, ps_error **err)
 {
 	static const char *const fields[] = { "version", "name", "net", "annotations",
-		                              "volumes", "initApps", "apps", NULL };
+		                              "volumes", "initApps", "apps", "resources", NULL };
 	const ps_jpath pversion = PS_JPATH_KEY(NULL, "version");
 	const ps_jpath pname = PS_JPATH_KEY(NULL, "name");
 	const ps_jpath pnet = PS_JPATH_KEY(NULL, "net");
@@ -773,6 +780,13 @@ static int parse_root(json_object *o, ps_manifest *m, ps_error **err)
 	}
 	if (member(o, "volumes", &v)) {
 		r = parse_volumes(v, &pvols, m, err);
+		if (r < 0)
+			return r;
+	}
+	if (member(o, "resources", &v)) {
+		const ps_jpath pres = PS_JPATH_KEY(NULL, "resources");
+
+		r = ps_resources_parse(v, &pres, &m->resources, err);
 		if (r < 0)
 			return r;
 	}

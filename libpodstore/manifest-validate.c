@@ -408,12 +408,23 @@ int ps_manifest_validate(const ps_manifest *m, ps_error **err)
 		}
 	}
 
+	{
+		const ps_jpath pres = PS_JPATH_KEY(NULL, "resources");
+
+		r = ps_resources_check(&m->resources, &pres, err);
+		if (r < 0)
+			return r;
+	}
 	if (m->n_init_apps > 0 && !m->init_apps)
 		return ps_manifest_invalid(err, &pinit, "n_init_apps without init_apps");
 	for (size_t i = 0; i < m->n_init_apps; i++) {
 		const ps_jpath pa = PS_JPATH_INDEX(&pinit, i);
 
+		const ps_jpath pres = PS_JPATH_KEY(&pa, "resources");
+
 		r = validate_app(m, &m->init_apps[i], true, i, &pa, err);
+		if (r >= 0)
+			r = ps_resources_check(&m->init_apps[i].resources, &pres, err);
 		if (r < 0)
 			return r;
 	}
@@ -422,7 +433,11 @@ int ps_manifest_validate(const ps_manifest *m, ps_error **err)
 	for (size_t i = 0; i < m->n_apps; i++) {
 		const ps_jpath pa = PS_JPATH_INDEX(&papps, i);
 
+		const ps_jpath pres = PS_JPATH_KEY(&pa, "resources");
+
 		r = validate_app(m, &m->apps[i], false, i, &pa, err);
+		if (r >= 0)
+			r = ps_resources_check(&m->apps[i].resources, &pres, err);
 		if (r < 0)
 			return r;
 	}

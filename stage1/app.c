@@ -28,6 +28,7 @@
 #include "util.h"
 #include "notify.h"
 #include "readiness.h"
+#include "cgroups.h"
 #include "readyproto.h"
 
 #ifndef PROC_SUPER_MAGIC
@@ -494,6 +495,10 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	 * /proc/PID/{fd,mem,root,cwd} while we hold stage1's fds. */
 	child_errfd = errfd;
 	s1_debug("child: forked");
+	/* Into the app's cgroup before anything else runs in this process. */
+	int cr = s1_cgroups_child_join(a);
+	if (cr < 0)
+		child_fail(-cr, 125, "join the app's cgroup: %s", strerror(-cr));
 	/* Undo stage1's signal setup: blocked for signalfd, SIGPIPE ignored. */
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
@@ -574,7 +579,7 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	/* no_new_privs; the filter now only without it (loading one then
 	 * needs CAP_SYS_ADMIN, which we are about to drop), else just before
 	 * exec, so a profile need allow little of our own setup. */
-	int cr = confine_seccomp(a, false);
+	cr = confine_seccomp(a, false);
 	if (cr < 0)
 		child_fail(-cr, 125, "seccomp: cannot load filter: %s", strerror(-cr));
 	if ((cr = confine_caps(a)) < 0) /* keeps CAP_SETUID/SETGID for: */

@@ -14,6 +14,7 @@
 
 #include "procutil.h"
 #include "stage1.h"
+#include "cgroups.h"
 #include "util.h"
 
 static const ps_app *find_app(const ps_manifest *m, const char *name)
@@ -66,6 +67,12 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 	_cleanup_close_ int data_fd = openat(pod_fd, "../../..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	pod.data_fd = data_fd;
 	if (confine_prepare(&pod, &a, &err) < 0 || app_build_exec(&pod, &a, &err) < 0) {
+		fprintf(stderr, "podctl enter: pod %s: %s\n", uuid, err->msg);
+		return 125;
+	}
+	/* Into the app's cgroup (its limits count what we run), while the
+	 * cgroup is still in our cgroup namespace's view. */
+	if (s1_cgroups_enter_app(pod_fd, app_name, &err) < 0) {
 		fprintf(stderr, "podctl enter: pod %s: %s\n", uuid, err->msg);
 		return 125;
 	}

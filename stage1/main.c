@@ -32,6 +32,7 @@
 #include "readiness.h"
 #include "restart.h"
 #include "supervise.h"
+#include "cgroups.h"
 
 #define EXIT_STAGE1_FAILED 125
 #define DEFAULT_STOP_TIMEOUT_MS 10000
@@ -39,7 +40,7 @@
 #define CONTROL_SOCKET "control"
 
 /* epoll tags */
-enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS, EV_SUPERVISE };
+enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS, EV_SUPERVISE, EV_CGROUP };
 #define EV_TAG(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 bool s1_debug_on;
@@ -153,8 +154,11 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 	}
 	if (pod->pod_fd >= 0)
 		ps_exit_marker_write(pod->pod_fd, &em, true, NULL);
-	if (pod->reaper > 0)
+	if (pod->reaper > 0) {
 		kill(pod->reaper, SIGKILL);
+		waitpid(pod->reaper, NULL, 0);
+	}
+	s1_cgroups_teardown(pod);
 	exit(EXIT_STAGE1_FAILED);
 }
 
@@ -341,6 +345,7 @@ static void app_start(struct pod *pod, struct app *a)
 			return;
 		}
 	}
+	s1_cgroups_app_starting(pod, a);
 	struct child_args ca = { pod, a, errp[0], errp[1], logp[0], logp[1] };
 	pid_t pid = child_stack_get() ? clone(app_child_main, child_stack_top, CLONE_VFORK | SIGCHLD, &ca)
 	                              : -1;
@@ -586,14 +591,19 @@ static void app_reaped(struct pod *pod, struct app *a, int status)
 	}
 	a->code = code;
 	a->signal = sig;
+	bool oom = s1_cgroups_app_ended(pod, a, sig);
 	supervise_app_ended(pod, a);
-	ps_exit_marker em = { .code = code, .signal = sig, .time_ns = ps_now_ns() };
+	ps_exit_marker em = { .code = code, .signal = sig, .time_ns = ps_now_ns(),
+		              .reason = oom ? (char *)"oom" : NULL };
 	if (ps_exit_marker_write(a->dirfd, &em, false, &err) < 0) {
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
 	char reason[160];
-	if (sig)
+	if (oom) {
+		snprintf(reason, sizeof(reason), "oom: killed by the OOM killer (memory limit)");
+		readiness_log_event(pod, a->m->name, "oom", NULL, NULL, reason);
+	} else if (sig)
 		snprintf(reason, sizeof(reason), "killed by signal %d (%s)", sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	else
 		snprintf(reason, sizeof(reason), "exit code %d", code);
@@ -614,6 +624,8 @@ static void app_reaped(struct pod *pod, struct app *a, int status)
 		return;
 	}
 	note_failure(a, code);
+	if (oom && failed_app == a->m->name && !fail_reason)
+		fail_reason = "oom";
 	set_status(a, a->signalled ? APP_STOPPED : APP_EXITED, reason);
 }
 
@@ -789,7 +801,9 @@ static int setup_apps(struct pod *pod, ps_error **err)
 static int setup_namespaces(struct pod *pod, ps_error **err)
 {
 	bool host_net = pod->manifest->net && streq(pod->manifest->net, "host");
-	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+	/* No cgroup ns here: each app takes its own, rooted at its cgroup,
+	 * after joining it (cgroups.c; v2 refuses moves out of a cgroup ns). */
+	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 
 	if (!host_net)
 		flags |= CLONE_NEWNET;
@@ -936,6 +950,8 @@ int main(int argc, char **argv)
 	readiness_init(pod); /* keeps an outer NOTIFY_SOCKET for stage1 */
 	if (setup_apps(pod, &err) < 0)
 		fail_early(pod, &err);
+	if (s1_cgroups_setup(pod, &err) < 0)
+		fail_early(pod, &err);
 	if (readiness_setup(pod, &err) < 0)
 		fail_early(pod, &err);
 	if (supervise_setup(pod, &err) < 0)
@@ -999,6 +1015,10 @@ int main(int argc, char **argv)
 	if (readiness_loop_add(pod, epfd, EV_READINESS, &err) < 0 ||
 	    supervise_loop_add(pod, epfd, EV_SUPERVISE, &err) < 0)
 		fail_early(pod, &err);
+	if (s1_cgroups_loop_add(pod, epfd, EV_TAG(EV_CGROUP, 0)) < 0) {
+		ps_error_errno(&err, "event loop: cgroup events");
+		fail_early(pod, &err);
+	}
 
 	if (pod->sync_fd >= 0) {
 		/* podctl run --detach returns now */
@@ -1068,6 +1088,9 @@ int main(int argc, char **argv)
 			case EV_SUPERVISE:
 				supervise_event(pod, idx);
 				break;
+			case EV_CGROUP:
+				s1_cgroups_event(pod);
+				break;
 			}
 		}
 		if (phase == PHASE_STOPPING)
@@ -1085,6 +1108,7 @@ int main(int argc, char **argv)
 		pod->reaper = 0;
 	}
 	s1_debug("pod init reaped");
+	s1_cgroups_teardown(pod);
 	for (size_t i = 0; i < pod->n_apps; i++)
 		if (pod->apps[i].log_rfd >= 0)
 			log_drain(&pod->apps[i]);

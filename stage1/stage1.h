@@ -5,7 +5,8 @@
 /*
  * podctl-stage1: one process per running pod (Documentation/devel/stage1.md).
  *
- *   stage1 (host pid ns, supervisor; own mount/uts/ipc/net/cgroup ns)
+ *   stage1 (host pid ns, supervisor; own mount/uts/ipc/net ns; apps have
+ *           a cgroup and cgroup ns each, cgroups.h)
  *    ├── reaper   pid 1 of the pod's pid ns, reaps orphans, dies with stage1
  *    └── app…     direct children (exact exit statuses), each in its own
  *                 mount ns with the app's rootfs pivoted to /
@@ -52,6 +53,7 @@ struct app {
 	int log_rfd;         /* detached: read end of the app's stdout/stderr pipe */
 	int log_fd;          /* apps/<name>/log */
 	long long log_size;
+	struct ps_cgroup *cgroup; /* its cgroup (cgroups.c), NULL without cgroups */
 	const char *ready_by; /* what made it READY last (sd_notify, pantavisor, lxd,
 	                         readinessProbe): static string */
 	char **argv;         /* built before fork */
@@ -78,6 +80,7 @@ struct pod {
 	int sync_fd;
 	int devnull;
 	pid_t reaper;
+	struct s1_cgroups *cgroups; /* cgroups.c */
 	char *devices_path;  /* absolute: the pod's device nodes (rootfs.c), bound into each /dev */
 	int exit_code;
 	const char *reason;

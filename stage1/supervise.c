@@ -203,6 +203,10 @@ static int probe_enter(void *userdata)
 
 	if (c->app_pidfd < 0)
 		return -ESRCH;
+	/* The app's cgroup first (its limits count the probe), while it is
+	 * still in our cgroup namespace's view. */
+	if (c->a->cgroup && ps_cgroup_join_self(c->a->cgroup) < 0)
+		return -errno;
 	/* Only stdio and the app's pidfd are left before we join the app. */
 	if (dup2(c->pod->devnull, 0) < 0 || dup2(c->outfd, 1) < 0 || dup2(c->outfd, 2) < 0)
 		return -errno;

@@ -17,7 +17,7 @@
 #include "prepare.h"
 #include "util.h"
 
-enum { OPT_DETACH = 2000, OPT_INTERACTIVE, OPT_WAIT_READY };
+enum { OPT_DETACH = 2000, OPT_INTERACTIVE, OPT_WAIT_READY, OPT_CGROUP_PARENT };
 
 struct run_opts {
 	bool detach;
@@ -25,6 +25,22 @@ struct run_opts {
 	bool wait_ready;        /* --wait-ready: with --detach, return once ready */
 	long long ready_ms;     /* its timeout, -1 = none */
 };
+
+/* --cgroup-parent: stage1 reads it from the environment, as it would
+ * $PODCTL_CGROUP_PARENT. */
+static int set_cgroup_parent(struct cli *cli, const char *arg)
+{
+	ps_error *err = NULL;
+
+	if (ps_cgroup_path_check(arg, &err) < 0) {
+		int r = cli_usage_error(cli, "--cgroup-parent: %s", err->msg);
+		ps_error_free(&err);
+		return r;
+	}
+	if (setenv(PS_CGROUP_PARENT_ENV, arg, 1) < 0)
+		return EXIT_FAILED;
+	return 0;
+}
 
 static int parse_wait_ready(struct cli *cli, struct run_opts *ro, const char *arg)
 {
@@ -217,7 +233,9 @@ static void run_usage(void)
 	       "                             apps' output goes to 'podctl logs'\n"
 	       "      --wait-ready[=DUR]     with --detach: return once the pod is ready (exit 4\n"
 	       "                             on timeout, 1 if it exits without becoming ready)\n"
-	       "  -i, --interactive          pass stdin to the (single) app\n" PREPARE_OPTIONS_HELP
+	       "  -i, --interactive          pass stdin to the (single) app\n"
+	       "      --cgroup-parent=PATH   make the pod's cgroups under PATH (default\n"
+	       "                             $PODCTL_CGROUP_PARENT, else podctl)\n" PREPARE_OPTIONS_HELP
 	               CLI_GLOBAL_HELP);
 }
 
@@ -225,6 +243,7 @@ static const struct option run_extra[] = {
 	{ "detach", no_argument, NULL, OPT_DETACH },
 	{ "interactive", no_argument, NULL, OPT_INTERACTIVE },
 	{ "wait-ready", optional_argument, NULL, OPT_WAIT_READY },
+	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -251,6 +270,14 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		}
 		if (c == OPT_INTERACTIVE || c == 'i') {
 			ro.interactive = true;
+			continue;
+		}
+		if (c == OPT_CGROUP_PARENT) {
+			r = set_cgroup_parent(cli, optarg);
+			if (r) {
+				prepare_opts_clear(&o);
+				return r;
+			}
 			continue;
 		}
 		if (c == OPT_WAIT_READY) {
@@ -303,7 +330,8 @@ static void run_prepared_usage(void)
 	       "Options:\n"
 	       "  -d, --detach               run in the background, print the uuid once started\n"
 	       "      --wait-ready[=DUR]     with --detach: return once the pod is ready\n"
-	       "  -i, --interactive          pass stdin to the (single) app\n" CLI_GLOBAL_HELP);
+	       "  -i, --interactive          pass stdin to the (single) app\n"
+	       "      --cgroup-parent=PATH   make the pod's cgroups under PATH\n" CLI_GLOBAL_HELP);
 }
 
 int cmd_run_prepared(struct cli *cli, int argc, char **argv)
@@ -312,6 +340,7 @@ int cmd_run_prepared(struct cli *cli, int argc, char **argv)
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "interactive", no_argument, NULL, OPT_INTERACTIVE },
 		{ "wait-ready", optional_argument, NULL, OPT_WAIT_READY },
+		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -335,6 +364,11 @@ int cmd_run_prepared(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_WAIT_READY:
 			r = parse_wait_ready(cli, &ro, optarg);
+			if (r)
+				return r;
+			break;
+		case OPT_CGROUP_PARENT:
+			r = set_cgroup_parent(cli, optarg);
 			if (r)
 				return r;
 			break;

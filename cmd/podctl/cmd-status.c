@@ -76,6 +76,21 @@ static void print_text(const struct pod_view *v)
 	}
 	if (v->gc_marked_ns)
 		print_time("gc-marked", v->gc_marked_ns);
+	if (v->have_usage) {
+		char mem[32], lim[32];
+		format_bytes(v->usage.memory_bytes, mem, sizeof(mem));
+		format_bytes(v->usage.memory_limit, lim, sizeof(lim));
+		printf("%-9s %s%s%s\n", "memory", mem, v->usage.memory_limit > 0 ? " / " : "",
+		       v->usage.memory_limit > 0 ? lim : "");
+		if (v->usage.cpu_ns >= 0)
+			printf("%-9s %.3fs\n", "cpu", (double)v->usage.cpu_ns / 1e9);
+		if (v->usage.pids >= 0) {
+			printf("%-9s %lld", "pids", v->usage.pids);
+			if (v->usage.pids_limit > 0)
+				printf(" / %lld", v->usage.pids_limit);
+			printf("\n");
+		}
+	}
 	if (v->n_apps == 0)
 		return;
 	printf("apps:\n");
@@ -98,6 +113,22 @@ static void print_text(const struct pod_view *v)
 		       a->have_status && a->status.ready_by ? ")" : "");
 		if (a->have_health)
 			print_health(&a->health);
+		if (a->have_usage) {
+			char mem[32];
+			format_bytes(a->usage.memory_bytes, mem, sizeof(mem));
+			printf("    usage: memory %s", mem);
+			if (a->usage.memory_limit > 0) {
+				format_bytes(a->usage.memory_limit, mem, sizeof(mem));
+				printf(" / %s", mem);
+			}
+			if (a->usage.cpu_ns >= 0)
+				printf(", cpu %.3fs", (double)a->usage.cpu_ns / 1e9);
+			if (a->usage.pids >= 0)
+				printf(", pids %lld", a->usage.pids);
+			if (a->usage.pids_limit > 0)
+				printf(" / %lld", a->usage.pids_limit);
+			printf("\n");
+		}
 	}
 }
 
@@ -153,7 +184,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		r = cli_fail(cli, &err);
 	else if (wait && ps_pod_wait_exited(p, wait_ms, &err) < 0)
 		r = cli_fail(cli, &err);
-	if (r == EXIT_OK && pod_view_load(p, VIEW_INFO | VIEW_RUNTIME | VIEW_APPS, &v, &err) < 0)
+	if (r == EXIT_OK && pod_view_load(p, VIEW_INFO | VIEW_RUNTIME | VIEW_APPS | VIEW_USAGE, &v, &err) < 0)
 		r = cli_fail(cli, &err);
 	if (r == EXIT_OK) {
 		if (format == FORMAT_JSON) {

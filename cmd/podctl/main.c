@@ -25,6 +25,7 @@ static const struct verb verbs[] = {
 	{ "cat-manifest", cmd_cat_manifest, "print a pod's manifest" },
 	{ "image", cmd_image, "import, pull, list, inspect, tag and remove images" },
 	{ "notify", cmd_notify, "tell the supervisor an app is ready (inside a pod)" },
+	{ "stats", cmd_stats, "show running pods' memory, CPU and pids (like podman stats)" },
 	{ "events", cmd_events, "print (and follow) pods' status, probe and restart events" },
 	{ "wait", cmd_wait, "wait until pods are ready, healthy, unhealthy or exited" },
 	{ "version", cmd_version, "print the version" },

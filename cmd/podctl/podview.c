@@ -139,6 +139,22 @@ int pod_view_load(ps_pod *p, unsigned what, struct pod_view *v, ps_error **err)
 			return r;
 		}
 	}
+	if ((what & VIEW_USAGE) && p->state == PS_STATE_RUNNING) {
+		_cleanup_free_ char **names = calloc(v->n_apps + 1, sizeof(char *));
+		_cleanup_free_ ps_cgroup_usage *apps = calloc(v->n_apps + 1, sizeof(ps_cgroup_usage));
+		if (names && apps) {
+			for (size_t i = 0; i < v->n_apps; i++)
+				names[i] = v->apps[i].name;
+			if (ps_pod_cgroup_usage(p->fd, names, v->n_apps, &v->usage, apps, NULL) == 0) {
+				v->have_usage = true;
+				for (size_t i = 0; i < v->n_apps; i++) {
+					v->apps[i].usage = apps[i];
+					v->apps[i].have_usage = apps[i].memory_bytes >= 0 || apps[i].cpu_ns >= 0 ||
+					                        apps[i].pids >= 0;
+				}
+			}
+		}
+	}
 	/* Healthy while running, no app failed and no liveness probe fails
 	 * (health.h). Only what was loaded counts: list shows no apps. */
 	v->healthy = p->state == PS_STATE_RUNNING;
@@ -216,6 +232,8 @@ static json_object *app_json(const struct app_view *a)
 		json_object_object_add(o, "exitCode", json_object_new_int(a->exit.code));
 		if (a->exit.signal)
 			json_object_object_add(o, "signal", json_object_new_int(a->exit.signal));
+		if (a->exit.reason)
+			json_object_object_add(o, "exitReason", json_object_new_string(a->exit.reason));
 		json_add_time(o, "exited", a->exit.time_ns);
 	}
 	if (!a->init)
@@ -224,6 +242,8 @@ static json_object *app_json(const struct app_view *a)
 		health_json(o, &a->health);
 	if (a->security)
 		json_object_object_add(o, "security", json_object_get(a->security));
+	if (a->have_usage)
+		json_object_object_add(o, "usage", usage_json(&a->usage));
 	return o;
 }
 
@@ -256,6 +276,8 @@ json_object *pod_view_json(const struct pod_view *v)
 			json_object_object_add(o, "exitApp", json_object_new_string(v->exit.app));
 	}
 	json_add_time(o, "gcMarked", v->gc_marked_ns);
+	if (v->have_usage)
+		json_object_object_add(o, "usage", usage_json(&v->usage));
 	if (v->apps) {
 		json_object *apps = json_object_new_array();
 		for (size_t i = 0; i < v->n_apps; i++)
@@ -263,4 +285,49 @@ json_object *pod_view_json(const struct pod_view *v)
 		json_object_object_add(o, "apps", apps);
 	}
 	return o;
+}
+
+json_object *usage_json(const ps_cgroup_usage *u)
+{
+	json_object *o = json_object_new_object();
+	static const struct {
+		const char *key;
+		size_t off;
+		bool zero_is_none; /* a limit of 0 is no limit */
+	} fields[] = {
+		{ "memoryBytes", offsetof(ps_cgroup_usage, memory_bytes), false },
+		{ "memoryLimitBytes", offsetof(ps_cgroup_usage, memory_limit), true },
+		{ "cpuNanoseconds", offsetof(ps_cgroup_usage, cpu_ns), false },
+		{ "pids", offsetof(ps_cgroup_usage, pids), false },
+		{ "pidsLimit", offsetof(ps_cgroup_usage, pids_limit), true },
+		{ "oomKills", offsetof(ps_cgroup_usage, oom_kills), false },
+		{ "pidsLimitHits", offsetof(ps_cgroup_usage, pids_max_events), false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		long long v = *(const long long *)((const char *)u + fields[i].off);
+		if (v < 0 || (v == 0 && fields[i].zero_is_none))
+			continue;
+		json_object_object_add(o, fields[i].key, json_object_new_int64(v));
+	}
+	return o;
+}
+
+void format_bytes(long long b, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	size_t u = 0;
+
+	if (b < 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lldB", b);
+	else
+		snprintf(buf, len, "%.1f%s", v, units[u]);
 }

@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include <podstore/quantity.h>
+
 #include "prepare.h"
 #include "security.h"
 #include "util.h"
@@ -25,6 +27,12 @@ enum {
 	OPT_CAP_DROP,
 	OPT_SECURITY_OPT,
 	OPT_READ_ONLY,
+	OPT_MEMORY,
+	OPT_MEMORY_SWAP,
+	OPT_CPUS,
+	OPT_CPU_SHARES,
+	OPT_PIDS_LIMIT,
+	OPT_BLKIO_WEIGHT,
 	OPT_READY_PROTOCOL,
 };
 
@@ -40,6 +48,12 @@ const struct option prepare_long_options[] = {
 	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
 	{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
 	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "cpu-shares", required_argument, NULL, OPT_CPU_SHARES },
+	{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
+	{ "blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT },
 	{ "ready-protocol", required_argument, NULL, OPT_READY_PROTOCOL },
 	{ "pull", required_argument, NULL, OPT_PULL },
 	PULL_LONG_OPTIONS,
@@ -80,6 +94,56 @@ static int security_opt(struct cli *cli, struct prepare_opts *o, const char *arg
 }
 
 static int volume_spec_check(struct cli *cli, const char *spec, bool need_target);
+
+/* An integer option in [min, max]. */
+static int parse_count(struct cli *cli, const char *opt, const char *arg, long long min, long long max,
+                       long long *ret)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max)
+		return -cli_usage_error(cli, "--%s: expected a number from %lld to %lld, not \"%s\"", opt, min, max,
+		                        arg);
+	*ret = v;
+	return 1;
+}
+
+/* --memory, --cpus and the like: the pod's cgroup limits. */
+static int resource_opt(struct cli *cli, ps_resources *res, int opt, const char *arg)
+{
+	int r;
+
+	switch (opt) {
+	case OPT_MEMORY:
+		r = ps_size_parse_docker(arg, &res->memory);
+		if (r < 0 || res->memory <= 0)
+			return -cli_usage_error(cli, "--memory: expected a size such as 64m or 1g, not \"%s\"", arg);
+		return 1;
+	case OPT_MEMORY_SWAP:
+		if (streq(arg, "-1")) {
+			res->memory_swap = -1;
+			return 1;
+		}
+		r = ps_size_parse_docker(arg, &res->memory_swap);
+		if (r < 0 || res->memory_swap <= 0)
+			return -cli_usage_error(cli, "--memory-swap: expected a size such as 128m, or -1, not \"%s\"",
+			                        arg);
+		return 1;
+	case OPT_CPUS:
+		if (ps_cpu_parse_millis(arg, &res->cpu_millis) < 0)
+			return -cli_usage_error(cli, "--cpus: expected CPUs such as 0.5 or 2 (or 500m), not \"%s\"", arg);
+		return 1;
+	case OPT_CPU_SHARES:
+		return parse_count(cli, "cpu-shares", arg, 2, 262144, &res->cpu_shares);
+	case OPT_PIDS_LIMIT:
+		return parse_count(cli, "pids-limit", arg, 1, 4194304, &res->pids);
+	case OPT_BLKIO_WEIGHT:
+		return parse_count(cli, "blkio-weight", arg, 10, 1000, &res->blkio_weight);
+	default:
+		return 0;
+	}
+}
 
 int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg)
 {
@@ -143,8 +207,12 @@ int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const 
 		o->ready_protocols |= rp;
 		return 1;
 	}
-	default:
+	default: {
+		int r2 = resource_opt(cli, &o->resources, opt, arg);
+		if (r2 != 0)
+			return r2;
 		return pull_opts_handle(cli, &o->pull, opt, arg);
+	}
 	}
 }
 
@@ -549,6 +617,19 @@ static int build_manifest(struct cli *cli, const struct prepare_opts *o, ps_mani
 		goto oom;
 	if (o->net && !(free(m->net), m->net = strdup(o->net)))
 		goto oom;
+	/* The flags' limits replace the manifest's pod-wide ones they name. */
+	if (o->resources.memory)
+		m->resources.memory = o->resources.memory;
+	if (o->resources.memory_swap)
+		m->resources.memory_swap = o->resources.memory_swap;
+	if (o->resources.cpu_millis)
+		m->resources.cpu_millis = o->resources.cpu_millis;
+	if (o->resources.cpu_shares)
+		m->resources.cpu_shares = o->resources.cpu_shares;
+	if (o->resources.pids)
+		m->resources.pids = o->resources.pids;
+	if (o->resources.blkio_weight)
+		m->resources.blkio_weight = o->resources.blkio_weight;
 	for (size_t i = 0; i < m->n_apps; i++) {
 		if (o->status_goal)
 			ps_status_goal_from_name(o->status_goal, &m->apps[i].goal);

@@ -28,6 +28,7 @@ struct prepare_opts {
 	const char *seccomp;          /* --security-opt seccomp=default|unconfined|PATH */
 	int no_new_privs;             /* --security-opt no-new-privileges[=BOOL]: -1 unset */
 	bool read_only;               /* --read-only */
+	ps_resources resources;       /* --memory, --cpus…: the pod's limits (0 = unset) */
 	unsigned ready_protocols;     /* --ready-protocol (repeatable): PS_READY_* bits
 	                                 added to every app */
 	struct pull_cli_opts pull;    /* --pull, --tls-verify… for images not yet here */
@@ -54,7 +55,13 @@ extern const struct option prepare_long_options[];
 	"      --cap-drop=CAP         take CAP (or ALL) from every app\n"                       \
 	"      --security-opt=OPT     seccomp=default|unconfined|PROFILE.json,\n"               \
 	"                             no-new-privileges[=true|false]\n"                         \
-	"      --read-only            every app's rootfs read-only\n"
+	"      --read-only            every app's rootfs read-only\n"                          \
+	"      --memory=SIZE          the pod's memory limit (64m, 1g: k m g are KiB MiB GiB)\n" \
+	"      --memory-swap=SIZE     memory + swap limit, -1 for unlimited swap\n"             \
+	"      --cpus=N               CPU bandwidth in CPUs (0.5) or millicpus (500m)\n"        \
+	"      --cpu-shares=N         relative CPU weight (2-262144, default 1024)\n"          \
+	"      --pids-limit=N         at most N tasks in the pod\n"                             \
+	"      --blkio-weight=N       relative block IO weight (10-1000)\n"
 
 /* Handle one option of prepare_long_options (opt = getopt's return).
  * Returns 1 if it was ours, 0 if not, or an exit code < 0 → -(code). */

@@ -73,6 +73,24 @@ typedef struct ps_volume {
 	bool allow_dev;  /* "dev": device nodes on it can be opened (default nodev) */
 } ps_volume;
 
+/*
+ * Resource limits (Documentation/resources.md) of an app's cgroup, or of the
+ * pod's (ps_manifest.resources, from run/prepare --memory and the like).
+ * 0 means "not set" in every field.
+ */
+typedef struct ps_resources {
+	long long memory;        /* bytes ("memory": "64Mi") */
+	long long memory_swap;   /* bytes of memory + swap, as Docker's --memory-swap;
+	                            -1 = unlimited swap */
+	long long cpu_millis;    /* CPU bandwidth in thousandths of a CPU ("500m", "0.5") */
+	long long cpu_shares;    /* relative CPU weight, v1 shares 2..262144 */
+	long long pids;          /* maximum number of tasks */
+	long long blkio_weight;  /* relative block IO weight 10..1000 */
+} ps_resources;
+
+/* Any limit set in r. */
+bool ps_resources_any(const ps_resources *r);
+
 typedef struct ps_app {
 	char *name;          /* [a-z0-9][a-z0-9-]*, unique in the pod */
 	char *image;         /* image reference (name, digest, prefix or path) */
@@ -105,6 +123,7 @@ typedef struct ps_app {
 	                          copies it from the path, and stage1 uses only this */
 	bool no_new_privileges; /* "noNewPrivileges", default true */
 	bool read_only_rootfs;  /* "readOnlyRootfs", default false */
+	ps_resources resources;        /* "resources": limits of the app's cgroup */
 } ps_app;
 
 typedef struct ps_annotation {
@@ -124,6 +143,7 @@ typedef struct ps_manifest {
 	size_t n_volumes;
 	ps_annotation *annotations;
 	size_t n_annotations;
+	ps_resources resources;        /* "resources": limits of the pod's cgroup */
 } ps_manifest;
 
 /* Parse and validate a manifest. */

@@ -22,6 +22,8 @@
 #include <podstore/waitset.h>
 #include <podstore/events.h>
 #include <podstore/health.h>
+#include <podstore/cgroup.h>
+#include <podstore/quantity.h>
 
 #define PODSTORE_VERSION "0.1.0"
 

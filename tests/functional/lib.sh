@@ -19,6 +19,8 @@ T_NAME=$(basename "$0" .sh)
 T_SCRATCH=$(mktemp -d "/tmp/podctl-$T_NAME.XXXXXX")
 export PODCTL_DIR="$T_SCRATCH/store"
 export PODCTL_STAGE1="$STAGE1"
+# Pods' cgroups go under a parent of this file's own, removed at cleanup.
+export PODCTL_CGROUP_PARENT="podctl-test/$T_NAME.$$"
 # An image name the store lacks must never make a test reach a registry:
 # no pulls unless a test asks (test-pull.sh uses its own on 127.0.0.1).
 export PODCTL_PULL=never
@@ -41,6 +43,18 @@ t_cleanup() {
 	awk -v p="$T_SCRATCH" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 		while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$T_SCRATCH"
+	t_cgroups_remove
+}
+
+# Remove this file's cgroup parent in every hierarchy (deepest first).
+t_cgroups_remove() {
+	local d
+	for d in /sys/fs/cgroup/*/"$PODCTL_CGROUP_PARENT" /sys/fs/cgroup/"$PODCTL_CGROUP_PARENT"; do
+		[ -d "$d" ] || continue
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	rmdir /sys/fs/cgroup/*/podctl-test /sys/fs/cgroup/podctl-test 2>/dev/null
+	return 0
 }
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM
