@@ -388,15 +388,17 @@ static int hier_mkdir_p(ps_cgroup_host *h, size_t i, const char *path, bool crea
 	int fd = dup(h->h[i].fd);
 	if (fd < 0)
 		return ps_error_errno(err, "cgroup %s", path);
-	char *save = NULL;
-	for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+	for (char *rest = copy, *comp; (comp = strsep(&rest, "/"));) {
+		if (!*comp)
+			continue; /* "a//b", a leading or a trailing "/" */
 		if (create) {
-			if (v2 && v2_enable(h, fd, path, err) < 0) {
+			int r = v2 ? v2_enable(h, fd, path, err) : 0;
+			if (r < 0) {
 				close(fd);
-				return ps_error_code(*err);
+				return r;
 			}
 			if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
-				int r = ps_error_errno(err, "cgroup %s/%s: mkdir %s", h->h[i].name[0] ? h->h[i].name : "(v2)",
+				r = ps_error_errno(err, "cgroup %s/%s: mkdir %s", h->h[i].name[0] ? h->h[i].name : "(v2)",
 				                       path, comp);
 				close(fd);
 				return r;
@@ -428,7 +430,7 @@ static int cgroup_make(ps_cgroup_host *h, const char *path, bool create, ps_cgro
 		int fd = hier_mkdir_p(h, i, cg->path, create, err);
 		if (fd < 0) {
 			ps_cgroup_free(cg);
-			return ps_error_code(*err);
+			return fd; /* err may be NULL: the code, not *err */
 		}
 		cg->dir[i] = fd;
 		cg->procs[i] = openat(fd, "cgroup.procs", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);

@@ -814,8 +814,9 @@ static int setup_namespaces(struct pod *pod, ps_error **err)
 		return ps_error_errno(err, "make mounts private");
 	if (sethostname(pod->name, strlen(pod->name)) < 0)
 		return ps_error_errno(err, "set hostname %s", pod->name);
-	if (!host_net && net_loopback_up(err) < 0)
-		return ps_error_code(*err);
+	int r = host_net ? 0 : net_loopback_up(err);
+	if (r < 0)
+		return r;
 	return 0;
 }
 

@@ -350,6 +350,10 @@ static void v2_fake(void **state)
 	assert_int_equal(ps_cgroup_open(h, "podctl/nope", &cg, &err), -ENOENT);
 	assert_int_equal(err->kind, PS_ERR_NOT_FOUND);
 	ps_error_free(&err);
+	/* without an error object too (status reads usage that way, and a pod
+	 * that ends meanwhile takes its cgroups with it) */
+	assert_int_equal(ps_cgroup_open(h, "podctl/nope", &cg, NULL), -ENOENT);
+	assert_int_equal(ps_cgroup_open(h, "podctl/pod1/gone", &cg, NULL), -ENOENT);
 	ps_cgroup_host_free(h);
 }
 
