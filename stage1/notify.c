@@ -253,7 +253,12 @@ static bool sender_ok(const struct notify_sock *s, const struct ucred *uc, int s
 	return r == 0 && st.st_dev == s->mntns_dev && st.st_ino == s->mntns_ino;
 }
 
-int notify_sock_receive(struct notify_sock *s, struct notify_msg *ret, pid_t *ret_pid)
+#define PASSED_MAX 16
+
+/* One datagram; the fds passed along are left in passed[] for the caller
+ * to close once the sender has been checked (see notify_sock_receive()). */
+static int receive(struct notify_sock *s, struct notify_msg *ret, pid_t *ret_pid, int *passed,
+                   size_t *npassed)
 {
 	char buf[PS_NOTIFY_MSG_MAX + 1];
 	union {
@@ -285,12 +290,16 @@ int notify_sock_receive(struct notify_sock *s, struct notify_msg *ret, pid_t *re
 		else if (c->cmsg_type == SCM_PIDFD && c->cmsg_len == CMSG_LEN(sizeof(int)) && pidfd < 0)
 			memcpy(&pidfd, CMSG_DATA(c), sizeof(int));
 		else if (c->cmsg_type == SCM_RIGHTS) {
-			/* We keep no fd store: close what was passed. */
+			/* We keep no fd store: what was passed is closed, after the
+			 * check (a BARRIER=1's pipe keeps its sender alive until then). */
 			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 			for (size_t i = 0; i < nfd; i++) {
 				int fd;
 				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				close(fd);
+				if (*npassed < PASSED_MAX)
+					passed[(*npassed)++] = fd;
+				else
+					close(fd);
 			}
 		}
 	}
@@ -318,6 +327,17 @@ int notify_sock_receive(struct notify_sock *s, struct notify_msg *ret, pid_t *re
 	if (ret_pid)
 		*ret_pid = uc->pid;
 	return 0;
+}
+
+int notify_sock_receive(struct notify_sock *s, struct notify_msg *ret, pid_t *ret_pid)
+{
+	int passed[PASSED_MAX];
+	size_t npassed = 0;
+	int r = receive(s, ret, ret_pid, passed, &npassed);
+
+	for (size_t i = 0; i < npassed; i++)
+		close(passed[i]);
+	return r;
 }
 
 void notify_sock_close(struct notify_sock *s, int app_dirfd)
