@@ -186,9 +186,13 @@ $(FAULT_LIB): tests/fault/fault.c Makefile
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -shared -fPIC -O1 -g -Wall -Wextra -Werror -o $@ $< -ldl
 
-check-unit: unit-tests
+check-unit: unit-tests check-tree
 	@BUILDDIR=$(BUILDDIR) tests/unit/run $(UNIT_BINS)
 	@set -e; for n in $(FUZZ_NAMES); do $(BUILDDIR)/tests/fuzz/replay-$$n tests/fuzz/corpus/$$n/*; done
+
+# stage1 is a tree: no module refers to a symbol main.c defines.
+check-tree: $(if $(STAGE1_MAIN),$(STAGE1))
+	@scripts/check-stage1-tree $(BUILDDIR)
 
 check-functional: all $(FAULT_LIB)
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
@@ -257,7 +261,7 @@ uninstall:
 clean:
 	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
 
-.PHONY: stress fuzz all deps unit-tests check check-unit check-functional check-asan check-valgrind \
+.PHONY: stress fuzz all deps unit-tests check check-tree check-unit check-functional check-asan check-valgrind \
 	bench demo install uninstall clean
 .DELETE_ON_ERROR:
 # Keep the objects of unit tests and fuzz replays between runs.

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The per-app health marker and the pod's ready / healthy fields. */
+/* The per-app health marker, and whether one app is healthy (the pod's
+ * ready / healthy are inspect.c's). */
 #include <fcntl.h>
 #include <json-c/json.h>
 
@@ -138,59 +139,4 @@ bool ps_app_is_healthy(const ps_status_marker *status, const ps_exit_marker *exi
 	if (health && health->liveness && streq(health->liveness, "failing"))
 		return false;
 	return true;
-}
-
-static void set_why(char **why, const char *app, const char *what)
-{
-	if (why && !*why)
-		*why = ps_strdup_printf("app %s: %s", app, what);
-}
-
-int ps_pod_health(ps_pod *p, bool *ret_ready, bool *ret_healthy, char **ret_why, ps_error **err)
-{
-	bool running = p->state == PS_STATE_RUNNING;
-	bool healthy = running;
-	char *why = NULL;
-	long long t;
-
-	if (!running && ret_why)
-		why = ps_strdup_printf("pod is %s", ps_pod_state_name(p->state));
-	if (running) {
-		ps_manifest *m = NULL;
-		int r = ps_manifest_load_at(p->fd, &m, err);
-		if (r < 0)
-			return r;
-		_cleanup_close_ int apps_fd = openat(p->fd, PS_DIR_APPS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		for (size_t i = 0; apps_fd >= 0 && i < m->n_init_apps + m->n_apps; i++) {
-			const ps_app *a = i < m->n_init_apps ? &m->init_apps[i] : &m->apps[i - m->n_init_apps];
-			_cleanup_close_ int fd = openat(apps_fd, a->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			if (fd < 0)
-				continue;
-			ps_status_marker st = { 0 };
-			ps_exit_marker ex = { 0 };
-			ps_health_marker h = { 0 };
-			bool hs = ps_status_marker_read(fd, &st, NULL) == 0;
-			bool he = ps_exit_marker_read(fd, &ex, NULL) == 0;
-			bool hh = ps_health_marker_read(fd, &h, NULL) == 0;
-			if (!ps_app_is_healthy(hs ? &st : NULL, he ? &ex : NULL, hh ? &h : NULL)) {
-				healthy = false;
-				set_why(ret_why ? &why : NULL, a->name,
-				        hh && h.liveness && streq(h.liveness, "failing") ? "liveness probe failing"
-				        : hs && st.status                              ? st.status
-				                                                       : "failed");
-			}
-			ps_status_marker_clear(&st);
-			ps_exit_marker_clear(&ex);
-			ps_health_marker_clear(&h);
-		}
-		ps_manifest_free(m);
-	}
-	if (ret_ready)
-		*ret_ready = running && ps_ready_marker_read(p->fd, &t, NULL) == 0;
-	*ret_healthy = healthy;
-	if (ret_why)
-		*ret_why = why;
-	else
-		free(why);
-	return 0;
 }

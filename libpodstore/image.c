@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include "extract.h"
+#include <podstore/app.h>
 #include <podstore/fileio.h>
 #include <podstore/image.h>
 #include <podstore/log.h>
@@ -1523,32 +1524,25 @@ static int collect_pod(ps_store *s, const char *uuid, ps_pod_dir dir, void *user
 		ps_pod_free(p);
 		return 0;
 	}
-	apps = openat(p->fd, "apps", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	apps = ps_apps_dir_open(p->fd, NULL);
 	ps_pod_free(p);
 	if (apps < 0 || !(d = fdopendir(apps)))
 		return 0;
 	apps = -1;
 	while ((de = readdir(d))) {
-		_cleanup_free_ char *path = NULL, *data = NULL;
-		_cleanup_json_ json_object *o = NULL;
-		json_object *layers;
-		const char *digest;
+		_cleanup_close_ int app_fd = -1;
+		ps_app_image *img = NULL;
 
 		if (de->d_name[0] == '.')
 			continue;
-		path = ps_strdup_printf("%s/image", de->d_name);
-		if (!path || ps_read_file_at(dirfd(d), path, MAX_JSON, &data, NULL, NULL) < 0)
+		app_fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (app_fd < 0 || ps_app_image_read(app_fd, &img, NULL) < 0)
 			continue;
-		o = json_tokener_parse(data);
-		digest = json_str(o, "digest");
-		if (digest)
-			strv_push(&refs->digests, digest);
-		layers = json_get(o, "layers");
-		for (size_t i = 0; layers && i < json_object_array_length(layers); i++) {
-			const char *t = json_object_get_string(json_object_array_get_idx(layers, i));
-			if (t)
-				strv_push(&refs->trees, t);
-		}
+		if (img->digest)
+			strv_push(&refs->digests, img->digest);
+		for (char **l = img->layers; l && *l; l++)
+			strv_push(&refs->trees, *l);
+		ps_app_image_free(img);
 	}
 	closedir(d);
 	return 0;

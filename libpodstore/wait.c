@@ -3,108 +3,55 @@
  * Waiting on pods by event, never by polling.
  *
  * "Exited" is the release of the pod lock, which no file event announces
- * (stage1 may die by SIGKILL without writing anything). So a small child
- * blocks in flock() on its own open file description of the pod dir and exits
- * when it gets the lock; we poll() its pidfd, with the timeout, alongside an
- * inotify watch on the pod dir for the markers (ready, exit).
+ * (stage1 may die by SIGKILL without writing anything). The exit watch
+ * (exitwatch.c) gives an fd that fires when the lock's holders may be gone;
+ * we poll() it, with the timeout, alongside an inotify watch on the pod dir
+ * for the markers (ready, exit), and the lock says what happened.
  */
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <sys/file.h>
 #include <sys/inotify.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include "lockwaiter.h"
-#include "procutil.h"
 #include <podstore/markers.h>
 #include "util.h"
 #include <podstore/wait.h>
-
-static int pidfd_open_(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
 
 static bool is_live(const ps_pod *p)
 {
 	return p->state == PS_STATE_RUNNING || p->state == PS_STATE_PREPARING;
 }
 
-static int lock_waiter_start_child(ps_pod *p, struct lock_waiter *w)
-{
-	char path[64];
-	pid_t parent = getpid();
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", p->fd);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		/* Our own open file description: the lock we wait for is the
-		 * holder's, not shared with our parent's fd. */
-		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			_exit(1);
-		while (flock(fd, LOCK_SH) < 0)
-			if (errno != EINTR)
-				_exit(1);
-		_exit(0);
-	}
-	w->pid = pid;
-	w->pidfd = pidfd_open_(pid);
-	if (w->pidfd < 0) {
-		int r = -errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return r;
-	}
-	return 0;
-}
-
 int ps_lock_waiter_start(ps_pod *p, struct lock_waiter *w)
 {
-	ps_pid_marker m = { 0 };
+	ps_error *err = NULL;
+	int r = ps_exit_watch_new(p, &w->xw, &err);
 
-	if (p->dir == PS_DIR_RUN && ps_pid_marker_read(p->fd, &m, NULL) == 0 && m.stage1_pid > 0) {
-		int fd = ps_pidfd_open_verified(m.stage1_pid, m.stage1_starttime);
-		if (fd >= 0) {
-			w->pid = 0;
-			w->pidfd = fd;
-			return 0;
-		}
-	}
-	return lock_waiter_start_child(p, w);
+	ps_error_free(&err);
+	if (r < 0)
+		return r;
+	w->pidfd = ps_exit_watch_fd(w->xw);
+	return 0;
 }
 
 void ps_lock_waiter_stop(struct lock_waiter *w)
 {
-	if (w->pid > 0) {
-		kill(w->pid, SIGKILL);
-		while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (w->pidfd >= 0)
-		close(w->pidfd);
-	w->pid = 0;
+	ps_exit_watch_free(w->xw);
+	w->xw = NULL;
 	w->pidfd = -1;
 }
 
 int ps_lock_waiter_fired(ps_pod *p, struct lock_waiter *w)
 {
-	ps_lock_waiter_stop(w);
-	/* A pod gone meanwhile (removed after it exited) holds no lock either. */
-	if (ps_pod_refresh(p, NULL) < 0 || !is_live(p))
+	(void)p; /* the watch refreshes the pod it was made for */
+	if (!w->xw)
 		return 1;
-	/* Held still (stage1 is gone but something it forked lingers, or the
-	 * pid was not the holder): wait on the lock itself. */
-	int r = lock_waiter_start_child(p, w);
-	return r < 0 ? r : 0;
+	ps_error *err = NULL;
+	int r = ps_exit_watch_check(w->xw, &err);
+	ps_error_free(&err);
+	if (r == 1)
+		ps_lock_waiter_stop(w);
+	return r;
 }
 
 static int remaining_ms(long long deadline_ns)
@@ -120,7 +67,7 @@ static int remaining_ms(long long deadline_ns)
 
 int ps_pod_wait_exited(ps_pod *p, long long timeout_ms, ps_error **err)
 {
-	struct lock_waiter w = { .pid = 0, .pidfd = -1 };
+	struct lock_waiter w = LOCK_WAITER_INIT;
 	long long deadline = timeout_ms < 0 ? -1 : ps_monotonic_ns() + timeout_ms * 1000000LL;
 	int r;
 
@@ -179,7 +126,7 @@ static int pod_exit_reason(ps_pod *p, ps_error **err)
 
 int ps_pod_wait_ready(ps_pod *p, long long timeout_ms, ps_error **err)
 {
-	struct lock_waiter w = { .pid = 0, .pidfd = -1 };
+	struct lock_waiter w = LOCK_WAITER_INIT;
 	long long deadline = timeout_ms < 0 ? -1 : ps_monotonic_ns() + timeout_ms * 1000000LL;
 	char path[64];
 	long long t;

@@ -5,6 +5,7 @@
 #include <sys/inotify.h>
 
 #include <podstore/health.h>
+#include <podstore/app.h>
 #include "lockwaiter.h"
 #include <podstore/manifest.h>
 #include <podstore/markers.h>
@@ -117,7 +118,7 @@ static void watch_pod(int ifd, ps_pod *p, bool apps)
 	ps_manifest *m = NULL;
 	if (ps_manifest_load_at(p->fd, &m, NULL) < 0)
 		return;
-	_cleanup_close_ int apps_fd = openat(p->fd, PS_DIR_APPS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int apps_fd = ps_apps_dir_open(p->fd, NULL);
 	for (size_t i = 0; apps_fd >= 0 && i < m->n_init_apps + m->n_apps; i++) {
 		const ps_app *a = i < m->n_init_apps ? &m->init_apps[i] : &m->apps[i - m->n_init_apps];
 		_cleanup_close_ int fd = openat(apps_fd, a->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -188,7 +189,7 @@ int ps_pods_wait(ps_pod *const *pods, size_t n, ps_wait_cond cond, bool any, lon
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "wait");
 	/* Watch first, then look: nothing can slip between. */
 	for (size_t i = 0; i < n; i++) {
-		mbs[i] = (struct member){ .pod = pods[i], .w = { .pid = 0, .pidfd = -1 } };
+		mbs[i] = (struct member){ .pod = pods[i], .w = LOCK_WAITER_INIT };
 		if (cond != PS_WAIT_EXITED)
 			watch_pod(ifd, pods[i], apps);
 	}
@@ -229,15 +230,14 @@ int ps_pods_wait(ps_pod *const *pods, size_t n, ps_wait_cond cond, bool any, lon
 		for (size_t i = 0; i < n; i++) {
 			if (mbs[i].v != PENDING)
 				continue;
-			/* An exit ends the lock waiter; everything else is a marker. */
+			/* The exit watch fired: it re-arms itself while the lock is
+			 * held; the markers decide either way. */
 			for (size_t j = 1; j < np; j++)
-				if (pfds[j].fd == mbs[i].w.pidfd && pfds[j].revents &&
-				    ps_lock_waiter_fired(mbs[i].pod, &mbs[i].w) == 0)
-					goto next; /* still held: waiting again */
+				if (pfds[j].fd == mbs[i].w.pidfd && pfds[j].revents)
+					ps_lock_waiter_fired(mbs[i].pod, &mbs[i].w);
 			mbs[i].v = evaluate(&mbs[i], cond);
 			if (mbs[i].v != PENDING)
 				ps_lock_waiter_stop(&mbs[i].w);
-		next:;
 		}
 	}
 out:

@@ -39,7 +39,6 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 	ps_error *err = NULL;
 	struct pod pod = { .uuid = uuid, .pod_fd = pod_fd, .sync_fd = -1, .devnull = -1 };
 	struct app a = { .dirfd = -1, .rootfd = -1 };
-	char rel[96];
 
 	if (ps_manifest_load_at(pod_fd, &m, &err) < 0) {
 		fprintf(stderr, "podctl enter: pod %s: %s\n", uuid, err->msg);
@@ -51,8 +50,7 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 		return 125;
 	}
 	pod.name = m->name;
-	snprintf(rel, sizeof(rel), "apps/%s", app_name);
-	_cleanup_close_ int appfd = openat(pod_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int appfd = ps_app_dir_open(pod_fd, app_name, NULL);
 	ps_pid_marker pm = { 0 };
 	if (appfd < 0 || ps_pid_marker_read(appfd, &pm, NULL) < 0) {
 		fprintf(stderr, "podctl enter: pod %s: app %s has not started\n", uuid, app_name);

@@ -12,7 +12,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -23,7 +22,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "procutil.h"
@@ -35,70 +33,44 @@
 #include "cgroups.h"
 
 #define EXIT_STAGE1_FAILED 125
-#define DEFAULT_STOP_TIMEOUT_MS 10000
-#define LOG_ROTATE_BYTES (1024 * 1024)
-#define CONTROL_SOCKET "control"
+#define DEFAULT_STOP_TIMEOUT_MS PS_CONTROL_DEFAULT_STOP_MS
 
 /* epoll tags */
 enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS, EV_SUPERVISE, EV_CGROUP };
 #define EV_TAG(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
-bool s1_debug_on;
-static const char *s1_uuid = "";
-
-void s1_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!s1_debug_on)
-		return;
-	static long long t0;
-	long long now = ps_monotonic_ns();
-	if (!t0)
-		t0 = now;
-	va_start(ap, fmt);
-	fprintf(stderr, "podctl-stage1[%.8s] +%lldus: ", s1_uuid, (now - t0) / 1000);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-void s1_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "podctl-stage1: pod %s: ", s1_uuid);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-const char *app_status_name(enum app_status s)
-{
-	static const char *const names[] = {
-		[APP_INSTALLED] = "INSTALLED", [APP_MOUNTED] = "MOUNTED", [APP_BLOCKED] = "BLOCKED",
-		[APP_STARTING] = "STARTING",   [APP_STARTED] = "STARTED", [APP_READY] = "READY",
-		[APP_STOPPING] = "STOPPING",   [APP_STOPPED] = "STOPPED", [APP_EXITED] = "EXITED",
-		[APP_FAILED] = "FAILED",
-	};
-	return names[s];
-}
-
-/* --- supervisor state ------------------------------------------------------ */
+/* --- the supervisor ----------------------------------------------------------- */
 
 enum phase { PHASE_INIT, PHASE_APPS, PHASE_STOPPING, PHASE_DONE };
 
-static struct pod pod_;
-static int epfd = -1, timerfd = -1, ctlfd = -1;
-static enum phase phase;
-static int next_group;          /* lowest group not yet started (PHASE_APPS) */
-static size_t next_init;        /* next init app to run (PHASE_INIT) */
-static bool kill_sent;
-/* Why the pod is stopping: asked to (signal, podctl stop) or an app failed. */
-static enum { STOP_NONE, STOP_EXTERNAL, STOP_FAILURE } stop_cause;
-static int failed_code;         /* first failing app's code */
-static const char *failed_app;
+/*
+ * The supervisor: main.c's state, around the struct pod every module is
+ * handed. Modules reach it only through pod->ops (stage1.h); main.c's own
+ * functions take the pod and find the rest with sv_of().
+ */
+struct supervisor {
+	struct pod pod;
+	const char *dir;                /* --dir */
+	const char *enter_app;          /* --enter=APP */
+	char **enter_cmd;
+	sigset_t sigmask;               /* the signals the loop reads from sigfd */
+	int epfd, timerfd, ctlfd, sigfd;
+	enum phase phase;
+	int next_group;                 /* lowest group not yet started (PHASE_APPS) */
+	size_t next_init;               /* next init app to run (PHASE_INIT) */
+	bool kill_sent;
+	/* Why the pod is stopping: asked to (signal, podctl stop) or an app failed. */
+	enum { STOP_NONE, STOP_EXTERNAL, STOP_FAILURE } stop_cause;
+	int failed_code;                /* first failing app's code */
+	const char *failed_app;
+	const char *fail_reason;        /* the pod's exit reason when not app-failed */
+	void *child_stack_top;          /* apps are cloned on it (app_start) */
+};
+
+static struct supervisor *sv_of(struct pod *pod)
+{
+	return (struct supervisor *)((char *)pod - offsetof(struct supervisor, pod));
+}
 
 /*
  * A status change, in memory and in apps/<app>/status. Two transient
@@ -107,7 +79,7 @@ static const char *failed_app;
  * and STARTING, which lasts only until the child has exec'd or failed
  * (stage1 blocks on that) and is followed at once by STARTED or FAILED.
  */
-static void set_status(struct app *a, enum app_status st, const char *reason)
+static void set_status(struct pod *pod, struct app *a, enum app_status st, const char *reason)
 {
 	ps_error *err = NULL;
 	ps_status_marker m = { .status = (char *)app_status_name(st), .reason = (char *)reason,
@@ -117,7 +89,7 @@ static void set_status(struct app *a, enum app_status st, const char *reason)
 	enum app_status from = a->status;
 	a->status = st;
 	s1_debug("app %s: %s%s%s", a->m->name, m.status, reason ? ": " : "", reason ? reason : "");
-	readiness_status_changed(&pod_, a, from, st, reason); /* events, goal timers, ready marker */
+	readiness_status_changed(pod, a, from, st, reason); /* events, goal timers, ready marker */
 	if (st == APP_INSTALLED || st == APP_STARTING)
 		return;
 	if (ps_status_marker_write(a->dirfd, &m, &err) < 0) {
@@ -126,16 +98,13 @@ static void set_status(struct app *a, enum app_status st, const char *reason)
 	}
 }
 
-void stage1_set_status(struct app *a, enum app_status st, const char *reason)
+static void note_failure(struct pod *pod, struct app *a, int code)
 {
-	set_status(a, st, reason);
-}
+	struct supervisor *sv = sv_of(pod);
 
-static void note_failure(struct app *a, int code)
-{
-	if (!failed_app && code != 0) {
-		failed_app = a->m->name;
-		failed_code = code;
+	if (!sv->failed_app && code != 0) {
+		sv->failed_app = a->m->name;
+		sv->failed_code = code;
 	}
 }
 
@@ -148,7 +117,7 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 		              .time_ns = ps_now_ns() };
 
 	if (pod->sync_fd >= 0) {
-		dprintf(pod->sync_fd, "error: %s\n", msg);
+		ps_stage1_sync_error(pod->sync_fd, msg);
 	} else {
 		fprintf(stderr, "podctl: pod %s: %s\n", pod->uuid, msg);
 	}
@@ -165,54 +134,26 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 
 /* --- control socket ------------------------------------------------------- */
 
-static int control_listen(struct pod *pod, ps_error **err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	/* Through our own fd of the pod dir: short whatever the data dir's path. */
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/" CONTROL_SOCKET, pod->pod_fd);
-	unlinkat(pod->pod_fd, CONTROL_SOCKET, 0);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return ps_error_errno(err, "control socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
-		int r = ps_error_errno(err, "control socket: bind %s", sa.sun_path);
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 static void pod_stop(struct pod *pod, long long timeout_ms, bool force, bool external);
 
+/* A request on the control socket (podstore/control.h owns the protocol). */
 static void control_handle(struct pod *pod, int conn)
 {
-	char buf[128];
-	ssize_t n = recv(conn, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-	const char *reply = "ok\n";
+	ps_control_request req;
+	int r = ps_control_recv(conn, &req);
 
-	if (n < 0 && errno == EAGAIN)
+	if (r == -EAGAIN)
 		return; /* not yet: epoll tells us again */
-	if (n > 0) {
-		buf[n] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		s1_debug("control: %s", buf);
-		if (strncmp(buf, "stop", 4) == 0 && (buf[4] == '\0' || buf[4] == ' ')) {
-			long long ms = DEFAULT_STOP_TIMEOUT_MS;
-			if (buf[4] == ' ') {
-				char *end;
-				ms = strtoll(buf + 5, &end, 10);
-				if (*end || ms < 0)
-					ms = DEFAULT_STOP_TIMEOUT_MS;
-			}
-			pod_stop(pod, ms, false, true);
-		} else if (streq(buf, "kill")) {
+	if (r == 0) {
+		s1_debug("control: %s %lld", req.op == PS_CONTROL_KILL ? "kill" : "stop", req.timeout_ms);
+		if (req.op == PS_CONTROL_KILL)
 			pod_stop(pod, 0, true, true);
-		} else {
-			reply = "error: unknown command\n";
-		}
-		send(conn, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+		else
+			pod_stop(pod, req.timeout_ms, false, true);
 	}
-	epoll_ctl(epfd, EPOLL_CTL_DEL, conn, NULL);
+	if (r == 0 || r == -EBADMSG)
+		ps_control_reply(conn, r);
+	epoll_ctl(sv_of(pod)->epfd, EPOLL_CTL_DEL, conn, NULL);
 	close(conn);
 }
 
@@ -220,17 +161,14 @@ static void control_handle(struct pod *pod, int conn)
 
 static int log_open(struct app *a)
 {
-	a->log_fd = openat(a->dirfd, "log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (a->log_fd < 0)
-		return -errno;
-	struct stat st;
-	a->log_size = fstat(a->log_fd, &st) == 0 ? st.st_size : 0;
-	return 0;
+	int fd = ps_app_log_open_append(a->dirfd, &a->log_size);
+	a->log_fd = fd < 0 ? -1 : fd;
+	return fd < 0 ? fd : 0;
 }
 
-/* Copy what the app wrote to apps/<app>/log. At 1 MiB the log becomes log.1
- * (replacing an older log.1) and a fresh log starts: at most ~2 MiB per app. */
-static void log_drain(struct app *a)
+/* Copy what the app wrote to apps/<app>/log (podstore/app.h: rotated to
+ * log.1 at PS_APP_LOG_ROTATE_BYTES, at most ~2 MiB per app). */
+static void log_drain(struct pod *pod, struct app *a)
 {
 	char buf[65536];
 
@@ -240,16 +178,16 @@ static void log_drain(struct app *a)
 			continue;
 		if (n <= 0) {
 			if (n == 0 || errno != EAGAIN) {
-				epoll_ctl(epfd, EPOLL_CTL_DEL, a->log_rfd, NULL);
+				epoll_ctl(sv_of(pod)->epfd, EPOLL_CTL_DEL, a->log_rfd, NULL);
 				close(a->log_rfd);
 				a->log_rfd = -1;
 			}
 			return;
 		}
-		if (a->log_fd >= 0 && a->log_size >= LOG_ROTATE_BYTES) {
+		if (a->log_fd >= 0 && a->log_size >= PS_APP_LOG_ROTATE_BYTES) {
 			close(a->log_fd);
 			a->log_fd = -1;
-			renameat(a->dirfd, "log", a->dirfd, "log.1");
+			ps_app_log_rotate(a->dirfd);
 			log_open(a);
 		}
 		if (a->log_fd >= 0 && ps_write_all(a->log_fd, buf, (size_t)n) == 0)
@@ -275,18 +213,17 @@ struct child_args {
 };
 
 #define CHILD_STACK_SIZE (256 * 1024)
-static void *child_stack_top;
 
-static void *child_stack_get(void)
+static void *child_stack_get(struct supervisor *sv)
 {
-	if (!child_stack_top) {
+	if (!sv->child_stack_top) {
 		void *st = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
 		                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 		if (st == MAP_FAILED)
 			return NULL;
-		child_stack_top = (char *)st + CHILD_STACK_SIZE;
+		sv->child_stack_top = (char *)st + CHILD_STACK_SIZE;
 	}
-	return child_stack_top;
+	return sv->child_stack_top;
 }
 
 static int app_child_main(void *arg)
@@ -301,14 +238,15 @@ static int app_child_main(void *arg)
 
 static void app_start(struct pod *pod, struct app *a)
 {
+	struct supervisor *sv = sv_of(pod);
 	ps_error *err = NULL;
 	int errp[2], logp[2] = { -1, -1 };
 
 	/* A restart: what is left of the last run's log pipe, then a fresh log fd. */
 	if (a->log_rfd >= 0)
-		log_drain(a);
+		log_drain(pod, a);
 	if (a->log_rfd >= 0) {
-		epoll_ctl(epfd, EPOLL_CTL_DEL, a->log_rfd, NULL);
+		epoll_ctl(sv->epfd, EPOLL_CTL_DEL, a->log_rfd, NULL);
 		close(a->log_rfd);
 		a->log_rfd = -1;
 	}
@@ -316,23 +254,23 @@ static void app_start(struct pod *pod, struct app *a)
 		close(a->log_fd);
 		a->log_fd = -1;
 	}
-	set_status(a, APP_STARTING, NULL);
+	set_status(pod, a, APP_STARTING, NULL);
 	/* The user and group, from the image's files, by us and before the
 	 * child exists: a FIFO or a huge file there cannot stall the child
 	 * while it holds our fds, nor us. */
 	if (s1_resolve_identity(a->rootfd, a->m, &a->uid, &a->gid, &err) < 0) {
 		a->ended = true;
 		a->code = EXIT_STAGE1_FAILED;
-		note_failure(a, EXIT_STAGE1_FAILED);
-		set_status(a, APP_FAILED, err->msg);
+		note_failure(pod, a, EXIT_STAGE1_FAILED);
+		set_status(pod, a, APP_FAILED, err->msg);
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 		return;
 	}
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		a->ended = true;
-		note_failure(a, EXIT_STAGE1_FAILED);
-		set_status(a, APP_FAILED, "pipe failed");
+		note_failure(pod, a, EXIT_STAGE1_FAILED);
+		set_status(pod, a, APP_FAILED, "pipe failed");
 		return;
 	}
 	if (pod->detached) {
@@ -340,15 +278,15 @@ static void app_start(struct pod *pod, struct app *a)
 			close(errp[0]);
 			close(errp[1]);
 			a->ended = true;
-			note_failure(a, EXIT_STAGE1_FAILED);
-			set_status(a, APP_FAILED, "cannot open log");
+			note_failure(pod, a, EXIT_STAGE1_FAILED);
+			set_status(pod, a, APP_FAILED, "cannot open log");
 			return;
 		}
 	}
 	s1_cgroups_app_starting(pod, a);
 	struct child_args ca = { pod, a, errp[0], errp[1], logp[0], logp[1] };
-	pid_t pid = child_stack_get() ? clone(app_child_main, child_stack_top, CLONE_VFORK | SIGCHLD, &ca)
-	                              : -1;
+	void *stack = child_stack_get(sv);
+	pid_t pid = stack ? clone(app_child_main, stack, CLONE_VFORK | SIGCHLD, &ca) : -1;
 	close(errp[1]);
 	if (logp[1] >= 0)
 		close(logp[1]);
@@ -357,8 +295,8 @@ static void app_start(struct pod *pod, struct app *a)
 		if (logp[0] >= 0)
 			close(logp[0]);
 		a->ended = true;
-		note_failure(a, EXIT_STAGE1_FAILED);
-		set_status(a, APP_FAILED, "fork failed");
+		note_failure(pod, a, EXIT_STAGE1_FAILED);
+		set_status(pod, a, APP_FAILED, "fork failed");
 		return;
 	}
 	a->pid = pid;
@@ -366,7 +304,7 @@ static void app_start(struct pod *pod, struct app *a)
 		a->log_rfd = logp[0];
 		fcntl(a->log_rfd, F_SETFL, O_NONBLOCK);
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_LOG, a - pod->apps) };
-		epoll_ctl(epfd, EPOLL_CTL_ADD, a->log_rfd, &ev);
+		epoll_ctl(sv->epfd, EPOLL_CTL_ADD, a->log_rfd, &ev);
 	}
 
 	/* Wait for exec (EOF) or the child's reason for failing. The child's
@@ -381,8 +319,8 @@ static void app_start(struct pod *pod, struct app *a)
 		ce.msg[sizeof(ce.msg) - 1] = '\0';
 		a->code = ce.code;
 		a->failed = true;
-		note_failure(a, ce.code);
-		set_status(a, APP_FAILED, ce.msg);
+		note_failure(pod, a, ce.code);
+		set_status(pod, a, APP_FAILED, ce.msg);
 		s1_warn("app %s: %s", a->m->name, ce.msg);
 		return; /* reaped by the SIGCHLD handler */
 	}
@@ -395,16 +333,16 @@ static void app_start(struct pod *pod, struct app *a)
 		ps_error_free(&err);
 	}
 	a->started_mono_ns = ps_monotonic_ns();
-	set_status(a, APP_STARTED, NULL);
+	set_status(pod, a, APP_STARTED, NULL);
 	supervise_app_started(pod, a);
 }
 
 /* An app reached its status goal (READY: it said so, readiness.c); an app
  * whose goal is MOUNTED is never started; one that missed its goal with
  * onGoalTimeout "ignore" holds its group back no longer. */
-static bool app_at_goal(const struct app *a)
+static bool app_at_goal(const struct pod *pod, const struct app *a)
 {
-	if (readiness_goal_waived(&pod_, a))
+	if (readiness_goal_waived(pod, a))
 		return true;
 	if (a->m->goal == PS_GOAL_MOUNTED)
 		return a->status >= APP_MOUNTED;
@@ -413,20 +351,10 @@ static bool app_at_goal(const struct app *a)
 	return a->status >= APP_STARTED;
 }
 
-static bool app_running(const struct app *a)
-{
-	return a->pid > 0 && !a->ended;
-}
-
-bool app_is_running(const struct app *a)
-{
-	return app_running(a);
-}
-
 /* Running and worth a stop signal (a failed child is exiting anyway). */
 static bool app_stoppable(const struct app *a)
 {
-	return app_running(a) && !a->failed;
+	return app_is_running(a) && !a->failed;
 }
 
 static void pod_finish_check(struct pod *pod);
@@ -434,9 +362,11 @@ static void pod_finish_check(struct pod *pod);
 /* Start what can be started: init apps one by one, then groups in order. */
 static void pod_advance(struct pod *pod)
 {
-	while (phase == PHASE_INIT) {
-		if (next_init > 0) {
-			struct app *prev = &pod->apps[next_init - 1];
+	struct supervisor *sv = sv_of(pod);
+
+	while (sv->phase == PHASE_INIT) {
+		if (sv->next_init > 0) {
+			struct app *prev = &pod->apps[sv->next_init - 1];
 			if (!prev->ended)
 				return; /* still running */
 			if (prev->status == APP_FAILED || prev->code != 0) {
@@ -444,13 +374,13 @@ static void pod_advance(struct pod *pod)
 				return;
 			}
 		}
-		if (next_init == pod->n_init) {
-			phase = PHASE_APPS;
+		if (sv->next_init == pod->n_init) {
+			sv->phase = PHASE_APPS;
 			break;
 		}
-		app_start(pod, &pod->apps[next_init++]);
+		app_start(pod, &pod->apps[sv->next_init++]);
 	}
-	while (phase == PHASE_APPS) {
+	while (sv->phase == PHASE_APPS) {
 		/* Is the current group at its goal? */
 		int lowest = -1;
 		for (size_t i = pod->n_init; i < pod->n_apps; i++) {
@@ -460,9 +390,9 @@ static void pod_advance(struct pod *pod)
 				pod_stop(pod, DEFAULT_STOP_TIMEOUT_MS, false, false);
 				return;
 			}
-			if (a->m->group_index < next_group && !app_at_goal(a) && !a->ended)
+			if (a->m->group_index < sv->next_group && !app_at_goal(pod, a) && !a->ended)
 				return; /* wait (readiness: an event will call us again) */
-			if (a->m->group_index >= next_group && a->status < APP_STARTING &&
+			if (a->m->group_index >= sv->next_group && a->status < APP_STARTING &&
 			    (lowest < 0 || a->m->group_index < lowest))
 				lowest = a->m->group_index;
 		}
@@ -474,13 +404,13 @@ static void pod_advance(struct pod *pod)
 			    a->m->goal != PS_GOAL_MOUNTED)
 				app_start(pod, a);
 		}
-		next_group = lowest + 1;
+		sv->next_group = lowest + 1;
 		/* mark later groups BLOCKED once, so status shows why they wait */
 		for (size_t i = pod->n_init; i < pod->n_apps; i++) {
 			struct app *a = &pod->apps[i];
 			if (a->m->group_index > lowest && a->status == APP_MOUNTED &&
 			    a->m->goal != PS_GOAL_MOUNTED)
-				set_status(a, APP_BLOCKED, NULL);
+				set_status(pod, a, APP_BLOCKED, NULL);
 		}
 	}
 	pod_finish_check(pod);
@@ -490,7 +420,9 @@ static void pod_advance(struct pod *pod)
  * is gone, init apps last; SIGKILL to all that is left at the deadline. */
 static void stop_advance(struct pod *pod)
 {
-	if (phase != PHASE_STOPPING)
+	struct supervisor *sv = sv_of(pod);
+
+	if (sv->phase != PHASE_STOPPING)
 		return;
 	int top = -2; /* init apps count as group -1 */
 	for (size_t i = 0; i < pod->n_apps; i++) {
@@ -507,7 +439,7 @@ static void stop_advance(struct pod *pod)
 		if (app_stoppable(a) && g == top && !a->signalled) {
 			a->signalled = true;
 			if (a->status != APP_FAILED) /* a FAILED app keeps its status and reason */
-				set_status(a, APP_STOPPING, NULL);
+				set_status(pod, a, APP_STOPPING, NULL);
 			kill(a->pid, SIGTERM);
 		}
 	}
@@ -515,14 +447,16 @@ static void stop_advance(struct pod *pod)
 
 static void kill_all(struct pod *pod)
 {
-	kill_sent = true;
+	struct supervisor *sv = sv_of(pod);
+
+	sv->kill_sent = true;
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
 		if (app_stoppable(a)) {
 			if (!a->signalled) {
 				a->signalled = true;
 				if (a->status != APP_FAILED)
-					set_status(a, APP_STOPPING, "killed");
+					set_status(pod, a, APP_STOPPING, "killed");
 			}
 			kill(a->pid, SIGKILL);
 		}
@@ -531,21 +465,23 @@ static void kill_all(struct pod *pod)
 
 static void pod_stop(struct pod *pod, long long timeout_ms, bool force, bool external)
 {
-	if (phase == PHASE_DONE)
+	struct supervisor *sv = sv_of(pod);
+
+	if (sv->phase == PHASE_DONE)
 		return;
-	if (phase != PHASE_STOPPING) {
-		phase = PHASE_STOPPING;
-		stop_cause = external ? STOP_EXTERNAL : STOP_FAILURE;
+	if (sv->phase != PHASE_STOPPING) {
+		sv->phase = PHASE_STOPPING;
+		sv->stop_cause = external ? STOP_EXTERNAL : STOP_FAILURE;
 		readiness_pod_stopping(pod);
 		/* apps that never started will not */
 		for (size_t i = 0; i < pod->n_apps; i++) {
 			struct app *a = &pod->apps[i];
 			if (a->status < APP_STARTING)
-				set_status(a, APP_STOPPED, "pod stopped before the app started");
+				set_status(pod, a, APP_STOPPED, "pod stopped before the app started");
 			if (a->restart_pending) {
 				supervise_restart_cancel(pod, a);
 				a->restart_pending = false;
-				set_status(a, APP_STOPPED, "pod stopped: restart cancelled");
+				set_status(pod, a, APP_STOPPED, "pod stopped: restart cancelled");
 			}
 		}
 		struct itimerspec its = { .it_value = { .tv_sec = timeout_ms / 1000,
@@ -553,7 +489,7 @@ static void pod_stop(struct pod *pod, long long timeout_ms, bool force, bool ext
 		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
 			force = true;
 		else
-			timerfd_settime(timerfd, 0, &its, NULL);
+			timerfd_settime(sv->timerfd, 0, &its, NULL);
 	}
 	if (force)
 		kill_all(pod);
@@ -562,22 +498,23 @@ static void pod_stop(struct pod *pod, long long timeout_ms, bool force, bool ext
 	pod_finish_check(pod);
 }
 
-static const char *fail_reason; /* the pod's exit reason when not app-failed */
-
-/* readiness.c: an app missed its goal; the pod fails with reason. */
-void stage1_fail_pod(struct pod *pod, struct app *a, const char *reason, int code)
+/* pod->ops->fail: an app missed its goal (readiness.c); the pod fails with reason. */
+static void sv_fail_pod(struct pod *pod, struct app *a, const char *reason, int code)
 {
-	if (!failed_app) {
-		failed_app = a->m->name;
-		failed_code = code;
-		fail_reason = reason;
+	struct supervisor *sv = sv_of(pod);
+
+	if (!sv->failed_app) {
+		sv->failed_app = a->m->name;
+		sv->failed_code = code;
+		sv->fail_reason = reason;
 	}
-	set_status(a, APP_FAILED, reason);
+	set_status(pod, a, APP_FAILED, reason);
 	pod_stop(pod, DEFAULT_STOP_TIMEOUT_MS, false, false);
 }
 
 static void app_reaped(struct pod *pod, struct app *a, int status)
 {
+	struct supervisor *sv = sv_of(pod);
 	ps_error *err = NULL;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
@@ -609,10 +546,10 @@ static void app_reaped(struct pod *pod, struct app *a, int status)
 		snprintf(reason, sizeof(reason), "exit code %d", code);
 	if (a->status == APP_FAILED) {
 		/* failed its goal and was stopped for it: FAILED stays its last status */
-		note_failure(a, code ? code : EXIT_STAGE1_FAILED);
+		note_failure(pod, a, code ? code : EXIT_STAGE1_FAILED);
 		return;
 	}
-	if (phase == PHASE_APPS && !a->init && !a->signalled && restart_wanted(a->m->restart, code, sig)) {
+	if (sv->phase == PHASE_APPS && !a->init && !a->signalled && restart_wanted(a->m->restart, code, sig)) {
 		long long ran_ms = (ps_monotonic_ns() - a->started_mono_ns) / 1000000LL;
 		long long delay = supervise_restart_delay(pod, a, ran_ms);
 		size_t l = strlen(reason);
@@ -620,20 +557,19 @@ static void app_reaped(struct pod *pod, struct app *a, int status)
 		         ps_restart_policy_name(a->m->restart));
 		a->restart_pending = true;
 		supervise_restart_arm(pod, a, delay);
-		set_status(a, APP_EXITED, reason);
+		set_status(pod, a, APP_EXITED, reason);
 		return;
 	}
-	note_failure(a, code);
-	if (oom && failed_app == a->m->name && !fail_reason)
-		fail_reason = "oom";
-	set_status(a, a->signalled ? APP_STOPPED : APP_EXITED, reason);
+	note_failure(pod, a, code);
+	if (oom && sv->failed_app == a->m->name && !sv->fail_reason)
+		sv->fail_reason = "oom";
+	set_status(pod, a, a->signalled ? APP_STOPPED : APP_EXITED, reason);
 }
 
-/* supervise.c: a liveness / startup probe or the watchdog failed. Not a
- * stop: the app ends EXITED and its restartPolicy applies. */
-void stage1_app_kill(struct pod *pod, struct app *a, const char *why)
+/* pod->ops->app_kill: a liveness / startup probe or the watchdog failed
+ * (supervise.c). Not a stop: the app ends EXITED and its restartPolicy applies. */
+static void sv_app_kill(struct pod *pod, struct app *a, const char *why)
 {
-	(void)pod;
 	if (!app_stoppable(a) || a->signalled || a->probe_killed)
 		return;
 	s1_warn("app %s: %s: killing it", a->m->name, why);
@@ -642,10 +578,12 @@ void stage1_app_kill(struct pod *pod, struct app *a, const char *why)
 	kill(a->pid, SIGKILL);
 }
 
-/* supervise.c: the back-off is over, start the app again. */
-void stage1_app_restart(struct pod *pod, struct app *a)
+/* pod->ops->app_restart: the back-off is over (supervise.c), start the app again. */
+static void sv_app_restart(struct pod *pod, struct app *a)
 {
-	if (!a->restart_pending || phase != PHASE_APPS)
+	struct supervisor *sv = sv_of(pod);
+
+	if (!a->restart_pending || sv->phase != PHASE_APPS)
 		return;
 	a->restart_pending = false;
 	a->ended = a->signalled = a->failed = a->probe_killed = false;
@@ -686,30 +624,32 @@ static void reap(struct pod *pod)
 static bool all_ended(const struct pod *pod)
 {
 	for (size_t i = 0; i < pod->n_apps; i++)
-		if (app_running(&pod->apps[i]) || pod->apps[i].restart_pending)
+		if (app_is_running(&pod->apps[i]) || pod->apps[i].restart_pending)
 			return false;
 	return true;
 }
 
 static void pod_finish_check(struct pod *pod)
 {
-	if (phase == PHASE_DONE || !all_ended(pod))
+	struct supervisor *sv = sv_of(pod);
+
+	if (sv->phase == PHASE_DONE || !all_ended(pod))
 		return;
-	if (phase == PHASE_STOPPING) {
+	if (sv->phase == PHASE_STOPPING) {
 		stop_advance(pod); /* next group down, if any */
 		if (!all_ended(pod))
 			return;
-		phase = PHASE_DONE;
+		sv->phase = PHASE_DONE;
 		return;
 	}
-	if (phase == PHASE_APPS) {
+	if (sv->phase == PHASE_APPS) {
 		/* anything left to start? */
 		for (size_t i = pod->n_init; i < pod->n_apps; i++) {
 			const struct app *a = &pod->apps[i];
 			if (a->status < APP_STARTING && a->m->goal != PS_GOAL_MOUNTED)
 				return;
 		}
-		phase = PHASE_DONE;
+		sv->phase = PHASE_DONE;
 	}
 }
 
@@ -761,9 +701,9 @@ static int setup_apps(struct pod *pod, ps_error **err)
 	pod->apps = calloc(pod->n_apps, sizeof(struct app));
 	if (!pod->apps)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "apps");
-	_cleanup_close_ int appsfd = openat(pod->pod_fd, PS_DIR_APPS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int appsfd = ps_apps_dir_open(pod->pod_fd, err);
 	if (appsfd < 0)
-		return ps_error_errno(err, "open %s", PS_DIR_APPS);
+		return appsfd;
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
 		a->init = i < pod->n_init;
@@ -778,7 +718,7 @@ static int setup_apps(struct pod *pod, ps_error **err)
 			return ps_error_errno(err, "app %s: open", a->m->name);
 		if ((r = app_build_exec(pod, a, err)) < 0)
 			return r;
-		set_status(a, APP_INSTALLED, NULL);
+		set_status(pod, a, APP_INSTALLED, NULL);
 	}
 	if (pod->interactive && m->n_apps != 1)
 		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "--interactive needs exactly one app");
@@ -837,7 +777,11 @@ static int parse_fd(const char *s)
 	return (int)v;
 }
 
-int main(int argc, char **argv)
+/* --- parse -------------------------------------------------------------------- */
+
+/* The command line into sv; returns -1 to go on, else the exit code (--help,
+ * usage errors). */
+static int parse_args(struct supervisor *sv, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pod-fd", required_argument, NULL, 'p' },
@@ -849,29 +793,21 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *enter_app = NULL;
-	struct pod *pod = &pod_;
-	const char *dir = NULL;
-	ps_error *err = NULL;
+	struct pod *pod = &sv->pod;
+	bool debug = false;
 	int c;
 
-	pod->pod_fd = pod->sync_fd = pod->devnull = -1;
-	/* Not dumpable, and so neither is any child until it execs (the flag is
-	 * inherited): nothing in a pod can ptrace a setup child or the pod's
-	 * init, or open their /proc/PID/{fd,mem,cwd,root}. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	s1_no_openat2 = getenv("PODCTL_STAGE1_NO_OPENAT2") && streq(getenv("PODCTL_STAGE1_NO_OPENAT2"), "1");
 	/* "+": with --enter, the command after UUID keeps its own options. */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
-			enter_app = optarg;
+			sv->enter_app = optarg;
 			break;
 		case 'p':
 			pod->pod_fd = parse_fd(optarg);
 			break;
 		case 'd':
-			dir = optarg;
+			sv->dir = optarg;
 			break;
 		case 's':
 			pod->sync_fd = parse_fd(optarg);
@@ -880,7 +816,7 @@ int main(int argc, char **argv)
 			pod->interactive = true;
 			break;
 		case 'D':
-			pod->debug = s1_debug_on = true;
+			debug = true;
 			break;
 		case 'h':
 			usage();
@@ -890,20 +826,37 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (enter_app) {
+	if (sv->enter_app) {
 		if (optind + 2 > argc || pod->pod_fd < 0 || !ps_uuid_is_valid(argv[optind])) {
 			usage();
 			return 2;
 		}
-		return stage1_enter(pod->pod_fd, argv[optind], enter_app, argv + optind + 1);
+		pod->uuid = argv[optind];
+		sv->enter_cmd = argv + optind + 1;
+		s1_log_init(NULL, debug);
+		return -1;
 	}
-	if (optind + 1 != argc || pod->pod_fd < 0 || !dir || !ps_uuid_is_valid(argv[optind])) {
+	if (optind + 1 != argc || pod->pod_fd < 0 || !sv->dir || !ps_uuid_is_valid(argv[optind])) {
 		usage();
 		return 2;
 	}
-	pod->uuid = s1_uuid = argv[optind];
-	s1_debug("start");
+	pod->uuid = argv[optind];
 	pod->detached = pod->sync_fd >= 0;
+	s1_log_init(pod->uuid, debug);
+	return -1;
+}
+
+/* --- set up ------------------------------------------------------------------- */
+
+/* Everything before the first app starts: the pod's files, namespaces,
+ * rootfs, seccomp, its pid 1, the event loop. Fails early (and exits) on
+ * any error, recording it in the exit marker. */
+static void setup(struct supervisor *sv)
+{
+	struct pod *pod = &sv->pod;
+	ps_error *err = NULL;
+
+	s1_debug("start");
 	/* Keep the lock fd, but out of every exec'd app. */
 	if (fcntl(pod->pod_fd, F_SETFD, FD_CLOEXEC) < 0) {
 		ps_error_errno(&err, "pod fd %d", pod->pod_fd);
@@ -914,23 +867,22 @@ int main(int argc, char **argv)
 		fcntl(pod->sync_fd, F_SETFD, FD_CLOEXEC);
 
 	/* Signals become events; SIGPIPE is an error return. */
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigemptyset(&sv->sigmask);
+	sigaddset(&sv->sigmask, SIGCHLD);
+	sigaddset(&sv->sigmask, SIGTERM);
+	sigaddset(&sv->sigmask, SIGINT);
+	sigaddset(&sv->sigmask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sv->sigmask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	pod->data_path = realpath(dir, NULL);
+	pod->data_path = realpath(sv->dir, NULL);
 	if (!pod->data_path) {
-		ps_error_errno(&err, "data dir %s", dir);
+		ps_error_errno(&err, "data dir %s", sv->dir);
 		fail_early(pod, &err);
 	}
 	pod->data_fd = open(pod->data_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pod->data_fd < 0 || fchdir(pod->data_fd) < 0) {
-		ps_error_errno(&err, "data dir %s", dir);
+		ps_error_errno(&err, "data dir %s", sv->dir);
 		fail_early(pod, &err);
 	}
 	pod->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -957,8 +909,8 @@ int main(int argc, char **argv)
 		fail_early(pod, &err);
 	if (supervise_setup(pod, &err) < 0)
 		fail_early(pod, &err);
-	ctlfd = control_listen(pod, &err);
-	if (ctlfd < 0)
+	sv->ctlfd = ps_control_listen(pod->pod_fd, &err);
+	if (sv->ctlfd < 0)
 		fail_early(pod, &err);
 	if (setup_namespaces(pod, &err) < 0)
 		fail_early(pod, &err);
@@ -967,10 +919,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
 		if (rootfs_mount_app(pod, a, &err) < 0 || rootfs_write_etc(pod, a, &err) < 0) {
-			set_status(a, APP_FAILED, err->msg);
+			set_status(pod, a, APP_FAILED, err->msg);
 			fail_early(pod, &err);
 		}
-		set_status(a, APP_MOUNTED, NULL);
+		set_status(pod, a, APP_MOUNTED, NULL);
 	}
 	for (size_t i = 0; i < pod->n_apps; i++)
 		if (confine_prepare(pod, &pod->apps[i], &err) < 0)
@@ -1000,44 +952,109 @@ int main(int argc, char **argv)
 	}
 
 	/* The event loop's sources. */
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (epfd < 0 || sigfd < 0 || timerfd < 0) {
+	sv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sv->sigfd = signalfd(-1, &sv->sigmask, SFD_CLOEXEC | SFD_NONBLOCK);
+	sv->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (sv->epfd < 0 || sv->sigfd < 0 || sv->timerfd < 0) {
 		ps_error_errno(&err, "event loop");
 		fail_early(pod, &err);
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_SIGNAL, 0) };
-	epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev);
+	epoll_ctl(sv->epfd, EPOLL_CTL_ADD, sv->sigfd, &ev);
 	ev.data.u64 = EV_TAG(EV_CONTROL, 0);
-	epoll_ctl(epfd, EPOLL_CTL_ADD, ctlfd, &ev);
+	epoll_ctl(sv->epfd, EPOLL_CTL_ADD, sv->ctlfd, &ev);
 	ev.data.u64 = EV_TAG(EV_TIMER, 0);
-	epoll_ctl(epfd, EPOLL_CTL_ADD, timerfd, &ev);
-	if (readiness_loop_add(pod, epfd, EV_READINESS, &err) < 0 ||
-	    supervise_loop_add(pod, epfd, EV_SUPERVISE, &err) < 0)
+	epoll_ctl(sv->epfd, EPOLL_CTL_ADD, sv->timerfd, &ev);
+	if (readiness_loop_add(pod, sv->epfd, EV_READINESS, &err) < 0 ||
+	    supervise_loop_add(pod, sv->epfd, EV_SUPERVISE, &err) < 0)
 		fail_early(pod, &err);
-	if (s1_cgroups_loop_add(pod, epfd, EV_TAG(EV_CGROUP, 0)) < 0) {
+	if (s1_cgroups_loop_add(pod, sv->epfd, EV_TAG(EV_CGROUP, 0)) < 0) {
 		ps_error_errno(&err, "event loop: cgroup events");
 		fail_early(pod, &err);
 	}
 
 	if (pod->sync_fd >= 0) {
 		/* podctl run --detach returns now */
-		if (write(pod->sync_fd, "ok\n", 3) < 0) {
-			/* podctl gone: carry on */
-		}
+		ps_stage1_sync_ok(pod->sync_fd); /* podctl gone: carry on */
 		close(pod->sync_fd);
 		pod->sync_fd = -1;
 	}
+}
 
-	phase = pod->n_init ? PHASE_INIT : PHASE_APPS;
+/* --- loop ------------------------------------------------------------------------ */
+
+static void on_signals(struct supervisor *sv)
+{
+	struct pod *pod = &sv->pod;
+	struct signalfd_siginfo si;
+
+	while (read(sv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;
+		s1_debug("signal %d", (int)si.ssi_signo);
+		/* a second SIGINT/SIGTERM while stopping: kill now */
+		pod_stop(pod, DEFAULT_STOP_TIMEOUT_MS, sv->phase == PHASE_STOPPING, true);
+	}
+	reap(pod);
+}
+
+static void on_event(struct supervisor *sv, uint64_t tag)
+{
+	struct pod *pod = &sv->pod;
+	uint32_t kind = (uint32_t)(tag >> 32);
+	uint32_t idx = (uint32_t)tag;
+
+	switch (kind) {
+	case EV_SIGNAL:
+		on_signals(sv);
+		break;
+	case EV_CONTROL: {
+		int conn = accept4(sv->ctlfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (conn >= 0) {
+			struct epoll_event cev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_CONN, conn) };
+			epoll_ctl(sv->epfd, EPOLL_CTL_ADD, conn, &cev);
+		}
+		break;
+	}
+	case EV_CONN:
+		control_handle(pod, (int)idx);
+		break;
+	case EV_TIMER: {
+		uint64_t exp;
+		if (read(sv->timerfd, &exp, sizeof(exp)) > 0 && sv->phase == PHASE_STOPPING) {
+			s1_debug("stop timeout: killing what is left");
+			kill_all(pod);
+		}
+		break;
+	}
+	case EV_LOG:
+		log_drain(pod, &pod->apps[idx]);
+		break;
+	case EV_READINESS:
+		readiness_event(pod, idx);
+		break;
+	case EV_SUPERVISE:
+		supervise_event(pod, idx);
+		break;
+	case EV_CGROUP:
+		s1_cgroups_event(pod);
+		break;
+	}
+}
+
+/* Start the apps and run until every one has ended. */
+static void loop(struct supervisor *sv)
+{
+	struct pod *pod = &sv->pod;
+
+	sv->phase = pod->n_init ? PHASE_INIT : PHASE_APPS;
 	pod_advance(pod);
 	reap(pod);
 	pod_advance(pod);
 
-	while (phase != PHASE_DONE) {
+	while (sv->phase != PHASE_DONE) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(epfd, evs, 16, -1);
+		int n = epoll_wait(sv->epfd, evs, 16, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1045,63 +1062,25 @@ int main(int argc, char **argv)
 			kill_all(pod);
 			break;
 		}
-		for (int i = 0; i < n; i++) {
-			uint32_t kind = (uint32_t)(evs[i].data.u64 >> 32);
-			uint32_t idx = (uint32_t)evs[i].data.u64;
-			switch (kind) {
-			case EV_SIGNAL: {
-				struct signalfd_siginfo si;
-				while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-					if (si.ssi_signo == SIGCHLD)
-						continue;
-					s1_debug("signal %d", (int)si.ssi_signo);
-					/* a second SIGINT/SIGTERM while stopping: kill now */
-					pod_stop(pod, DEFAULT_STOP_TIMEOUT_MS, phase == PHASE_STOPPING, true);
-				}
-				reap(pod);
-				break;
-			}
-			case EV_CONTROL: {
-				int conn = accept4(ctlfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-				if (conn >= 0) {
-					struct epoll_event cev = { .events = EPOLLIN, .data.u64 = EV_TAG(EV_CONN, conn) };
-					epoll_ctl(epfd, EPOLL_CTL_ADD, conn, &cev);
-				}
-				break;
-			}
-			case EV_CONN:
-				control_handle(pod, (int)idx);
-				break;
-			case EV_TIMER: {
-				uint64_t exp;
-				if (read(timerfd, &exp, sizeof(exp)) > 0 && phase == PHASE_STOPPING) {
-					s1_debug("stop timeout: killing what is left");
-					kill_all(pod);
-				}
-				break;
-			}
-			case EV_LOG:
-				log_drain(&pod->apps[idx]);
-				break;
-			case EV_READINESS:
-				readiness_event(pod, idx);
-				break;
-			case EV_SUPERVISE:
-				supervise_event(pod, idx);
-				break;
-			case EV_CGROUP:
-				s1_cgroups_event(pod);
-				break;
-			}
-		}
-		if (phase == PHASE_STOPPING)
+		for (int i = 0; i < n; i++)
+			on_event(sv, evs[i].data.u64);
+		if (sv->phase == PHASE_STOPPING)
 			stop_advance(pod);
 		pod_advance(pod);
 		pod_finish_check(pod);
 	}
+}
 
-	/* Every app has ended: end the pod's init, which takes any orphans
-	 * left in the pod's pid ns with it. */
+/* --- finish ---------------------------------------------------------------------- */
+
+/* Every app has ended: end the pod's init (which takes any orphans left in
+ * the pod's pid ns with it), drain the logs, write the exit marker last.
+ * Returns the pod's exit code. */
+static int finish(struct supervisor *sv)
+{
+	struct pod *pod = &sv->pod;
+	ps_error *err = NULL;
+
 	s1_debug("all apps ended");
 	if (pod->reaper > 0) {
 		kill(pod->reaper, SIGKILL);
@@ -1112,21 +1091,51 @@ int main(int argc, char **argv)
 	s1_cgroups_teardown(pod);
 	for (size_t i = 0; i < pod->n_apps; i++)
 		if (pod->apps[i].log_rfd >= 0)
-			log_drain(&pod->apps[i]);
-	unlinkat(pod->pod_fd, CONTROL_SOCKET, 0);
+			log_drain(pod, &pod->apps[i]);
+	ps_control_unlink(pod->pod_fd);
 
-	ps_exit_marker em = { .code = failed_code, .time_ns = ps_now_ns() };
-	if (stop_cause == STOP_EXTERNAL)
-		em.reason = kill_sent ? "killed" : "stopped";
-	else if (failed_app)
-		em.reason = fail_reason ? (char *)fail_reason : "app-failed";
+	ps_exit_marker em = { .code = sv->failed_code, .time_ns = ps_now_ns() };
+	if (sv->stop_cause == STOP_EXTERNAL)
+		em.reason = sv->kill_sent ? "killed" : "stopped";
+	else if (sv->failed_app)
+		em.reason = sv->fail_reason ? (char *)sv->fail_reason : "app-failed";
 	else
 		em.reason = "ok";
-	em.app = (char *)failed_app;
+	em.app = (char *)sv->failed_app;
 	if (ps_exit_marker_write(pod->pod_fd, &em, true, &err) < 0) {
 		s1_warn("%s", err->msg);
 		ps_error_free(&err);
 	}
 	s1_debug("pod exited: %d (%s)", em.code, em.reason);
 	return em.code;
+}
+
+static const struct pod_ops supervisor_ops = {
+	.set_status = set_status,
+	.fail = sv_fail_pod,
+	.app_kill = sv_app_kill,
+	.app_restart = sv_app_restart,
+};
+
+int main(int argc, char **argv)
+{
+	struct supervisor sv = {
+		.pod = { .ops = &supervisor_ops, .pod_fd = -1, .sync_fd = -1, .devnull = -1,
+		         .data_fd = -1 },
+		.epfd = -1, .timerfd = -1, .ctlfd = -1, .sigfd = -1,
+	};
+
+	/* Not dumpable, and so neither is any child until it execs (the flag is
+	 * inherited): nothing in a pod can ptrace a setup child or the pod's
+	 * init, or open their /proc/PID/{fd,mem,cwd,root}. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	s1_no_openat2 = getenv("PODCTL_STAGE1_NO_OPENAT2") && streq(getenv("PODCTL_STAGE1_NO_OPENAT2"), "1");
+	int r = parse_args(&sv, argc, argv);
+	if (r >= 0)
+		return r;
+	if (sv.enter_app)
+		return stage1_enter(sv.pod.pod_fd, sv.pod.uuid, sv.enter_app, sv.enter_cmd);
+	setup(&sv);
+	loop(&sv);
+	return finish(&sv);
 }

@@ -29,7 +29,7 @@ static size_t n_rd;
 static char *outer_notify;   /* the NOTIFY_SOCKET we were started with */
 static int goal_timer = -1;
 static bool pod_ready, stopping;
-static char client_path[4096];
+static char *client_path;      /* podctl-notify, bound into apps; NULL: none */
 static struct rp_server *http;
 static const struct pod *the_pod;   /* ready protocols over HTTP; NULL when no app opted in */
 
@@ -68,22 +68,17 @@ void readiness_init(struct pod *pod)
 		outer_notify = strdup(s);
 	unsetenv("NOTIFY_SOCKET");
 	/* The static client: next to us (build dir, LIBEXECDIR/podctl). */
-	ssize_t n = readlink("/proc/self/exe", client_path, sizeof(client_path) - 32);
-	if (n > 0) {
-		client_path[n] = '\0';
-		char *slash = strrchr(client_path, '/');
-		if (slash)
-			snprintf(slash + 1, 32, "podctl-notify");
-		if (access(client_path, X_OK) < 0)
-			client_path[0] = '\0';
-	}
-	if (!client_path[0] && access(LIBEXECDIR "/podctl/podctl-notify", X_OK) == 0)
-		snprintf(client_path, sizeof(client_path), "%s", LIBEXECDIR "/podctl/podctl-notify");
+	char *path = NULL;
+	if (ps_sibling_path(NULL, "podctl-notify", LIBEXECDIR "/podctl/podctl-notify", &path, NULL) == 0 &&
+	    access(path, X_OK) == 0)
+		client_path = path;
+	else
+		free(path);
 }
 
 const char *readiness_client_path(void)
 {
-	return client_path[0] ? client_path : NULL;
+	return client_path;
 }
 
 static struct app_rd *rd_of(const struct pod *pod, const struct app *a)
@@ -115,7 +110,7 @@ static void http_signal(void *ctx, unsigned idx, enum rp_protocol p, enum rp_eve
 	case RP_EV_READY:
 		if (a->status == APP_STARTED) {
 			a->ready_by = rp_protocol_name(p);
-			stage1_set_status(a, APP_READY, why);
+			pod_set_status(pod, a, APP_READY, why);
 		}
 		break;
 	case RP_EV_ALIVE:
@@ -124,7 +119,7 @@ static void http_signal(void *ctx, unsigned idx, enum rp_protocol p, enum rp_eve
 	case RP_EV_NOT_READY:
 		/* as a failing readiness probe does: the ready marker goes */
 		if (a->status == APP_READY)
-			stage1_set_status(a, APP_STARTED, why);
+			pod_set_status(pod, a, APP_STARTED, why);
 		break;
 	}
 }
@@ -407,7 +402,7 @@ static void goal_timer_fired(struct pod *pod)
 		}
 		s1_warn("app %s: %s", a->m->name, why);
 		event(pod, a->m->name, "exit", NULL, NULL, why);
-		stage1_fail_pod(pod, a, "goal-timeout", EXIT_GOAL_TIMEOUT);
+		pod_fail(pod, a, "goal-timeout", EXIT_GOAL_TIMEOUT);
 	}
 	arm_goal_timer(pod);
 }
@@ -454,10 +449,10 @@ static void notify_received(struct pod *pod, struct app *a, struct app_rd *r)
 		}
 		if (m.ready && (a->status == APP_STARTED)) {
 			a->ready_by = "sd_notify";
-			stage1_set_status(a, APP_READY, "READY=1");
+			pod_set_status(pod, a, APP_READY, "READY=1");
 		}
 		if (m.stopping && a->status >= APP_STARTED && a->status <= APP_READY)
-			stage1_set_status(a, APP_STOPPING, "STOPPING=1");
+			pod_set_status(pod, a, APP_STOPPING, "STOPPING=1");
 		if (m.watchdog || m.watchdog_trigger || m.watchdog_usec >= 0)
 			supervise_watchdog(pod, a, m.watchdog, m.watchdog_usec, m.watchdog_trigger);
 		if (m.extend_usec >= 0 && r->deadline_ns) {

@@ -6,8 +6,9 @@
  * Readiness in stage1 (Documentation/devel/readiness.md): per-app sd_notify
  * sockets, READY=1 → READY, goal timers, the pod's ready marker, events,
  * health markers (STATUS=), and READY=1/STATUS=/STOPPING=1 to an outer
- * systemd. main.c calls these hooks; they call back the few main.c
- * functions declared at the end.
+ * systemd. main.c calls these hooks; what readiness decides for the pod
+ * (an app READY, a goal missed) goes back through the pod's hooks
+ * (pod_set_status, pod_fail in stage1.h), never into main.c.
  */
 
 #include "stage1.h"
@@ -48,9 +49,5 @@ const char *readiness_client_path(void);                   /* → NOTIFY_CLIENT_
 /* The app's socket for ready protocol proto (enum rp_protocol) and where it
  * goes in the app; NULL when the app did not opt in to it. */
 const char *readiness_proto_source(const struct app *a, int proto, const char **ret_path_in_app);
-
-/* main.c, for readiness.c */
-void stage1_set_status(struct app *a, enum app_status st, const char *reason);
-void stage1_fail_pod(struct pod *pod, struct app *a, const char *reason, int code);
 
 #endif

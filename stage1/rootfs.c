@@ -6,7 +6,6 @@
  * with the last process of the pod.
  */
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <linux/openat2.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -18,20 +17,6 @@
 
 #include "stage1.h"
 #include "util.h"
-
-#define IMAGE_JSON_MAX (256 * 1024)
-
-static void json_putp(json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
-
-/* Paths end up in overlayfs's comma/colon separated option string. */
-static bool layer_path_ok(const char *p)
-{
-	return *p && !strpbrk(p, ",:\\\n");
-}
 
 /* Without overlayfs, prepare copied the image into apps/<app>/rootfs: bind it
  * on itself (pivot_root wants a mount point), nosuid and nodev like the
@@ -56,24 +41,21 @@ static int mount_copied_rootfs(struct pod *pod, struct app *a, ps_error **err)
 int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 {
 	const char *name = a->m->name;
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_(json_putp) json_object *o = NULL;
-	json_object *layers;
+	ps_app_image *img = NULL;
 	int r;
 
-	r = ps_read_file_at(a->dirfd, PS_FILE_APP_IMAGE, IMAGE_JSON_MAX, &buf, NULL, err);
-	if (r == -ENOENT)
-		return ps_error_set(err, PS_ERR_FAILED, ENOENT, "app %s: read image", name);
+	r = ps_app_image_read(a->dirfd, &img, err);
 	if (r < 0)
 		return ps_error_prefix(err, "app %s", name);
-	o = json_tokener_parse(buf);
-	json_object *kind;
-	if (o && json_object_object_get_ex(o, "rootfs", &kind) &&
-	    streq(json_object_get_string(kind) ?: "", "copy"))
+	if (img->copied) {
+		ps_app_image_free(img);
 		return mount_copied_rootfs(pod, a, err);
-	if (!o || !json_object_object_get_ex(o, "layers", &layers) ||
-	    !json_object_is_type(layers, json_type_array) || json_object_array_length(layers) == 0)
-		return ps_error_set(err, PS_ERR_FAILED, EBADMSG, "app %s: image: no layers", name);
+	}
+	_cleanup_free_ char *lower = NULL;
+	r = ps_app_image_lowerdir(img, &lower, err);
+	ps_app_image_free(img);
+	if (r < 0)
+		return ps_error_prefix(err, "app %s", name);
 
 	/* "volatile": no syncs to the upper fs. Without it the overlay's
 	 * umount, when the pod's mount ns goes away, syncs the whole upper
@@ -82,25 +64,14 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 	 * volumes are binds of their own and unaffected); the price is that
 	 * an app's fsync() inside its rootfs is a no-op.
 	 *
-	 * lowerdir is top first; the JSON is bottom first. Relative layer
-	 * paths are relative to the data dir, which is our cwd, and so are
+	 * lowerdir (ps_app_image_lowerdir: top first). Relative layer paths are relative to the data dir, which is our cwd, and so are
 	 * upper and work: that keeps the option string short. */
-	size_t n = json_object_array_length(layers), cap = 256;
-	for (size_t i = 0; i < n; i++) {
-		const char *l = json_object_get_string(json_object_array_get_idx(layers, i));
-		if (!l || !layer_path_ok(l))
-			return ps_error_set(err, PS_ERR_FAILED, EINVAL, "app %s: bad layer path", name);
-		cap += strlen(l) + 1;
-	}
+	size_t cap = 256 + strlen(lower);
 	cap += 3 * (strlen("pods/run/") + PS_UUID_LEN + strlen("/apps/") + strlen(name) + 16);
 	_cleanup_free_ char *opts = malloc(cap);
 	if (!opts)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", name);
-	size_t len = (size_t)snprintf(opts, cap, "volatile,lowerdir=");
-	for (size_t i = n; i-- > 0;) {
-		const char *l = json_object_get_string(json_object_array_get_idx(layers, i));
-		len += (size_t)snprintf(opts + len, cap - len, "%s%s", l, i ? ":" : "");
-	}
+	size_t len = (size_t)snprintf(opts, cap, "volatile,lowerdir=%s", lower);
 	const char *base = "pods/run/";
 	snprintf(opts + len, cap - len, ",upperdir=%s%s/apps/%s/upper,workdir=%s%s/apps/%s/work",
 	         base, pod->uuid, name, base, pod->uuid, name);

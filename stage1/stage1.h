@@ -10,6 +10,12 @@
  *    ├── reaper   pid 1 of the pod's pid ns, reaps orphans, dies with stage1
  *    └── app…     direct children (exact exit statuses), each in its own
  *                 mount ns with the app's rootfs pivoted to /
+ *
+ * The code is a tree: main.c owns the supervisor (the event loop, the
+ * phases, stop and exit) and hands every module the one struct pod below.
+ * A module never calls into main.c: what it decides for the pod goes back
+ * through the pod's hooks (pod->ops, called through the pod_* inlines at
+ * the end). `make check` verifies it (scripts/check-stage1-tree).
  */
 
 #include <stdbool.h>
@@ -32,6 +38,7 @@ enum app_status {
 	APP_FAILED,
 };
 
+/* log.c: "INSTALLED" … "FAILED", as the markers and events spell them. */
 const char *app_status_name(enum app_status s);
 
 struct app {
@@ -67,7 +74,25 @@ struct app {
 	char seccomp_digest[65];        /* the resolved profile's sha256, or "unconfined" */
 };
 
+struct pod;
+
+/* What modules may ask of the supervisor (main.c fills these in). */
+struct pod_ops {
+	/* Record an app's new status (memory, apps/<app>/status, readiness). */
+	void (*set_status)(struct pod *pod, struct app *a, enum app_status st, const char *reason);
+	/* An app missed its goal: it is FAILED and the pod stops with reason. */
+	void (*fail)(struct pod *pod, struct app *a, const char *reason, int code);
+	/* Kill the app for a failed liveness/startup probe or watchdog; its
+	 * restartPolicy then applies (not a stop). */
+	void (*app_kill)(struct pod *pod, struct app *a, const char *why);
+	/* The app's restart back-off is over: start it again. */
+	void (*app_restart)(struct pod *pod, struct app *a);
+};
+
+/* The supervisor object every module is handed (main.c embeds it in its
+ * own private state). */
 struct pod {
+	const struct pod_ops *ops;
 	const char *uuid;
 	char *name;
 	char *data_path;     /* absolute */
@@ -76,19 +101,41 @@ struct pod {
 	ps_manifest *manifest;
 	struct app *apps;    /* init apps first, then apps in manifest order */
 	size_t n_apps, n_init;
-	bool detached, interactive, debug;
+	bool detached, interactive;
 	int sync_fd;
 	int devnull;
 	pid_t reaper;
 	struct s1_cgroups *cgroups; /* cgroups.c */
 	char *devices_path;  /* absolute: the pod's device nodes (rootfs.c), bound into each /dev */
-	int exit_code;
-	const char *reason;
-	const char *reason_app;
 };
 
-/* log.c: messages of stage1 itself. */
-extern bool s1_debug_on;
+static inline void pod_set_status(struct pod *pod, struct app *a, enum app_status st,
+                                  const char *reason)
+{
+	pod->ops->set_status(pod, a, st, reason);
+}
+static inline void pod_fail(struct pod *pod, struct app *a, const char *reason, int code)
+{
+	pod->ops->fail(pod, a, reason, code);
+}
+static inline void pod_app_kill(struct pod *pod, struct app *a, const char *why)
+{
+	pod->ops->app_kill(pod, a, why);
+}
+static inline void pod_app_restart(struct pod *pod, struct app *a)
+{
+	pod->ops->app_restart(pod, a);
+}
+
+/* The app's process runs (started, not yet reaped). */
+static inline bool app_is_running(const struct app *a)
+{
+	return a->pid > 0 && !a->ended;
+}
+
+/* log.c: messages of stage1 itself, to its stderr (the pod's log when
+ * detached). s1_log_init() once, with the pod's uuid, before the first. */
+void s1_log_init(const char *uuid, bool debug);
 void s1_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void s1_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -143,8 +190,5 @@ void app_exec_probe(struct pod *pod, struct app *a, char *const *argv) __attribu
 /* enter.c: --enter=APP, run cmd in the running app as the app runs; returns
  * the command's exit status (125 when it could not be started). */
 int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd);
-
-/* main.c: the app's process runs (started, not yet reaped). */
-bool app_is_running(const struct app *a);
 
 #endif

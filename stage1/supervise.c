@@ -309,14 +309,14 @@ static void probe_result(struct pod *pod, struct app *a, enum probe_role r, enum
 	if (act & PROBE_ACT_READY) {
 		if (a->status == APP_STARTED) {
 			a->ready_by = "readinessProbe";
-			stage1_set_status(a, APP_READY, "readiness probe passed");
+			pod_set_status(pod, a, APP_READY, "readiness probe passed");
 		}
 		else
 			readiness_recheck(pod);
 	}
 	if (act & PROBE_ACT_UNREADY) {
 		if (a->status == APP_READY)
-			stage1_set_status(a, APP_STARTED, "readiness probe failing");
+			pod_set_status(pod, a, APP_STARTED, "readiness probe failing");
 		else
 			readiness_recheck(pod);
 	}
@@ -324,7 +324,7 @@ static void probe_result(struct pod *pod, struct app *a, enum probe_role r, enum
 		char why[96];
 		snprintf(why, sizeof(why), "%s probe failed %d times", probe_role_name(r),
 		         s->ap.sm[r].failure_threshold);
-		stage1_app_kill(pod, a, why);
+		pod_app_kill(pod, a, why);
 	}
 }
 
@@ -500,7 +500,7 @@ void supervise_watchdog(struct pod *pod, struct app *a, bool ping, long long use
 	struct sup *s = &sup[i];
 	if (trigger) {
 		readiness_log_event(pod, a->m->name, "probe", NULL, NULL, "watchdog triggered (WATCHDOG=trigger)");
-		stage1_app_kill(pod, a, "watchdog triggered");
+		pod_app_kill(pod, a, "watchdog triggered");
 		return;
 	}
 	if (usec >= 0) {
@@ -524,7 +524,7 @@ static void watchdog_fired(struct pod *pod, struct app *a)
 		return;
 	snprintf(why, sizeof(why), "watchdog: no WATCHDOG=1 within %lld ms", s->watchdog_ms);
 	readiness_log_event(pod, a->m->name, "probe", NULL, NULL, why);
-	stage1_app_kill(pod, a, why);
+	pod_app_kill(pod, a, why);
 }
 
 void supervise_event(struct pod *pod, uint32_t idx)
@@ -545,6 +545,6 @@ void supervise_event(struct pod *pod, uint32_t idx)
 	else if (slot == SLOT_RESTART) {
 		if (read(sup[i].restart_fd, &exp, sizeof(exp)) < 0 && errno == EAGAIN)
 			return;
-		stage1_app_restart(pod, a);
+		pod_app_restart(pod, a);
 	}
 }

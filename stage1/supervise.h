@@ -9,8 +9,10 @@
  * markers. Nothing here blocks or polls: every wait is a timerfd, a pidfd
  * or a socket in stage1's epoll set.
  *
- * main.c calls the supervise_* hooks; supervise.c calls back the stage1_*
- * functions declared in readiness.h and below.
+ * main.c calls the supervise_* hooks; what supervision decides (kill an
+ * app for a failed probe, restart it, READY from a probe) goes back
+ * through the pod's hooks in stage1.h (pod_app_kill, pod_app_restart,
+ * pod_set_status), never into main.c.
  */
 
 #include "stage1.h"
@@ -43,11 +45,5 @@ void supervise_watchdog(struct pod *pod, struct app *a, bool ping, long long use
 bool supervise_readiness_ok(const struct pod *pod, const struct app *a);
 /* Rewrite apps/<app>/health (probes, restarts, last probe, STATUS=). */
 void supervise_write_health(struct pod *pod, struct app *a);
-
-/* main.c, for supervise.c: kill the app for a failed liveness / startup
- * probe or a missed watchdog; its restartPolicy then applies. */
-void stage1_app_kill(struct pod *pod, struct app *a, const char *why);
-/* The restart timer of the app fired. */
-void stage1_app_restart(struct pod *pod, struct app *a);
 
 #endif

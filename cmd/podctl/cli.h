@@ -52,9 +52,21 @@ int cli_handle_global(struct cli *cli, int opt, const char *arg);
 /* Open (creating when create) the data dir; prints and returns an exit code on failure. */
 int cli_open_store(struct cli *cli, bool create);
 
-/* Print "podctl <verb>: <msg>" for err (freeing it) and return its exit code:
- * NOT_FOUND/AMBIGUOUS → 3, TIMEOUT → 4, everything else → 1. */
+/*
+ * Failures: every one is printed once, as one line "podctl <verb>: <what>",
+ * through the functions below, and the verb returns their exit code.
+ */
+/* The exit code for err: NOT_FOUND/AMBIGUOUS → 3, TIMEOUT (or errno
+ * ETIMEDOUT) → 4, everything else → 1. */
+int cli_exit_code(const ps_error *err);
+/* Print err's message (freeing it) and return cli_exit_code(err). */
 int cli_fail(struct cli *cli, ps_error **err);
+/* The same with " (hint)" after the message. */
+int cli_fail_hint(struct cli *cli, ps_error **err, const char *hint);
+/* A failure found by the CLI itself (no ps_error): print it, return code. */
+int cli_failf(struct cli *cli, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Not a failure: one line of note on stderr (e.g. "already exited"). */
+void cli_note(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Print "podctl <verb>: <fmt…>" and return EXIT_USAGE, with a hint to --help. */
 int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -64,16 +76,14 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format
 int cli_parse_duration(struct cli *cli, const char *opt, const char *arg, long long *ret);
 
 /* The app --app names (or the pod's only app when name is NULL), opened:
- * returns its apps/<app> dir fd and sets *ret_name (borrowed from m or name),
- * or prints one line and returns -(exit code). */
+ * sets *ret_fd to its apps/<app> dir fd and *ret_name (borrowed from m or
+ * name) and returns EXIT_OK, or prints one line and returns the exit code. */
 int cli_open_app(struct cli *cli, ps_pod *p, const ps_manifest *m, const char *name,
-                 const char **ret_name);
+                 const char **ret_name, int *ret_fd);
 
 /* Parse --format's value. */
 int cli_parse_format(struct cli *cli, const char *arg, enum cli_format *ret);
 
-/* Where podctl-stage1 is: $PODCTL_STAGE1, next to /proc/self/exe, or LIBEXECDIR/podctl. */
-const char *cli_stage1_path(void);
 
 /* Verbs. */
 int cmd_prepare(struct cli *cli, int argc, char **argv);

@@ -71,52 +71,39 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 	if (ps_pod_lookup(cli->store, id, &p, &err) < 0)
 		return cli_fail(cli, &err);
 	if (p->state != PS_STATE_RUNNING) {
-		fprintf(stderr, "podctl enter: pod %s is not running (%s)\n", p->uuid,
-		        ps_pod_state_name(p->state));
+		code = cli_failf(cli, EXIT_FAILED, "pod %s is not running (%s)", p->uuid,
+		                 ps_pod_state_name(p->state));
 		goto out;
 	}
 	if (ps_manifest_load_at(p->fd, &m, &err) < 0) {
 		code = cli_fail(cli, &err);
 		goto out;
 	}
-	appfd = cli_open_app(cli, p, m, app, &app);
-	if (appfd < 0) {
-		code = -appfd;
+	code = cli_open_app(cli, p, m, app, &app, &appfd);
+	if (code != EXIT_OK)
 		goto out;
-	}
 	ps_pid_marker pm = { 0 };
 	if (ps_pid_marker_read(appfd, &pm, NULL) < 0) {
-		fprintf(stderr, "podctl enter: pod %s: app %s is not running\n", p->uuid, app);
-		code = EXIT_NOT_FOUND;
+		code = cli_failf(cli, EXIT_NOT_FOUND, "pod %s: app %s is not running", p->uuid, app);
 		goto out;
 	}
 	{
-		const char *stage1 = cli_stage1_path();
-		char podfd_arg[32], app_arg[96];
-		size_t n = 0, nc = 0;
-		while (cmd[nc])
-			nc++;
-		const char **av = calloc(nc + 6, sizeof(char *));
-		int flags = fcntl(p->fd, F_GETFD);
-		if (!av || flags < 0 || fcntl(p->fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) {
-			fprintf(stderr, "podctl enter: %s\n", strerror(errno ? errno : ENOMEM));
-			free(av);
+		ps_stage1_args a = { .pod_fd = p->fd, .uuid = p->uuid, .sync_fd = -1, .enter_app = app,
+			             .cmd = cmd, .debug = cli->debug };
+		_cleanup_free_ char *stage1 = NULL;
+		char **av = NULL;
+		if (ps_stage1_path(&stage1, &err) < 0 || ps_stage1_argv(&a, &av, &err) < 0) {
+			code = cli_fail(cli, &err);
 			goto out;
 		}
-		snprintf(podfd_arg, sizeof(podfd_arg), "--pod-fd=%d", p->fd);
-		snprintf(app_arg, sizeof(app_arg), "--enter=%s", app);
-		av[n++] = "podctl-stage1";
-		av[n++] = app_arg;
-		av[n++] = podfd_arg;
-		av[n++] = p->uuid;
-		for (size_t i = 0; i < nc; i++)
-			av[n++] = cmd[i];
-		av[n] = NULL;
-		fflush(stdout);
-		fflush(stderr);
-		execv(stage1, (char **)av);
-		fprintf(stderr, "podctl enter: exec %s: %s\n", stage1, strerror(errno));
-		free(av);
+		int flags = fcntl(p->fd, F_GETFD);
+		if (flags >= 0 && fcntl(p->fd, F_SETFD, flags & ~FD_CLOEXEC) == 0) {
+			fflush(stdout);
+			fflush(stderr);
+			execv(stage1, av);
+		}
+		code = cli_failf(cli, EXIT_FAILED, "exec %s: %s", stage1, strerror(errno));
+		ps_strv_free(av);
 	}
 out:
 	ps_manifest_free(m);

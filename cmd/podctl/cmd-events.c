@@ -106,8 +106,7 @@ static int drain(struct events_ctx *c)
 				struct item *ni = realloc(items, cap * sizeof(*items));
 				if (!ni) {
 					ps_event_clear(&ev);
-					fprintf(stderr, "podctl %s: out of memory\n", c->cli->verb);
-					r = EXIT_FAILED;
+					r = cli_failf(c->cli, EXIT_FAILED, "%s", strerror(ENOMEM));
 					goto out;
 				}
 				items = ni;
@@ -221,8 +220,7 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 	if (follow) {
 		c.ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 		if (c.ifd < 0) {
-			fprintf(stderr, "podctl %s: inotify: %s\n", cli->verb, strerror(errno));
-			return EXIT_FAILED;
+			return cli_failf(cli, EXIT_FAILED, "inotify: %s", strerror(errno));
 		}
 	}
 	bool all = optind == argc;
@@ -253,8 +251,7 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		if (poll(&pfd, 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "podctl %s: poll: %s\n", cli->verb, strerror(errno));
-			r = EXIT_FAILED;
+			r = cli_failf(cli, EXIT_FAILED, "poll: %s", strerror(errno));
 			break;
 		}
 		bool new_pods = false;

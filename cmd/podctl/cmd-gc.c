@@ -27,6 +27,7 @@ static void usage(void)
 }
 
 struct gc_out {
+	struct cli *cli;
 	enum cli_format format;
 	bool quiet;
 	json_object *doc; /* --format=json: {"marked":[…],"removed":[…],…} */
@@ -65,10 +66,10 @@ static void on_pod(const char *uuid, ps_gc_action action, const char *what, void
 		break;
 	case PS_GC_SKIPPED:
 		if (!o->quiet)
-			fprintf(stderr, "podctl gc: pod %s: %s, skipped\n", uuid, what);
+			cli_note(o->cli, "pod %s: %s, skipped", uuid, what);
 		break;
 	case PS_GC_FAILED:
-		fprintf(stderr, "podctl gc: pod %s: %s\n", uuid, what);
+		cli_failf(o->cli, EXIT_FAILED, "pod %s: %s", uuid, what); /* the exit code is cmd_gc's */
 		break;
 	}
 }
@@ -84,7 +85,7 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gc_out out = { .format = FORMAT_TEXT };
+	struct gc_out out = { .cli = cli, .format = FORMAT_TEXT };
 	ps_gc_opts o = { .grace_period_ms = 30 * 60 * 1000LL,
 		         .expire_prepared_ms = 24 * 60 * 60 * 1000LL,
 		         .on_pod = on_pod,
@@ -139,9 +140,8 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 		json_print(out.doc);
 		json_object_put(out.doc);
 	} else if (cli->debug) {
-		fprintf(stderr, "podctl gc: %u marked, %u removed, %u skipped (locked), %u failed, "
-		        "%u temporary files removed\n",
-		        rep.marked, rep.removed, rep.skipped, rep.failed, rep.tmp_removed);
+		cli_note(cli, "%u marked, %u removed, %u skipped (locked), %u failed, %u temporary files removed",
+		         rep.marked, rep.removed, rep.skipped, rep.failed, rep.tmp_removed);
 	}
 	return rep.failed ? EXIT_FAILED : EXIT_OK;
 }

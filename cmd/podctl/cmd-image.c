@@ -290,9 +290,9 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 			force = true;
 			break;
 		default:
-			if ((r = pull_opts_handle(cli, &po, c, optarg)) < 0)
-				return -r;
-			if (r == 0 && (r = cli_handle_global(cli, c, optarg)))
+			if (!pull_opts_handle(cli, &po, c, optarg, &r))
+				r = cli_handle_global(cli, c, optarg);
+			if (r)
 				return r;
 		}
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * list: one walk, and per pod only its directory entry, a lock probe and
- * the small info marker (plus pid/exit for --full and JSON).
+ * the small info marker (plus pid/exit for --full, and for JSON the ready
+ * marker and, for a running pod, its apps' markers for "healthy").
  */
 #include <getopt.h>
 
@@ -33,8 +34,8 @@ static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdat
 	struct list_ctx *c = userdata;
 	ps_pod *p = NULL;
 	ps_error *err = NULL;
-	struct pod_view v;
-	unsigned what = VIEW_INFO;
+	ps_pod_view v;
+	unsigned what = PS_VIEW_INFO;
 
 	/* A pod deleted since the walk read its dir is simply no longer listed. */
 	if (ps_pod_open(s, uuid, dir, &p, &err) < 0) {
@@ -42,8 +43,10 @@ static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdat
 		return 0;
 	}
 	if (c->format == FORMAT_JSON || c->full)
-		what |= VIEW_RUNTIME;
-	if (pod_view_load(p, what, &v, &err) < 0) {
+		what |= PS_VIEW_RUNTIME;
+	if (c->format == FORMAT_JSON)
+		what |= PS_VIEW_HEALTH;
+	if (ps_pod_inspect(p, what, &v, &err) < 0) {
 		ps_error_free(&err);
 		ps_pod_free(p);
 		return 0;
@@ -71,7 +74,7 @@ static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdat
 			       created);
 		}
 	}
-	pod_view_clear(&v);
+	ps_pod_view_clear(&v);
 	ps_pod_free(p);
 	return 0;
 }

@@ -5,15 +5,13 @@
  * Print what a detached app wrote (stdout and stderr, interleaved as
  * written): apps/<app>/log.1 (the rotated part, if any) then apps/<app>/log.
  * --follow keeps printing, woken by inotify, until the pod exits; the exit
- * is seen by a helper child blocked on the pod's lock, so a pod whose stage1
- * was killed ends the follow too.
+ * is the library's exit watch (podstore/exitwatch.h) in the same poll, so a
+ * pod whose stage1 was killed ends the follow too.
  */
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/inotify.h>
-#include <sys/prctl.h>
 
 #include "cli.h"
 #include "util.h"
@@ -47,39 +45,21 @@ static int copy_out(int fd)
 	}
 }
 
-static int open_log(int appfd, const char *name)
+static int open_log(int appfd, bool old)
 {
-	return openat(appfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = ps_app_log_open_read(appfd, old);
+	return fd < 0 ? -1 : fd;
 }
 
-/* A child that exits when the pod's lock is free; its end of the pipe
- * closing is our event. */
-static int spawn_exit_watcher(ps_pod *p, int *ret_pipe)
+static void exit_watch_freep(ps_exit_watch **w)
 {
-	int pp[2];
-	if (pipe2(pp, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(pp[0]);
-		close(pp[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		close(pp[0]);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		ps_pod_wait_exited(p, -1, NULL);
-		_exit(0);
-	}
-	close(pp[1]);
-	*ret_pipe = pp[0];
-	return 0;
+	ps_exit_watch_free(*w);
 }
 
 static int follow(ps_pod *p, int appfd, int logfd)
 {
 	_cleanup_close_ int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	_cleanup_close_ int exitp = -1;
+	_cleanup_(exit_watch_freep) ps_exit_watch *xw = NULL;
 	int fd = logfd;
 
 	if (in < 0)
@@ -89,15 +69,16 @@ static int follow(ps_pod *p, int appfd, int logfd)
 	_cleanup_free_ char *path = ps_strdup_printf("/proc/self/fd/%d", appfd);
 	if (!path || inotify_add_watch(in, path, IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0)
 		return -errno;
-	int r = spawn_exit_watcher(p, &exitp);
+	int r = ps_exit_watch_new(p, &xw, NULL);
 	if (r < 0)
 		return r;
 	for (;;) {
 		if (fd < 0)
-			fd = open_log(appfd, "log");
+			fd = open_log(appfd, false);
 		if (fd >= 0 && (r = copy_out(fd)) < 0)
 			return r;
-		struct pollfd pfd[2] = { { .fd = in, .events = POLLIN }, { .fd = exitp, .events = POLLIN } };
+		struct pollfd pfd[2] = { { .fd = in, .events = POLLIN },
+			                 { .fd = ps_exit_watch_fd(xw), .events = POLLIN } };
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -109,7 +90,7 @@ static int follow(ps_pod *p, int appfd, int logfd)
 		while ((n = read(in, ebuf, sizeof(ebuf))) > 0) {
 			for (char *e = ebuf; e < ebuf + n;) {
 				struct inotify_event *ev = (struct inotify_event *)e;
-				if (ev->len && streq(ev->name, "log") && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+				if (ev->len && streq(ev->name, PS_FILE_APP_LOG) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 					reopen = true;
 				e += sizeof(*ev) + ev->len;
 			}
@@ -120,10 +101,12 @@ static int follow(ps_pod *p, int appfd, int logfd)
 			close(fd);
 			fd = -1;
 		}
-		if (pfd[1].revents) {
+		if (pfd[1].revents && (r = ps_exit_watch_check(xw, NULL)) != 0) {
+			if (r < 0)
+				return r;
 			/* pod exited: print what is left and stop */
 			if (fd < 0)
-				fd = open_log(appfd, "log");
+				fd = open_log(appfd, false);
 			if (fd >= 0) {
 				copy_out(fd);
 				close(fd);
@@ -178,17 +161,15 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 		code = cli_fail(cli, &err);
 		goto out;
 	}
-	appfd = cli_open_app(cli, p, m, app, &app);
-	if (appfd < 0) {
-		code = -appfd;
+	code = cli_open_app(cli, p, m, app, &app, &appfd);
+	if (code != EXIT_OK)
 		goto out;
-	}
-	int old = open_log(appfd, "log.1");
+	int old = open_log(appfd, true);
 	if (old >= 0) {
 		copy_out(old);
 		close(old);
 	}
-	int cur = open_log(appfd, "log");
+	int cur = open_log(appfd, false);
 	if (follow_flag && p->state == PS_STATE_RUNNING) {
 		r = follow(p, appfd, cur);
 	} else {
@@ -196,11 +177,7 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 		if (cur >= 0)
 			close(cur);
 	}
-	if (r < 0) {
-		fprintf(stderr, "podctl logs: pod %s: %s\n", p->uuid, strerror(-r));
-		goto out;
-	}
-	code = EXIT_OK;
+	code = r < 0 ? cli_failf(cli, EXIT_FAILED, "pod %s: %s", p->uuid, strerror(-r)) : EXIT_OK;
 out:
 	ps_manifest_free(m);
 	ps_pod_free(p);

@@ -49,9 +49,7 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "unknown word \"%s\"", bad ? bad : "");
 	const char *addr = getenv("NOTIFY_SOCKET");
 	if (!addr || !*addr) {
-		fprintf(stderr, "podctl %s: NOTIFY_SOCKET is not set (not run under a supervisor)\n",
-		        cli->verb);
-		return EXIT_FAILED;
+		return cli_failf(cli, EXIT_FAILED, "NOTIFY_SOCKET is not set (not run under a supervisor)");
 	}
 	/* Stay alive until the supervisor has handled it (it checks who sent
 	 * it); a supervisor that never answers the barrier costs 5 s at most. */
@@ -59,8 +57,7 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 	if (r == -ETIMEDOUT)
 		r = 0;
 	if (r < 0) {
-		fprintf(stderr, "podctl %s: send to %s: %s\n", cli->verb, addr, strerror(-r));
-		return EXIT_FAILED;
+		return cli_failf(cli, EXIT_FAILED, "send to %s: %s", addr, strerror(-r));
 	}
 	return EXIT_OK;
 }

@@ -44,12 +44,11 @@ int cmd_prepare(struct cli *cli, int argc, char **argv)
 			prepare_opts_clear(&o);
 			return EXIT_OK;
 		}
-		r = prepare_opts_handle(cli, &o, c, optarg);
-		if (r == 0)
-			r = -cli_handle_global(cli, c, optarg);
-		if (r < 0) {
+		if (!prepare_opts_handle(cli, &o, c, optarg, &r))
+			r = cli_handle_global(cli, c, optarg);
+		if (r) {
 			prepare_opts_clear(&o);
-			return -r;
+			return r;
 		}
 	}
 	r = prepare_opts_positional(cli, &o, argc, argv);

@@ -80,39 +80,25 @@ static int fd_keep_across_exec(int fd)
 	return 0;
 }
 
-/* Build stage1's argv. All strings but the fd numbers are borrowed. */
-static void stage1_argv(struct cli *cli, const ps_pod *p, const struct run_opts *ro, int sync_fd,
-                        char *podfd_arg, size_t podfd_len, char *dir_arg, size_t dir_len,
-                        char *sync_arg, size_t sync_len, const char **argv)
+/* Stage1's command line (podstore/launch.h). */
+static char **stage1_argv(struct cli *cli, const ps_pod *p, const struct run_opts *ro, int sync_fd)
 {
-	size_t n = 0;
+	ps_stage1_args a = { .pod_fd = p->fd, .data_dir = ps_store_path(cli->store), .uuid = p->uuid,
+		             .sync_fd = sync_fd, .interactive = ro->interactive, .debug = cli->debug };
+	char **argv = NULL;
 
-	snprintf(podfd_arg, podfd_len, "--pod-fd=%d", p->fd);
-	snprintf(dir_arg, dir_len, "--dir=%s", ps_store_path(cli->store));
-	argv[n++] = "podctl-stage1";
-	argv[n++] = podfd_arg;
-	argv[n++] = dir_arg;
-	if (sync_fd >= 0) {
-		snprintf(sync_arg, sync_len, "--sync-fd=%d", sync_fd);
-		argv[n++] = sync_arg;
-	}
-	if (ro->interactive)
-		argv[n++] = "--interactive";
-	if (cli->debug)
-		argv[n++] = "--debug";
-	argv[n++] = p->uuid;
-	argv[n] = NULL;
+	return ps_stage1_argv(&a, &argv, NULL) < 0 ? NULL : argv;
 }
 
 /* Lock, check and move the pod to run/, then become (or spawn) stage1. */
 static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 {
 	ps_error *err = NULL;
-	const char *stage1 = cli_stage1_path();
-	char podfd_arg[32], sync_arg[32];
-	_cleanup_free_ char *dir_arg = NULL;
-	const char *argv[10];
-	size_t dir_len = strlen(ps_store_path(cli->store)) + 8;
+	_cleanup_free_ char *stage1 = NULL;
+	char **argv = NULL;
+
+	if (ps_stage1_path(&stage1, &err) < 0)
+		return cli_fail(cli, &err);
 
 	/* `run` hands us the pod it just made, still locked in prepare/. */
 	bool fresh = p->lock == PS_LOCK_EXCLUSIVE && p->dir == PS_DIR_PREPARE;
@@ -120,56 +106,54 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 	if (!fresh && ps_pod_lock(p, PS_LOCK_EXCLUSIVE, false, &err) < 0) {
 		if (err && err->kind == PS_ERR_BUSY) {
 			ps_error_free(&err);
-			fprintf(stderr, "podctl %s: pod %s is busy (locked by another podctl or running)\n",
-			        cli->verb, p->uuid);
-			return EXIT_FAILED;
+			return cli_failf(cli, EXIT_FAILED, "pod %s is busy (locked by another podctl or running)",
+			                 p->uuid);
 		}
 		return cli_fail(cli, &err);
 	}
 	/* Our own lock is held now: the state is what the dir says with it free. */
 	if (!fresh && p->dir != PS_DIR_PREPARED) {
-		fprintf(stderr, "podctl %s: pod %s is %s, not prepared\n", cli->verb, p->uuid,
-		        ps_pod_state_name(ps_pod_state_from(p->dir, false)));
-		return EXIT_FAILED;
+		return cli_failf(cli, EXIT_FAILED, "pod %s is %s, not prepared", p->uuid,
+		                 ps_pod_state_name(ps_pod_state_from(p->dir, false)));
 	}
 	if (access(stage1, X_OK) < 0) {
-		fprintf(stderr, "podctl %s: %s: %s\n", cli->verb, stage1, strerror(errno));
+		int r = cli_failf(cli, EXIT_FAILED, "%s: %s", stage1, strerror(errno));
 		/* Still runnable later with run-prepared. */
 		if (fresh)
 			ps_pod_transition(p, PS_DIR_PREPARED, NULL);
-		return EXIT_FAILED;
+		return r;
 	}
 	if (ps_pod_transition(p, PS_DIR_RUN, &err) < 0)
 		return cli_fail(cli, &err);
-	dir_arg = malloc(dir_len);
-	if (!dir_arg)
-		return EXIT_FAILED;
 
 	if (!ro->detach) {
-		stage1_argv(cli, p, ro, -1, podfd_arg, sizeof(podfd_arg), dir_arg, dir_len, sync_arg,
-		            sizeof(sync_arg), argv);
+		argv = stage1_argv(cli, p, ro, -1);
 		fflush(stdout);
-		if (fd_keep_across_exec(p->fd) < 0)
-			goto exec_failed;
-		execv(stage1, (char **)argv);
-	exec_failed:
-		fprintf(stderr, "podctl %s: exec %s: %s\n", cli->verb, stage1, strerror(errno));
-		return EXIT_FAILED;
+		if (!argv)
+			errno = ENOMEM;
+		else if (fd_keep_across_exec(p->fd) == 0)
+			execv(stage1, argv);
+		int r = cli_failf(cli, EXIT_FAILED, "exec %s: %s", stage1, strerror(errno));
+		ps_strv_free(argv);
+		return r;
 	}
 
 	int sp[2];
 	if (pipe2(sp, O_CLOEXEC) < 0) {
-		fprintf(stderr, "podctl %s: pipe: %s\n", cli->verb, strerror(errno));
-		return EXIT_FAILED;
+		return cli_failf(cli, EXIT_FAILED, "pipe: %s", strerror(errno));
 	}
-	stage1_argv(cli, p, ro, sp[1], podfd_arg, sizeof(podfd_arg), dir_arg, dir_len, sync_arg,
-	            sizeof(sync_arg), argv);
+	argv = stage1_argv(cli, p, ro, sp[1]);
+	if (!argv) {
+		close(sp[0]);
+		close(sp[1]);
+		return cli_failf(cli, EXIT_FAILED, "stage1 command line: %s", strerror(ENOMEM));
+	}
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "podctl %s: fork: %s\n", cli->verb, strerror(errno));
-		return EXIT_FAILED;
+		ps_strv_free(argv);
+		return cli_failf(cli, EXIT_FAILED, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		/* The pod outlives us: its own session, no terminal, no stdio of
@@ -179,48 +163,36 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 		setsid();
 		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
 		    fd_keep_across_exec(p->fd) < 0 || fd_keep_across_exec(sp[1]) < 0) {
-			dprintf(sp[1], "error: set up stage1's stdio: %s\n", strerror(errno));
+			char why[256];
+			snprintf(why, sizeof(why), "set up stage1's stdio: %s", strerror(errno));
+			ps_stage1_sync_error(sp[1], why);
 			_exit(EXIT_FAILED);
 		}
-		execv(stage1, (char **)argv);
-		dprintf(sp[1], "error: exec %s: %s\n", stage1, strerror(errno));
+		execv(stage1, argv);
+		char why[512];
+		snprintf(why, sizeof(why), "exec %s: %s", stage1, strerror(errno));
+		ps_stage1_sync_error(sp[1], why);
 		_exit(EXIT_FAILED);
 	}
+	ps_strv_free(argv);
 	close(sp[1]);
 	/* The lock lives on in stage1 (same open file description): closing our
 	 * fd is fine, unlocking (flock LOCK_UN) would release it for stage1 too. */
 	p->lock = PS_LOCK_NONE;
 
-	char buf[1024];
-	size_t len = 0;
-	ssize_t n;
-	while (len < sizeof(buf) - 1 && (n = read(sp[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		len += (size_t)n;
-		if (memchr(buf, '\n', len))
-			break;
-	}
+	_cleanup_free_ char *msg = NULL;
+	int r = ps_stage1_sync_read(sp[0], &msg);
 	close(sp[0]);
-	buf[len] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (streq(buf, "ok")) {
+	if (r == 0) {
 		printf("%s\n", p->uuid);
 		fflush(stdout);
 		return ro->wait_ready ? wait_ready_after_start(cli, p, ro) : EXIT_OK;
 	}
-	if (strncmp(buf, "error: ", 7) == 0) {
-		fprintf(stderr, "podctl %s: pod %s: %s\n", cli->verb, p->uuid, buf + 7);
-	} else {
-		int status = 0;
-		waitpid(pid, &status, WNOHANG);
-		fprintf(stderr, "podctl %s: pod %s: stage1 exited before the pod started\n", cli->verb,
-		        p->uuid);
-	}
-	return EXIT_FAILED;
+	if (msg)
+		return cli_failf(cli, EXIT_FAILED, "pod %s: %s", p->uuid, msg);
+	int status = 0;
+	waitpid(pid, &status, WNOHANG);
+	return cli_failf(cli, EXIT_FAILED, "pod %s: stage1 exited before the pod started", p->uuid);
 }
 
 static void run_usage(void)
@@ -288,14 +260,12 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 			}
 			continue;
 		}
-		r = prepare_opts_handle(cli, &o, c, optarg);
-		if (r == 0)
-			r = -cli_handle_global(cli, c, optarg);
-		if (r < 0) {
+		if (!prepare_opts_handle(cli, &o, c, optarg, &r))
+			r = cli_handle_global(cli, c, optarg);
+		if (r) {
 			prepare_opts_clear(&o);
-			return -r;
+			return r;
 		}
-		r = 0;
 	}
 	if (optind < argc) {
 		o.image = argv[optind++];

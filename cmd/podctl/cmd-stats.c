@@ -25,7 +25,7 @@ struct sample {
 	long long started_ns;
 	long long taken_mono_ns;
 	double cpu_percent;
-	struct pod_view view; /* apps, for JSON */
+	ps_pod_view view; /* apps, for JSON (ps_pod_inspect) */
 	bool have_view;
 };
 
@@ -82,15 +82,17 @@ static int sample_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userd
 	}
 	struct sample *sm = &c->s[c->n];
 	*sm = (struct sample){ 0 };
-	if (pod_view_load(p, VIEW_INFO | VIEW_RUNTIME | VIEW_APPS | VIEW_USAGE, &sm->view, &err) < 0 ||
-	    !sm->view.have_usage) {
-		if (sm->view.pod)
-			pod_view_clear(&sm->view);
+	if (ps_pod_inspect(p, PS_VIEW_INFO | PS_VIEW_RUNTIME | PS_VIEW_APPS | PS_VIEW_USAGE, &sm->view, &err) < 0) {
 		ps_error_free(&err);
 		ps_pod_free(p);
 		return 0;
 	}
-	sm->view.pod = NULL; /* the pod goes; the view keeps only markers */
+	if (!sm->view.have_usage) {
+		ps_pod_view_clear(&sm->view);
+		ps_pod_free(p);
+		return 0;
+	}
+	/* the pod goes; the view holds no reference to it */
 	snprintf(sm->uuid, sizeof(sm->uuid), "%s", uuid);
 	sm->name = strdup(sm->view.have_info && sm->view.info.name ? sm->view.info.name : "-");
 	sm->usage = sm->view.usage;
@@ -107,7 +109,7 @@ static void samples_clear(struct stats_ctx *c)
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->s[i].name);
 		if (c->s[i].have_view)
-			pod_view_clear(&c->s[i].view);
+			ps_pod_view_clear(&c->s[i].view);
 	}
 	c->n = 0;
 }
@@ -144,7 +146,7 @@ static void print_json(const struct stats_ctx *c)
 			json_object_object_add(o, "cpuPercent", json_object_new_double(sm->cpu_percent));
 		json_object *apps = json_object_new_array();
 		for (size_t k = 0; k < sm->view.n_apps; k++) {
-			const struct app_view *a = &sm->view.apps[k];
+			const ps_app_view *a = &sm->view.apps[k];
 			if (!a->have_usage)
 				continue;
 			json_object *ao = usage_json(&a->usage);
@@ -243,10 +245,9 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 				goto out;
 			}
 			if (p->state != PS_STATE_RUNNING) {
-				fprintf(stderr, "podctl stats: pod %s is not running (%s)\n", p->uuid,
-				        ps_pod_state_name(p->state));
+				r = cli_failf(cli, EXIT_FAILED, "pod %s is not running (%s)", p->uuid,
+				              ps_pod_state_name(p->state));
 				ps_pod_free(p);
-				r = EXIT_FAILED;
 				goto out;
 			}
 			c.only[i] = strdup(p->uuid);

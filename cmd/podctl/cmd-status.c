@@ -52,21 +52,19 @@ static void print_health(const ps_health_marker *h)
 		printf("    status: %s\n", h->notify_status);
 }
 
-static void print_text(const struct pod_view *v)
+static void print_text(const ps_pod_view *v)
 {
-	const ps_pod *p = v->pod;
-
-	printf("%-9s %s\n", "uuid", p->uuid);
+	printf("%-9s %s\n", "uuid", v->uuid);
 	if (v->have_info && v->info.name)
 		printf("%-9s %s\n", "name", v->info.name);
-	printf("%-9s %s\n", "state", ps_pod_state_name(p->state));
+	printf("%-9s %s\n", "state", ps_pod_state_name(v->state));
 	printf("%-9s %s\n", "ready", v->ready ? "true" : "false");
 	printf("%-9s %s\n", "healthy", v->healthy ? "true" : "false");
 	if (v->have_info)
 		print_time("created", v->info.created_ns);
 	if (v->have_pid) {
 		print_time("started", v->pid.time_ns);
-		if (p->state == PS_STATE_RUNNING)
+		if (v->state == PS_STATE_RUNNING)
 			printf("%-9s %d\n", "pid", (int)v->pid.pid);
 	}
 	if (v->have_exit) {
@@ -95,7 +93,7 @@ static void print_text(const struct pod_view *v)
 		return;
 	printf("apps:\n");
 	for (size_t i = 0; i < v->n_apps; i++) {
-		const struct app_view *a = &v->apps[i];
+		const ps_app_view *a = &v->apps[i];
 		char exit[32] = "-";
 		if (a->have_exit) {
 			if (a->exit.signal)
@@ -146,7 +144,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	long long wait_ms = -1, ready_ms = -1;
 	ps_error *err = NULL;
 	ps_pod *p = NULL;
-	struct pod_view v;
+	ps_pod_view v;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -184,7 +182,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		r = cli_fail(cli, &err);
 	else if (wait && ps_pod_wait_exited(p, wait_ms, &err) < 0)
 		r = cli_fail(cli, &err);
-	if (r == EXIT_OK && pod_view_load(p, VIEW_INFO | VIEW_RUNTIME | VIEW_APPS | VIEW_USAGE, &v, &err) < 0)
+	if (r == EXIT_OK && ps_pod_inspect(p, PS_VIEW_ALL, &v, &err) < 0)
 		r = cli_fail(cli, &err);
 	if (r == EXIT_OK) {
 		if (format == FORMAT_JSON) {
@@ -194,7 +192,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		} else {
 			print_text(&v);
 		}
-		pod_view_clear(&v);
+		ps_pod_view_clear(&v);
 	}
 	ps_pod_free(p);
 	return r;

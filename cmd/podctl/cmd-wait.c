@@ -81,8 +81,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 	size_t n = (size_t)(argc - optind);
 	ps_pod **pods = calloc(n, sizeof(*pods));
 	if (!pods) {
-		fprintf(stderr, "podctl %s: out of memory\n", cli->verb);
-		return EXIT_FAILED;
+		return cli_failf(cli, EXIT_FAILED, "%s", strerror(ENOMEM));
 	}
 	r = EXIT_OK;
 	for (size_t i = 0; i < n && r == EXIT_OK; i++)

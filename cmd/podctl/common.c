@@ -36,30 +36,70 @@ int cli_open_store(struct cli *cli, bool create)
 	return 0;
 }
 
-int cli_fail(struct cli *cli, ps_error **err)
+int cli_exit_code(const ps_error *err)
 {
-	int code = EXIT_FAILED;
+	if (!err)
+		return EXIT_FAILED;
+	switch (err->kind) {
+	case PS_ERR_NOT_FOUND:
+	case PS_ERR_AMBIGUOUS:
+		return EXIT_NOT_FOUND;
+	case PS_ERR_TIMEOUT:
+		return EXIT_TIMEOUT;
+	default:
+		break;
+	}
+	/* A failure that carries "timed out" from below it is one too. */
+	if (err->errnum == ETIMEDOUT)
+		return EXIT_TIMEOUT;
+	return EXIT_FAILED;
+}
 
+static void vprint_line(struct cli *cli, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "podctl %s: ", cli->verb);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int cli_fail_hint(struct cli *cli, ps_error **err, const char *hint)
+{
 	if (!err || !*err) {
 		fprintf(stderr, "podctl %s: failed\n", cli->verb);
 		return EXIT_FAILED;
 	}
-	switch ((*err)->kind) {
-	case PS_ERR_NOT_FOUND:
-	case PS_ERR_AMBIGUOUS:
-		code = EXIT_NOT_FOUND;
-		break;
-	case PS_ERR_TIMEOUT:
-		code = EXIT_TIMEOUT;
-		break;
-	default:
-		code = EXIT_FAILED;
-		break;
-	}
-	fprintf(stderr, "podctl %s: %s\n", cli->verb,
-	        (*err)->msg ? (*err)->msg : strerror((*err)->errnum ? (*err)->errnum : EIO));
+	int code = cli_exit_code(*err);
+	const char *msg = (*err)->msg ? (*err)->msg : strerror((*err)->errnum ? (*err)->errnum : EIO);
+	if (hint)
+		fprintf(stderr, "podctl %s: %s (%s)\n", cli->verb, msg, hint);
+	else
+		fprintf(stderr, "podctl %s: %s\n", cli->verb, msg);
 	ps_error_free(err);
 	return code;
+}
+
+int cli_fail(struct cli *cli, ps_error **err)
+{
+	return cli_fail_hint(cli, err, NULL);
+}
+
+int cli_failf(struct cli *cli, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint_line(cli, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void cli_note(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint_line(cli, fmt, ap);
+	va_end(ap);
 }
 
 int cli_usage_error(struct cli *cli, const char *fmt, ...)
@@ -91,31 +131,41 @@ int cli_parse_duration(struct cli *cli, const char *opt, const char *arg, long l
 }
 
 int cli_open_app(struct cli *cli, ps_pod *p, const ps_manifest *m, const char *name,
-                 const char **ret_name)
+                 const char **ret_name, int *ret_fd)
 {
-	char rel[80];
+	ps_error *err = NULL;
 
 	if (!name) {
 		if (m->n_apps != 1) {
-			fprintf(stderr, "podctl %s: pod %s has %zu apps, choose one with --app:", cli->verb,
-			        p->uuid, m->n_apps);
+			/* one line: the choices after the question */
+			size_t len = 0;
 			for (size_t i = 0; i < m->n_apps; i++)
-				fprintf(stderr, " %s", m->apps[i].name);
-			fputc('\n', stderr);
-			return -EXIT_USAGE;
+				len += strlen(m->apps[i].name) + 1;
+			_cleanup_free_ char *names = calloc(1, len + 1);
+			for (size_t i = 0, at = 0; names && i < m->n_apps; i++) {
+				size_t l = strlen(m->apps[i].name);
+				names[at++] = ' ';
+				memcpy(names + at, m->apps[i].name, l + 1);
+				at += l;
+			}
+			return cli_failf(cli, EXIT_USAGE, "pod %s has %zu apps, choose one with --app:%s",
+			                 p->uuid, m->n_apps, names ? names : "");
 		}
 		name = m->apps[0].name;
 	}
-	if (!ps_name_is_valid(name, 64))
-		return -cli_usage_error(cli, "bad app name %s", name);
-	snprintf(rel, sizeof(rel), "apps/%s", name);
-	int fd = openat(p->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = ps_app_dir_open(p->fd, name, &err);
 	if (fd < 0) {
-		fprintf(stderr, "podctl %s: pod %s: no app %s\n", cli->verb, p->uuid, name);
-		return -EXIT_NOT_FOUND;
+		int code = err && err->kind == PS_ERR_INVALID ? EXIT_USAGE : EXIT_NOT_FOUND;
+		if (code == EXIT_USAGE) {
+			ps_error_free(&err);
+			return cli_usage_error(cli, "bad app name %s", name);
+		}
+		ps_error_free(&err);
+		return cli_failf(cli, code, "pod %s: no app %s", p->uuid, name);
 	}
 	*ret_name = name;
-	return fd;
+	*ret_fd = fd;
+	return EXIT_OK;
 }
 
 int cli_parse_format(struct cli *cli, const char *arg, enum cli_format *ret)
@@ -127,24 +177,4 @@ int cli_parse_format(struct cli *cli, const char *arg, enum cli_format *ret)
 	else
 		return cli_usage_error(cli, "--format: expected json or text, not \"%s\"", arg);
 	return 0;
-}
-
-const char *cli_stage1_path(void)
-{
-	static char path[PATH_MAX];
-	const char *env = getenv("PODCTL_STAGE1");
-
-	if (env && *env)
-		return env;
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
-	if (n > 0) {
-		path[n] = '\0';
-		char *slash = strrchr(path, '/');
-		if (slash) {
-			strcpy(slash + 1, "podctl-stage1"); /* fits: 32 bytes were kept free */
-			if (access(path, X_OK) == 0)
-				return path;
-		}
-	}
-	return LIBEXECDIR "/podctl/podctl-stage1";
 }

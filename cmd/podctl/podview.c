@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <fcntl.h>
-
+/* A pod's view (ps_pod_inspect) as JSON, for status and list. */
 #include "podview.h"
 #include "security.h"
 #include "util.h"
@@ -64,126 +63,6 @@ static json_object *security_json(const ps_app *a)
 	return o;
 }
 
-static int load_app(int apps_fd, const ps_app *a, bool init, struct app_view *av)
-{
-	av->name = strdup(a->name);
-	av->init = init;
-	av->goal = a->goal;
-	if (!av->name)
-		return -ENOMEM;
-	av->security = security_json(a);
-	_cleanup_close_ int fd = openat(apps_fd, a->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return 0;
-	av->have_status = ps_status_marker_read(fd, &av->status, NULL) == 0;
-	av->have_exit = ps_exit_marker_read(fd, &av->exit, NULL) == 0;
-	av->have_health = ps_health_marker_read(fd, &av->health, NULL) == 0;
-	return 0;
-}
-
-static int load_apps(ps_pod *p, struct pod_view *v, ps_error **err)
-{
-	ps_manifest *m = NULL;
-	ps_error *e = NULL;
-	int r = ps_manifest_load_at(p->fd, &m, &e);
-
-	/* An embryo, a pod being prepared or one whose prepare died has no
-	 * manifest yet: it has no apps to show, and it is still a pod. */
-	if (r == -ENOENT && p->state != PS_STATE_PREPARED && p->state != PS_STATE_RUNNING &&
-	    p->state != PS_STATE_EXITED) {
-		ps_error_free(&e);
-		return 0;
-	}
-	if (r < 0) {
-		if (err && !*err)
-			*err = e;
-		else
-			ps_error_free(&e);
-		return r;
-	}
-	v->apps = calloc(m->n_init_apps + m->n_apps + 1, sizeof(*v->apps));
-	if (!v->apps) {
-		ps_manifest_free(m);
-		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "pod %s", p->uuid);
-	}
-	_cleanup_close_ int apps_fd = openat(p->fd, PS_DIR_APPS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	for (size_t i = 0; i < m->n_init_apps + m->n_apps; i++) {
-		bool init = i < m->n_init_apps;
-		const ps_app *a = init ? &m->init_apps[i] : &m->apps[i - m->n_init_apps];
-		if (load_app(apps_fd, a, init, &v->apps[v->n_apps++]) < 0) {
-			ps_manifest_free(m);
-			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "pod %s", p->uuid);
-		}
-	}
-	ps_manifest_free(m);
-	return 0;
-}
-
-int pod_view_load(ps_pod *p, unsigned what, struct pod_view *v, ps_error **err)
-{
-	*v = (struct pod_view){ .pod = p };
-	if (what & VIEW_INFO)
-		v->have_info = ps_info_read(p->fd, &v->info, NULL) == 0;
-	if (what & VIEW_RUNTIME) {
-		v->have_pid = ps_pid_marker_read(p->fd, &v->pid, NULL) == 0;
-		v->have_exit = ps_exit_marker_read(p->fd, &v->exit, NULL) == 0;
-		/* A ready marker left by a stage1 that died means nothing. */
-		v->ready = p->state == PS_STATE_RUNNING && ps_ready_marker_read(p->fd, &v->ready_ns, NULL) == 0;
-		if (p->dir == PS_DIR_EXITED_GARBAGE && ps_gc_mark_read(p->fd, &v->gc_marked_ns, NULL) < 0)
-			v->gc_marked_ns = 0;
-	}
-	if (what & VIEW_APPS) {
-		int r = load_apps(p, v, err);
-		if (r < 0) {
-			pod_view_clear(v);
-			return r;
-		}
-	}
-	if ((what & VIEW_USAGE) && p->state == PS_STATE_RUNNING) {
-		_cleanup_free_ char **names = calloc(v->n_apps + 1, sizeof(char *));
-		_cleanup_free_ ps_cgroup_usage *apps = calloc(v->n_apps + 1, sizeof(ps_cgroup_usage));
-		if (names && apps) {
-			for (size_t i = 0; i < v->n_apps; i++)
-				names[i] = v->apps[i].name;
-			if (ps_pod_cgroup_usage(p->fd, names, v->n_apps, &v->usage, apps, NULL) == 0) {
-				v->have_usage = true;
-				for (size_t i = 0; i < v->n_apps; i++) {
-					v->apps[i].usage = apps[i];
-					v->apps[i].have_usage = apps[i].memory_bytes >= 0 || apps[i].cpu_ns >= 0 ||
-					                        apps[i].pids >= 0;
-				}
-			}
-		}
-	}
-	/* Healthy while running, no app failed and no liveness probe fails
-	 * (health.h). Only what was loaded counts: list shows no apps. */
-	v->healthy = p->state == PS_STATE_RUNNING;
-	for (size_t i = 0; i < v->n_apps; i++) {
-		const struct app_view *a = &v->apps[i];
-		if (!ps_app_is_healthy(a->have_status ? &a->status : NULL, a->have_exit ? &a->exit : NULL,
-		                       a->have_health ? &a->health : NULL))
-			v->healthy = false;
-	}
-	return 0;
-}
-
-void pod_view_clear(struct pod_view *v)
-{
-	ps_info_clear(&v->info);
-	ps_exit_marker_clear(&v->exit);
-	for (size_t i = 0; i < v->n_apps; i++) {
-		free(v->apps[i].name);
-		ps_status_marker_clear(&v->apps[i].status);
-		ps_exit_marker_clear(&v->apps[i].exit);
-		ps_health_marker_clear(&v->apps[i].health);
-		if (v->apps[i].security)
-			json_object_put(v->apps[i].security);
-	}
-	free(v->apps);
-	v->apps = NULL;
-	v->n_apps = 0;
-}
-
 static void add_opt_str(json_object *o, const char *key, const char *v)
 {
 	if (v)
@@ -211,7 +90,7 @@ static void health_json(json_object *o, const ps_health_marker *h)
 	add_opt_str(o, "notifyStatus", h->notify_status);
 }
 
-static json_object *app_json(const struct app_view *a)
+static json_object *app_json(const ps_app_view *a)
 {
 	json_object *o = json_object_new_object();
 
@@ -240,29 +119,28 @@ static json_object *app_json(const struct app_view *a)
 		json_object_object_add(o, "goal", json_object_new_string(ps_status_goal_name(a->goal)));
 	if (a->have_health)
 		health_json(o, &a->health);
-	if (a->security)
-		json_object_object_add(o, "security", json_object_get(a->security));
+	if (a->app)
+		json_object_object_add(o, "security", security_json(a->app));
 	if (a->have_usage)
 		json_object_object_add(o, "usage", usage_json(&a->usage));
 	return o;
 }
 
-json_object *pod_view_json(const struct pod_view *v)
+json_object *pod_view_json(const ps_pod_view *v)
 {
-	const ps_pod *p = v->pod;
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "uuid", json_object_new_string(p->uuid));
+	json_object_object_add(o, "uuid", json_object_new_string(v->uuid));
 	if (v->have_info && v->info.name)
 		json_object_object_add(o, "name", json_object_new_string(v->info.name));
-	json_object_object_add(o, "state", json_object_new_string(ps_pod_state_name(p->state)));
+	json_object_object_add(o, "state", json_object_new_string(ps_pod_state_name(v->state)));
 	json_object_object_add(o, "ready", json_object_new_boolean(v->ready));
 	json_object_object_add(o, "healthy", json_object_new_boolean(v->healthy));
 	if (v->have_info)
 		json_add_time(o, "created", v->info.created_ns);
 	if (v->have_pid) {
 		json_add_time(o, "started", v->pid.time_ns);
-		if (p->state == PS_STATE_RUNNING)
+		if (v->state == PS_STATE_RUNNING)
 			json_object_object_add(o, "pid", json_object_new_int(v->pid.pid));
 	}
 	if (v->ready)

@@ -76,26 +76,26 @@ static int security_opt(struct cli *cli, struct prepare_opts *o, const char *arg
 	if (strncmp(arg, "seccomp=", 8) == 0 || strncmp(arg, "seccomp:", 8) == 0) {
 		const char *v = arg + 8;
 		if (!streq(v, "default") && !streq(v, "unconfined") && !*v)
-			return -cli_usage_error(cli, "--security-opt seccomp: expected default, unconfined or a profile file");
+			return cli_usage_error(cli, "--security-opt seccomp: expected default, unconfined or a profile file");
 		o->seccomp = v;
-		return 1;
+		return EXIT_OK;
 	}
 	if (streq(arg, "no-new-privileges") || streq(arg, "no-new-privileges=true") ||
 	    streq(arg, "no-new-privileges:true")) {
 		o->no_new_privs = 1;
-		return 1;
+		return EXIT_OK;
 	}
 	if (streq(arg, "no-new-privileges=false") || streq(arg, "no-new-privileges:false")) {
 		o->no_new_privs = 0;
-		return 1;
+		return EXIT_OK;
 	}
-	return -cli_usage_error(cli, "--security-opt: expected seccomp=default|unconfined|PROFILE or "
+	return cli_usage_error(cli, "--security-opt: expected seccomp=default|unconfined|PROFILE or "
 	                             "no-new-privileges[=true|false], not \"%s\"", arg);
 }
 
 static int volume_spec_check(struct cli *cli, const char *spec, bool need_target);
 
-/* An integer option in [min, max]. */
+/* An integer option in [min, max]: EXIT_OK, or the usage error's code. */
 static int parse_count(struct cli *cli, const char *opt, const char *arg, long long min, long long max,
                        long long *ret)
 {
@@ -103,116 +103,124 @@ static int parse_count(struct cli *cli, const char *opt, const char *arg, long l
 	errno = 0;
 	long long v = strtoll(arg, &end, 10);
 	if (errno || end == arg || *end || v < min || v > max)
-		return -cli_usage_error(cli, "--%s: expected a number from %lld to %lld, not \"%s\"", opt, min, max,
-		                        arg);
+		return cli_usage_error(cli, "--%s: expected a number from %lld to %lld, not \"%s\"", opt, min, max,
+		                       arg);
 	*ret = v;
-	return 1;
+	return EXIT_OK;
 }
 
-/* --memory, --cpus and the like: the pod's cgroup limits. */
-static int resource_opt(struct cli *cli, ps_resources *res, int opt, const char *arg)
+/* --memory, --cpus and the like: the pod's cgroup limits. True when opt is
+ * one of them, with *ret_code EXIT_OK or the usage error's code. */
+static bool resource_opt(struct cli *cli, ps_resources *res, int opt, const char *arg, int *ret_code)
 {
 	int r;
 
+	*ret_code = EXIT_OK;
 	switch (opt) {
 	case OPT_MEMORY:
 		r = ps_size_parse_docker(arg, &res->memory);
 		if (r < 0 || res->memory <= 0)
-			return -cli_usage_error(cli, "--memory: expected a size such as 64m or 1g, not \"%s\"", arg);
-		return 1;
+			*ret_code = cli_usage_error(cli, "--memory: expected a size such as 64m or 1g, not \"%s\"", arg);
+		return true;
 	case OPT_MEMORY_SWAP:
 		if (streq(arg, "-1")) {
 			res->memory_swap = -1;
-			return 1;
+			return true;
 		}
 		r = ps_size_parse_docker(arg, &res->memory_swap);
 		if (r < 0 || res->memory_swap <= 0)
-			return -cli_usage_error(cli, "--memory-swap: expected a size such as 128m, or -1, not \"%s\"",
-			                        arg);
-		return 1;
+			*ret_code = cli_usage_error(cli, "--memory-swap: expected a size such as 128m, or -1, not \"%s\"",
+			                            arg);
+		return true;
 	case OPT_CPUS:
 		if (ps_cpu_parse_millis(arg, &res->cpu_millis) < 0)
-			return -cli_usage_error(cli, "--cpus: expected CPUs such as 0.5 or 2 (or 500m), not \"%s\"", arg);
-		return 1;
+			*ret_code = cli_usage_error(cli, "--cpus: expected CPUs such as 0.5 or 2 (or 500m), not \"%s\"", arg);
+		return true;
 	case OPT_CPU_SHARES:
-		return parse_count(cli, "cpu-shares", arg, 2, 262144, &res->cpu_shares);
+		*ret_code = parse_count(cli, "cpu-shares", arg, 2, 262144, &res->cpu_shares);
+		return true;
 	case OPT_PIDS_LIMIT:
-		return parse_count(cli, "pids-limit", arg, 1, 4194304, &res->pids);
+		*ret_code = parse_count(cli, "pids-limit", arg, 1, 4194304, &res->pids);
+		return true;
 	case OPT_BLKIO_WEIGHT:
-		return parse_count(cli, "blkio-weight", arg, 10, 1000, &res->blkio_weight);
+		*ret_code = parse_count(cli, "blkio-weight", arg, 10, 1000, &res->blkio_weight);
+		return true;
 	default:
-		return 0;
+		return false;
 	}
 }
 
-int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg)
+bool prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg, int *ret_code)
 {
-	int r;
 	ps_status_goal g;
 
+	*ret_code = EXIT_OK;
 	switch (opt) {
 	case OPT_MANIFEST:
 		o->manifest_path = arg;
-		return 1;
+		return true;
 	case OPT_NAME:
 		o->name = arg;
-		return 1;
+		return true;
 	case OPT_NET:
 		if (!streq(arg, "none") && !streq(arg, "host"))
-			return -cli_usage_error(cli, "--net: expected none or host, not \"%s\"", arg);
+			*ret_code = cli_usage_error(cli, "--net: expected none or host, not \"%s\"", arg);
 		o->net = arg;
-		return 1;
+		return true;
 	case 'v':
 	case OPT_VOLUME: {
-		r = volume_spec_check(cli, arg, false);
-		if (r)
-			return -r;
+		*ret_code = volume_spec_check(cli, arg, false);
+		if (*ret_code)
+			return true;
 		char **nv = realloc(o->volumes, (o->n_volumes + 2) * sizeof(char *));
-		if (!nv)
-			return -EXIT_FAILED;
+		if (!nv) {
+			*ret_code = cli_failf(cli, EXIT_FAILED, "--volume: %s", strerror(ENOMEM));
+			return true;
+		}
 		o->volumes = nv;
 		o->volumes[o->n_volumes++] = (char *)arg;
 		o->volumes[o->n_volumes] = NULL;
-		return 1;
+		return true;
 	}
 	case OPT_STATUS_GOAL:
 		if (ps_status_goal_from_name(arg, &g) < 0)
-			return -cli_usage_error(cli, "--status-goal: expected MOUNTED, STARTED or READY, not \"%s\"", arg);
+			*ret_code = cli_usage_error(cli, "--status-goal: expected MOUNTED, STARTED or READY, not \"%s\"", arg);
 		o->status_goal = arg;
-		return 1;
+		return true;
 	case OPT_GOAL_TIMEOUT:
-		r = cli_parse_duration(cli, "goal-timeout", arg, &o->goal_timeout_ms);
-		return r ? -r : 1;
+		*ret_code = cli_parse_duration(cli, "goal-timeout", arg, &o->goal_timeout_ms);
+		return true;
 	case OPT_UUID_FILE:
 		o->uuid_file = arg;
-		return 1;
+		return true;
 	case OPT_CAP_ADD:
 	case OPT_CAP_DROP:
 		if (ps_cap_from_name(arg) == -1)
-			return -cli_usage_error(cli, "--%s: unknown capability \"%s\"",
-			                        opt == OPT_CAP_ADD ? "cap-add" : "cap-drop", arg);
-		if ((opt == OPT_CAP_ADD ? strv_append(&o->cap_add, &o->n_cap_add, arg)
-		                        : strv_append(&o->cap_drop, &o->n_cap_drop, arg)) < 0)
-			return -EXIT_FAILED;
-		return 1;
+			*ret_code = cli_usage_error(cli, "--%s: unknown capability \"%s\"",
+			                            opt == OPT_CAP_ADD ? "cap-add" : "cap-drop", arg);
+		else if ((opt == OPT_CAP_ADD ? strv_append(&o->cap_add, &o->n_cap_add, arg)
+		                             : strv_append(&o->cap_drop, &o->n_cap_drop, arg)) < 0)
+			*ret_code = cli_failf(cli, EXIT_FAILED, "--%s: %s",
+			                      opt == OPT_CAP_ADD ? "cap-add" : "cap-drop", strerror(ENOMEM));
+		return true;
 	case OPT_SECURITY_OPT:
-		return security_opt(cli, o, arg);
+		*ret_code = security_opt(cli, o, arg);
+		return true;
 	case OPT_READ_ONLY:
 		o->read_only = true;
-		return 1;
+		return true;
 	case OPT_READY_PROTOCOL: {
 		ps_ready_protocol rp;
 		if (ps_ready_protocol_from_name(arg, &rp) < 0)
-			return -cli_usage_error(cli, "--ready-protocol: expected pantavisor or lxd, not \"%s\"", arg);
-		o->ready_protocols |= rp;
-		return 1;
+			*ret_code = cli_usage_error(cli, "--ready-protocol: expected pantavisor or lxd, not \"%s\"", arg);
+		else
+			o->ready_protocols |= rp;
+		return true;
 	}
-	default: {
-		int r2 = resource_opt(cli, &o->resources, opt, arg);
-		if (r2 != 0)
-			return r2;
-		return pull_opts_handle(cli, &o->pull, opt, arg);
-	}
+	default:
+		if (resource_opt(cli, &o->resources, opt, arg, ret_code))
+			return true;
+		return pull_opts_handle(cli, &o->pull, opt, arg, ret_code);
 	}
 }
 
@@ -827,33 +835,15 @@ oom:
 	return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s: merge image config", a->name);
 }
 
-/* apps/<app>/image: what the app runs on. "layers" (bottom first) for
- * stage1's overlay, or, when the image was copied into apps/<app>/rootfs
- * because overlayfs is unavailable, "rootfs": "copy" and no layers (the
- * copy needs no tree, so gc need not keep any for it). */
+/* apps/<app>/image (podstore/app.h): what the app runs on, its layers for
+ * stage1's overlay, or "copied" when the image was copied into
+ * apps/<app>/rootfs because overlayfs is unavailable (no tree kept then). */
 static int write_app_image(int app_fd, const char *ref, const struct app_root *ar, bool copied,
                            ps_error **err)
 {
-	json_object *o = json_object_new_object(), *layers = json_object_new_array();
-	int r;
-
-	if (!o || !layers) {
-		json_object_put(o);
-		json_object_put(layers);
-		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write image");
-	}
-	json_object_object_add(o, "image", json_object_new_string(ref));
-	json_object_object_add(o, "digest", ar->digest ? json_object_new_string(ar->digest) : NULL);
-	for (char **l = ar->layers; !copied && l && *l; l++)
-		json_object_array_add(layers, json_object_new_string(*l));
-	json_object_object_add(o, "layers", layers);
-	if (copied)
-		json_object_object_add(o, "rootfs", json_object_new_string("copy"));
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
-	r = ps_write_file_at(app_fd, PS_FILE_APP_IMAGE, s, strlen(s), 0644, PS_WRITE_SYNC_DATA, err);
-	json_object_put(o);
-	return r;
+	ps_app_image img = { .image = (char *)ref, .digest = ar->digest, .layers = ar->layers,
+		             .copied = copied };
+	return ps_app_image_write(app_fd, &img, err);
 }
 
 /*
@@ -869,7 +859,7 @@ static bool use_copy(struct cli *cli)
 	if (copy < 0) {
 		copy = (env && streq(env, "1")) || !ps_overlay_supported(cli->store);
 		if (copy)
-			fprintf(stderr, "podctl: overlayfs unavailable: copying the image\n");
+			fputs("podctl: overlayfs unavailable: copying the image\n", stderr); /* a note, verb-less as documented */
 	}
 	return copy;
 }
@@ -1036,9 +1026,9 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 		goto out;
 	}
 	{
-		_cleanup_close_ int apps_fd = openat(p->fd, PS_DIR_APPS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int apps_fd = ps_apps_dir_open(p->fd, err);
 		if (apps_fd < 0) {
-			r = ps_error_errno(err, "open apps");
+			r = apps_fd;
 			goto out;
 		}
 		for (size_t i = 0; i < n_roots && r >= 0; i++) {

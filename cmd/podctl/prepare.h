@@ -65,7 +65,7 @@ extern const struct option prepare_long_options[];
 
 /* Handle one option of prepare_long_options (opt = getopt's return).
  * Returns 1 if it was ours, 0 if not, or an exit code < 0 → -(code). */
-int prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg);
+bool prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg, int *ret_code);
 
 /* Take IMAGE [-- ARGS…] from the remaining argv. Returns an exit code (0 ok). */
 int prepare_opts_positional(struct cli *cli, struct prepare_opts *o, int argc, char **argv);

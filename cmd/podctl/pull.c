@@ -6,37 +6,41 @@
 #include "pull.h"
 #include "util.h"
 
-int pull_opts_handle(struct cli *cli, struct pull_cli_opts *o, int opt, const char *arg)
+bool pull_opts_handle(struct cli *cli, struct pull_cli_opts *o, int opt, const char *arg, int *ret_code)
 {
 	ps_pull_policy p;
 
+	*ret_code = EXIT_OK;
 	switch (opt) {
 	case OPT_PULL:
 		if (ps_pull_policy_from_name(arg, &p) < 0)
-			return -cli_usage_error(cli, "--pull: expected missing, always or never, not \"%s\"",
-			                        arg);
-		o->policy = arg;
-		return 1;
+			*ret_code = cli_usage_error(cli, "--pull: expected missing, always or never, not \"%s\"",
+			                            arg);
+		else
+			o->policy = arg;
+		return true;
 	case OPT_TLS_VERIFY:
 		if (!arg)
 			arg = "true";
 		if (!streq(arg, "true") && !streq(arg, "false"))
-			return -cli_usage_error(cli, "--tls-verify: expected true or false, not \"%s\"", arg);
-		o->tls_verify = arg;
-		return 1;
+			*ret_code = cli_usage_error(cli, "--tls-verify: expected true or false, not \"%s\"", arg);
+		else
+			o->tls_verify = arg;
+		return true;
 	case OPT_CREDS:
 		o->creds = arg;
-		return 1;
+		return true;
 	case OPT_AUTHFILE:
 		o->authfile = arg;
-		return 1;
+		return true;
 	case OPT_PLATFORM:
 		if (!strchr(arg, '/'))
-			return -cli_usage_error(cli, "--platform: expected OS/ARCH[/VARIANT], not \"%s\"", arg);
-		o->platform = arg;
-		return 1;
+			*ret_code = cli_usage_error(cli, "--platform: expected OS/ARCH[/VARIANT], not \"%s\"", arg);
+		else
+			o->platform = arg;
+		return true;
 	default:
-		return 0;
+		return false;
 	}
 }
 

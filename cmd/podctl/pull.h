@@ -40,9 +40,9 @@ enum {
 	"      --authfile=FILE        registry credentials file (auth.json)\n"                 \
 	"      --platform=OS/ARCH[/VARIANT]  the image for that platform (default this one)\n"
 
-/* Handle one of the options above (and --pull); 1 if it was one, 0 if not,
- * or -(exit code) for a bad value. */
-int pull_opts_handle(struct cli *cli, struct pull_cli_opts *o, int opt, const char *arg);
+/* Handle one of the options above (and --pull): true if it was one, with
+ * *ret_code EXIT_OK or the exit code of a bad value (printed). */
+bool pull_opts_handle(struct cli *cli, struct pull_cli_opts *o, int opt, const char *arg, int *ret_code);
 
 /* The policy --pull or $PODCTL_PULL asks for (missing when neither, or
  * when $PODCTL_PULL is not a policy: cli_resolve_or_pull() then says so). */

@@ -11,12 +11,9 @@
  *    "restarts":N, "lastProbe":{"probe":"liveness","result":"success|failure|timeout",
  *    "time":"…","message":"…"}, "notifyStatus":"STATUS text", "time":"…"}
  *
- * A probe the app does not have is left out (NULL). And the two fields the
- * CLI shows beside the pod's state (Documentation/readiness.md):
- *
- *   ready    the pod is running and its `ready` marker exists;
- *   healthy  the pod is running, no app is FAILED or EXITED with a failure,
- *            and no app's liveness probe is failing.
+ * A probe the app does not have is left out (NULL). The pod's ready and
+ * healthy are computed from these in one place, ps_pod_inspect()
+ * (inspect.h).
  */
 
 #include <stdbool.h>
@@ -48,9 +45,10 @@ bool ps_app_is_healthy(const ps_status_marker *status, const ps_exit_marker *exi
                        const ps_health_marker *health);
 
 /*
- * Ready and healthy of a pod, from its state (as last refreshed), manifest
- * and markers. *ret_why (may be NULL) gets why it is not healthy ("app web:
- * liveness failing"), malloc'd, or NULL.
+ * Ready and healthy of a pod, from its state (as last refreshed) and
+ * markers: ps_pod_inspect(PS_VIEW_HEALTH) in short (inspect.c). *ret_why
+ * (may be NULL) gets why it is not healthy ("app web: liveness probe
+ * failing"), malloc'd, or NULL.
  */
 int ps_pod_health(ps_pod *p, bool *ret_ready, bool *ret_healthy, char **ret_why, ps_error **err);
 

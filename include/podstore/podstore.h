@@ -22,6 +22,11 @@
 #include <podstore/waitset.h>
 #include <podstore/events.h>
 #include <podstore/health.h>
+#include <podstore/app.h>
+#include <podstore/control.h>
+#include <podstore/inspect.h>
+#include <podstore/launch.h>
+#include <podstore/exitwatch.h>
 #include <podstore/cgroup.h>
 #include <podstore/quantity.h>
 

@@ -64,6 +64,25 @@ else
 	t_fail "see above"
 fi
 
+t_begin "stop of a pod whose stage1 does not answer times out (exit 4), --force then kills it"
+# A stopped stage1 accepts no request: the control socket's connect succeeds
+# (the backlog takes it) but no reply comes. Before the receive timeout,
+# podctl stop waited forever here.
+if expect_exit 0 "$PODCTL" run --detach --wait-ready=30s "$ROOT" -- sleep 1000 && U6=$OUT; then
+	s1=$(stage1_pid "$PODCTL_DIR/pods/run/$U6/pid")
+	kill -STOP "$s1"
+	if expect_exit 4 timeout 30 "$PODCTL" stop "$U6" && one_line && echo "$ERR" | grep -q "try --force" &&
+		expect_exit 0 timeout 30 "$PODCTL" stop --force "$U6" && gone "$s1" &&
+		"$PODCTL" status "$U6" | grep -q "state *exited"; then
+		t_ok
+	else
+		t_fail "err: $ERR status: $("$PODCTL" status "$U6" 2>&1)"
+	fi
+	kill -9 "$s1" 2>/dev/null
+else
+	t_fail "see above"
+fi
+
 t_begin "stop of a prepared pod is an error"
 if P=$("$PODCTL" prepare "$ROOT" /bin/true) && expect_exit 1 "$PODCTL" stop "$P" && one_line; then t_ok; else t_fail "err: $ERR"; fi
 

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A pod's full view (include/podstore/inspect.h): the one place ready and
+ * healthy are computed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <podstore/app.h>
+#include <podstore/inspect.h>
+
+#include "util.h"
+
+/* The app's markers, from its dir (absent markers stay absent). */
+static void load_markers(int app_fd, ps_app_view *av)
+{
+	av->have_status = ps_status_marker_read(app_fd, &av->status, NULL) == 0;
+	av->have_exit = ps_exit_marker_read(app_fd, &av->exit, NULL) == 0;
+	av->have_health = ps_health_marker_read(app_fd, &av->health, NULL) == 0;
+	av->healthy = ps_app_is_healthy(av->have_status ? &av->status : NULL,
+	                                av->have_exit ? &av->exit : NULL,
+	                                av->have_health ? &av->health : NULL);
+}
+
+static void app_view_clear(ps_app_view *av)
+{
+	free(av->name);
+	ps_status_marker_clear(&av->status);
+	ps_exit_marker_clear(&av->exit);
+	ps_health_marker_clear(&av->health);
+	*av = (ps_app_view){ 0 };
+}
+
+static const char *unhealthy_what(const ps_app_view *av)
+{
+	if (av->have_health && av->health.liveness && streq(av->health.liveness, "failing"))
+		return "liveness probe failing";
+	if (av->have_status && av->status.status)
+		return av->status.status;
+	return "failed";
+}
+
+/* Health of one app: fold it into the pod's. */
+static void note_health(ps_pod_view *v, const ps_app_view *av)
+{
+	if (av->healthy)
+		return;
+	v->healthy = false;
+	if (!v->unhealthy_why)
+		v->unhealthy_why = ps_strdup_printf("app %s: %s", av->name, unhealthy_what(av));
+}
+
+/* The apps in manifest order, init apps first. */
+static int load_apps(ps_pod *p, ps_pod_view *v, bool health, ps_error **err)
+{
+	ps_manifest *m = NULL;
+	ps_error *e = NULL;
+	int r = ps_manifest_load_at(p->fd, &m, &e);
+
+	/* An embryo, a pod being prepared or one whose prepare died has no
+	 * manifest yet: it has no apps to show, and it is still a pod. */
+	if (r == -ENOENT && p->state != PS_STATE_PREPARED && p->state != PS_STATE_RUNNING &&
+	    p->state != PS_STATE_EXITED) {
+		ps_error_free(&e);
+		return 0;
+	}
+	if (r < 0) {
+		if (err && !*err)
+			*err = e;
+		else
+			ps_error_free(&e);
+		return r;
+	}
+	size_t n = m->n_init_apps + m->n_apps;
+	v->apps = calloc(n + 1, sizeof(*v->apps));
+	if (!v->apps) {
+		ps_manifest_free(m);
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "pod %s", p->uuid);
+	}
+	_cleanup_close_ int apps_fd = ps_apps_dir_open(p->fd, NULL);
+	for (size_t i = 0; i < n; i++) {
+		bool init = i < m->n_init_apps;
+		const ps_app *a = init ? &m->init_apps[i] : &m->apps[i - m->n_init_apps];
+		ps_app_view *av = &v->apps[v->n_apps++];
+		av->app = a;
+		av->init = init;
+		av->goal = a->goal;
+		av->healthy = true;
+		if (!(av->name = strdup(a->name))) {
+			ps_manifest_free(m);
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "pod %s", p->uuid);
+		}
+		if (apps_fd < 0)
+			continue;
+		_cleanup_close_ int fd = openat(apps_fd, a->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0)
+			load_markers(fd, av);
+		if (health)
+			note_health(v, av);
+	}
+	v->manifest = m; /* the apps borrow from it */
+	return 0;
+}
+
+/* A running pod's cgroup usage, and its apps' when they are in the view. */
+static void load_usage(ps_pod *p, ps_pod_view *v)
+{
+	_cleanup_free_ char **names = calloc(v->n_apps + 1, sizeof(char *));
+	_cleanup_free_ ps_cgroup_usage *apps = calloc(v->n_apps + 1, sizeof(ps_cgroup_usage));
+
+	if (!names || !apps)
+		return;
+	for (size_t i = 0; i < v->n_apps; i++)
+		names[i] = v->apps[i].name;
+	if (ps_pod_cgroup_usage(p->fd, names, v->n_apps, &v->usage, apps, NULL) < 0)
+		return;
+	v->have_usage = true;
+	for (size_t i = 0; i < v->n_apps; i++) {
+		v->apps[i].usage = apps[i];
+		v->apps[i].have_usage = apps[i].memory_bytes >= 0 || apps[i].cpu_ns >= 0 || apps[i].pids >= 0;
+	}
+}
+
+/* Healthy without the apps in the output: the app dirs as they come, no
+ * manifest to parse. */
+static int scan_health(ps_pod *p, ps_pod_view *v)
+{
+	int fd = ps_apps_dir_open(p->fd, NULL);
+	if (fd < 0)
+		return 0;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_close_ int afd = openat(dirfd(d), de->d_name,
+		                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (afd < 0)
+			continue;
+		ps_app_view av = { .name = strdup(de->d_name) };
+		if (av.name) {
+			load_markers(afd, &av);
+			note_health(v, &av);
+		}
+		app_view_clear(&av);
+	}
+	closedir(d);
+	return 0;
+}
+
+int ps_pod_inspect(ps_pod *p, unsigned what, ps_pod_view *ret, ps_error **err)
+{
+	ps_pod_view v = { .state = p->state };
+	bool running = p->state == PS_STATE_RUNNING;
+	int r;
+
+	memcpy(v.uuid, p->uuid, sizeof(v.uuid));
+	if (what & PS_VIEW_INFO)
+		v.have_info = ps_info_read(p->fd, &v.info, NULL) == 0;
+	if (what & PS_VIEW_RUNTIME) {
+		v.have_pid = ps_pid_marker_read(p->fd, &v.pid, NULL) == 0;
+		v.have_exit = ps_exit_marker_read(p->fd, &v.exit, NULL) == 0;
+		/* A ready marker left by a stage1 that died means nothing. */
+		v.ready = running && ps_ready_marker_read(p->fd, &v.ready_ns, NULL) == 0;
+		if (p->dir == PS_DIR_EXITED_GARBAGE && ps_gc_mark_read(p->fd, &v.gc_marked_ns, NULL) < 0)
+			v.gc_marked_ns = 0;
+	}
+	/* Healthy only while running; the apps decide the rest. */
+	v.healthy = running;
+	if (!running && (what & (PS_VIEW_HEALTH | PS_VIEW_APPS)))
+		v.unhealthy_why = ps_strdup_printf("pod is %s", ps_pod_state_name(p->state));
+	if (what & PS_VIEW_APPS)
+		r = load_apps(p, &v, running, err);
+	else if ((what & PS_VIEW_HEALTH) && running)
+		r = scan_health(p, &v);
+	else
+		r = 0;
+	if (r < 0) {
+		ps_pod_view_clear(&v);
+		return r;
+	}
+	if ((what & PS_VIEW_USAGE) && running)
+		load_usage(p, &v);
+	*ret = v;
+	return 0;
+}
+
+void ps_pod_view_clear(ps_pod_view *v)
+{
+	ps_info_clear(&v->info);
+	ps_exit_marker_clear(&v->exit);
+	for (size_t i = 0; i < v->n_apps; i++)
+		app_view_clear(&v->apps[i]);
+	free(v->apps);
+	free(v->unhealthy_why);
+	ps_manifest_free(v->manifest);
+	v->manifest = NULL;
+	v->apps = NULL;
+	v->unhealthy_why = NULL;
+	v->n_apps = 0;
+}
+
+int ps_pod_health(ps_pod *p, bool *ret_ready, bool *ret_healthy, char **ret_why, ps_error **err)
+{
+	ps_pod_view v;
+	int r = ps_pod_inspect(p, PS_VIEW_HEALTH, &v, err);
+
+	if (r < 0)
+		return r;
+	if (ret_ready) {
+		long long t;
+		*ret_ready = p->state == PS_STATE_RUNNING && ps_ready_marker_read(p->fd, &t, NULL) == 0;
+	}
+	*ret_healthy = v.healthy;
+	if (ret_why)
+		*ret_why = TAKE_PTR(v.unhealthy_why);
+	ps_pod_view_clear(&v);
+	return 0;
+}
