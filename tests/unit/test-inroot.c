@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <cmocka.h>
-
+/* before cmocka.h, whose fail() macro would clash with ops->fail */
 #include "../../stage1/stage1.h"
+#include <cmocka.h>
 
 /* stage1's log hooks, which inroot.o does not use but stage1.h declares. */
 bool s1_debug_on;
