@@ -30,7 +30,7 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-fno-strict-aliasing -fPIC -D_GNU_SOURCE \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fstack-clash-protection \
-	-Iinclude -Ilibpodstore -ffunction-sections -fdata-sections \
+	-Iinclude -Ilibpodstore -include libpodstore/banned.h -ffunction-sections -fdata-sections \
 	-DPODCTL_VERSION='"$(VERSION)"' -DLIBEXECDIR='"$(LIBEXECDIR)"'
 override LDFLAGS += -Wl,-z,relro,-z,now -Wl,--as-needed
 
@@ -87,6 +87,12 @@ $(BUILDDIR)/%.o: %.c $(wildcard include/podstore/*.h libpodstore/*.h cmd/podctl/
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# Only what include/podstore/ declares is exported from the shared library:
+# the library is compiled with hidden visibility and the public headers wrap
+# their declarations in "#pragma GCC visibility push(default)".
+# tests/check-abi.sh (run by make check) holds the line.
+$(LIB_OBJS): override CFLAGS += -fvisibility=hidden
 
 $(STATIC_LIB): $(LIB_OBJS)
 	$(if $(Q),@echo "  AR      $@")
@@ -194,6 +200,11 @@ check-unit: unit-tests check-tree
 check-tree: $(if $(STAGE1_MAIN),$(STAGE1))
 	@scripts/check-stage1-tree $(BUILDDIR)
 
+# The shared library exports exactly what include/podstore/ declares, each
+# function documented in its header.
+check-abi: $(SHARED_LIB)
+	@tests/check-abi.sh $(BUILDDIR)/libpodstore.so include/podstore
+
 check-functional: all $(FAULT_LIB)
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/functional/run
 
@@ -207,7 +218,7 @@ stress: all
 check:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all unit-tests
-	@$(MAKE) --no-print-directory check-unit check-functional
+	@$(MAKE) --no-print-directory check-abi check-unit check-functional
 
 # The library, the CLI and the unit tests run sanitized. stage1 does not:
 # its apps start as clone(CLONE_VM|CLONE_VFORK) children on a stack of their
@@ -261,7 +272,7 @@ uninstall:
 clean:
 	rm -rf $(BUILDDIR) $(BUILDDIR)-asan
 
-.PHONY: stress fuzz all deps unit-tests check check-tree check-unit check-functional check-asan check-valgrind \
+.PHONY: stress fuzz all deps unit-tests check check-tree check-abi check-unit check-functional check-asan check-valgrind \
 	bench demo install uninstall clean
 .DELETE_ON_ERROR:
 # Keep the objects of unit tests and fuzz replays between runs.

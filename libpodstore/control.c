@@ -212,7 +212,7 @@ int ps_pod_stop(ps_pod *p, long long timeout_ms, bool force, ps_error **err)
 			return PS_STOP_NOT_RUNNING;
 		}
 		if (!force) {
-			ps_error_prefix(&e, "pod %s", p->uuid);
+			ps_error_prefix(&e, r, "pod %s", p->uuid);
 			if (err && !*err)
 				*err = e;
 			else
@@ -222,7 +222,7 @@ int ps_pod_stop(ps_pod *p, long long timeout_ms, bool force, ps_error **err)
 		ps_error_free(&e);
 		r = ps_control_kill_stage1(p->fd, &e);
 		if (r < 0 && r != -ESRCH) {
-			ps_error_prefix(&e, "pod %s", p->uuid);
+			ps_error_prefix(&e, r, "pod %s", p->uuid);
 			if (err && !*err)
 				*err = e;
 			else

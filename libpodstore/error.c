@@ -18,9 +18,30 @@ __attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_l
 	return s;
 }
 
+int ps_error_kind_errno(ps_error_kind kind)
+{
+	switch (kind) {
+	case PS_ERR_INVALID:
+		return EINVAL;
+	case PS_ERR_NOT_FOUND:
+		return ENOENT;
+	case PS_ERR_AMBIGUOUS:
+		return ENOTUNIQ;
+	case PS_ERR_TIMEOUT:
+		return ETIMEDOUT;
+	case PS_ERR_BUSY:
+		return EBUSY;
+	case PS_ERR_STATE:
+		return EBADFD;
+	case PS_ERR_FAILED:
+	default:
+		return EIO;
+	}
+}
+
 static int error_fill(ps_error **err, ps_error_kind kind, int errnum, char *msg)
 {
-	int code = errnum > 0 ? -errnum : -EINVAL;
+	int code = -(errnum > 0 ? errnum : ps_error_kind_errno(kind));
 
 	if (!err || *err) {
 		free(msg);
@@ -68,13 +89,13 @@ int ps_error_errno(ps_error **err, const char *fmt, ...)
 	return error_fill(err, PS_ERR_FAILED, errnum > 0 ? errnum : EIO, msg);
 }
 
-int ps_error_prefix(ps_error **err, const char *fmt, ...)
+int ps_error_prefix(ps_error **err, int code, const char *fmt, ...)
 {
 	va_list ap;
 	char *prefix, *full = NULL;
 
 	if (!err || !*err)
-		return -EINVAL;
+		return code;
 	va_start(ap, fmt);
 	prefix = vformat(fmt, ap);
 	va_end(ap);
@@ -83,14 +104,14 @@ int ps_error_prefix(ps_error **err, const char *fmt, ...)
 		(*err)->msg = full;
 	}
 	free(prefix);
-	return ps_error_code(*err);
+	return code;
 }
 
 int ps_error_code(const ps_error *err)
 {
 	if (!err)
-		return -EINVAL;
-	return err->errnum > 0 ? -err->errnum : -EINVAL;
+		return -EIO;
+	return -(err->errnum > 0 ? err->errnum : ps_error_kind_errno(err->kind));
 }
 
 void ps_error_free(ps_error **err)

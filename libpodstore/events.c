@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <podstore/events.h>
+#include "json-util.h"
 #include "util.h"
 
 #define READ_LINE_MAX (64 * 1024)
@@ -20,11 +21,6 @@ void ps_event_clear(ps_event *e)
 	*e = (ps_event){ 0 };
 }
 
-static void add_str(json_object *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_object_add(o, k, json_object_new_string(v));
-}
 
 int ps_event_format(const ps_event *e, char **ret)
 {
@@ -36,12 +32,12 @@ int ps_event_format(const ps_event *e, char **ret)
 	if (!o)
 		return -ENOMEM;
 	ps_format_time(e->time_ns ? e->time_ns : ps_now_ns(), tbuf, sizeof(tbuf));
-	add_str(o, "time", tbuf);
-	add_str(o, "app", e->app);
-	add_str(o, "type", e->type);
-	add_str(o, "from", e->from);
-	add_str(o, "to", e->to);
-	add_str(o, "reason", e->reason);
+	ps_json_add_str(o, "time", tbuf);
+	ps_json_add_str(o, "app", e->app);
+	ps_json_add_str(o, "type", e->type);
+	ps_json_add_str(o, "from", e->from);
+	ps_json_add_str(o, "to", e->to);
+	ps_json_add_str(o, "reason", e->reason);
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *line = s ? strdup(s) : NULL;
@@ -52,16 +48,6 @@ int ps_event_format(const ps_event *e, char **ret)
 	return 0;
 }
 
-static int dup_key(json_object *o, const char *k, char **ret)
-{
-	json_object *v;
-
-	*ret = NULL;
-	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
-		return 0;
-	*ret = strdup(json_object_get_string(v));
-	return *ret ? 0 : -ENOMEM;
-}
 
 int ps_event_parse(const char *line, size_t len, ps_event *ret)
 {
@@ -81,11 +67,11 @@ int ps_event_parse(const char *line, size_t len, ps_event *ret)
 		return -EBADMSG;
 	}
 	int r = 0;
-	r = r ?: dup_key(o, "type", &e.type);
-	r = r ?: dup_key(o, "app", &e.app);
-	r = r ?: dup_key(o, "from", &e.from);
-	r = r ?: dup_key(o, "to", &e.to);
-	r = r ?: dup_key(o, "reason", &e.reason);
+	r = r ?: ps_json_dup_str(o, "type", &e.type);
+	r = r ?: ps_json_dup_str(o, "app", &e.app);
+	r = r ?: ps_json_dup_str(o, "from", &e.from);
+	r = r ?: ps_json_dup_str(o, "to", &e.to);
+	r = r ?: ps_json_dup_str(o, "reason", &e.reason);
 	json_object_put(o);
 	if (r == 0 && !e.type)
 		r = -EBADMSG;

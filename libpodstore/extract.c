@@ -4,21 +4,18 @@
 #include "archive-dl.h"
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include "extract.h"
+#include "openat-root.h"
 #include <podstore/log.h>
 #include "util.h"
 
-bool ps_extract_force_fallback = false;
 
 #define WHITEOUT_PREFIX ".wh."
 #define WHITEOUT_OPAQUE ".wh..wh..opq"
-#define OVERLAY_OPAQUE_XATTR "trusted.overlay.opaque"
 
 static inline void archive_freep(struct archive **a)
 {
@@ -92,11 +89,6 @@ static int normalize_path(const char *in, char **ret, ps_error **err)
 	return 0;
 }
 
-static int sys_openat2(int dirfd, const char *path, struct open_how *how)
-{
-	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
-}
-
 /*
  * Open the dir at relative path under root without following any symlink,
  * by walking one component at a time. With create, missing dirs are made
@@ -150,27 +142,16 @@ static int walk_dir(int root_fd, const char *path, bool create, int *ret_fd, ps_
 /* Open the dir at a normalised relative path: an owned fd. */
 static int open_dir(int root_fd, const char *path, bool create, int *ret_fd, ps_error **err)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	static bool no_openat2;
-	int fd;
+	int fd = ps_openat_in_root(root_fd, path, O_RDONLY | O_DIRECTORY, 0, PS_ROOT_NO_SYMLINKS);
 
-	if (!*path)
-		path = ".";
-	if (!no_openat2 && !ps_extract_force_fallback) {
-		fd = sys_openat2(root_fd, path, &how);
-		if (fd >= 0) {
-			*ret_fd = fd;
-			return 0;
-		}
-		if (errno == ENOSYS || errno == EPERM || errno == E2BIG)
-			no_openat2 = true; /* old kernel or a seccomp filter */
-		else if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR)
-			return ps_error_errno(err, "%s: open", path);
-		/* ENOENT (create), ELOOP, ENOTDIR: the walk says precisely why. */
+	if (fd >= 0) {
+		*ret_fd = fd;
+		return 0;
 	}
+	if (fd != -ENOENT && fd != -ELOOP && fd != -ENOTDIR)
+		return ps_error_set(err, PS_ERR_FAILED, -fd, "%s: open", path);
+	/* ENOENT (create), ELOOP, ENOTDIR: the walk makes what is missing and
+	 * says precisely why it cannot. */
 	return walk_dir(root_fd, path, create, ret_fd, err);
 }
 
@@ -226,7 +207,7 @@ static int make_room(struct extractor *x, int dfd, const char *base, bool keep_d
 	return 0;
 }
 
-static bool xattr_allowed(const char *name)
+bool ps_xattr_allowed(const char *name)
 {
 	/* user.* and security.* (file capabilities, SELinux labels) are the
 	 * image's; trusted.* could forge overlayfs whiteouts or redirects and
@@ -243,7 +224,7 @@ static int apply_xattrs(struct archive_entry *e, int fd, const char *path, ps_er
 	if (archive_entry_xattr_reset(e) == 0)
 		return 0;
 	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-		if (!name || !xattr_allowed(name))
+		if (!name || !ps_xattr_allowed(name))
 			continue;
 		if (fsetxattr(fd, name, value, size, 0) < 0) {
 			if (errno == ENOTSUP || errno == EOPNOTSUPP)
@@ -264,6 +245,15 @@ static int apply_owner_mode(struct extractor *x, struct archive_entry *e, int fd
 	if (fchmod(fd, archive_entry_mode(e) & 07777) < 0)
 		return ps_error_errno(err, "%s: chmod", path);
 	return 0;
+}
+
+/* Ownership, mode and the allowed xattrs of an entry, on what fd is. */
+static int apply_meta(struct extractor *x, struct archive_entry *e, int fd, const char *path,
+		      ps_error **err)
+{
+	int r = apply_owner_mode(x, e, fd, path, err);
+
+	return r < 0 ? r : apply_xattrs(e, fd, path, err);
 }
 
 static void entry_times(struct archive_entry *e, struct timespec ts[2])
@@ -340,10 +330,7 @@ static int write_file(struct extractor *x, struct archive_entry *e, int dfd, con
 	}
 	if (ftruncate(fd, size) < 0)
 		return ps_error_errno(err, "%s: set size", path);
-	r = apply_owner_mode(x, e, fd, path, err);
-	if (r < 0)
-		return r;
-	r = apply_xattrs(e, fd, path, err);
+	r = apply_meta(x, e, fd, path, err);
 	if (r < 0)
 		return r;
 	entry_times(e, ts);
@@ -371,10 +358,7 @@ static int make_dir(struct extractor *x, struct archive_entry *e, int dfd, const
 	}
 	if (fd < 0)
 		return ps_error_errno(err, "%s: open dir", path);
-	r = apply_owner_mode(x, e, fd, path, err);
-	if (r < 0)
-		return r;
-	r = apply_xattrs(e, fd, path, err);
+	r = apply_meta(x, e, fd, path, err);
 	if (r < 0)
 		return r;
 	/* Times last, after the dir's children are made. */
@@ -435,7 +419,7 @@ static int make_hardlink(struct extractor *x, const char *link, int dfd, const c
 
 	r = normalize_path(link, &target, err);
 	if (r < 0)
-		return ps_error_prefix(err, "%s: hardlink", path);
+		return ps_error_prefix(err, r, "%s: hardlink", path);
 	if (!*target || streq(target, path))
 		return ps_error_set(err, PS_ERR_INVALID, 0, "%s: hardlink to itself refused", path);
 	slash = strrchr(target, '/');
@@ -449,7 +433,7 @@ static int make_hardlink(struct extractor *x, const char *link, int dfd, const c
 				ps_error_free(err);
 				goto not_extracted;
 			}
-			return ps_error_prefix(err, "%s: hardlink to %s", path, link);
+			return ps_error_prefix(err, r, "%s: hardlink to %s", path, link);
 		}
 		tbase = slash + 1;
 	} else {
@@ -667,261 +651,6 @@ int ps_extract_tree_at(int archive_fd, int dirfd, const char *name, const ps_ext
 	r = ps_extract_fd(archive_fd, fd, opts, ret, err);
 	if (r < 0)
 		ps_rm_rf_at(dirfd, name);
-	return r;
-}
-
-/* --- merging layer trees (the copy fallback) ---------------------------------- */
-
-struct inode_map {
-	struct inode_path {
-		dev_t dev;
-		ino_t ino;
-		char *path; /* relative to the merge's dst root */
-	} *v;
-	size_t n, cap;
-};
-
-struct merger {
-	int dst_root;
-	struct inode_map links;
-};
-
-static int copy_xattrs(int from, int to, const char *path, ps_error **err)
-{
-	char list[8192], value[8192];
-	ssize_t n = flistxattr(from, list, sizeof(list));
-
-	if (n < 0)
-		return errno == ENOTSUP || errno == EOPNOTSUPP ? 0
-							       : ps_error_errno(err, "%s: list xattrs", path);
-	for (char *name = list; name < list + n; name += strlen(name) + 1) {
-		ssize_t len;
-
-		if (!xattr_allowed(name))
-			continue;
-		len = fgetxattr(from, name, value, sizeof(value));
-		if (len < 0)
-			return ps_error_errno(err, "%s: get xattr %s", path, name);
-		if (fsetxattr(to, name, value, (size_t)len, 0) < 0 && errno != ENOTSUP &&
-		    errno != EOPNOTSUPP)
-			return ps_error_errno(err, "%s: set xattr %s", path, name);
-	}
-	return 0;
-}
-
-static int copy_meta(int from, const struct stat *st, int to, const char *path, ps_error **err)
-{
-	struct timespec ts[2] = { st->st_atim, st->st_mtim };
-
-	if (fchown(to, st->st_uid, st->st_gid) < 0 && !(errno == EPERM && geteuid() != 0))
-		return ps_error_errno(err, "%s: chown", path);
-	if (fchmod(to, st->st_mode & 07777) < 0)
-		return ps_error_errno(err, "%s: chmod", path);
-	if (copy_xattrs(from, to, path, err) < 0)
-		return -EIO;
-	if (futimens(to, ts) < 0)
-		return ps_error_errno(err, "%s: set times", path);
-	return 0;
-}
-
-static int copy_data(int in, int out, off_t size, const char *path, ps_error **err)
-{
-	off_t done = 0;
-
-	while (done < size) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(size - done), 0);
-		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
-			char buf[65536];
-			n = read(in, buf, sizeof(buf));
-			if (n > 0 && ps_write_all(out, buf, (size_t)n) < 0)
-				return ps_error_errno(err, "%s: write", path);
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return ps_error_errno(err, "%s: copy", path);
-		}
-		if (n == 0)
-			break;
-		done += n;
-	}
-	return 0;
-}
-
-static bool is_opaque(int fd)
-{
-	char v[2];
-	ssize_t n = fgetxattr(fd, OVERLAY_OPAQUE_XATTR, v, sizeof(v));
-	return n == 1 && v[0] == 'y';
-}
-
-static int empty_dir(int fd, const char *path, ps_error **err)
-{
-	_cleanup_close_ int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	struct dirent *de;
-	int r = 0;
-
-	if (!d)
-		return ps_error_errno(err, "%s: open", path);
-	dfd = -1;
-	while ((de = readdir(d))) {
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		r = ps_rm_rf_at(fd, de->d_name);
-		if (r < 0) {
-			r = ps_error_set(err, PS_ERR_FAILED, -r, "%s: remove %s", path, de->d_name);
-			break;
-		}
-	}
-	closedir(d);
-	return r;
-}
-
-static int merge_dir(struct merger *m, int src, int dst, const char *path, ps_error **err);
-
-static int merge_entry(struct merger *m, int src, int dst, const char *name, const char *path,
-		       ps_error **err)
-{
-	_cleanup_free_ char *sub = ps_strdup_printf("%s%s%s", path, *path ? "/" : "", name);
-	struct stat st, dst_st;
-	bool dst_is_dir;
-	int r;
-
-	if (!sub)
-		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "merge");
-	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return ps_error_errno(err, "%s: stat", sub);
-	dst_is_dir = fstatat(dst, name, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(dst_st.st_mode);
-
-	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
-		r = ps_rm_rf_at(dst, name); /* a whiteout */
-		return r < 0 ? ps_error_set(err, PS_ERR_FAILED, -r, "%s: remove", sub) : 0;
-	}
-	if (!(S_ISDIR(st.st_mode) && dst_is_dir)) {
-		r = ps_rm_rf_at(dst, name);
-		if (r < 0)
-			return ps_error_set(err, PS_ERR_FAILED, -r, "%s: remove", sub);
-	}
-
-	if (S_ISDIR(st.st_mode)) {
-		_cleanup_close_ int sfd = -1, dfd = -1;
-
-		if (!dst_is_dir && mkdirat(dst, name, 0700) < 0)
-			return ps_error_errno(err, "%s: create dir", sub);
-		sfd = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		dfd = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd < 0 || dfd < 0)
-			return ps_error_errno(err, "%s: open dir", sub);
-		if (dst_is_dir && is_opaque(sfd)) {
-			r = empty_dir(dfd, sub, err);
-			if (r < 0)
-				return r;
-		}
-		r = merge_dir(m, sfd, dfd, sub, err);
-		if (r < 0)
-			return r;
-		return copy_meta(sfd, &st, dfd, sub, err);
-	}
-	if (S_ISREG(st.st_mode)) {
-		_cleanup_close_ int sfd = -1, dfd = -1;
-
-		if (st.st_nlink > 1) {
-			for (size_t i = 0; i < m->links.n; i++)
-				if (m->links.v[i].dev == st.st_dev && m->links.v[i].ino == st.st_ino) {
-					if (linkat(m->dst_root, m->links.v[i].path, dst, name, 0) < 0)
-						return ps_error_errno(err, "%s: hardlink", sub);
-					return 0;
-				}
-		}
-		sfd = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd < 0)
-			return ps_error_errno(err, "%s: open", sub);
-		dfd = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (dfd < 0)
-			return ps_error_errno(err, "%s: create", sub);
-		r = copy_data(sfd, dfd, st.st_size, sub, err);
-		if (r < 0)
-			return r;
-		r = copy_meta(sfd, &st, dfd, sub, err);
-		if (r < 0)
-			return r;
-		if (st.st_nlink > 1) {
-			if (m->links.n == m->links.cap) {
-				size_t cap = m->links.cap ? 2 * m->links.cap : 32;
-				void *v = realloc(m->links.v, cap * sizeof(*m->links.v));
-				if (!v)
-					return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "merge");
-				m->links.v = v;
-				m->links.cap = cap;
-			}
-			m->links.v[m->links.n] = (struct inode_path){ st.st_dev, st.st_ino, TAKE_PTR(sub) };
-			m->links.n++;
-		}
-		return 0;
-	}
-	if (S_ISLNK(st.st_mode)) {
-		char target[PATH_MAX + 1];
-		struct timespec ts[2] = { st.st_atim, st.st_mtim };
-		ssize_t n = readlinkat(src, name, target, PATH_MAX);
-
-		if (n < 0)
-			return ps_error_errno(err, "%s: read symlink", sub);
-		target[n] = '\0';
-		if (symlinkat(target, dst, name) < 0)
-			return ps_error_errno(err, "%s: create symlink", sub);
-		if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
-		    !(errno == EPERM && geteuid() != 0))
-			return ps_error_errno(err, "%s: chown", sub);
-		utimensat(dst, name, ts, AT_SYMLINK_NOFOLLOW);
-		return 0;
-	}
-	if (S_ISFIFO(st.st_mode)) {
-		if (mkfifoat(dst, name, st.st_mode & 0777) < 0)
-			return ps_error_errno(err, "%s: create fifo", sub);
-		return 0;
-	}
-	return 0; /* nothing else is ever extracted into a layer tree */
-}
-
-static int merge_dir(struct merger *m, int src, int dst, const char *path, ps_error **err)
-{
-	_cleanup_close_ int fd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	int r = 0;
-
-	if (!d)
-		return ps_error_errno(err, "%s: open", *path ? path : "/");
-	fd = -1;
-	while ((de = readdir(d))) {
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		r = merge_entry(m, src, dst, de->d_name, path, err);
-		if (r < 0)
-			break;
-	}
-	closedir(d);
-	return r;
-}
-
-int ps_tree_merge(int layer_fd, int dst_fd, ps_error **err)
-{
-	struct merger m = { .dst_root = dst_fd };
-	struct stat st;
-	int r;
-
-	if (is_opaque(layer_fd)) {
-		r = empty_dir(dst_fd, "/", err);
-		if (r < 0)
-			return r;
-	}
-	r = merge_dir(&m, layer_fd, dst_fd, "", err);
-	if (r >= 0 && fstat(layer_fd, &st) == 0)
-		r = copy_meta(layer_fd, &st, dst_fd, "/", err);
-	for (size_t i = 0; i < m.links.n; i++)
-		free(m.links.v[i].path);
-	free(m.links.v);
 	return r;
 }
 

@@ -6,9 +6,9 @@
  * Safe extraction of untrusted archives (internal; Documentation/images.md).
  *
  * Every write is relative to an fd of the target dir. Parent dirs are opened
- * with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS) or, where openat2 is
- * missing, by walking the components with O_NOFOLLOW; final components are
- * created with O_EXCL/O_NOFOLLOW. So nothing is ever written outside the
+ * with ps_openat_in_root(PS_ROOT_NO_SYMLINKS) (openat2, or its fallback
+ * walk; openat-root.h), missing ones made by walking with O_NOFOLLOW; final
+ * components are created with O_EXCL/O_NOFOLLOW. So nothing is ever written outside the
  * target, whatever the archive says:
  *
  *   absolute paths        neutralised: "/etc/x" is extracted as "etc/x"
@@ -27,6 +27,11 @@
 
 #include <stdbool.h>
 #include <podstore/error.h>
+#include "openat-root.h"
+
+/* The xattr overlayfs reads an opaque dir from (written by extraction,
+ * honoured by the copy fallback). */
+#define OVERLAY_OPAQUE_XATTR "trusted.overlay.opaque"
 
 #define PS_EXTRACT_DEFAULT_MAX_BYTES (32LL << 30) /* 32 GiB of file data */
 #define PS_EXTRACT_DEFAULT_MAX_ENTRIES 4000000LL
@@ -58,7 +63,11 @@ int ps_extract_fd(int archive_fd, int target_fd, const ps_extract_opts *opts,
 int ps_extract_tree_at(int archive_fd, int dirfd, const char *name, const ps_extract_opts *opts,
                        ps_extract_stats *ret, ps_error **err);
 
-/* Merge one layer tree in overlayfs form (as extracted with whiteouts) onto
+/* Whether an xattr of an archive or a layer may be set on what we create:
+ * user.* and security.*, never trusted.* (could forge overlayfs metadata). */
+bool ps_xattr_allowed(const char *name);
+
+/* (tree-copy.c) Merge one layer tree in overlayfs form (as extracted with whiteouts) onto
  * the dir dst_fd: whiteouts delete, opaque dirs are emptied first, everything
  * else is copied (with hardlinks inside the layer kept). The fallback when
  * overlayfs is not available. */
@@ -69,7 +78,5 @@ int ps_tree_merge(int layer_fd, int dst_fd, ps_error **err);
  * symlink. flags are openat() flags; O_NOFOLLOW and O_CLOEXEC are added. */
 int ps_open_in_root(int root_fd, const char *path, int flags, int *ret_fd, ps_error **err);
 
-/* Tests only: pretend openat2() is missing, to exercise the fallback walk. */
-extern bool ps_extract_force_fallback;
 
 #endif

@@ -305,7 +305,7 @@ int ps_gc(ps_store *s, const ps_gc_opts *opts, ps_gc_report *ret, ps_error **err
 	if (!opts->mark_only) {
 		r = ps_image_gc(s, err);
 		if (r < 0)
-			return ps_error_prefix(err, "gc images");
+			return ps_error_prefix(err, r, "gc images");
 	}
 	if (ret)
 		*ret = report;

@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <podstore/fileio.h>
 #include <podstore/pull.h>
+#include "image-internal.h"
+#include "json-util.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -514,63 +516,22 @@ out:
 
 /* --- manifests ---------------------------------------------------------------- */
 
-static const char *json_str(json_object *o, const char *key)
-{
-	json_object *v;
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static json_object *json_get(json_object *o, const char *key)
-{
-	json_object *v;
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *this_arch(void)
-{
-#if defined(__x86_64__)
-	return "amd64";
-#elif defined(__aarch64__)
-	return "arm64";
-#elif defined(__arm__)
-	return "arm";
-#elif defined(__i386__)
-	return "386";
-#elif defined(__powerpc64__)
-	return "ppc64le";
-#elif defined(__s390x__)
-	return "s390x";
-#elif defined(__riscv)
-	return "riscv64";
-#else
-	return "";
-#endif
-}
-
-/* The hex of "sha256:<hex>", or NULL. */
-static const char *digest_hex(const char *d)
-{
-	return d && strncmp(d, "sha256:", 7) == 0 && ps_sha256_hex_is_valid(d + 7) ? d + 7 : NULL;
-}
-
 /* From an index, the digest of the manifest for the platform. */
 static const char *pick_platform(json_object *index, const char *platform)
 {
-	json_object *m = json_get(index, "manifests");
+	json_object *m = ps_json_array(index, "manifests"); /* untrusted: a registry's */
 	char os[32] = "linux", arch[32], variant[32] = "";
 
-	snprintf(arch, sizeof(arch), "%s", this_arch());
+	snprintf(arch, sizeof(arch), "%s", image_host_arch());
 	if (platform)
 		sscanf(platform, "%31[^/]/%31[^/]/%31s", os, arch, variant);
 	for (size_t i = 0; m && i < json_object_array_length(m); i++) {
-		json_object *d = json_object_array_get_idx(m, i), *p = json_get(d, "platform");
-		if (!streq(json_str(p, "os") ?: "", os) || !streq(json_str(p, "architecture") ?: "", arch))
+		json_object *d = json_object_array_get_idx(m, i), *p = ps_json_get(d, "platform");
+		if (!streq(ps_json_str(p, "os") ?: "", os) || !streq(ps_json_str(p, "architecture") ?: "", arch))
 			continue;
-		if (*variant && !streq(json_str(p, "variant") ?: "", variant))
+		if (*variant && !streq(ps_json_str(p, "variant") ?: "", variant))
 			continue;
-		return digest_hex(json_str(d, "digest"));
+		return image_digest_hex(ps_json_str(d, "digest"));
 	}
 	return NULL;
 }
@@ -578,7 +539,7 @@ static const char *pick_platform(json_object *index, const char *platform)
 static int layers_from(json_object *manifest, ps_pull_layer **ret, size_t *ret_n,
                        char config_hex[PS_SHA256_HEX_LEN + 1])
 {
-	json_object *l = json_get(manifest, "layers");
+	json_object *l = ps_json_get(manifest, "layers");
 	size_t n = l && json_object_is_type(l, json_type_array) ? json_object_array_length(l) : 0;
 	ps_pull_layer *v = calloc(n + 1, sizeof(*v));
 	size_t k = 0;
@@ -587,14 +548,14 @@ static int layers_from(json_object *manifest, ps_pull_layer **ret, size_t *ret_n
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		json_object *d = json_object_array_get_idx(l, i);
-		const char *hex = digest_hex(json_str(d, "digest"));
+		const char *hex = image_digest_hex(ps_json_str(d, "digest"));
 		if (!hex)
 			continue;
 		snprintf(v[k].digest, sizeof(v[k].digest), "sha256:%s", hex);
-		v[k].size = json_object_get_int64(json_get(d, "size"));
+		v[k].size = json_object_get_int64(ps_json_get(d, "size"));
 		k++;
 	}
-	const char *c = digest_hex(json_str(json_get(manifest, "config"), "digest"));
+	const char *c = image_digest_hex(ps_json_str(ps_json_get(manifest, "config"), "digest"));
 	if (c)
 		memcpy(config_hex, c, PS_SHA256_HEX_LEN + 1);
 	*ret = v;
@@ -625,7 +586,7 @@ static int stored_image(ps_store *s, const char *hex, char ret[80])
 	if (dfd < 0 || ps_read_file_at(dfd, path, 256, &data, NULL, NULL) < 0)
 		return 0;
 	data[strcspn(data, "\n")] = '\0';
-	const char *local = digest_hex(data);
+	const char *local = image_digest_hex(data);
 	if (!local)
 		return 0;
 	snprintf(path, sizeof(path), "index/sha256-%s.json", local);
@@ -642,7 +603,7 @@ static void record_pulled(ps_store *s, const char *hex, const char *digest)
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *line = ps_strdup_printf("%s\n", digest), *name = NULL;
 
-	if (images < 0 || !line || (digest_hex(digest) && streq(digest_hex(digest), hex)))
+	if (images < 0 || !line || (image_digest_hex(digest) && streq(image_digest_hex(digest), hex)))
 		return;
 	if (ps_mkdirat_p(images, "pulled", 0700) < 0)
 		return;
@@ -789,7 +750,7 @@ int ps_image_pull(ps_store *s, const char *ref, const ps_image_pull_opts *opts, 
 		r = ps_error_set(err, PS_ERR_FAILED, EBADMSG, "the manifest is not JSON");
 		goto out;
 	}
-	if (json_get(m, "manifests")) {
+	if (ps_json_get(m, "manifests")) {
 		const char *child = pick_platform(m, opts ? opts->platform : NULL);
 		if (!child) {
 			r = ps_error_set(err, PS_ERR_NOT_FOUND, 0, "no image for %s",
@@ -810,7 +771,7 @@ int ps_image_pull(ps_store *s, const char *ref, const ps_image_pull_opts *opts, 
 		}
 	}
 	snprintf(info.source_digest, sizeof(info.source_digest), "sha256:%s", src_hex);
-	if (layers_from(m2 ? m2 : json_get(m, "manifests") ? NULL : m, &layers, &n_layers,
+	if (layers_from(m2 ? m2 : ps_json_get(m, "manifests") ? NULL : m, &layers, &n_layers,
 	                config_hex) < 0) {
 		r = ps_error_set(err, PS_ERR_FAILED, ENOMEM, "pull");
 		goto out;
@@ -929,6 +890,6 @@ out:
 	ps_image_free(img);
 	ref_clear(&rf);
 	if (r < 0)
-		ps_error_prefix(err, "pull %s", ref);
+		ps_error_prefix(err, r, "pull %s", ref);
 	return r;
 }

@@ -14,14 +14,9 @@
 #include <podstore/duration.h>
 #include "manifest-internal.h"
 #include <podstore/manifest.h>
+#include "json-util.h"
 #include "util.h"
 
-static inline void json_object_putp(json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_object_putp)
 
 /* Add v (consumed, even on failure) to o under key. NULL v is ENOMEM from
  * the json_object_new_*() that made it. */

@@ -17,15 +17,10 @@
 #include <podstore/duration.h>
 #include "manifest-internal.h"
 #include <podstore/manifest.h>
+#include "json-util.h"
 #include "security.h"
 #include "util.h"
 
-static inline void json_object_putp(json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_object_putp)
 
 static inline void json_tokener_freep(json_tokener **t)
 {

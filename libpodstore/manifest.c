@@ -20,25 +20,6 @@
 
 /* --- small helpers ------------------------------------------------------- */
 
-void ps_strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (char **i = v; *i; i++)
-		free(*i);
-	free(v);
-}
-
-size_t ps_strv_length(char *const *v)
-{
-	size_t n = 0;
-
-	if (!v)
-		return 0;
-	while (v[n])
-		n++;
-	return n;
-}
 
 int ps_manifest_oom(ps_error **err)
 {
@@ -380,6 +361,6 @@ int ps_manifest_load_at(int pod_fd, ps_manifest **ret, ps_error **err)
 		return r; /* "open manifest: …" / "read manifest: …" already */
 	r = ps_manifest_parse(buf, len, ret, err);
 	if (r < 0 && err && *err)
-		ps_error_prefix(err, "manifest");
+		ps_error_prefix(err, r, "manifest");
 	return r < 0 ? r : 0;
 }

@@ -8,29 +8,12 @@
 
 #include <podstore/fileio.h>
 #include <podstore/markers.h>
+#include "json-util.h"
 #include "util.h"
 
 #define MARKER_MAX (64 * 1024)
 
-static void json_putp(json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
 
-static int add_time(json_object *o, const char *key, long long ns)
-{
-	char buf[64];
-
-	ps_format_time(ns, buf, sizeof(buf));
-	return json_object_object_add(o, key, json_object_new_string(buf));
-}
-
-static int add_str(json_object *o, const char *key, const char *v)
-{
-	return json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
-}
 
 static int write_json(int dirfd, const char *name, json_object *o, unsigned flags, ps_error **err)
 {
@@ -66,44 +49,6 @@ static int read_json(int dirfd, const char *name, json_object **ret, ps_error **
 	return 0;
 }
 
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static long long get_int(json_object *o, const char *key, long long dflt)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return dflt;
-	return json_object_get_int64(v);
-}
-
-static long long get_time(json_object *o, const char *key)
-{
-	const char *s = get_str(o, key);
-	long long ns = 0;
-
-	if (s && ps_parse_time(s, &ns) == 0)
-		return ns;
-	return 0;
-}
-
-static int dup_str(json_object *o, const char *key, char **ret)
-{
-	const char *s = get_str(o, key);
-
-	*ret = NULL;
-	if (!s)
-		return 0;
-	*ret = strdup(s);
-	return *ret ? 0 : -ENOMEM;
-}
 
 /* --- info ---------------------------------------------------------------- */
 
@@ -113,8 +58,8 @@ int ps_info_write(int pod_fd, const ps_info *info, ps_error **err)
 
 	if (!o)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write info");
-	add_str(o, "name", info->name);
-	add_time(o, "created", info->created_ns);
+	ps_json_add_str(o, "name", info->name);
+	ps_json_add_time(o, "created", info->created_ns);
 	return write_json(pod_fd, PS_FILE_INFO, o, PS_WRITE_SYNC_DATA, err);
 }
 
@@ -125,8 +70,8 @@ int ps_info_read(int pod_fd, ps_info *ret, ps_error **err)
 
 	if (r < 0)
 		return r;
-	ps_info info = { .created_ns = get_time(o, "created") };
-	if (dup_str(o, "name", &info.name) < 0)
+	ps_info info = { .created_ns = ps_json_time(o, "created") };
+	if (ps_json_dup_str(o, "name", &info.name) < 0)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "read info");
 	*ret = info;
 	return 0;
@@ -148,7 +93,7 @@ int ps_pid_marker_write(int pod_fd, const ps_pid_marker *m, ps_error **err)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write pid");
 	json_object_object_add(o, "pid", json_object_new_int64(m->pid));
 	json_object_object_add(o, "starttime", json_object_new_uint64(m->starttime));
-	add_time(o, "time", m->time_ns);
+	ps_json_add_time(o, "time", m->time_ns);
 	if (m->stage1_pid) {
 		json_object_object_add(o, "stage1Pid", json_object_new_int64(m->stage1_pid));
 		json_object_object_add(o, "stage1Starttime",
@@ -164,11 +109,11 @@ int ps_pid_marker_read(int pod_fd, ps_pid_marker *ret, ps_error **err)
 
 	if (r < 0)
 		return r;
-	ret->pid = (pid_t)get_int(o, "pid", 0);
-	ret->starttime = (unsigned long long)get_int(o, "starttime", 0);
-	ret->time_ns = get_time(o, "time");
-	ret->stage1_pid = (pid_t)get_int(o, "stage1Pid", 0);
-	ret->stage1_starttime = (unsigned long long)get_int(o, "stage1Starttime", 0);
+	ret->pid = (pid_t)ps_json_int(o, "pid", 0);
+	ret->starttime = (unsigned long long)ps_json_int(o, "starttime", 0);
+	ret->time_ns = ps_json_time(o, "time");
+	ret->stage1_pid = (pid_t)ps_json_int(o, "stage1Pid", 0);
+	ret->stage1_starttime = (unsigned long long)ps_json_int(o, "stage1Starttime", 0);
 	return 0;
 }
 
@@ -184,10 +129,10 @@ int ps_exit_marker_write(int dirfd, const ps_exit_marker *m, bool durable, ps_er
 	if (m->signal)
 		json_object_object_add(o, "signal", json_object_new_int(m->signal));
 	if (m->reason)
-		add_str(o, "reason", m->reason);
+		ps_json_add_str(o, "reason", m->reason);
 	if (m->app)
-		add_str(o, "app", m->app);
-	add_time(o, "time", m->time_ns);
+		ps_json_add_str(o, "app", m->app);
+	ps_json_add_time(o, "time", m->time_ns);
 	return write_json(dirfd, PS_FILE_EXIT, o, durable ? PS_WRITE_DURABLE : 0, err);
 }
 
@@ -199,11 +144,11 @@ int ps_exit_marker_read(int dirfd, ps_exit_marker *ret, ps_error **err)
 	if (r < 0)
 		return r;
 	ps_exit_marker m = {
-		.code = (int)get_int(o, "code", 0),
-		.signal = (int)get_int(o, "signal", 0),
-		.time_ns = get_time(o, "time"),
+		.code = (int)ps_json_int(o, "code", 0),
+		.signal = (int)ps_json_int(o, "signal", 0),
+		.time_ns = ps_json_time(o, "time"),
 	};
-	if (dup_str(o, "reason", &m.reason) < 0 || dup_str(o, "app", &m.app) < 0) {
+	if (ps_json_dup_str(o, "reason", &m.reason) < 0 || ps_json_dup_str(o, "app", &m.app) < 0) {
 		ps_exit_marker_clear(&m);
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "read exit");
 	}
@@ -226,12 +171,12 @@ int ps_status_marker_write(int app_dirfd, const ps_status_marker *m, ps_error **
 
 	if (!o)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write status");
-	add_str(o, "status", m->status);
-	add_time(o, "time", m->time_ns);
+	ps_json_add_str(o, "status", m->status);
+	ps_json_add_time(o, "time", m->time_ns);
 	if (m->reason)
-		add_str(o, "reason", m->reason);
+		ps_json_add_str(o, "reason", m->reason);
 	if (m->ready_by)
-		add_str(o, "readyBy", m->ready_by);
+		ps_json_add_str(o, "readyBy", m->ready_by);
 	return write_json(app_dirfd, PS_FILE_APP_STATUS, o, 0, err);
 }
 
@@ -242,9 +187,9 @@ int ps_status_marker_read(int app_dirfd, ps_status_marker *ret, ps_error **err)
 
 	if (r < 0)
 		return r;
-	ps_status_marker m = { .time_ns = get_time(o, "time") };
-	if (dup_str(o, "status", &m.status) < 0 || dup_str(o, "reason", &m.reason) < 0 ||
-	    dup_str(o, "readyBy", &m.ready_by) < 0) {
+	ps_status_marker m = { .time_ns = ps_json_time(o, "time") };
+	if (ps_json_dup_str(o, "status", &m.status) < 0 || ps_json_dup_str(o, "reason", &m.reason) < 0 ||
+	    ps_json_dup_str(o, "readyBy", &m.ready_by) < 0) {
 		ps_status_marker_clear(&m);
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "read status");
 	}
@@ -268,7 +213,7 @@ static int time_marker_write(int pod_fd, const char *name, long long time_ns, ps
 
 	if (!o)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write %s", name);
-	add_time(o, "time", time_ns);
+	ps_json_add_time(o, "time", time_ns);
 	return write_json(pod_fd, name, o, 0, err);
 }
 
@@ -279,7 +224,7 @@ static int time_marker_read(int pod_fd, const char *name, long long *ret_time_ns
 
 	if (r < 0)
 		return r;
-	*ret_time_ns = get_time(o, "time");
+	*ret_time_ns = ps_json_time(o, "time");
 	return 0;
 }
 

@@ -46,7 +46,7 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 
 	r = ps_app_image_read(a->dirfd, &img, err);
 	if (r < 0)
-		return ps_error_prefix(err, "app %s", name);
+		return ps_error_prefix(err, r, "app %s", name);
 	if (img->copied) {
 		ps_app_image_free(img);
 		return mount_copied_rootfs(pod, a, err);
@@ -55,7 +55,7 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 	r = ps_app_image_lowerdir(img, &lower, err);
 	ps_app_image_free(img);
 	if (r < 0)
-		return ps_error_prefix(err, "app %s", name);
+		return ps_error_prefix(err, r, "app %s", name);
 
 	/* "volatile": no syncs to the upper fs. Without it the overlay's
 	 * umount, when the pod's mount ns goes away, syncs the whole upper

@@ -138,7 +138,7 @@ static int compile(const ps_sc_profile *p, struct sock_filter **ret, size_t *ret
 		}
 	if (rc < 0) {
 		seccomp_release(ctx);
-		return ps_error_prefix(err, "seccomp");
+		return ps_error_prefix(err, rc, "seccomp");
 	}
 
 	_cleanup_close_ int mfd = (int)syscall(SYS_memfd_create, "seccomp-bpf", MFD_CLOEXEC);
@@ -316,7 +316,7 @@ int confine_prepare(struct pod *pod, struct app *a, ps_error **err)
 	if (m->seccomp_profile) {
 		r = ps_sc_profile_parse(m->seccomp_profile, strlen(m->seccomp_profile), a->caps, NULL, &p, err);
 		if (r < 0)
-			return ps_error_prefix(err, "app %s: seccomp profile", m->name);
+			return ps_error_prefix(err, r, "app %s: seccomp profile", m->name);
 		r = ps_sc_profile_digest(p, a->seccomp_digest, err);
 		if (r < 0)
 			return r;
@@ -329,7 +329,7 @@ int confine_prepare(struct pod *pod, struct app *a, ps_error **err)
 	}
 	r = filter_for(pod->data_fd, p, a->caps, a->seccomp_digest, &a->seccomp_prog, &a->seccomp_len, err);
 	if (r < 0)
-		return ps_error_prefix(err, "app %s", m->name);
+		return ps_error_prefix(err, r, "app %s", m->name);
 	return 0;
 }
 

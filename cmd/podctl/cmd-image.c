@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* image: import, list and remove images (the store is libpodstore's image.c). */
+/* image: import, list and remove images (the store is libpodstore's image-*.c). */
 #include <getopt.h>
 #include <json-c/json.h>
 #include <unistd.h>

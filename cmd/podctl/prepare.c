@@ -282,7 +282,7 @@ static int read_manifest_file(const char *path, ps_manifest **ret, ps_error **er
 		return ps_error_set(err, PS_ERR_FAILED, -r, "read manifest %s", path);
 	r = ps_manifest_parse(buf, len, ret, err);
 	if (r < 0)
-		return ps_error_prefix(err, "manifest %s", path);
+		return ps_error_prefix(err, r, "manifest %s", path);
 	return 0;
 }
 
@@ -554,7 +554,7 @@ static int load_seccomp_profile(ps_app *a, ps_error **err)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "app %s: seccomp profile %s", a->name, a->seccomp);
 	r = ps_sc_profile_parse(buf, len, ps_caps_all(), NULL, &p, err);
 	if (r < 0)
-		return ps_error_prefix(err, "app %s: seccomp profile %s", a->name, a->seccomp);
+		return ps_error_prefix(err, r, "app %s: seccomp profile %s", a->name, a->seccomp);
 	ps_sc_profile_free(p);
 	/* Kept compact: the manifest writer re-indents it. */
 	json_object *o = json_tokener_parse(buf);
@@ -874,8 +874,9 @@ static int copy_rootfs(struct cli *cli, int app_fd, const ps_app *a, const struc
 
 	if (fd < 0)
 		return ps_error_errno(err, "open apps/%s/rootfs", a->name);
-	if (ps_image_copy_rootfs(cli->store, &img, fd, err) < 0)
-		return ps_error_prefix(err, "apps/%s: copy the image", a->name);
+	int r = ps_image_copy_rootfs(cli->store, &img, fd, err);
+	if (r < 0)
+		return ps_error_prefix(err, r, "apps/%s: copy the image", a->name);
 	if (syncfs(fd) < 0)
 		return ps_error_errno(err, "apps/%s: sync the copied image", a->name);
 	return 0;
@@ -902,7 +903,7 @@ static int layout_app(struct cli *cli, int apps_fd, const ps_app *a, const struc
 		return r;
 	r = write_app_image(fd, a->image, ar, copy, err);
 	if (r < 0)
-		return ps_error_prefix(err, "apps/%s", a->name);
+		return ps_error_prefix(err, r, "apps/%s", a->name);
 	if (ps_fsync(fd) < 0)
 		return ps_error_errno(err, "fsync apps/%s", a->name);
 	return 0;
@@ -914,7 +915,7 @@ static int resolve_apps(struct cli *cli, const struct prepare_opts *o, ps_app *a
 	for (size_t i = 0; i < n; i++) {
 		int r = resolve_root(cli, o, apps[i].image, &roots[i], err);
 		if (r < 0)
-			return ps_error_prefix(err, "app %s", apps[i].name);
+			return ps_error_prefix(err, r, "app %s", apps[i].name);
 		/* The manifest records what the app runs on; one that names a
 		 * digest already gets that image or none. */
 		if (roots[i].digest && apps[i].image_digest &&
@@ -949,8 +950,9 @@ static int write_uuid_file(const char *path, const char *uuid, ps_error **err)
 	_cleanup_close_ int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return ps_error_errno(err, "write uuid file %s", path);
-	if (ps_write_file_at(dfd, name, line, strlen(line), 0644, 0, err) < 0)
-		return ps_error_prefix(err, "uuid file %s", path);
+	int r = ps_write_file_at(dfd, name, line, strlen(line), 0644, 0, err);
+	if (r < 0)
+		return ps_error_prefix(err, r, "uuid file %s", path);
 	return 0;
 }
 
@@ -1057,7 +1059,7 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 	*ret = TAKE_PTR(p);
 out:
 	if (r < 0 && p) {
-		ps_error_prefix(err, "prepare pod %s", p->uuid);
+		ps_error_prefix(err, r, "prepare pod %s", p->uuid);
 		/* Leave nothing behind. Should even this fail (or should we be
 		 * killed), the pod stays in prepare/ unlocked: an aborted prepare,
 		 * which gc collects. */

@@ -24,6 +24,9 @@
 #include <stdbool.h>
 #include <podstore/error.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 typedef struct ps_app_image {
 	char *image;    /* the reference the user gave (name or digest) */
 	char *digest;   /* "sha256:…" of the image, or NULL */
@@ -68,5 +71,7 @@ int ps_app_log_open_read(int app_fd, bool old);
 /* The overlayfs lowerdir value for img: its layers joined by ':' top first
  * (relative paths, as stored). Allocated; -EINVAL for a copied image. */
 int ps_app_image_lowerdir(const ps_app_image *img, char **ret, ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

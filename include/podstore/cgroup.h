@@ -28,6 +28,9 @@
 #include <podstore/error.h>
 #include <podstore/manifest.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 #define PS_CGROUP_ROOT_DEFAULT "/sys/fs/cgroup"
 #define PS_CGROUP_PARENT_DEFAULT "podctl"
 #define PS_CGROUP_PARENT_ENV "PODCTL_CGROUP_PARENT"
@@ -146,5 +149,7 @@ int ps_pod_cgroup_usage(int pod_fd, char *const *app_names, size_t n, ps_cgroup_
 /* The parent for new pods: arg if set, else $PODCTL_CGROUP_PARENT, else
  * "podctl". */
 const char *ps_cgroup_parent_default(const char *arg);
+
+#pragma GCC visibility pop
 
 #endif

@@ -28,6 +28,9 @@
 #include <podstore/error.h>
 #include <podstore/pod.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 #define PS_CONTROL_SOCKET "control"
 #define PS_CONTROL_MSG_MAX 128
 #define PS_CONTROL_DEFAULT_STOP_MS 10000LL
@@ -91,5 +94,7 @@ typedef enum ps_stop_result {
  * not be asked (without force).
  */
 int ps_pod_stop(ps_pod *p, long long timeout_ms, bool force, ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

@@ -27,6 +27,9 @@
 #include <stdbool.h>
 #include <podstore/error.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 #define PS_FILE_EVENTS "events"
 #define PS_FILE_EVENTS_OLD "events.1"
 #define PS_EVENTS_ROTATE_BYTES (1024 * 1024)
@@ -60,5 +63,7 @@ int ps_events_reader_next(ps_events_reader *r, ps_event *ret, ps_error **err);
 /* Lines skipped because they did not parse. */
 unsigned ps_events_reader_skipped(const ps_events_reader *r);
 void ps_events_reader_free(ps_events_reader *r);
+
+#pragma GCC visibility pop
 
 #endif

@@ -28,8 +28,12 @@
 #include <podstore/error.h>
 #include <podstore/pod.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 typedef struct ps_exit_watch ps_exit_watch;
 
+/* Watch pod p (borrowed) for its exit; see above. */
 int ps_exit_watch_new(ps_pod *p, ps_exit_watch **ret, ps_error **err);
 /* The fd to poll (POLLIN); owned by the watch. */
 int ps_exit_watch_fd(const ps_exit_watch *w);
@@ -38,5 +42,7 @@ int ps_exit_watch_fd(const ps_exit_watch *w);
  * the lock is held by no process this caller can see). */
 int ps_exit_watch_check(ps_exit_watch *w, ps_error **err);
 void ps_exit_watch_free(ps_exit_watch *w);
+
+#pragma GCC visibility pop
 
 #endif

@@ -2,10 +2,19 @@
 #ifndef PODSTORE_FILEIO_H
 #define PODSTORE_FILEIO_H
 
+/*
+ * The one way the library writes a file (atomically, optionally durably) and
+ * reads a small one. Everything is relative to a dir fd the caller owns;
+ * errors follow error.h, with "missing" (-ENOENT) left unfilled for readers.
+ */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <podstore/error.h>
+
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
 
 enum ps_write_flags {
 	PS_WRITE_DURABLE = 1 << 0, /* fsync the file before and the dir after the rename */
@@ -34,5 +43,7 @@ int ps_fsync(int fd);
 
 /* fsync a directory by fd or by name relative to dirfd. */
 int ps_fsync_dir_at(int dirfd, const char *name, ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

@@ -2,9 +2,17 @@
 #ifndef PODSTORE_GC_H
 #define PODSTORE_GC_H
 
+/*
+ * Garbage collection of pods (and, unless mark-only, of images: image.h).
+ * Never blocks on a lock someone holds; errors follow error.h.
+ */
+
 #include <stdbool.h>
 #include <podstore/error.h>
 #include <podstore/store.h>
+
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
 
 /* What gc did with one pod, as told to ps_gc_opts.on_pod. */
 typedef enum ps_gc_action {
@@ -45,5 +53,7 @@ int ps_gc(ps_store *s, const ps_gc_opts *opts, ps_gc_report *ret, ps_error **err
 
 /* Remove one pod now (any state but running/preparing): mark and delete. */
 int ps_pod_remove(ps_store *s, const char *uuid_or_prefix, ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

@@ -21,6 +21,9 @@
 #include <podstore/markers.h>
 #include <podstore/pod.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 #define PS_FILE_APP_HEALTH "health"
 
 typedef struct ps_health_marker {
@@ -36,8 +39,12 @@ typedef struct ps_health_marker {
 	long long time_ns;
 } ps_health_marker;
 
+/* Write apps/<app>/health (atomic, not durable) in the dir app_dirfd. */
 int ps_health_marker_write(int app_dirfd, const ps_health_marker *m, ps_error **err);
+/* Read it into *ret (free with ps_health_marker_clear()); missing → -ENOENT,
+ * no error filled. */
 int ps_health_marker_read(int app_dirfd, ps_health_marker *ret, ps_error **err);
+/* Free what a read filled in and zero *m. */
 void ps_health_marker_clear(ps_health_marker *m);
 
 /* Is one app healthy, given its markers (any may be NULL = absent)? */
@@ -51,5 +58,7 @@ bool ps_app_is_healthy(const ps_status_marker *status, const ps_exit_marker *exi
  * failing"), malloc'd, or NULL.
  */
 int ps_pod_health(ps_pod *p, bool *ret_ready, bool *ret_healthy, char **ret_why, ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

@@ -21,6 +21,9 @@
 #include <podstore/error.h>
 #include <podstore/store.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 typedef struct ps_image_config {
 	char **entrypoint;
 	char **cmd;
@@ -59,6 +62,8 @@ int ps_image_import(ps_store *s, const char *path, const ps_image_import_opts *o
 /* By name[:tag], full digest, or unique digest prefix. */
 int ps_image_resolve(ps_store *s, const char *ref, ps_image **ret, ps_error **err);
 
+/* Every image in the store, newest first; an image removed meanwhile is left
+ * out. Free with ps_image_list_free(). */
 int ps_image_list(ps_store *s, ps_image ***ret, size_t *ret_n, ps_error **err);
 
 /* Refused (PS_ERR_BUSY) while a prepared or running pod uses it, unless force. */
@@ -79,15 +84,6 @@ int ps_image_gc(ps_store *s, ps_error **err);
  */
 int ps_image_pin(ps_store *s, int *ret_fd, ps_error **err);
 
-/*
- * The value of overlayfs' lowerdir= for img: absolute tree paths, top layer
- * first, joined by ':'. The kernel takes mount options of at most one page
- * (4096 bytes) with upperdir= and workdir= included, so a value longer than
- * 3072 bytes is refused with -E2BIG (about 30 layers in /var/lib/podctl);
- * a store path with ':', ',' or '\\' in it is refused with -EINVAL.
- */
-int ps_image_lowerdir_string(ps_store *s, const ps_image *img, char **ret, ps_error **err);
-
 /* Whether an overlay can be mounted here: overlay is in /proc/filesystems,
  * or else a test mount in $DIR/tmp works (which may load the module). Asked
  * once per process; the test mount needs CAP_SYS_ADMIN. */
@@ -97,7 +93,11 @@ bool ps_overlay_supported(ps_store *s);
  * the dir target_dirfd, applying whiteouts and opaque dirs. */
 int ps_image_copy_rootfs(ps_store *s, const ps_image *img, int target_dirfd, ps_error **err);
 
+/* Free an image from resolve/import; NULL is fine. */
 void ps_image_free(ps_image *img);
+/* Free the n images of a ps_image_list() and the array. */
 void ps_image_list_free(ps_image **v, size_t n);
+
+#pragma GCC visibility pop
 
 #endif

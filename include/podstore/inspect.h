@@ -28,6 +28,9 @@
 #include <podstore/markers.h>
 #include <podstore/pod.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 typedef struct ps_app_view {
 	char *name;
 	bool init;                  /* an init app */
@@ -74,5 +77,7 @@ enum ps_view_what {
  * A pod without a manifest yet (embryo, preparing) has no apps. */
 int ps_pod_inspect(ps_pod *p, unsigned what, ps_pod_view *ret, ps_error **err);
 void ps_pod_view_clear(ps_pod_view *v);
+
+#pragma GCC visibility pop
 
 #endif

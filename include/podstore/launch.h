@@ -18,6 +18,9 @@
 #include <stdbool.h>
 #include <podstore/error.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 /*
  * Where the helper program `name` is: $env when that is set and not empty
  * (env may be NULL), else next to the running program (/proc/self/exe) when
@@ -59,5 +62,7 @@ int ps_stage1_sync_error(int sync_fd, const char *msg);
  * message when it said "error: …"; -ECONNRESET (*ret_msg NULL) when it ended
  * without a word. */
 int ps_stage1_sync_read(int sync_fd, char **ret_msg);
+
+#pragma GCC visibility pop
 
 #endif

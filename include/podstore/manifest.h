@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <podstore/error.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 #define PS_MANIFEST_VERSION 1
 
 typedef enum ps_status_goal {
@@ -169,10 +172,14 @@ ps_app *ps_manifest_add_app(ps_manifest *m, bool init, const char *name);
  * are prefixed "manifest: "; a missing file is PS_ERR_NOT_FOUND, -ENOENT. */
 int ps_manifest_load_at(int pod_fd, ps_manifest **ret, ps_error **err);
 
+/* Free a manifest and everything in it; NULL is fine. */
 void ps_manifest_free(ps_manifest *m);
 
+/* The manifest's spelling of a goal ("MOUNTED", "STARTED", "READY"; static),
+ * and back (-EINVAL for anything else). */
 const char *ps_status_goal_name(ps_status_goal g);
 int ps_status_goal_from_name(const char *s, ps_status_goal *ret);
+/* "never", "on-failure", "always" (static). */
 const char *ps_restart_policy_name(ps_restart_policy r);
 /* "pantavisor" / "lxd" for one PS_READY_* bit, NULL otherwise. */
 const char *ps_ready_protocol_name(ps_ready_protocol p);
@@ -181,5 +188,7 @@ int ps_ready_protocol_from_name(const char *s, ps_ready_protocol *ret);
 /* Free a NULL-terminated string array. */
 void ps_strv_free(char **v);
 size_t ps_strv_length(char *const *v);
+
+#pragma GCC visibility pop
 
 #endif

@@ -25,6 +25,9 @@
 #include <sys/types.h>
 #include <podstore/error.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 #define PS_FILE_MANIFEST "manifest"
 #define PS_FILE_INFO "info"
 #define PS_FILE_PID "pid"
@@ -65,22 +68,32 @@ typedef struct ps_status_marker {
 	long long time_ns;
 } ps_status_marker;
 
+/* The info file of the pod dir pod_fd (see (*) above); read: missing → -ENOENT,
+ * free with ps_info_clear(). */
 int ps_info_write(int pod_fd, const ps_info *info, ps_error **err);
 int ps_info_read(int pod_fd, ps_info *ret, ps_error **err);
 void ps_info_clear(ps_info *info);
 
+/* The pid marker of the pod dir pod_fd: written by stage1 once the pod's
+ * init exists; read: missing → -ENOENT (the pod has not started). */
 int ps_pid_marker_write(int pod_fd, const ps_pid_marker *m, ps_error **err);
 int ps_pid_marker_read(int pod_fd, ps_pid_marker *ret, ps_error **err);
 
-/* dirfd is the pod dir for the pod's exit, apps/<app> for an app's. */
+/* dirfd is the pod dir for the pod's exit, apps/<app> for an app's; durable
+ * fsyncs file and dir. Read: missing → -ENOENT; ps_exit_marker_clear() frees. */
 int ps_exit_marker_write(int dirfd, const ps_exit_marker *m, bool durable, ps_error **err);
 int ps_exit_marker_read(int dirfd, ps_exit_marker *ret, ps_error **err);
 void ps_exit_marker_clear(ps_exit_marker *m);
 
+/* An app's status marker in apps/<app> (app_dirfd), rewritten atomically at
+ * every status change; read: missing → -ENOENT; ps_status_marker_clear() frees. */
 int ps_status_marker_write(int app_dirfd, const ps_status_marker *m, ps_error **err);
 int ps_status_marker_read(int app_dirfd, ps_status_marker *ret, ps_error **err);
 void ps_status_marker_clear(ps_status_marker *m);
 
+/* The pod's ready marker: written with the time the pod became ready,
+ * removed when readiness is lost (missing is not an error), read → the time
+ * or -ENOENT. */
 int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err);
 int ps_ready_marker_remove(int pod_fd, ps_error **err);
 int ps_ready_marker_read(int pod_fd, long long *ret_time_ns, ps_error **err);
@@ -89,5 +102,7 @@ int ps_ready_marker_read(int pod_fd, long long *ret_time_ns, ps_error **err);
  * before the move, not durably (a lost mark only restarts the grace period). */
 int ps_gc_mark_write(int pod_fd, long long time_ns, ps_error **err);
 int ps_gc_mark_read(int pod_fd, long long *ret_time_ns, ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

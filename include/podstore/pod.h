@@ -24,6 +24,9 @@
 #include <podstore/store.h>
 #include <podstore/uuid.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 typedef enum ps_pod_state {
 	PS_STATE_EMBRYO,
 	PS_STATE_PREPARING,
@@ -52,6 +55,7 @@ typedef struct ps_pod {
 	ps_lock_mode lock;             /* what *we* hold on fd */
 } ps_pod;
 
+/* "embryo", "preparing", … "garbage": the names the CLI prints (static). */
 const char *ps_pod_state_name(ps_pod_state st);
 /* The state a pod in dir has, given whether its lock is held by someone. */
 ps_pod_state ps_pod_state_from(ps_pod_dir dir, bool lock_held);
@@ -104,6 +108,7 @@ int ps_pod_destroy(ps_pod *p, ps_error **err);
 /* Path of the pod dir relative to the store root: "pods/run/<uuid>". */
 int ps_pod_relpath(const ps_pod *p, char **ret);
 
+/* Close the pod's fd (dropping any lock we hold on it) and free p; NULL is fine. */
 void ps_pod_free(ps_pod *p);
 
 /*
@@ -115,5 +120,7 @@ void ps_pod_free(ps_pod *p);
  */
 typedef int (*ps_walk_fn)(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata);
 int ps_walk_pods(ps_store *s, unsigned dir_mask, ps_walk_fn fn, void *userdata, ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

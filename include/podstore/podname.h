@@ -15,6 +15,9 @@
 #include <podstore/store.h>
 #include <podstore/uuid.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 /* Claim name for the pod uuid. A name held by another live pod is
  * PS_ERR_BUSY with that pod's uuid in the message. */
 int ps_pod_name_claim(ps_store *s, const char *name, const char *uuid, ps_error **err);
@@ -29,5 +32,7 @@ int ps_pod_name_resolve(ps_store *s, const char *name, char *ret, ps_error **err
 /* Remove the links whose pod no longer exists (a pod deleted without its
  * name released, e.g. when its info marker could not be read). gc calls it. */
 int ps_pod_names_sweep(ps_store *s, ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

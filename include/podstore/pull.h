@@ -19,6 +19,9 @@
 #include <stdbool.h>
 #include <podstore/image.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 typedef enum ps_pull_policy {
 	PS_PULL_MISSING, /* pull only what the store does not have (default) */
 	PS_PULL_ALWAYS,  /* ask the source every time; transfer only what changed */
@@ -85,5 +88,7 @@ int ps_image_pull_name(const char *ref, char **ret, ps_error **err);
 
 /* Whether ref starts with a transport this module knows ("docker://", "oci:"…). */
 bool ps_image_ref_has_transport(const char *ref);
+
+#pragma GCC visibility pop
 
 #endif

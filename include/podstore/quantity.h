@@ -2,6 +2,9 @@
 #ifndef PODSTORE_QUANTITY_H
 #define PODSTORE_QUANTITY_H
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 /*
  * Quantities of resources as users write them (Documentation/resources.md).
  * Each returns 0 and sets *ret, or -EINVAL (bad syntax or unit) / -ERANGE
@@ -21,5 +24,7 @@ int ps_size_parse_docker(const char *s, long long *ret);
 /* CPUs as Kubernetes ("500m") or Docker (--cpus=0.5) write them: millicpus,
  * or a decimal number of CPUs with at most three decimals. > 0. */
 int ps_cpu_parse_millis(const char *s, long long *ret);
+
+#pragma GCC visibility pop
 
 #endif

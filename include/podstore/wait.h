@@ -2,8 +2,17 @@
 #ifndef PODSTORE_WAIT_H
 #define PODSTORE_WAIT_H
 
+/*
+ * Waiting on one pod, by event (a blocking flock, inotify), never by polling.
+ * The ps_pod stays the caller's; errors follow error.h (PS_ERR_TIMEOUT,
+ * PS_ERR_STATE).
+ */
+
 #include <podstore/error.h>
 #include <podstore/pod.h>
+
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
 
 /*
  * Wait for a pod to exit (its lock to be released): blocks in flock() on the
@@ -18,5 +27,7 @@ int ps_pod_wait_exited(ps_pod *p, long long timeout_ms, ps_error **err);
  * exit marker) as soon as the pod exits without being ready.
  */
 int ps_pod_wait_ready(ps_pod *p, long long timeout_ms, ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

@@ -25,6 +25,9 @@
 #include <podstore/error.h>
 #include <podstore/pod.h>
 
+/* What is declared here is exported (Documentation/devel/library.md). */
+#pragma GCC visibility push(default)
+
 typedef enum ps_wait_cond {
 	PS_WAIT_READY,
 	PS_WAIT_HEALTHY,
@@ -32,6 +35,7 @@ typedef enum ps_wait_cond {
 	PS_WAIT_EXITED,
 } ps_wait_cond;
 
+/* The CLI's spelling of a condition (static), and back (-EINVAL otherwise). */
 const char *ps_wait_cond_name(ps_wait_cond c);
 int ps_wait_cond_from_name(const char *s, ps_wait_cond *ret);
 
@@ -43,5 +47,7 @@ int ps_wait_cond_from_name(const char *s, ps_wait_cond *ret);
  */
 int ps_pods_wait(ps_pod *const *pods, size_t n, ps_wait_cond cond, bool any, long long timeout_ms,
                  size_t *ret_index, ps_error **err);
+
+#pragma GCC visibility pop
 
 #endif

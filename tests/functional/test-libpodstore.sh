@@ -67,4 +67,16 @@ out=$(LD_LIBRARY_PATH="$DEST/usr/lib" "$T_SCRATCH/agent" "$PODCTL_DIR")
 out2=$("$T_SCRATCH/agent-static" "$PODCTL_DIR")
 if [ "$out" = "$u prepared" ] && [ "$out2" = "$out" ]; then t_ok; else t_fail "got '$out' / '$out2'"; fi
 
+t_begin "the installed libpodstore.so exports only the public functions, each documented in its header"
+if out=$("$SRC/tests/check-abi.sh" "$DEST/usr/lib/libpodstore.so" "$DEST/usr/include/podstore" 2>&1); then
+	t_ok
+else
+	t_fail "$(printf '%s' "$out" | head -8 | tr '\n' ' ')"
+fi
+
+t_begin "nm -D lists no internal helper (strv, JSON, image internals, openat-root)"
+syms=$(nm -D --defined-only "$DEST/usr/lib/libpodstore.so" | awk '{ print $3 }')
+leaked=$(printf '%s\n' "$syms" | grep -E '^(ps_strv_push|ps_json_|ps_openat_in_root|ps_open_in_root|image_|import_|oci_|docker_|layout_|imgstore_|ps_sha256_|ps_read_all|ps_strdup_printf)' || true)
+if [ -n "$syms" ] && [ -z "$leaked" ]; then t_ok; else t_fail "leaked: $(echo $leaked)"; fi
+
 t_end

@@ -44,7 +44,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	strcpy(f->scratch, "/var/tmp/test-extract.XXXXXX");
+	snprintf(f->scratch, sizeof(f->scratch), "/var/tmp/test-extract.XXXXXX");
 	assert_non_null(mkdtemp(f->scratch));
 	f->scratch_fd = open(f->scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(f->scratch_fd >= 0);
@@ -59,7 +59,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	ps_extract_force_fallback = false;
+	ps_openat_force_fallback = false;
 	assert_int_equal(ps_rm_rf_at(AT_FDCWD, f->scratch), 0);
 	close(f->scratch_fd);
 	free(f);
@@ -185,10 +185,10 @@ static void both_ways(void **state, void (*fn)(struct fx *f))
 {
 	struct fx *f = *state;
 
-	ps_extract_force_fallback = false;
+	ps_openat_force_fallback = false;
 	fn(f);
 	ps_rm_rf_at(f->scratch_fd, "target");
-	ps_extract_force_fallback = true;
+	ps_openat_force_fallback = true;
 	fn(f);
 }
 
