@@ -39,7 +39,7 @@ static int setup(void **state)
 	struct root *r = calloc(1, sizeof(*r));
 	char p[256];
 
-	strcpy(r->path, "/tmp/podctl-inroot.XXXXXX");
+	snprintf(r->path, sizeof(r->path), "/tmp/podctl-inroot.XXXXXX");
 	assert_non_null(mkdtemp(r->path));
 	snprintf(p, sizeof(p), "%s/etc", r->path);
 	mkdir(p, 0755);

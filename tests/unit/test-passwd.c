@@ -101,10 +101,10 @@ static void test_long_lines(void **state)
 	size_t pad = 5000;
 	char *t = malloc(pad + 200);
 	assert_non_null(t);
-	strcpy(t, "app:x:1000:1000:");
+	snprintf(t, pad + 200, "app:x:1000:1000:");
 	size_t l = strlen(t);
 	memset(t + l, 'A', pad);
-	strcpy(t + l + pad, "evil:x:0:0:/:/bin/sh\n");
+	snprintf(t + l + pad, 200, "evil:x:0:0:/:/bin/sh\n");
 	/* "evil" only appears inside app's gecos */
 	assert_int_equal(pw(t, "evil", &u, &g), -ENOENT);
 	assert_int_equal(pw(t, "app", &u, &g), 0);
