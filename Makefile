@@ -192,6 +192,7 @@ $(NOTIFY_STATIC): $(NOTIFY_STATIC_SRCS) libpodstore/sdnotify.h Makefile
 
 # Unit tests of stage1 modules link those objects directly.
 $(BUILDDIR)/tests/unit/test-notify: $(BUILDDIR)/stage1/notify.o
+$(BUILDDIR)/tests/unit/test-inroot: $(BUILDDIR)/stage1/inroot.o
 $(BUILDDIR)/tests/unit/test-probe: $(BUILDDIR)/stage1/probe.o $(BUILDDIR)/stage1/restart.o
 $(BUILDDIR)/tests/unit/test-readyproto: $(BUILDDIR)/stage1/readyproto.o
 

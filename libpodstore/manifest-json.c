@@ -286,6 +286,10 @@ static json_object *volumes_to_json(const ps_manifest *m)
 			r = add_string(o, "source", v->source);
 		if (r >= 0 && v->read_only)
 			r = add_bool(o, "readOnly", true);
+		if (r >= 0 && v->allow_suid)
+			r = add_bool(o, "suid", true);
+		if (r >= 0 && v->allow_dev)
+			r = add_bool(o, "dev", true);
 		if (r >= 0)
 			r = push(arr, TAKE_PTR(o));
 		if (r < 0)

@@ -641,7 +641,7 @@ static int parse_apps(json_object *o, const ps_jpath *p, ps_app **ret, size_t *r
 
 static int parse_volumes(json_object *o, const ps_jpath *p, ps_manifest *m, ps_error **err)
 {
-	static const char *const fields[] = { "name", "kind", "source", "readOnly", NULL };
+	static const char *const fields[] = { "name", "kind", "source", "readOnly", "suid", "dev", NULL };
 	size_t n;
 	int r;
 
@@ -663,6 +663,8 @@ static int parse_volumes(json_object *o, const ps_jpath *p, ps_manifest *m, ps_e
 		const ps_jpath pk = PS_JPATH_KEY(&pi, "kind");
 		const ps_jpath ps = PS_JPATH_KEY(&pi, "source");
 		const ps_jpath pro = PS_JPATH_KEY(&pi, "readOnly");
+		const ps_jpath psu = PS_JPATH_KEY(&pi, "suid");
+		const ps_jpath pdv = PS_JPATH_KEY(&pi, "dev");
 
 		r = want(e, json_type_object, &pi, "object", err);
 		if (r < 0)
@@ -681,6 +683,10 @@ static int parse_volumes(json_object *o, const ps_jpath *p, ps_manifest *m, ps_e
 			r = get_string(v, &ps, &vol->source, err);
 		if (r >= 0 && member(e, "readOnly", &v))
 			r = get_bool(v, &pro, &vol->read_only, err);
+		if (r >= 0 && member(e, "suid", &v))
+			r = get_bool(v, &psu, &vol->allow_suid, err);
+		if (r >= 0 && member(e, "dev", &v))
+			r = get_bool(v, &pdv, &vol->allow_dev, err);
 		if (r < 0)
 			return r;
 	}

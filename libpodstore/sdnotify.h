@@ -22,6 +22,16 @@
  */
 int ps_sd_notify_send(const char *addr, const char *msg, size_t len);
 
+/*
+ * Send, then wait (at most timeout_ms) until the receiver has handled it: a
+ * second datagram "BARRIER=1" carries the write end of a pipe, which the
+ * receiver closes once it got there (sd_notify_barrier()'s protocol). The
+ * sender stays alive meanwhile, so a receiver that checks who sent a
+ * message (podctl's: the sender's mount ns) can. -ETIMEDOUT if it did not
+ * answer in time (the message itself was sent).
+ */
+int ps_sd_notify_send_wait(const char *addr, const char *msg, size_t len, int timeout_ms);
+
 /* Same, to $NOTIFY_SOCKET; -ENXIO when it is unset or empty. */
 int ps_sd_notify_env(const char *msg);
 

@@ -41,7 +41,9 @@ enum {
 
 uint64_t ps_caps_default(void)
 {
-	return BIT(C_CHOWN) | BIT(C_DAC_OVERRIDE) | BIT(C_FSETID) | BIT(C_FOWNER) | BIT(C_MKNOD) |
+	/* Docker's default set but CAP_MKNOD (Documentation/security.md,
+	 * "Devices and volumes"); "capabilities": {"add": ["CAP_MKNOD"]} gives it. */
+	return BIT(C_CHOWN) | BIT(C_DAC_OVERRIDE) | BIT(C_FSETID) | BIT(C_FOWNER) |
 	       BIT(C_NET_RAW) | BIT(C_SETGID) | BIT(C_SETUID) | BIT(C_SETFCAP) | BIT(C_SETPCAP) |
 	       BIT(C_NET_BIND_SERVICE) | BIT(C_SYS_CHROOT) | BIT(C_KILL) | BIT(C_AUDIT_WRITE);
 }

@@ -20,7 +20,9 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <linux/magic.h>
 
 #include "stage1.h"
 #include "util.h"
@@ -29,6 +31,9 @@
 #include "cgroups.h"
 #include "readyproto.h"
 
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -65,17 +70,28 @@ static int open_mkdir_in_root(int rootfd, const char *path, bool file)
 		return fd >= 0 ? fd : -errno;
 
 	/* Walk it one component at a time, creating what is missing. */
-	char buf[PATH_MAX];
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, strlen(path) + 1);
 	int dirfd = dup(rootfd);
 	if (dirfd < 0)
 		return -errno;
-	char *save = NULL;
-	char *comp = strtok_r(buf, "/", &save);
-	while (comp) {
-		char *next = strtok_r(NULL, "/", &save);
+	const char *p = path;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		const char *next = p + len;
+		while (*next == '/')
+			next++;
+		bool last = !*next;
+		char comp[NAME_MAX + 1];
+		if (len > NAME_MAX) {
+			close(dirfd);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
 		struct open_how h = { .flags = O_PATH | O_CLOEXEC,
 			              .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 		/* Resolve from the rootfs each time: dirfd is only the parent. */
@@ -89,7 +105,7 @@ static int open_mkdir_in_root(int rootfd, const char *path, bool file)
 				return e;
 			}
 			int mr;
-			if (!next && file)
+			if (last && file)
 				mr = openat(parent, comp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 			else
 				mr = mkdirat(parent, comp, 0755);
@@ -99,7 +115,7 @@ static int open_mkdir_in_root(int rootfd, const char *path, bool file)
 				close(dirfd);
 				return e;
 			}
-			if (!next && file && mr >= 0)
+			if (last && file && mr >= 0)
 				close(mr);
 			close(parent);
 			nfd = (int)syscall(SYS_openat2, dirfd, comp, &h, sizeof(h));
@@ -108,19 +124,9 @@ static int open_mkdir_in_root(int rootfd, const char *path, bool file)
 		if (nfd < 0)
 			return -errno;
 		dirfd = nfd;
-		comp = next;
+		p = next;
 	}
 	return dirfd;
-}
-
-static int open_in_root_dir(int rootfd, const char *path)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
 }
 
 /* Make cwd (the new root, a mount point) the root of this mount ns and
@@ -164,88 +170,208 @@ static void mount_in_root(int rootfd, const char *path, const char *src, const c
  * or lets a root app poke the kernel (the set runc and Docker use). Masked
  * files become /dev/null, masked dirs an empty read-only tmpfs; the
  * read-only ones are bound onto themselves read-only. Paths this kernel
- * does not have are skipped.
+ * does not have are skipped. All of it relative to an fd of the procfs or
+ * sysfs we mounted ourselves (its magic checked): never a path of the image.
  */
 static const char *const proc_masked[] = {
-	"proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats",
-	"proc/timer_list", "proc/timer_stats", "proc/sched_debug", "proc/scsi",
+	"acpi", "asound", "interrupts", "kcore", "keys", "latency_stats",
+	"timer_list", "timer_stats", "sched_debug", "scsi",
 };
 static const char *const proc_readonly[] = {
-	"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
+	"bus", "fs", "irq", "sys", "sysrq-trigger",
+};
+static const char *const sys_masked[] = {
+	"firmware", "devices/virtual/powercap",
 };
 
-static void remount_readonly(int rootfd, const char *path)
+#ifndef MOUNT_ATTR_RDONLY
+struct mount_attr {
+	unsigned long long attr_set, attr_clr, propagation, userns_fd;
+};
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV 0x00000004
+#endif
+#ifndef MOUNT_ATTR_NOEXEC
+#define MOUNT_ATTR_NOEXEC 0x00000008
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+static void fd_path(char *buf, size_t len, int fd)
+{
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/*
+ * Where an API filesystem goes: a directory right under the rootfs, made
+ * when missing. A symlink there (CVE-2019-16884/19921: /proc -> /pp would
+ * put procfs where the masks do not reach) is refused, so is anything not a
+ * directory. O_NOFOLLOW | O_DIRECTORY on the open is the guarantee; the
+ * fstatat only makes the message clear.
+ */
+static int api_mountpoint(int rootfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			child_fail(errno, 125, "/%s: %s", name, strerror(errno));
+		if (mkdirat(rootfd, name, 0755) < 0 && errno != EEXIST)
+			child_fail(errno, 125, "mkdir /%s: %s", name, strerror(errno));
+	} else if (S_ISLNK(st.st_mode)) {
+		child_fail(ELOOP, 125, "the image's /%s is a symlink: refused", name);
+	} else if (!S_ISDIR(st.st_mode)) {
+		child_fail(ENOTDIR, 125, "the image's /%s is not a directory: refused", name);
+	}
+	int fd = openat(rootfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		child_fail(errno, 125, "the image's /%s: %s", name, errno == ENOTDIR ? "not a directory: refused" : strerror(errno));
+	return fd;
+}
+
+/* The filesystem now on rootfs/name, which must be of type magic. */
+static int open_mounted(int rootfd, const char *name, unsigned long magic)
+{
+	struct statfs sf;
+	int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		child_fail(errno, 125, "open /%s: %s", name, strerror(errno));
+	if (fstatfs(fd, &sf) < 0)
+		child_fail(errno, 125, "statfs /%s: %s", name, strerror(errno));
+	if ((unsigned long)sf.f_type != magic)
+		child_fail(EXDEV, 125, "/%s: not the filesystem we mounted there", name);
+	return fd;
+}
+
+static void remount_readonly(int basefd, const char *path)
 {
 	char fdpath[64];
 	/* A fresh fd: the old one names what is now under the mount. */
-	int fd = openat(rootfd, path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	int fd = openat(basefd, path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		child_fail(errno, 125, "remount %s: %s", path, strerror(errno));
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	fd_path(fdpath, sizeof(fdpath), fd);
 	if (mount(NULL, fdpath, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	          NULL) < 0)
 		child_fail(errno, 125, "remount %s read-only: %s", path, strerror(errno));
 	close(fd);
 }
 
-static void mask_proc(int rootfd)
+static void mask_paths(int basefd, const char *fsname, const char *const *paths, size_t n)
 {
 	char fdpath[64];
 	struct stat st;
 
-	/* Paths inside the procfs we just mounted: no untrusted symlinks there. */
-	for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++) {
-		int fd = openat(rootfd, proc_masked[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	for (size_t i = 0; i < n; i++) {
+		int fd = openat(basefd, paths[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
-		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		fd_path(fdpath, sizeof(fdpath), fd);
 		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (mount("tmpfs", fdpath, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			          "size=0,mode=0555") < 0)
-				child_fail(errno, 125, "mask /%s: %s", proc_masked[i], strerror(errno));
+				child_fail(errno, 125, "mask /%s/%s: %s", fsname, paths[i], strerror(errno));
 		} else if (mount("/dev/null", fdpath, NULL, MS_BIND, NULL) < 0) {
-			child_fail(errno, 125, "mask /%s: %s", proc_masked[i], strerror(errno));
+			child_fail(errno, 125, "mask /%s/%s: %s", fsname, paths[i], strerror(errno));
 		}
 		close(fd);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
-		int fd = openat(rootfd, proc_readonly[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			continue;
-		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-		if (mount(fdpath, fdpath, NULL, MS_BIND | MS_REC, NULL) < 0)
-			child_fail(errno, 125, "bind /%s: %s", proc_readonly[i], strerror(errno));
-		close(fd);
-		remount_readonly(rootfd, proc_readonly[i]);
-	}
 }
 
-static void setup_dev(int rootfd)
+static void setup_proc(int rootfd)
 {
-	static const struct {
-		const char *name;
-		unsigned maj, min;
-	} nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
-		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
-	};
+	char fdpath[64];
+	int mp = api_mountpoint(rootfd, "proc");
+
+	fd_path(fdpath, sizeof(fdpath), mp);
+	if (mount("proc", fdpath, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		child_fail(errno, 125, "mount proc: %s", strerror(errno));
+	close(mp);
+	int procfd = open_mounted(rootfd, "proc", PROC_SUPER_MAGIC);
+	mask_paths(procfd, "proc", proc_masked, ARRAY_SIZE(proc_masked));
+	for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
+		int fd = openat(procfd, proc_readonly[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		fd_path(fdpath, sizeof(fdpath), fd);
+		if (mount(fdpath, fdpath, NULL, MS_BIND | MS_REC, NULL) < 0)
+			child_fail(errno, 125, "bind /proc/%s: %s", proc_readonly[i], strerror(errno));
+		close(fd);
+		remount_readonly(procfd, proc_readonly[i]);
+	}
+	close(procfd);
+}
+
+/* sysfs of our net ns, read-only; falls back to a read-only bind of the host's. */
+static void setup_sys(int rootfd)
+{
+	char fdpath[64];
+	int mp = api_mountpoint(rootfd, "sys");
+
+	fd_path(fdpath, sizeof(fdpath), mp);
+	if (mount("sysfs", fdpath, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		if (mount("/sys", fdpath, NULL, MS_BIND | MS_REC, NULL) < 0)
+			child_fail(errno, 125, "mount /sys: %s", strerror(errno));
+		close(mp);
+		/* read-only down to the host's mounts under /sys (cgroup, debugfs…) */
+		mp = openat(rootfd, "sys", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+			                               MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+		if (mp < 0 || syscall(SYS_mount_setattr, mp, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+		                      sizeof(attr)) < 0)
+			remount_readonly(rootfd, "sys");
+		if (mp >= 0)
+			close(mp);
+	} else {
+		close(mp);
+	}
+	int sysfd = open_mounted(rootfd, "sys", SYSFS_MAGIC);
+	mask_paths(sysfd, "sys", sys_masked, ARRAY_SIZE(sys_masked));
+	close(sysfd);
+}
+
+/*
+ * /dev: a tmpfs mounted nodev, so no device node made in it (by an app given
+ * CAP_MKNOD) can be opened; the default nodes are bind mounts of the ones
+ * stage1 made in its own tmpfs (rootfs_make_devices()), and a bind keeps the
+ * flags of its source mount, which allows devices.
+ */
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+static void setup_dev(struct pod *pod, int rootfd)
+{
 	static const char *const links[][2] = {
 		{ "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
 		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
 		{ "pts/ptmx", "ptmx" },
 	};
+	char fdpath[64], src[PATH_MAX];
+	int mp = api_mountpoint(rootfd, "dev");
 
-	mount_in_root(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
-	              "mode=755,size=65536k", false);
+	fd_path(fdpath, sizeof(fdpath), mp);
+	if (mount("tmpfs", fdpath, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+		child_fail(errno, 125, "mount /dev: %s", strerror(errno));
+	close(mp);
 	/* The tmpfs is ours: plain *at() calls are safe inside it. */
-	int dev = open_in_root_dir(rootfd, "dev");
-	if (dev < 0)
-		child_fail(-dev, 125, "open /dev: %s", strerror(-dev));
-	/* We are real root: mknod is cheaper than bind-mounting the host's nodes. */
-	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
-		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
-			child_fail(errno, 125, "mknod /dev/%s: %s", nodes[i].name, strerror(errno));
+	int dev = open_mounted(rootfd, "dev", TMPFS_MAGIC);
+	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+		int fd = openat(dev, dev_nodes[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd < 0)
+			child_fail(errno, 125, "create /dev/%s: %s", dev_nodes[i], strerror(errno));
+		close(fd);
+		fd = openat(dev, dev_nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			child_fail(errno, 125, "open /dev/%s: %s", dev_nodes[i], strerror(errno));
+		fd_path(fdpath, sizeof(fdpath), fd);
+		snprintf(src, sizeof(src), "%s/%s", pod->devices_path, dev_nodes[i]);
+		if (mount(src, fdpath, NULL, MS_BIND, NULL) < 0)
+			child_fail(errno, 125, "bind /dev/%s: %s", dev_nodes[i], strerror(errno));
+		close(fd);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
 		if (symlinkat(links[i][0], dev, links[i][1]) < 0)
 			child_fail(errno, 125, "symlink /dev/%s: %s", links[i][1], strerror(errno));
@@ -259,6 +385,55 @@ static void setup_dev(int rootfd)
 	              "mode=1777,size=65536k", false);
 	mount_in_root(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	              NULL, false);
+}
+
+/*
+ * A volume: bind src (recursively) at target, then nosuid and nodev (unless
+ * the volume opts into "suid" / "dev") and read-only as asked, on every mount
+ * of the tree at once with mount_setattr(AT_RECURSIVE). Without it (before
+ * 5.12) the top mount is remounted keeping the flags it had, and the mounts
+ * under a host source keep theirs.
+ */
+static void bind_volume(int rootfd, const char *target, const char *src, bool file, bool ro,
+                        bool allow_suid, bool allow_dev)
+{
+	char fdpath[64];
+	int fd = open_mkdir_in_root(rootfd, target, file);
+
+	if (fd < 0)
+		child_fail(-fd, 125, "mount %s: open target: %s", target, strerror(-fd));
+	fd_path(fdpath, sizeof(fdpath), fd);
+	if (mount(src, fdpath, NULL, MS_BIND | MS_REC, NULL) < 0)
+		child_fail(errno, 125, "bind %s on %s: %s", src, target, strerror(errno));
+	close(fd);
+	/* A fresh fd: the old one names what is now under the mount. */
+	fd = open_mkdir_in_root(rootfd, target, file);
+	if (fd < 0)
+		child_fail(-fd, 125, "mount %s: %s", target, strerror(-fd));
+	struct mount_attr attr = {
+		.attr_set = (ro ? MOUNT_ATTR_RDONLY : 0) | (allow_suid ? 0 : MOUNT_ATTR_NOSUID) |
+		            (allow_dev ? 0 : MOUNT_ATTR_NODEV),
+	};
+	if (attr.attr_set &&
+	    syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+		if (errno != ENOSYS)
+			child_fail(errno, 125, "mount %s: set flags: %s", target, strerror(errno));
+		struct statvfs sv;
+		if (fstatvfs(fd, &sv) < 0)
+			child_fail(errno, 125, "mount %s: %s", target, strerror(errno));
+		unsigned long flags = MS_REMOUNT | MS_BIND;
+		flags |= (sv.f_flag & ST_RDONLY) || ro ? MS_RDONLY : 0;
+		flags |= (sv.f_flag & ST_NOSUID) || !allow_suid ? MS_NOSUID : 0;
+		flags |= (sv.f_flag & ST_NODEV) || !allow_dev ? MS_NODEV : 0;
+		flags |= sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0;
+		flags |= sv.f_flag & ST_NOATIME ? MS_NOATIME : 0;
+		flags |= sv.f_flag & ST_NODIRATIME ? MS_NODIRATIME : 0;
+		flags |= sv.f_flag & ST_RELATIME ? MS_RELATIME : 0;
+		fd_path(fdpath, sizeof(fdpath), fd);
+		if (mount(NULL, fdpath, NULL, flags, NULL) < 0)
+			child_fail(errno, 125, "remount %s: %s", target, strerror(errno));
+	}
+	close(fd);
 }
 
 static const ps_volume *find_volume(const ps_manifest *m, const char *name)
@@ -291,88 +466,33 @@ static void setup_volumes(struct pod *pod, struct app *a, int rootfd)
 		while (*target == '/')
 			target++;
 		bool ro = mt->read_only || v->read_only;
-		mount_in_root(rootfd, target, src, NULL, MS_BIND | MS_REC | (ro ? MS_RDONLY : 0), NULL,
-		              !S_ISDIR(st.st_mode));
+		bind_volume(rootfd, target, src, !S_ISDIR(st.st_mode), ro, v->allow_suid, v->allow_dev);
 	}
 }
 
-/* "uid[:gid]" or names from the rootfs's /etc/passwd and /etc/group
- * (read after pivot_root, so they are the image's). */
-static bool lookup_db(const char *file, const char *name, unsigned long *id, unsigned long *gid)
+/* The user and group stage1 resolved before starting us (s1_resolve_identity):
+ * nothing of the image is read here. One group, the primary. */
+static void set_identity(const struct app *a)
 {
-	FILE *f = fopen(file, "re");
-	char line[1024];
-	bool found = false;
+	gid_t g = a->gid;
 
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *fields[4];
-		int n = 0;
-		for (char *t = strtok_r(line, ":", &save); t && n < 4; t = strtok_r(NULL, ":", &save))
-			fields[n++] = t;
-		if (n >= 3 && streq(fields[0], name)) {
-			*id = strtoul(fields[2], NULL, 10);
-			if (gid && n >= 4)
-				*gid = strtoul(fields[3], NULL, 10);
-			found = true;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-static bool parse_id(const char *s, unsigned long *ret)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end)
-		return false;
-	*ret = v;
-	return true;
-}
-
-static void set_identity(const ps_app *m)
-{
-	unsigned long uid = 0, gid = 0;
-	bool gid_set = false;
-	char user[256] = "", group[256] = "";
-
-	if (m->user)
-		snprintf(user, sizeof(user), "%s", m->user);
-	char *colon = strchr(user, ':');
-	if (colon) {
-		*colon = '\0';
-		snprintf(group, sizeof(group), "%s", colon + 1);
-	}
-	if (m->group)
-		snprintf(group, sizeof(group), "%s", m->group);
-	if (*user && !parse_id(user, &uid)) {
-		if (!lookup_db("/etc/passwd", user, &uid, &gid))
-			child_fail(ENOENT, 125, "user %s: not in the image's /etc/passwd", user);
-		gid_set = true;
-	}
-	if (*group) {
-		if (!parse_id(group, &gid) && !lookup_db("/etc/group", group, &gid, NULL))
-			child_fail(ENOENT, 125, "group %s: not in the image's /etc/group", group);
-	}
-	/* A numeric user without a group runs with gid 0, as in Docker. */
-	(void)gid_set;
-	gid_t g = (gid_t)gid;
 	if (setgroups(1, &g) < 0)
 		child_fail(errno, 125, "setgroups: %s", strerror(errno));
 	if (setresgid(g, g, g) < 0)
-		child_fail(errno, 125, "setgid %lu: %s", gid, strerror(errno));
-	if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)
-		child_fail(errno, 125, "setuid %lu: %s", uid, strerror(errno));
+		child_fail(errno, 125, "setgid %u: %s", (unsigned)g, strerror(errno));
+	if (setresuid(a->uid, a->uid, a->uid) < 0)
+		child_fail(errno, 125, "setuid %u: %s", (unsigned)a->uid, strerror(errno));
+	/* A uid change resets dumpable to the suid_dumpable sysctl: not us. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 {
 	sigset_t all;
 
+	/* Not dumpable since our first instruction (stage1 is not, and that is
+	 * inherited): nothing in the pod can ptrace us or open our
+	 * /proc/PID/{fd,mem,root,cwd} while we hold stage1's fds. */
 	child_errfd = errfd;
 	s1_debug("child: forked");
 	/* Into the app's cgroup before anything else runs in this process. */
@@ -387,18 +507,31 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	/* If stage1 dies, so do we (the pod's init dying would kill us too,
 	 * a moment later). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* A session of our own: no app holds the caller's terminal as its
+	 * controlling tty, so TIOCSTI cannot type into the caller's shell. */
+	if (setsid() < 0)
+		child_fail(errno, 125, "setsid: %s", strerror(errno));
 
 	/* stdio */
 	if (!(pod->interactive && !a->init) && dup2(pod->devnull, 0) < 0)
 		child_fail(errno, 125, "stdin: %s", strerror(errno));
 	if (logfd >= 0 && (dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0))
 		child_fail(errno, 125, "stdout: %s", strerror(errno));
+	/* Every other fd of stage1 (data dir, pod dir, app dirs, the lock,
+	 * sockets, pipes) is closed now, before anything of the rootfs is
+	 * looked up: close-on-exec is not enough (CVE-2024-21626: a workingDir
+	 * of /proc/self/fd/N reached the host through one). */
+	{
+		const int keep[] = { errfd, a->rootfd };
+		s1_close_fds_except(keep, ARRAY_SIZE(keep));
+	}
 
 	/* An own mount ns, since pivot_root changes the root of the whole ns.
 	 * fds opened before unshare() point into stage1's ns, but cwd is
 	 * moved to the copy: enter the rootfs first, then reopen it as ".". */
 	if (fchdir(a->rootfd) < 0)
 		child_fail(errno, 125, "chdir rootfs: %s", strerror(errno));
+	close(a->rootfd);
 	if (unshare(CLONE_NEWNS) < 0)
 		child_fail(errno, 125, "unshare mount ns: %s", strerror(errno));
 	s1_debug("child: unshared mount ns");
@@ -407,25 +540,11 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 		child_fail(errno, 125, "open rootfs: %s", strerror(errno));
 	umask(0);
 
-	mount_in_root(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false);
-	mask_proc(rootfd);
+	setup_proc(rootfd);
 	s1_debug("child: proc mounted and masked");
-	setup_dev(rootfd);
+	setup_dev(pod, rootfd);
 	s1_debug("child: dev done");
-	/* sysfs of our net ns; read-only. Falls back to a ro bind of the host's. */
-	{
-		int fd = open_mkdir_in_root(rootfd, "sys", false);
-		char proc[64];
-		if (fd < 0)
-			child_fail(-fd, 125, "mount /sys: %s", strerror(-fd));
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		if (mount("sysfs", proc, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-			if (mount("/sys", proc, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-			    mount(NULL, proc, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-				child_fail(errno, 125, "mount /sys: %s", strerror(errno));
-		}
-		close(fd);
-	}
+	setup_sys(rootfd);
 	s1_debug("child: sys mounted");
 	setup_volumes(pod, a, rootfd);
 	/* readiness: the app's own notify socket, and a static sd_notify client */
@@ -445,14 +564,17 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	s1_debug("child: volumes done");
 	if (confine_rootfs_readonly(a, rootfd) < 0)
 		child_fail(errno, 125, "read-only rootfs: %s", strerror(errno));
+	close(rootfd);
 	if (pivot_root_dot() < 0)
 		child_fail(errno, 125, "pivot_root: %s", strerror(errno));
 	s1_debug("child: pivoted");
 	umask(022);
 
 	const char *wd = a->m->working_dir && *a->m->working_dir ? a->m->working_dir : "/";
-	if (chdir(wd) < 0)
-		child_fail(errno, 125, "chdir %s: %s", wd, strerror(errno));
+	int r = s1_chdir_in_root(wd);
+	if (r < 0)
+		child_fail(-r, 125, "working dir %s: %s", wd,
+		           r == -EXDEV ? "outside the app's root" : strerror(-r));
 
 	/* no_new_privs; the filter now only without it (loading one then
 	 * needs CAP_SYS_ADMIN, which we are about to drop), else just before
@@ -462,10 +584,9 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 		child_fail(-cr, 125, "seccomp: cannot load filter: %s", strerror(-cr));
 	if ((cr = confine_caps(a)) < 0) /* keeps CAP_SETUID/SETGID for: */
 		child_fail(-cr, 125, "capabilities: %s", strerror(-cr));
-	set_identity(a->m);
+	set_identity(a);
 
-	/* Only stdio crosses exec: everything else (pod fd, epoll, pipes, the
-	 * error pipe itself) is marked close-on-exec. */
+	/* Only stdio and the error pipe (close-on-exec) are left. */
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
 	s1_debug("child: exec");
@@ -479,17 +600,21 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 
 void app_exec_probe(struct pod *pod, struct app *a, char *const *argv)
 {
-	/* The probe process is a fork of stage1: forget its error pipe, and
-	 * undo its signal setup (the mask was reset by probe.c). */
+	/* The probe process is a fork of stage1, already in the app's mount ns
+	 * (root and cwd are its root) with only stdio open: forget the error
+	 * pipe, undo the signal setup (the mask was reset by probe.c). */
 	child_errfd = -1;
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	if (setsid() < 0 && getsid(0) != getpid())
+		_exit(126);
 	const char *wd = a->m->working_dir && *a->m->working_dir ? a->m->working_dir : "/";
-	if (chdir(wd) < 0 && chdir("/") < 0)
+	if (s1_chdir_in_root(wd) < 0 && s1_chdir_in_root("/") < 0)
 		_exit(126);
 	if (confine_seccomp(a, false) < 0 || confine_caps(a) < 0)
 		_exit(126);
-	set_identity(a->m);
+	set_identity(a);
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (confine_seccomp(a, true) < 0)
 		_exit(126);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "procutil.h"
@@ -22,6 +23,14 @@ static const ps_app *find_app(const ps_manifest *m, const char *name)
 		if (streq(m->apps[i].name, name))
 			return &m->apps[i];
 	return NULL;
+}
+
+static volatile pid_t enter_child;
+
+static void forward_signal(int sig)
+{
+	if (enter_child > 0)
+		kill(-enter_child, sig);
 }
 
 int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
@@ -65,6 +74,29 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 		fprintf(stderr, "podctl enter: pod %s: %s\n", uuid, err->msg);
 		return 125;
 	}
+	/* The user and group, read from the app's root by us, before anything
+	 * of ours is in the pod: regular files only, never blocking. The root
+	 * is the app's (its /proc/PID/root), checked to still be the app's. */
+	{
+		char root[64];
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)pm.pid);
+		_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+			fprintf(stderr, "podctl enter: pod %s: app %s is not running\n", uuid, app_name);
+			return 125;
+		}
+		if (s1_resolve_identity(rootfd, a.m, &a.uid, &a.gid, &err) < 0) {
+			fprintf(stderr, "podctl enter: pod %s: app %s: %s\n", uuid, app_name, err->msg);
+			return 125;
+		}
+	}
+	/* Nothing of the host crosses into the pod: only stdio and the pidfd
+	 * stay open (the pod dir fd podctl gave us is closed). */
+	{
+		const int keep[] = { pidfd };
+		s1_close_fds_except(keep, ARRAY_SIZE(keep));
+		appfd = data_fd = -1; /* closed just now */
+	}
 	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 	                         CLONE_NEWCGROUP) < 0) {
 		fprintf(stderr, "podctl enter: pod %s: join app %s: %s\n", uuid, app_name,
@@ -79,9 +111,16 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 	}
 	if (pid == 0)
 		app_exec_probe(&pod, &a, cmd);
-	/* The command owns the terminal's signals; we only pass its status on. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
+	/* The command runs in a session of its own (no terminal of the caller's
+	 * to type into), so the terminal's signals reach us, not it: pass them
+	 * on to its process group, and its status back. */
+	enter_child = pid;
+	struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)

@@ -198,12 +198,13 @@ static void log_drain(struct pod *pod, struct app *a)
 /* --- apps ------------------------------------------------------------------ */
 
 /*
- * Apps are started with clone(CLONE_VM | CLONE_VFORK), as posix_spawn does:
- * no page tables to copy, and we sleep until the child has exec'd or
- * failed, so it runs at once instead of waiting for a CPU behind us (fork
- * cost ~2-3 ms per app on a loaded 2-cpu machine, measured). The child
- * shares our memory until exec: it must not return, and what it changes
- * in memory (environ, errno) is ours to restore.
+ * Apps are started with clone(CLONE_VFORK) and a memory of their own (no
+ * CLONE_VM: the child is in the pod's pid ns from its first instruction,
+ * and must share nothing with us that an app could reach through it). We
+ * still sleep until the child has exec'd or failed, so it runs at once
+ * instead of waiting for a CPU behind us (fork() cost ~2-3 ms per app on a
+ * loaded 2-cpu machine, measured); copying our page tables is cheap, stage1
+ * being small.
  */
 struct child_args {
 	struct pod *pod;
@@ -254,6 +255,18 @@ static void app_start(struct pod *pod, struct app *a)
 		a->log_fd = -1;
 	}
 	set_status(pod, a, APP_STARTING, NULL);
+	/* The user and group, from the image's files, by us and before the
+	 * child exists: a FIFO or a huge file there cannot stall the child
+	 * while it holds our fds, nor us. */
+	if (s1_resolve_identity(a->rootfd, a->m, &a->uid, &a->gid, &err) < 0) {
+		a->ended = true;
+		a->code = EXIT_STAGE1_FAILED;
+		note_failure(pod, a, EXIT_STAGE1_FAILED);
+		set_status(pod, a, APP_FAILED, err->msg);
+		s1_warn("app %s: %s", a->m->name, err->msg);
+		ps_error_free(&err);
+		return;
+	}
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		a->ended = true;
 		note_failure(pod, a, EXIT_STAGE1_FAILED);
@@ -272,11 +285,8 @@ static void app_start(struct pod *pod, struct app *a)
 	}
 	s1_cgroups_app_starting(pod, a);
 	struct child_args ca = { pod, a, errp[0], errp[1], logp[0], logp[1] };
-	extern char **environ;
-	char **saved_environ = environ;
 	void *stack = child_stack_get(sv);
-	pid_t pid = stack ? clone(app_child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca) : -1;
-	environ = saved_environ; /* the child set it in our shared memory */
+	pid_t pid = stack ? clone(app_child_main, stack, CLONE_VFORK | SIGCHLD, &ca) : -1;
 	close(errp[1]);
 	if (logp[1] >= 0)
 		close(logp[1]);
@@ -662,6 +672,9 @@ static pid_t spawn_reaper(void)
 			_exit(0);
 	}
 	syscall(SYS_close_range, 0U, ~0U, 0U);
+	if (chdir("/") < 0) {
+		/* nothing held: our cwd (the data dir) is all that is left */
+	}
 	prctl(PR_SET_NAME, "podctl-init");
 	sigset_t all, chld;
 	sigfillset(&all);
@@ -716,7 +729,7 @@ static int setup_apps(struct pod *pod, ps_error **err)
 			continue;
 		if (!ps_name_is_valid(v->name, 64))
 			return ps_error_set(err, PS_ERR_INVALID, EINVAL, "bad volume name");
-		if (ps_mkdirat_p(pod->pod_fd, "volumes", 0755) < 0)
+		if (ps_mkdirat_p(pod->pod_fd, "volumes", 0700) < 0)
 			return ps_error_errno(err, "mkdir volumes");
 		_cleanup_free_ char *p = ps_strdup_printf("volumes/%s", v->name);
 		if (!p || ps_mkdirat_p(pod->pod_fd, p, 0755) < 0)
@@ -900,6 +913,8 @@ static void setup(struct supervisor *sv)
 	if (sv->ctlfd < 0)
 		fail_early(pod, &err);
 	if (setup_namespaces(pod, &err) < 0)
+		fail_early(pod, &err);
+	if (rootfs_make_devices(pod, &err) < 0)
 		fail_early(pod, &err);
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
@@ -1110,6 +1125,11 @@ int main(int argc, char **argv)
 		.epfd = -1, .timerfd = -1, .ctlfd = -1, .sigfd = -1,
 	};
 
+	/* Not dumpable, and so neither is any child until it execs (the flag is
+	 * inherited): nothing in a pod can ptrace a setup child or the pod's
+	 * init, or open their /proc/PID/{fd,mem,cwd,root}. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	s1_no_openat2 = getenv("PODCTL_STAGE1_NO_OPENAT2") && streq(getenv("PODCTL_STAGE1_NO_OPENAT2"), "1");
 	int r = parse_args(&sv, argc, argv);
 	if (r >= 0)
 		return r;

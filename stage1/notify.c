@@ -5,9 +5,22 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <poll.h>
 
 #include "notify.h"
 #include "util.h"
+
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+#ifndef PIDFD_GET_MNT_NAMESPACE
+#define PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3)
+#endif
 
 void notify_msg_clear(struct notify_msg *m)
 {
@@ -144,6 +157,8 @@ int notify_sock_open(int app_dirfd, struct notify_sock *ret)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
 		return -errno;
+	/* The sender's pidfd with each datagram, where the kernel has it. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one));
 	/* A stale socket from an earlier run of this pod would make bind() fail. */
 	if (unlinkat(app_dirfd, NOTIFY_SOCKET_NAME, 0) < 0 && errno != ENOENT)
 		return -errno;
@@ -174,28 +189,82 @@ int notify_sock_set_pidns(struct notify_sock *s, pid_t pid)
 	return 0;
 }
 
-/* Is the sender one of the app's? See the header for why an exited sender
- * is accepted. A pid reused by a process elsewhere between the send and
- * this check makes us reject a genuine message: rare, and logged. */
-static bool sender_ok(const struct notify_sock *s, const struct ucred *uc)
+int notify_sock_set_mntns(struct notify_sock *s, pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	s->have_mntns = true;
+	if (stat(path, &st) < 0) {
+		/* gone already: then nothing of it can send; match no one */
+		s->mntns_dev = 0;
+		s->mntns_ino = 0;
+		return -errno;
+	}
+	s->mntns_dev = st.st_dev;
+	s->mntns_ino = st.st_ino;
+	return 0;
+}
+
+/* The mount ns of the process behind pidfd (pid its pid in our pid ns):
+ * 0 with st filled, or -errno (-ESRCH: it has exited). */
+static int mntns_of_pidfd(int pidfd, pid_t pid, struct stat *st)
+{
+	int nsfd = ioctl(pidfd, PIDFD_GET_MNT_NAMESPACE, 0);
+	if (nsfd >= 0) {
+		int r = fstat(nsfd, st) < 0 ? -errno : 0;
+		close(nsfd);
+		return r;
+	}
+	if (errno == ESRCH)
+		return -ESRCH;
+	/* Older kernel: by pid, then make sure it was still the same process. */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (stat(path, st) < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		return -ESRCH;
+	return 0;
+}
+
+/* Is the sender one of the app's? See the header. A sender still alive
+ * must be in the app's mount ns; before the app runs, in the pod's pid ns. */
+static bool sender_ok(const struct notify_sock *s, const struct ucred *uc, int sender_pidfd)
 {
 	struct stat st;
 
 	if (!uc || uc->pid <= 0)
 		return false;
-	if (!s->have_pidns)
-		return true;
-	if (pidns_of(uc->pid, &st) < 0)
-		return errno == ENOENT || errno == ESRCH;
-	return st.st_dev == s->pidns_dev && st.st_ino == s->pidns_ino;
+	if (!s->have_mntns) {
+		if (!s->have_pidns)
+			return true;
+		if (pidns_of(uc->pid, &st) < 0)
+			return false;
+		return st.st_dev == s->pidns_dev && st.st_ino == s->pidns_ino;
+	}
+	int pidfd = sender_pidfd >= 0 ? sender_pidfd : (int)syscall(SYS_pidfd_open, uc->pid, 0);
+	if (pidfd < 0)
+		return false;
+	int r = mntns_of_pidfd(pidfd, uc->pid, &st);
+	if (pidfd != sender_pidfd)
+		close(pidfd);
+	return r == 0 && st.st_dev == s->mntns_dev && st.st_ino == s->mntns_ino;
 }
 
-int notify_sock_receive(struct notify_sock *s, struct notify_msg *ret, pid_t *ret_pid)
+#define PASSED_MAX 16
+
+/* One datagram; the fds passed along are left in passed[] for the caller
+ * to close once the sender has been checked (see notify_sock_receive()). */
+static int receive(struct notify_sock *s, struct notify_msg *ret, pid_t *ret_pid, int *passed,
+                   size_t *npassed)
 {
 	char buf[PS_NOTIFY_MSG_MAX + 1];
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int)) +
+		         CMSG_SPACE(sizeof(int) * 16)];
 	} control;
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 	struct msghdr mh = {
@@ -205,6 +274,7 @@ int notify_sock_receive(struct notify_sock *s, struct notify_msg *ret, pid_t *re
 		.msg_controllen = sizeof(control),
 	};
 	const struct ucred *uc = NULL;
+	_cleanup_close_ int pidfd = -1;
 	ssize_t n;
 
 	do
@@ -217,18 +287,27 @@ int notify_sock_receive(struct notify_sock *s, struct notify_msg *ret, pid_t *re
 			continue;
 		if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
 			uc = (const struct ucred *)CMSG_DATA(c);
+		else if (c->cmsg_type == SCM_PIDFD && c->cmsg_len == CMSG_LEN(sizeof(int)) && pidfd < 0)
+			memcpy(&pidfd, CMSG_DATA(c), sizeof(int));
 		else if (c->cmsg_type == SCM_RIGHTS) {
-			/* We keep no fd store: close what was passed. */
+			/* We keep no fd store: what was passed is closed, after the
+			 * check (a BARRIER=1's pipe keeps its sender alive until then). */
 			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 			for (size_t i = 0; i < nfd; i++) {
 				int fd;
 				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				close(fd);
+				if (*npassed < PASSED_MAX)
+					passed[(*npassed)++] = fd;
+				else
+					close(fd);
 			}
 		}
 	}
-	if (!sender_ok(s, uc)) {
+	if (!sender_ok(s, uc, pidfd)) {
 		s->rejected++;
+		s->rejected_sender++;
+		if (ret_pid)
+			*ret_pid = uc ? uc->pid : 0;
 		return -EPERM;
 	}
 	if ((size_t)n > PS_NOTIFY_MSG_MAX || (mh.msg_flags & MSG_TRUNC)) {
@@ -248,6 +327,17 @@ int notify_sock_receive(struct notify_sock *s, struct notify_msg *ret, pid_t *re
 	if (ret_pid)
 		*ret_pid = uc->pid;
 	return 0;
+}
+
+int notify_sock_receive(struct notify_sock *s, struct notify_msg *ret, pid_t *ret_pid)
+{
+	int passed[PASSED_MAX];
+	size_t npassed = 0;
+	int r = receive(s, ret, ret_pid, passed, &npassed);
+
+	for (size_t i = 0; i < npassed; i++)
+		close(passed[i]);
+	return r;
 }
 
 void notify_sock_close(struct notify_sock *s, int app_dirfd)

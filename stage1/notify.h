@@ -6,13 +6,18 @@
  * The receiving side of sd_notify (Documentation/devel/readiness.md).
  *
  * One SOCK_DGRAM socket per app, bound at apps/<app>/notify in the pod dir
- * and bind-mounted into that app only, at NOTIFY_PATH_IN_APP. The socket a
- * datagram arrives on says which app sent it, which still holds after the
- * sender has exited (systemd-notify sends and exits at once). SO_PASSCRED
- * gives us the sender's pid as a second check: a sender still alive must be
- * in the app's pid namespace; a sender already gone is accepted because the
- * socket is reachable from that app's rootfs only (and from root on the
- * host, who can do anything to the pod anyway).
+ * and bind-mounted into that app only, at NOTIFY_PATH_IN_APP. Reachable
+ * from that app's rootfs only, but another app of the pod (root like it)
+ * can still reach it through /proc/PID/root/… of the first. So a datagram
+ * counts only when its sender is alive and in the app's own mount
+ * namespace (which exec probes and enter join too): the sender is taken
+ * from SCM_PIDFD (SO_PASSPIDFD, 6.5+: the exact sending process) or else a
+ * pidfd opened on SCM_CREDENTIALS's pid, and its mount ns read through the
+ * pidfd (PIDFD_GET_MNT_NAMESPACE, 6.11+) or /proc/PID/ns/mnt checked
+ * against the pidfd afterwards (no pid-reuse race either way). A sender
+ * that already exited cannot be checked and is dropped: senders wait until
+ * the message was handled (BARRIER=1, as systemd-notify and podctl-notify
+ * do). Before the app runs, senders must be in the pod's pid ns.
  *
  * Functions return 0 or a negative errno and never print.
  */
@@ -56,8 +61,12 @@ struct notify_sock {
 	bool have_pidns;
 	dev_t pidns_dev;           /* the pid namespace its senders must be in */
 	ino_t pidns_ino;
+	bool have_mntns;
+	dev_t mntns_dev;           /* the app's mount namespace, once it runs */
+	ino_t mntns_ino;
 	unsigned long accepted;
 	unsigned long rejected;    /* wrong sender, no credentials, oversized, malformed */
+	unsigned long rejected_sender; /* of those: not (or no longer) in the app */
 };
 
 /*
@@ -70,6 +79,10 @@ int notify_sock_open(int app_dirfd, struct notify_sock *ret);
 /* Senders still alive must be in the pid namespace of pid (the app's or
  * the pod's pid 1). Without this call only the socket's reachability counts. */
 int notify_sock_set_pidns(struct notify_sock *s, pid_t pid);
+
+/* From now on senders must be in the mount namespace of pid (the app's
+ * process, just exec'd). */
+int notify_sock_set_mntns(struct notify_sock *s, pid_t pid);
 
 /* A path naming the socket that mount(2) can take as a bind source
  * ("/proc/self/fd/<app_dirfd>/notify"); buf >= 64. */

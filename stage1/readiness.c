@@ -359,6 +359,9 @@ void readiness_status_changed(struct pod *pod, struct app *a, enum app_status fr
 		event(pod, a->m->name, "status", app_status_name(from), app_status_name(to), reason);
 	if (!r)
 		return;
+	/* Notifications count from the app's own mount ns only, from now on. */
+	if (to == APP_STARTED && a->pid > 0 && notify_sock_set_mntns(&r->ns, a->pid) < 0)
+		s1_debug("app %s: cannot read its mount namespace (exited already?)", a->m->name);
 	if (to == APP_STARTING && a->m->goal_timeout_ms > 0 && !r->reached) {
 		r->deadline_ns = ps_monotonic_ns() + a->m->goal_timeout_ms * 1000000LL;
 		arm_goal_timer(pod);
@@ -420,8 +423,16 @@ static void notify_received(struct pod *pod, struct app *a, struct app_rd *r)
 		if (k == -EAGAIN)
 			return;
 		if (k == -EPERM) {
+			unsigned long n = r->ns.rejected_sender;
 			s1_debug("app %s: notification from pid %d outside the app ignored (%lu so far)",
-			         a->m->name, (int)pid, r->ns.rejected);
+			         a->m->name, (int)pid, n);
+			/* In the events too, the 1st, 2nd, 4th, 8th…: visible, never a flood. */
+			if ((n & (n - 1)) == 0) {
+				char why[128];
+				snprintf(why, sizeof(why),
+				         "notification from pid %d outside the app dropped (%lu so far)", (int)pid, n);
+				event(pod, a->m->name, "notify-rejected", NULL, NULL, why);
+			}
 			continue;
 		}
 		if (k < 0) {

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include "stage1.h"
 #include "util.h"
@@ -94,29 +95,33 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 	return 0;
 }
 
-/* openat2 inside an untrusted tree: symlinks resolve as if root were the rootfs. */
-static int open_in_root(int rootfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
-}
-
+/*
+ * Write one small file of the image's /etc (hostname, hosts, resolv.conf).
+ * Whatever the image has there is never followed nor waited on: an existing
+ * regular file is opened O_NONBLOCK|O_NOFOLLOW (a FIFO would open at once,
+ * or fail with ENXIO, instead of blocking us until a reader comes) and
+ * rewritten; a symlink, FIFO, socket or device is replaced by a fresh file.
+ */
 static int write_small(int dirfd, const char *name, const char *content)
 {
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 && errno == ELOOP) {
-		/* a symlink in the image: replace it, never write through it */
-		if (unlinkat(dirfd, name, 0) < 0)
+	struct stat st;
+	int fd = openat(dirfd, name, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
+	if (fd < 0 && errno != ENOENT) {
+		/* not a regular file we may write: replace it */
+		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
 			return -errno;
-		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	}
 	if (fd < 0)
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
 		return -errno;
-	int r = ps_write_all(fd, content, strlen(content));
+	int r = ftruncate(fd, 0) < 0 ? -errno : ps_write_all(fd, content, strlen(content));
 	close(fd);
 	return r;
 }
@@ -133,16 +138,56 @@ static char *read_host_file(const char *path)
 	return buf;
 }
 
+/*
+ * The pod's device nodes (the OCI default set but ptmx, which each /dev gets
+ * from its own devpts), made once in a small tmpfs of our mount ns at
+ * devices/ in the pod dir (on the host it stays an empty dir). Each app's
+ * /dev is a nodev tmpfs into which these are bound: a bind keeps the flags
+ * of this mount, which allows devices, while a node an app makes in its
+ * /dev cannot be opened.
+ */
+int rootfs_make_devices(struct pod *pod, ps_error **err)
+{
+	static const struct {
+		const char *name;
+		unsigned maj, min;
+	} nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	_cleanup_free_ char *rel = ps_strdup_printf("pods/run/%s/devices", pod->uuid);
+
+	pod->devices_path = ps_strdup_printf("%s/pods/run/%s/devices", pod->data_path, pod->uuid);
+	if (!rel || !pod->devices_path)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "devices");
+	if (ps_mkdirat_p(pod->pod_fd, "devices", 0700) < 0)
+		return ps_error_errno(err, "mkdir devices");
+	/* By path from our cwd (the data dir), as the overlays: see rootfs_mount_app(). */
+	if (mount("tmpfs", rel, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4k,nr_inodes=16") < 0)
+		return ps_error_errno(err, "mount the pod's devices tmpfs");
+	_cleanup_close_ int fd = open(rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ps_error_errno(err, "open devices");
+	mode_t old = umask(0);
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
+		if (mknodat(fd, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0) {
+			umask(old);
+			return ps_error_errno(err, "mknod %s", nodes[i].name);
+		}
+	umask(old);
+	return 0;
+}
+
 int rootfs_write_etc(struct pod *pod, struct app *a, ps_error **err)
 {
 	bool host_net = pod->manifest->net && streq(pod->manifest->net, "host");
 	int r;
 
-	int etc = open_in_root(a->rootfd, "etc", O_RDONLY | O_DIRECTORY);
+	int etc = s1_open_in_root(a->rootfd, "etc", O_RDONLY | O_DIRECTORY);
 	if (etc == -ENOENT) {
 		if (mkdirat(a->rootfd, "etc", 0755) < 0 && errno != EEXIST)
 			return ps_error_errno(err, "app %s: mkdir /etc", a->m->name);
-		etc = open_in_root(a->rootfd, "etc", O_RDONLY | O_DIRECTORY);
+		etc = s1_open_in_root(a->rootfd, "etc", O_RDONLY | O_DIRECTORY);
 	}
 	if (etc < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -etc, "app %s: open /etc", a->m->name);

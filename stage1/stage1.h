@@ -65,6 +65,8 @@ struct app {
 	                         readinessProbe): static string */
 	char **argv;         /* built before fork */
 	char **envp;
+	uid_t uid;           /* resolved by stage1 from the image before each start */
+	gid_t gid;
 	/* confinement, worked out before fork (seccomp.c) */
 	uint64_t caps;                  /* bounding, permitted and effective set */
 	struct sock_filter *seccomp_prog; /* NULL: unconfined */
@@ -104,6 +106,7 @@ struct pod {
 	int devnull;
 	pid_t reaper;
 	struct s1_cgroups *cgroups; /* cgroups.c */
+	char *devices_path;  /* absolute: the pod's device nodes (rootfs.c), bound into each /dev */
 };
 
 static inline void pod_set_status(struct pod *pod, struct app *a, enum app_status st,
@@ -140,6 +143,23 @@ void s1_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err);
 int rootfs_write_etc(struct pod *pod, struct app *a, ps_error **err);
 int net_loopback_up(ps_error **err);
+
+/* rootfs.c: a tmpfs of stage1's mount ns holding the pod's device nodes. */
+int rootfs_make_devices(struct pod *pod, ps_error **err);
+
+/* inroot.c: paths inside an app's root (openat2 RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS, else a walk that refuses symlinks and ".."). */
+extern bool s1_no_openat2;   /* PODCTL_STAGE1_NO_OPENAT2=1: force the fallback */
+int s1_open_in_root(int rootfd, const char *path, int flags);
+/* A regular file of the image (O_NONBLOCK, O_NOFOLLOW, at most max bytes);
+ * -EINVAL when it is not a regular file, -EFBIG when too large. */
+int s1_read_image_file(int rootfd, const char *path, size_t max, char **ret, size_t *ret_len);
+/* chdir to wd inside the current root, then check that getcwd() is inside it. */
+int s1_chdir_in_root(const char *wd);
+/* The app's user and group as numbers, names looked up in the image. */
+int s1_resolve_identity(int rootfd, const ps_app *m, uid_t *ret_uid, gid_t *ret_gid, ps_error **err);
+/* Close every fd >= 3 except those in keep (any order, n <= 8). */
+void s1_close_fds_except(const int *keep, size_t n);
 
 /* seccomp.c: confinement. confine_prepare() in stage1 before the app's
  * child exists (capability set; the seccomp program, from the store's

@@ -207,13 +207,16 @@ static int probe_enter(void *userdata)
 	 * still in our cgroup namespace's view. */
 	if (c->a->cgroup && ps_cgroup_join_self(c->a->cgroup) < 0)
 		return -errno;
+	/* Only stdio and the app's pidfd are left before we join the app. */
+	if (dup2(c->pod->devnull, 0) < 0 || dup2(c->outfd, 1) < 0 || dup2(c->outfd, 2) < 0)
+		return -errno;
+	const int keep[] = { c->app_pidfd };
+	s1_close_fds_except(keep, ARRAY_SIZE(keep));
 	if (setns(c->app_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 	                         CLONE_NEWCGROUP) < 0) {
 		return -errno;
 	}
-	if (dup2(c->pod->devnull, 0) < 0 || dup2(c->outfd, 1) < 0 || dup2(c->outfd, 2) < 0)
-		return -errno;
-	syscall(SYS_close_range, 3U, ~0U, 0U);
+	close(c->app_pidfd);
 	return 0;
 }
 

@@ -41,7 +41,11 @@ int main(int argc, char **argv)
 		free(msg);
 		return 1;
 	}
-	r = ps_sd_notify_send(addr, msg, len);
+	/* Stay alive until the supervisor has handled it (it checks who sent
+	 * it); a supervisor that never answers the barrier costs 5 s at most. */
+	r = ps_sd_notify_send_wait(addr, msg, len, 5000);
+	if (r == -ETIMEDOUT)
+		r = 0;
 	free(msg);
 	if (r < 0) {
 		fprintf(stderr, "podctl-notify: send to %s: %s\n", addr, strerror(-r));

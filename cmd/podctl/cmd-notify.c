@@ -51,7 +51,11 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 	if (!addr || !*addr) {
 		return cli_failf(cli, EXIT_FAILED, "NOTIFY_SOCKET is not set (not run under a supervisor)");
 	}
-	r = ps_sd_notify_send(addr, msg, len);
+	/* Stay alive until the supervisor has handled it (it checks who sent
+	 * it); a supervisor that never answers the barrier costs 5 s at most. */
+	r = ps_sd_notify_send_wait(addr, msg, len, 5000);
+	if (r == -ETIMEDOUT)
+		r = 0;
 	if (r < 0) {
 		return cli_failf(cli, EXIT_FAILED, "send to %s: %s", addr, strerror(-r));
 	}

@@ -363,7 +363,7 @@ static int parse_volume_short(const ps_manifest *m, char *copy, const char *spec
 	return 0;
 }
 
-/* The long form: NAME,kind=host,source=PATH[,readOnly=true][,target=PATH]. */
+/* The long form: NAME,kind=host,source=PATH[,readOnly=true][,suid=true][,dev=true][,target=PATH]. */
 static int parse_volume_long(char *copy, const char *spec, struct volume_spec *ret, ps_error **err)
 {
 	char *next = strchr(copy, ',');
@@ -391,6 +391,10 @@ static int parse_volume_long(char *copy, const char *spec, struct volume_spec *r
 			ret->v.source = (char *)val;
 		else if (streq(tok, "readOnly"))
 			ret->v.read_only = streq(val, "true");
+		else if (streq(tok, "suid"))
+			ret->v.allow_suid = streq(val, "true");
+		else if (streq(tok, "dev"))
+			ret->v.allow_dev = streq(val, "true");
 		else if (streq(tok, "target"))
 			ret->target = val;
 		else
@@ -465,6 +469,8 @@ static int parse_volume(struct cli *cli, ps_manifest *m, const char *spec, ps_er
 		.kind = strdup(vs.v.kind),
 		.source = vs.v.source ? strdup(vs.v.source) : NULL,
 		.read_only = vs.v.read_only,
+		.allow_suid = vs.v.allow_suid,
+		.allow_dev = vs.v.allow_dev,
 	};
 	if (!dst->name || !dst->kind || (vs.v.source && !dst->source))
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "--volume");

@@ -72,6 +72,8 @@ typedef struct ps_volume {
 	char *kind;     /* "host" or "empty" */
 	char *source;   /* host: absolute host path */
 	bool read_only;
+	bool allow_suid; /* "suid": setuid/setgid bits and file caps work (default nosuid) */
+	bool allow_dev;  /* "dev": device nodes on it can be opened (default nodev) */
 } ps_volume;
 
 /*

@@ -64,18 +64,19 @@ check "each app runs in its own cgroup under PARENT/UUID, in its own cgroup ns; 
 	pod_cgroups_while_running
 
 # --- the device allowlist ------------------------------------------------------
-# The node is made in the pod's /dev (a tmpfs that allows device nodes
-# today; the rootfs overlay is nodev, where any open would fail with EACCES
-# and prove nothing). The cgroup's answer is EPERM. Outside any pod the same
+# The cgroup alone: the app is given CAP_MKNOD (not in the default set) and
+# makes the node on a volume that allows devices ("dev": true; /dev, the
+# rootfs and other volumes are nodev, where any open fails with EACCES and
+# proves nothing). The cgroup's answer is EPERM. Outside any pod the same
 # node opens (when the host has kvm): the check can see an attack succeed.
 devices_denied() {
 	local out
-	out=$("$P" run "$ROOT" -- sh -c '
-		mknod /dev/kvm-x c 10 232 2>&1 || echo "mknod refused"
-		if (exec 3<>/dev/kvm-x) 2>/tmp/err; then echo "kvm OPENED"; else echo "kvm: $(cat /tmp/err)"; fi
+	out=$("$P" run --cap-add MKNOD --volume "dv,kind=empty,dev=true,target=/dv" "$ROOT" -- sh -c '
+		mknod /dv/kvm-x c 10 232 2>&1 || echo "mknod refused"
+		if [ -c /dv/kvm-x ] && (exec 3<>/dv/kvm-x) 2>/tmp/err; then echo "kvm OPENED"; else echo "kvm: $(cat /tmp/err)"; fi
 		(exec 3<>/dev/null) && echo "null ok"
 		(exec 3</dev/zero 4</dev/urandom 5<>/dev/full) && echo "zero ok"
-		mknod /dev/sda-x b 8 0 2>/dev/null && { (exec 3</dev/sda-x) 2>/dev/null && echo "sda OPENED"; }
+		mknod /dv/sda-x b 8 0 2>/dev/null && { (exec 3</dv/sda-x) 2>/dev/null && echo "sda OPENED"; }
 		true') || why "run failed: $out" || return 1
 	echo "$out" | grep -q "null ok" || why "/dev/null: $out" || return 1
 	echo "$out" | grep -q "zero ok" || why "/dev/zero: $out" || return 1

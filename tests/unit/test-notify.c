@@ -208,6 +208,7 @@ static void socket_sender_check(void **state)
 	struct notify_msg m;
 	char addr[64];
 	pid_t pid;
+	int status;
 
 	assert_int_equal(notify_sock_open(d->dirfd, &s), 0);
 	assert_int_equal(notify_sock_bind_source(d->dirfd, addr, sizeof(addr)), 0);
@@ -220,19 +221,44 @@ static void socket_sender_check(void **state)
 	assert_int_equal(recv_blocking(&s, &m, &pid), -EPERM);
 	assert_int_equal(s.rejected, 1);
 
-	/* A sender that has exited (systemd-notify does) is accepted: the
-	 * socket is only reachable from the app. */
+	/* The app runs: its mount ns (here: pretend another than ours). */
+	assert_int_equal(notify_sock_set_mntns(&s, getpid()), 0);
+	s.mntns_ino ^= 1;
+	assert_int_equal(ps_sd_notify_send(addr, "READY=1", 7), 0);
+	assert_int_equal(recv_blocking(&s, &m, &pid), -EPERM);
+	assert_int_equal(s.rejected_sender, 2);
+	/* ours: accepted */
+	s.mntns_ino ^= 1;
+	assert_int_equal(ps_sd_notify_send(addr, "READY=1", 7), 0);
+	assert_int_equal(recv_blocking(&s, &m, &pid), 0);
+	assert_true(m.ready);
+	assert_int_equal(pid, getpid());
+	assert_int_equal(s.accepted, 1);
+
+	/* A sender that has exited cannot be checked: dropped, counted. */
 	pid_t child = fork();
 	assert_true(child >= 0);
 	if (child == 0)
 		_exit(ps_sd_notify_send(addr, "READY=1", 7) == 0 ? 0 : 1);
-	int status;
 	assert_int_equal(waitpid(child, &status, 0), child);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(recv_blocking(&s, &m, &pid), -EPERM);
+	assert_int_equal(s.rejected_sender, 3);
+
+	/* One that waits for the barrier is alive when checked: accepted, and
+	 * it returns once we have read (and closed) the barrier's fd. */
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(ps_sd_notify_send_wait(addr, "READY=1", 7, 10000) == 0 ? 0 : 1);
 	assert_int_equal(recv_blocking(&s, &m, &pid), 0);
 	assert_true(m.ready);
 	assert_int_equal(pid, child);
-	assert_int_equal(s.accepted, 1);
+	assert_int_equal(recv_blocking(&s, &m, &pid), 0); /* BARRIER=1: an unknown key */
+	assert_int_equal(m.n_unknown, 1);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(s.accepted, 3);
 	notify_sock_close(&s, d->dirfd);
 }
 
