@@ -18,8 +18,9 @@
  *                              they turn garbage into 0 (uid 0!)
  *   gets                       never
  *
- * strtok_r merges empty fields too (the /etc/passwd bug of issue 8) and is
- * to join the list once stage1's passwd parser no longer uses it.
+ *   strtok_r                   strsep: it merges empty fields too (the
+ *                              /etc/passwd bug of issue 8: "app::1000:2000"
+ *                              read as uid 2000, gid 0)
  *
  * The headers that declare them are included first, so their declarations
  * are seen before the macros exist; a use afterwards expands to an
@@ -44,6 +45,8 @@
 #define strncpy(...) PS_BANNED(strncpy)
 #undef strncat
 #define strncat(...) PS_BANNED(strncat)
+#undef strtok_r
+#define strtok_r(...) PS_BANNED(strtok_r)
 #undef strtok
 #define strtok(...) PS_BANNED(strtok)
 #undef atoi

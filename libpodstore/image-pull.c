@@ -135,10 +135,10 @@ static int find_skopeo(const ps_image_pull_opts *o, char **ret, ps_error **err)
 	if (!path || !*path)
 		path = "/usr/local/bin:/usr/bin:/bin";
 	_cleanup_free_ char *dirs = strdup(path);
-	char *save = NULL;
 	if (!dirs)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "find skopeo");
-	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+	/* Empty and relative entries are skipped below (*d == '/'). */
+	for (char *rest = dirs, *d; (d = strsep(&rest, ":"));) {
 		_cleanup_free_ char *p = ps_strdup_printf("%s/skopeo", d);
 		if (p && *d == '/' && access(p, X_OK) == 0) {
 			*ret = TAKE_PTR(p);
