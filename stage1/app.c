@@ -12,7 +12,6 @@
 #include <grp.h>
 #include <limits.h>
 #include <sched.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <linux/capability.h>
@@ -24,6 +23,7 @@
 #include <sys/statvfs.h>
 #include <linux/magic.h>
 
+#include "openat-root.h"
 #include "stage1.h"
 #include "util.h"
 #include "notify.h"
@@ -57,76 +57,24 @@ child_fail(int errnum, int code, const char *fmt, ...)
 	_exit(code);
 }
 
-/* Open (creating dirs on the way) path inside rootfd, as O_PATH, resolving
- * symlinks as if rootfd were /. Returns an fd or -errno. */
+/* Open (creating what is missing on the way) path inside rootfd, as O_PATH,
+ * resolving symlinks as if rootfd were /. A missing file is created empty
+ * (O_EXCL: nothing the image put there is ever opened for real). Returns an
+ * fd or -errno. */
 static int open_mkdir_in_root(int rootfd, const char *path, bool file)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	if (fd >= 0 || errno != ENOENT)
-		return fd >= 0 ? fd : -errno;
-
-	/* Walk it one component at a time, creating what is missing. */
-	int dirfd = dup(rootfd);
-	if (dirfd < 0)
-		return -errno;
-	const char *p = path;
-	for (;;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		const char *next = p + len;
-		while (*next == '/')
-			next++;
-		bool last = !*next;
-		char comp[NAME_MAX + 1];
-		if (len > NAME_MAX) {
-			close(dirfd);
-			return -ENAMETOOLONG;
-		}
-		memcpy(comp, p, len);
-		comp[len] = '\0';
-		struct open_how h = { .flags = O_PATH | O_CLOEXEC,
-			              .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-		/* Resolve from the rootfs each time: dirfd is only the parent. */
-		int nfd = (int)syscall(SYS_openat2, dirfd, comp, &h, sizeof(h));
-		if (nfd < 0 && errno == ENOENT) {
-			/* mkdirat needs a real directory fd, not O_PATH of a symlink */
-			int parent = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (parent < 0) {
-				int e = -errno;
-				close(dirfd);
-				return e;
-			}
-			int mr;
-			if (last && file)
-				mr = openat(parent, comp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-			else
-				mr = mkdirat(parent, comp, 0755);
-			if (mr < 0 && errno != EEXIST) {
-				int e = -errno;
-				close(parent);
-				close(dirfd);
-				return e;
-			}
-			if (last && file && mr >= 0)
-				close(mr);
-			close(parent);
-			nfd = (int)syscall(SYS_openat2, dirfd, comp, &h, sizeof(h));
-		}
-		close(dirfd);
-		if (nfd < 0)
-			return -errno;
-		dirfd = nfd;
-		p = next;
-	}
-	return dirfd;
+	int fd = s1_open_in_root(rootfd, path, O_PATH);
+	if (fd != -ENOENT)
+		return fd;
+	if (!file)
+		return ps_openat_in_root(rootfd, path, O_PATH, 0, PS_ROOT_MKDIR);
+	fd = ps_openat_in_root(rootfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644,
+	                       PS_ROOT_MKDIR);
+	if (fd < 0 && fd != -EEXIST)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return s1_open_in_root(rootfd, path, O_PATH);
 }
 
 /* Make cwd (the new root, a mount point) the root of this mount ns and
