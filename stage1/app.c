@@ -25,6 +25,7 @@
 
 #include "openat-root.h"
 #include "stage1.h"
+#include "strv.h"
 #include "util.h"
 #include "notify.h"
 #include "readiness.h"
@@ -571,17 +572,12 @@ void app_exec_probe(struct pod *pod, struct app *a, char *const *argv)
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-static char **strv_push(char **v, size_t *n, char *s, bool *oom)
+/* Append s (taken, may be NULL: out of memory) to *v; false on failure. */
+static bool strv_take(char ***v, char *s)
 {
-	char **nv = realloc(v, (*n + 2) * sizeof(char *));
-	if (!nv || !s) {
-		free(s);
-		*oom = true;
-		return nv ? nv : v;
-	}
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
-	return nv;
+	bool ok = s && ps_strv_push(v, s) == 0;
+	free(s);
+	return ok;
 }
 
 static bool env_has(char *const *env, const char *key)
@@ -596,28 +592,26 @@ static bool env_has(char *const *env, const char *key)
 int app_build_exec(struct pod *pod, struct app *a, ps_error **err)
 {
 	const ps_app *m = a->m;
-	size_t n = 0, ne = 0;
 	char **argv = NULL, **envp = NULL;
-	bool oom = false;
+	bool ok = true;
 
 	if (!m->exec || !m->exec[0])
 		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "app %s: nothing to exec", m->name);
 	for (char *const *s = m->exec; *s; s++)
-		argv = strv_push(argv, &n, strdup(*s), &oom);
+		ok = ok && ps_strv_push(&argv, *s) == 0;
 	for (char *const *s = m->env; s && *s; s++)
-		envp = strv_push(envp, &ne, strdup(*s), &oom);
+		ok = ok && ps_strv_push(&envp, *s) == 0;
 	if (!env_has(m->env, "PATH"))
-		envp = strv_push(envp, &ne,
-		                 strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), &oom);
+		ok = ok && ps_strv_push(&envp, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") == 0;
 	if (!env_has(m->env, "HOSTNAME"))
-		envp = strv_push(envp, &ne, ps_strdup_printf("HOSTNAME=%s", pod->name), &oom);
+		ok = ok && strv_take(&envp, ps_strdup_printf("HOSTNAME=%s", pod->name));
 	if (!env_has(m->env, "HOME"))
-		envp = strv_push(envp, &ne, strdup("HOME=/root"), &oom);
-	envp = strv_push(envp, &ne, strdup("container=podctl"), &oom);
+		ok = ok && ps_strv_push(&envp, "HOME=/root") == 0;
+	ok = ok && ps_strv_push(&envp, "container=podctl") == 0;
 	if (pod->interactive && !a->init && !env_has(m->env, "TERM") && getenv("TERM") &&
 	    isatty(0))
-		envp = strv_push(envp, &ne, ps_strdup_printf("TERM=%s", getenv("TERM")), &oom);
-	if (oom || !argv || !envp) {
+		ok = ok && strv_take(&envp, ps_strdup_printf("TERM=%s", getenv("TERM")));
+	if (!ok || !argv || !envp) {
 		ps_strv_free(argv);
 		ps_strv_free(envp);
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", m->name);
