@@ -7,24 +7,22 @@
 #include <podstore/fileio.h>
 #include <podstore/health.h>
 #include <podstore/manifest.h>
+#include "json-util.h"
 #include "util.h"
 
 #define HEALTH_MAX (64 * 1024)
 
+/* Best effort: a field that cannot be added is left out (the marker is
+ * advisory and rewritten at the next change). */
 static void add_str(json_object *o, const char *k, const char *v)
 {
-	if (v)
-		json_object_object_add(o, k, json_object_new_string(v));
+	(void)ps_json_add_str(o, k, v);
 }
 
 static void add_time(json_object *o, const char *k, long long ns)
 {
-	char buf[64];
-
-	if (!ns)
-		return;
-	ps_format_time(ns, buf, sizeof(buf));
-	json_object_object_add(o, k, json_object_new_string(buf));
+	if (ns)
+		(void)ps_json_add_time(o, k, ns);
 }
 
 int ps_health_marker_write(int app_dirfd, const ps_health_marker *m, ps_error **err)
@@ -58,25 +56,8 @@ int ps_health_marker_write(int app_dirfd, const ps_health_marker *m, ps_error **
 	return r;
 }
 
-static int dup_key(json_object *o, const char *k, char **ret)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
-		return 0;
-	*ret = strdup(json_object_get_string(v));
-	return *ret ? 0 : -ENOMEM;
-}
-
-static long long get_time(json_object *o, const char *k)
-{
-	json_object *v;
-	long long ns = 0;
-
-	if (json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string))
-		ps_parse_time(json_object_get_string(v), &ns);
-	return ns;
-}
+#define dup_key ps_json_dup_str
+#define get_time ps_json_time
 
 int ps_health_marker_read(int app_dirfd, ps_health_marker *ret, ps_error **err)
 {

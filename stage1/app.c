@@ -12,7 +12,6 @@
 #include <grp.h>
 #include <limits.h>
 #include <sched.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <linux/capability.h>
@@ -24,7 +23,9 @@
 #include <sys/statvfs.h>
 #include <linux/magic.h>
 
+#include "openat-root.h"
 #include "stage1.h"
+#include "strv.h"
 #include "util.h"
 #include "notify.h"
 #include "readiness.h"
@@ -57,76 +58,24 @@ child_fail(int errnum, int code, const char *fmt, ...)
 	_exit(code);
 }
 
-/* Open (creating dirs on the way) path inside rootfd, as O_PATH, resolving
- * symlinks as if rootfd were /. Returns an fd or -errno. */
+/* Open (creating what is missing on the way) path inside rootfd, as O_PATH,
+ * resolving symlinks as if rootfd were /. A missing file is created empty
+ * (O_EXCL: nothing the image put there is ever opened for real). Returns an
+ * fd or -errno. */
 static int open_mkdir_in_root(int rootfd, const char *path, bool file)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	if (fd >= 0 || errno != ENOENT)
-		return fd >= 0 ? fd : -errno;
-
-	/* Walk it one component at a time, creating what is missing. */
-	int dirfd = dup(rootfd);
-	if (dirfd < 0)
-		return -errno;
-	const char *p = path;
-	for (;;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		const char *next = p + len;
-		while (*next == '/')
-			next++;
-		bool last = !*next;
-		char comp[NAME_MAX + 1];
-		if (len > NAME_MAX) {
-			close(dirfd);
-			return -ENAMETOOLONG;
-		}
-		memcpy(comp, p, len);
-		comp[len] = '\0';
-		struct open_how h = { .flags = O_PATH | O_CLOEXEC,
-			              .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-		/* Resolve from the rootfs each time: dirfd is only the parent. */
-		int nfd = (int)syscall(SYS_openat2, dirfd, comp, &h, sizeof(h));
-		if (nfd < 0 && errno == ENOENT) {
-			/* mkdirat needs a real directory fd, not O_PATH of a symlink */
-			int parent = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (parent < 0) {
-				int e = -errno;
-				close(dirfd);
-				return e;
-			}
-			int mr;
-			if (last && file)
-				mr = openat(parent, comp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-			else
-				mr = mkdirat(parent, comp, 0755);
-			if (mr < 0 && errno != EEXIST) {
-				int e = -errno;
-				close(parent);
-				close(dirfd);
-				return e;
-			}
-			if (last && file && mr >= 0)
-				close(mr);
-			close(parent);
-			nfd = (int)syscall(SYS_openat2, dirfd, comp, &h, sizeof(h));
-		}
-		close(dirfd);
-		if (nfd < 0)
-			return -errno;
-		dirfd = nfd;
-		p = next;
-	}
-	return dirfd;
+	int fd = s1_open_in_root(rootfd, path, O_PATH);
+	if (fd != -ENOENT)
+		return fd;
+	if (!file)
+		return ps_openat_in_root(rootfd, path, O_PATH, 0, PS_ROOT_MKDIR);
+	fd = ps_openat_in_root(rootfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644,
+	                       PS_ROOT_MKDIR);
+	if (fd < 0 && fd != -EEXIST)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return s1_open_in_root(rootfd, path, O_PATH);
 }
 
 /* Make cwd (the new root, a mount point) the root of this mount ns and
@@ -623,17 +572,12 @@ void app_exec_probe(struct pod *pod, struct app *a, char *const *argv)
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-static char **strv_push(char **v, size_t *n, char *s, bool *oom)
+/* Append s (taken, may be NULL: out of memory) to *v; false on failure. */
+static bool strv_take(char ***v, char *s)
 {
-	char **nv = realloc(v, (*n + 2) * sizeof(char *));
-	if (!nv || !s) {
-		free(s);
-		*oom = true;
-		return nv ? nv : v;
-	}
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
-	return nv;
+	bool ok = s && ps_strv_push(v, s) == 0;
+	free(s);
+	return ok;
 }
 
 static bool env_has(char *const *env, const char *key)
@@ -648,28 +592,26 @@ static bool env_has(char *const *env, const char *key)
 int app_build_exec(struct pod *pod, struct app *a, ps_error **err)
 {
 	const ps_app *m = a->m;
-	size_t n = 0, ne = 0;
 	char **argv = NULL, **envp = NULL;
-	bool oom = false;
+	bool ok = true;
 
 	if (!m->exec || !m->exec[0])
 		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "app %s: nothing to exec", m->name);
 	for (char *const *s = m->exec; *s; s++)
-		argv = strv_push(argv, &n, strdup(*s), &oom);
+		ok = ok && ps_strv_push(&argv, *s) == 0;
 	for (char *const *s = m->env; s && *s; s++)
-		envp = strv_push(envp, &ne, strdup(*s), &oom);
+		ok = ok && ps_strv_push(&envp, *s) == 0;
 	if (!env_has(m->env, "PATH"))
-		envp = strv_push(envp, &ne,
-		                 strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), &oom);
+		ok = ok && ps_strv_push(&envp, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") == 0;
 	if (!env_has(m->env, "HOSTNAME"))
-		envp = strv_push(envp, &ne, ps_strdup_printf("HOSTNAME=%s", pod->name), &oom);
+		ok = ok && strv_take(&envp, ps_strdup_printf("HOSTNAME=%s", pod->name));
 	if (!env_has(m->env, "HOME"))
-		envp = strv_push(envp, &ne, strdup("HOME=/root"), &oom);
-	envp = strv_push(envp, &ne, strdup("container=podctl"), &oom);
+		ok = ok && ps_strv_push(&envp, "HOME=/root") == 0;
+	ok = ok && ps_strv_push(&envp, "container=podctl") == 0;
 	if (pod->interactive && !a->init && !env_has(m->env, "TERM") && getenv("TERM") &&
 	    isatty(0))
-		envp = strv_push(envp, &ne, ps_strdup_printf("TERM=%s", getenv("TERM")), &oom);
-	if (oom || !argv || !envp) {
+		ok = ok && strv_take(&envp, ps_strdup_printf("TERM=%s", getenv("TERM")));
+	if (!ok || !argv || !envp) {
 		ps_strv_free(argv);
 		ps_strv_free(envp);
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", m->name);

@@ -1,80 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Paths inside an app's root (an untrusted tree) and the files stage1 reads
- * from it. openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) when the kernel
- * has it (5.6+); otherwise a walk one component at a time with O_NOFOLLOW
- * that refuses symlinks and "..": stricter, never looser. Setting
- * PODCTL_STAGE1_NO_OPENAT2=1 in stage1's environment forces the walk, so the
- * tests exercise it on kernels that have openat2.
+ * from it, resolved by the library's ps_openat_in_root(): openat2(
+ * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) when the kernel has it (5.6+),
+ * otherwise its user-space walk that resolves symlinks inside the root and
+ * never lets the kernel follow one. Setting PODCTL_STAGE1_NO_OPENAT2=1 in
+ * stage1's environment forces the walk, so the tests exercise it on kernels
+ * that have openat2.
  */
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "openat-root.h"
 #include "passwd.h"
 #include "stage1.h"
 #include "util.h"
 
 bool s1_no_openat2;
 
-static int walk_in_root(int rootfd, const char *path, int flags)
-{
-	_cleanup_close_ int dir = -1;
-	const char *p = path;
-
-	for (;;) {
-		while (*p == '/')
-			p++;
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		const char *rest = slash ? slash : p + len;
-		while (*rest == '/')
-			rest++;
-		bool last = *rest == '\0';
-		char comp[NAME_MAX + 1];
-
-		if (len == 0) /* "" or "/": the root itself */
-			return openat(dir >= 0 ? dir : rootfd, ".", flags | O_CLOEXEC);
-		if (len > NAME_MAX)
-			return -ENAMETOOLONG;
-		memcpy(comp, p, len);
-		comp[len] = '\0';
-		if (streq(comp, ".."))
-			return -EXDEV;
-		int base = dir >= 0 ? dir : rootfd;
-		int fd;
-		if (streq(comp, ".")) {
-			fd = openat(base, ".", last ? flags | O_CLOEXEC : O_PATH | O_DIRECTORY | O_CLOEXEC);
-		} else {
-			fd = openat(base, comp,
-			            last ? flags | O_NOFOLLOW | O_CLOEXEC
-			                 : O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (fd < 0)
-			return errno == ENOTDIR && !last ? -ELOOP : -errno;
-		if (last)
-			return fd;
-		closep(&dir);
-		dir = fd;
-		p = rest;
-	}
-}
-
+/* One resolver for the whole project: the library's openat2 wrapper and
+ * its user-space fallback (libpodstore/openat-root.c). */
 int s1_open_in_root(int rootfd, const char *path, int flags)
 {
-	if (!s1_no_openat2) {
-		struct open_how how = {
-			.flags = (unsigned long long)(flags | O_CLOEXEC),
-			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-		};
-		int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-		if (fd >= 0)
-			return fd;
-		if (errno != ENOSYS)
-			return -errno;
-	}
-	return walk_in_root(rootfd, path, flags);
+	ps_openat_force_fallback = s1_no_openat2;
+	return ps_openat_in_root(rootfd, path, flags, 0, 0);
 }
 
 int s1_read_image_file(int rootfd, const char *path, size_t max, char **ret, size_t *ret_len)
@@ -109,33 +59,17 @@ int s1_chdir_in_root(const char *wd)
 
 	if (!wd || !*wd)
 		wd = "/";
-	if (!s1_no_openat2) {
-		struct open_how how = {
-			.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-		};
-		int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
-		if (fd >= 0) {
-			int wfd = (int)syscall(SYS_openat2, fd, wd, &how, sizeof(how));
-			int e = errno;
-			close(fd);
-			if (wfd < 0)
-				return -e;
-			int r = fchdir(wfd);
-			e = errno;
-			close(wfd);
-			if (r < 0)
-				return -e;
-			goto check;
-		}
-		if (errno != ENOSYS)
-			return -errno;
-	}
-	/* No openat2: the kernel's own walk, which cannot go above our root;
-	 * the check below catches a magic link that led out of it. */
-	if (chdir(wd) < 0)
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
 		return -errno;
-check:
+	int wfd = s1_open_in_root(root, wd, O_PATH | O_DIRECTORY);
+	if (wfd < 0)
+		return wfd;
+	int r = fchdir(wfd);
+	int e = errno;
+	close(wfd);
+	if (r < 0)
+		return -e;
 	if (!getcwd(buf, sizeof(buf)) || buf[0] != '/')
 		return -EXDEV;
 	return 0;

@@ -147,8 +147,9 @@ int net_loopback_up(ps_error **err);
 /* rootfs.c: a tmpfs of stage1's mount ns holding the pod's device nodes. */
 int rootfs_make_devices(struct pod *pod, ps_error **err);
 
-/* inroot.c: paths inside an app's root (openat2 RESOLVE_IN_ROOT |
- * RESOLVE_NO_MAGICLINKS, else a walk that refuses symlinks and ".."). */
+/* inroot.c: paths inside an app's root, through the library's
+ * ps_openat_in_root() (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, else
+ * its user-space walk). */
 extern bool s1_no_openat2;   /* PODCTL_STAGE1_NO_OPENAT2=1: force the fallback */
 int s1_open_in_root(int rootfd, const char *path, int flags);
 /* A regular file of the image (O_NONBLOCK, O_NOFOLLOW, at most max bytes);

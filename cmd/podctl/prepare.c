@@ -13,6 +13,7 @@
 
 #include "prepare.h"
 #include "security.h"
+#include "strv.h"
 #include "util.h"
 
 enum {
@@ -492,23 +493,6 @@ static int parse_volume(struct cli *cli, ps_manifest *m, const char *spec, ps_er
 	return 0;
 }
 
-static char **strv_dup(char *const *v)
-{
-	size_t n = ps_strv_length(v);
-	char **r = calloc(n + 1, sizeof(char *));
-
-	if (!r)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		r[i] = strdup(v[i]);
-		if (!r[i]) {
-			ps_strv_free(r);
-			return NULL;
-		}
-	}
-	return r;
-}
-
 static int strv_extend(char ***v, char *const *add)
 {
 	size_t n = ps_strv_length(*v), k = ps_strv_length(add);
@@ -616,7 +600,7 @@ static int build_manifest(struct cli *cli, const struct prepare_opts *o, ps_mani
 			return r;
 		_cleanup_free_ char *name = app_name_from_image(o->image);
 		ps_app *a = name ? ps_manifest_add_app(m, false, name) : NULL;
-		if (!a || !(a->image = strdup(o->image)) || (o->args && !(a->exec = strv_dup(o->args)))) {
+		if (!a || !(a->image = strdup(o->image)) || (o->args && !(a->exec = ps_strv_copy(o->args)))) {
 			ps_manifest_free(m);
 			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "build manifest");
 		}

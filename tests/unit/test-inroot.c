@@ -119,21 +119,18 @@ static void t_no_escape(struct root *r, bool fallback)
 {
 	char *buf = NULL;
 	size_t len;
-	/* ".." and symlinks never leave the root: with openat2 they resolve
-	 * inside it (no /outside there), the fallback refuses them. */
+	/* ".." and symlinks never leave the root: they resolve inside it (no
+	 * /outside there), the same with openat2 and with the library's walk. */
+	(void)fallback;
 	int e = s1_read_image_file(r->fd, "../outside/secret", 4096, &buf, &len);
-	assert_int_equal(e, fallback ? -EXDEV : -ENOENT);
+	assert_int_equal(e, -ENOENT);
 	e = s1_read_image_file(r->fd, "/up/secret", 4096, &buf, &len);
-	assert_int_equal(e, fallback ? -ELOOP : -ENOENT);
-	/* an absolute symlink: inside the root with openat2, refused without */
+	assert_int_equal(e, -ENOENT);
+	/* an absolute symlink: inside the root */
 	e = s1_read_image_file(r->fd, "/abs/group", 4096, &buf, &len);
-	if (fallback)
-		assert_int_equal(e, -ELOOP);
-	else {
-		assert_int_equal(e, 0);
-		free(buf);
-		buf = NULL;
-	}
+	assert_int_equal(e, 0);
+	free(buf);
+	buf = NULL;
 	/* magic links never */
 	e = s1_read_image_file(r->fd, "/magic/x", 4096, &buf, &len);
 	assert_true(e < 0);
