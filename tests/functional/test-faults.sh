@@ -44,7 +44,7 @@ store_clean() {
 
 # walk LABEL SETUP VERB ARGS…: for every call NAME the clean run makes and
 # every N up to its count, run with NAME:N failing (EIO and ENOSPC; EINTR
-# for write and fsync too), then check. SETUP runs before each try.
+# for write and fsync, ENOMEM for open and mkdir too), then check. SETUP runs before each try.
 WALK_RUNS=0
 walk() {
 	local label=$1 setup=$2 bad=0 name count n e rc lines
@@ -52,8 +52,13 @@ walk() {
 	$setup
 	while read -r name count; do
 		for ((n = 1; n <= count; n++)); do
-			for e in EIO ENOSPC EINTR; do
-				case $e:$name in EINTR:write | EINTR:fsync) ;; EINTR:*) continue ;; esac
+			for e in EIO ENOSPC EINTR ENOMEM; do
+				# EINTR where the kernel can give it (slow writes, fsync on
+				# network filesystems); ENOMEM where it can (opens, mkdirs).
+				case $e:$name in
+				EINTR:write | EINTR:fsync | ENOMEM:open* | ENOMEM:mkdir* | EIO:* | ENOSPC:*) ;;
+				*) continue ;;
+				esac
 				$setup
 				LD_PRELOAD=$SHIM PODCTL_FAULT=$name:$n:$e timeout 60 "$P" "$@" \
 					>"$T_SCRATCH/out" 2>"$T_SCRATCH/err"

@@ -11,7 +11,16 @@ P=$PODCTL
 ROOT=$(t_rootfs)
 SMALL=$T_SCRATCH/small
 mkdir -p "$SMALL"
-mount -t tmpfs -o size=24m podctl-test-full "$SMALL" || t_skip "cannot mount a tmpfs"
+# FS=ext4 (a loop-mounted ext4 image) or tmpfs (the default): the same checks
+# on both, run-time flag for the test runner below.
+FS=${PODCTL_TEST_FULL_FS:-tmpfs}
+if [ "$FS" = ext4 ]; then
+	command -v mkfs.ext4 >/dev/null || t_skip "mkfs.ext4 is not installed"
+	truncate -s 24M "$T_SCRATCH/disk.img" && mkfs.ext4 -q -F -m 0 "$T_SCRATCH/disk.img" &&
+		mount -o loop "$T_SCRATCH/disk.img" "$SMALL" || t_skip "cannot loop-mount an ext4 image"
+else
+	mount -t tmpfs -o size=24m podctl-test-full "$SMALL" || t_skip "cannot mount a tmpfs"
+fi
 export PODCTL_DIR=$SMALL/store
 PODS=$PODCTL_DIR/pods
 "$P" list >/dev/null || t_skip "cannot make a store on the tmpfs"
@@ -26,6 +35,7 @@ fill() {
 }
 unfill() { rm -f "$SMALL/filler"; }
 
+echo "# data dir on $FS"
 t_begin "image import on a full disk: exit 1, one line, no image and nothing partial left"
 big=$T_SCRATCH/big
 cp -a "$ROOT" "$big"

@@ -3,7 +3,7 @@
 # sends SIGKILL at random to podctl processes and to stage1s. Samples the
 # store as it goes (every pod dir in exactly one state dir), and at the end
 # checks that a final gc empties it and that nothing of the run is left:
-# no mount, no process, no tmp entry, no pod name.
+# no mount, no cgroup, no process, no tmp entry, no pod name, no image tree.
 #
 #   tests/stress/torture.sh [--duration=SECONDS] [--workers=N]
 #
@@ -29,6 +29,14 @@ command -v busybox >/dev/null || { echo "torture: busybox-static is not installe
 
 W=$(mktemp -d /tmp/podctl-torture.XXXXXX)
 export PODCTL_DIR=$W/store
+# The run's pods' cgroups under a parent of its own, to count leaks.
+export PODCTL_CGROUP_PARENT=podctl-torture-${W##*.}
+cgroup_dirs() {
+	local d
+	for d in /sys/fs/cgroup/*/"$PODCTL_CGROUP_PARENT" /sys/fs/cgroup/"$PODCTL_CGROUP_PARENT"; do
+		[ -d "$d" ] && find "$d" -mindepth 1 -type d
+	done 2>/dev/null
+}
 LOG=$W/log
 mkdir -p "$LOG" "$W/root/bin" "$W/root/etc" "$W/root/proc" "$W/root/dev" "$W/root/sys" "$W/root/tmp"
 cp "$(command -v busybox)" "$W/root/bin/busybox"
@@ -44,6 +52,10 @@ cleanup() {
 	awk -v p="$W" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 		while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$W"
+	local d
+	for d in $(cgroup_dirs | sort -r) /sys/fs/cgroup/*/"$PODCTL_CGROUP_PARENT" /sys/fs/cgroup/"$PODCTL_CGROUP_PARENT"; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -156,6 +168,8 @@ mounts=$(awk -v p="$W" 'index($5, p) == 1' /proc/self/mountinfo | wc -l)
 [ "$mounts" -eq 0 ] || { leaks=$((leaks + mounts)); echo "leak: $mounts mounts" >&2; }
 procs=$(pgrep -f "$W" | grep -cvx "$$")
 [ "$procs" -eq 0 ] || { leaks=$((leaks + procs)); echo "leak: $procs processes" >&2; }
+cgs=$(cgroup_dirs | wc -l)
+[ "$cgs" -eq 0 ] || { leaks=$((leaks + cgs)); echo "leak: cgroups: $(cgroup_dirs | head -5)" >&2; }
 trees=$(find "$PODCTL_DIR/images/trees" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
 [ "$trees" -eq 0 ] || { leaks=$((leaks + trees)); echo "leak: $trees image trees" >&2; }
 cat "$LOG"/bad.* 2>/dev/null | sort | uniq -c | sort -rn | head -20 >&2
