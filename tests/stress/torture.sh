@@ -1,7 +1,8 @@
 #!/bin/bash
 # The torture run: workers drive every verb against one store while a killer
 # sends SIGKILL at random to podctl processes and to stage1s. Samples the
-# store as it goes (every pod dir in exactly one state dir), and at the end
+# store as it goes (every pod dir in exactly one state dir), checks that
+# every state status prints is one the pod was in during the call, and at the end
 # checks that a final gc empties it and that nothing of the run is left:
 # no mount, no cgroup, no process, no tmp entry, no pod name, no image tree.
 #
@@ -80,6 +81,43 @@ op() {
 	return $rc
 }
 
+# Where a pod is in its lifecycle: 0 embryo … 5 garbage, 6 gone. Scanned
+# from the end back (lower bound: a pod moving meanwhile is missed, never
+# placed too late) or from the start (upper bound).
+DIR_ORDER=(embryo prepare prepared run exited-garbage garbage)
+dir_index() {
+	local u=$1 dir=$2 i
+	if [ "$dir" = back ]; then
+		for ((i = 5; i >= 0; i--)); do [ -e "$PODCTL_DIR/pods/${DIR_ORDER[$i]}/$u" ] && { echo $i; return; }; done
+	else
+		for ((i = 0; i <= 5; i++)); do [ -e "$PODCTL_DIR/pods/${DIR_ORDER[$i]}/$u" ] && { echo $i; return; }; done
+	fi
+	echo 6
+}
+state_index() {
+	case $1 in
+	embryo) echo 0 ;; preparing | aborted-prepare) echo 1 ;; prepared) echo 2 ;;
+	running | exited) echo 3 ;; exited-deleting | exited-garbage) echo 4 ;;
+	deleting | garbage) echo 5 ;; *) echo 99 ;;
+	esac
+}
+
+# status must print a state the pod was in at some instant during the call:
+# not before where it was when the call began, not after where it was when
+# it ended (pods only move forward).
+checked_status() {
+	local u=$1 d0 d1 st s me=$BASHPID
+	d0=$(dir_index "$u" back)
+	op status "$P" status --format=json "$u" || return
+	d1=$(dir_index "$u" fwd)
+	[ "$d0" -lt 6 ] || return 0
+	st=$(grep -m1 -o '"state": *"[a-z-]*"' "$LOG/out.$me" | sed 's/.*"\([a-z-]*\)"$/\1/')
+	s=$(state_index "$st")
+	if [ "$s" -lt "$d0" ] || [ "$s" -gt "$d1" ]; then
+		echo "status: printed $st for $u, which was in ${DIR_ORDER[$d0]} before and $([ "$d1" -lt 6 ] && echo "${DIR_ORDER[$d1]}" || echo gone) after" >>"$LOG/bad.$me"
+	fi
+}
+
 # A random pod uuid from the store (any state), or nothing.
 any_pod() {
 	find "$PODCTL_DIR/pods" -mindepth 2 -maxdepth 2 -printf '%f\n' 2>/dev/null | shuf -n 1
@@ -102,7 +140,7 @@ worker() {
 		9) op gc "$P" gc -q --grace-period=0 --expire-prepared=10s ;;
 		10) op import "$P" image import -q "$W/root.tar" --name "img$((RANDOM % 3))" ;;
 		11) op image-rm "$P" image rm "img$((RANDOM % 3))" ;;
-		12) u=$(any_pod) && [ -n "$u" ] && op status "$P" status --format=json "$u" ;;
+		12) u=$(any_pod) && [ -n "$u" ] && checked_status "$u" ;;
 		esac
 	done
 }
