@@ -73,21 +73,22 @@ fi
 
 t_begin "a pod whose log fills the disk keeps running; its output up to then is kept; it exits cleanly once space is back"
 mkdir -p "$T_SCRATCH/gate"
+mkfifo "$T_SCRATCH/gate/written" "$T_SCRATCH/gate/go"
 fill 512
-# The app writes 8 MB (more than the disk holds), then waits for the gate.
+# The app writes 8 MB (more than the disk holds), says so through one FIFO of
+# a volume and waits on another: both ends block until the other side is
+# there, so neither side polls.
 U=$("$P" run --detach -v "$T_SCRATCH/gate:/gate" "$ROOT" -- \
 	sh -c 'echo first-line; head -c 8000000 /dev/zero | tr "\0" x; echo; echo written >/gate/written
-	       while [ ! -e /gate/go ]; do usleep 20000; done; echo after-space-freed')
-# Wait for the app to say it has written everything (a file event would do
-# too; the app polls for the gate itself, so this is its own loop).
-for _ in $(seq 500); do [ -e "$T_SCRATCH/gate/written" ] && break; usleep 20000 2>/dev/null || sleep 0.02; done
+	       read -r go </gate/go; echo after-space-freed')
+written=$(timeout 30 cat "$T_SCRATCH/gate/written")
 st=$("$P" status "$U" 2>&1)
 full=$(df -k --output=avail "$SMALL" | tail -1)
 logs_while_full=$("$P" logs "$U" 2>&1 | head -c 20)
 unfill
 rm -f "$SMALL"/store/pods/run/"$U"/apps/*/log.1
-touch "$T_SCRATCH/gate/go"
-if [ -e "$T_SCRATCH/gate/written" ] && grep -q "running" <<<"$st" && [ "$full" -lt 64 ] &&
+echo go | timeout 10 tee "$T_SCRATCH/gate/go" >/dev/null
+if [ "$written" = written ] && grep -q "running" <<<"$st" && [ "$full" -lt 64 ] &&
 	grep -q first-line <<<"$logs_while_full" && expect_exit 0 "$P" wait "$U" && [ "$OUT" = 0 ] &&
 	"$P" status --format=json "$U" | grep -q '"exitReason": "ok"'; then
 	t_ok
