@@ -18,16 +18,16 @@ else
 fi
 
 t_begin "status, cat-manifest, logs, enter, stop, wait and rm take the name"
-ok=1
-"$P" status web | grep -q "$U" || ok=0
-"$P" cat-manifest web | grep -q '"web"' || ok=0
-[ "$("$P" enter web hostname 2>/dev/null)" = web ] || ok=0
-"$P" logs web >/dev/null || ok=0
-"$P" stop web >/dev/null || ok=0
-"$P" wait --for=exited web >/dev/null || ok=0
-"$P" status web | grep -q exited || ok=0
-"$P" rm web || ok=0
-if [ $ok -eq 1 ] && expect_exit 3 "$P" status web; then t_ok; else t_fail "a verb refused the name"; fi
+refused=""
+"$P" status web | grep -q "$U" || refused="$refused status"
+"$P" cat-manifest web | grep -q '"web"' || refused="$refused cat-manifest"
+[ "$("$P" enter web hostname 2>/dev/null)" = web ] || refused="$refused enter"
+"$P" logs web >/dev/null || refused="$refused logs"
+"$P" stop web >/dev/null || refused="$refused stop"
+"$P" wait --for=exited web >/dev/null || refused="$refused wait"
+"$P" status web | grep -q exited || refused="$refused status-after-stop"
+"$P" rm web || refused="$refused rm"
+if [ -z "$refused" ] && expect_exit 3 "$P" status web; then t_ok; else t_fail "refused the name:$refused"; fi
 
 t_begin "after rm the name is free again; after gc too"
 if U2=$("$P" run --name web --uuid-file-save="$T_SCRATCH/u2" "$ROOT" -- true >/dev/null &&
