@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -75,6 +76,26 @@ int ps_control_parse(const char *buf, size_t len, ps_control_request *ret)
 		*ret = (ps_control_request){ .op = PS_CONTROL_KILL, .timeout_ms = 0 };
 		return 0;
 	}
+	if (streq(s, "attach")) {
+		*ret = (ps_control_request){ .op = PS_CONTROL_ATTACH };
+		return 0;
+	}
+	if (strncmp(s, "signal ", 7) == 0) {
+		char *end;
+		errno = 0;
+		long sig = strtol(s + 7, &end, 10);
+		if (errno || end == s + 7 || sig < 1 || sig >= _NSIG || (*end && *end != ' '))
+			return -EBADMSG;
+		*ret = (ps_control_request){ .op = PS_CONTROL_SIGNAL, .signal = (int)sig };
+		if (*end == ' ') {
+			const char *app = end + 1;
+			size_t l = strlen(app);
+			if (l == 0 || l > PS_CONTROL_APP_MAX || strchr(app, ' '))
+				return -EBADMSG;
+			memcpy(ret->app, app, l + 1);
+		}
+		return 0;
+	}
 	return -EBADMSG;
 }
 
@@ -102,6 +123,44 @@ int ps_control_reply(int conn, int result)
 	return 0;
 }
 
+int ps_control_reply_msg(int conn, const char *msg)
+{
+	char buf[PS_CONTROL_MSG_MAX];
+
+	if (!msg || !*msg)
+		return ps_control_reply(conn, 0);
+	snprintf(buf, sizeof(buf), "error: %s", msg);
+	buf[strcspn(buf, "\n")] = '\0';
+	size_t l = strlen(buf);
+	if (l + 1 < sizeof(buf))
+		buf[l++] = '\n';
+	if (send(conn, buf, l, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+int ps_control_reply_fd(int conn, int fd)
+{
+	char data[] = "ok\n";
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = data, .iov_len = 3 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+		             .msg_controllen = sizeof(u.buf) };
+
+	memset(&u, 0, sizeof(u));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(conn, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
 static int format_request(const ps_control_request *req, char *buf, size_t len)
 {
 	switch (req->op) {
@@ -111,15 +170,29 @@ static int format_request(const ps_control_request *req, char *buf, size_t len)
 	case PS_CONTROL_KILL:
 		snprintf(buf, len, "kill");
 		return 0;
+	case PS_CONTROL_ATTACH:
+		snprintf(buf, len, "attach");
+		return 0;
+	case PS_CONTROL_SIGNAL:
+		if (req->signal < 1 || req->signal >= _NSIG || strlen(req->app) > PS_CONTROL_APP_MAX ||
+		    strchr(req->app, ' ') || strchr(req->app, '\n'))
+			return -EINVAL;
+		if (req->app[0])
+			snprintf(buf, len, "signal %d %s", req->signal, req->app);
+		else
+			snprintf(buf, len, "signal %d", req->signal);
+		return 0;
 	}
 	return -EINVAL;
 }
 
-int ps_control_request_send(int pod_fd, const ps_control_request *req, long long timeout_ms,
-                            ps_error **err)
+/* Connect, send req, read the reply (and an fd passed with it, when ret_fd):
+ * the connection is returned in *ret_conn when asked for, else closed. */
+static int control_exchange(int pod_fd, const ps_control_request *req, long long timeout_ms,
+                            int *ret_fd, int *ret_conn, ps_error **err)
 {
 	struct sockaddr_un sa;
-	char msg[64], reply[PS_CONTROL_MSG_MAX];
+	char msg[PS_CONTROL_MSG_MAX], reply[PS_CONTROL_MSG_MAX];
 
 	if (format_request(req, msg, sizeof(msg)) < 0)
 		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "control: bad request");
@@ -149,18 +222,66 @@ int ps_control_request_send(int pod_fd, const ps_control_request *req, long long
 	}
 	if (send(fd, msg, strlen(msg), MSG_NOSIGNAL) < 0)
 		goto fail;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = reply, .iov_len = sizeof(reply) - 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+		             .msg_controllen = sizeof(u.buf) };
 	ssize_t n;
 	do
-		n = recv(fd, reply, sizeof(reply) - 1, 0);
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		goto fail;
-	if (n == 0)
+	int passed = -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < nfd; i++) {
+				int f;
+				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (passed < 0)
+					passed = f;
+				else
+					close(f);
+			}
+		}
+	}
+	if (n == 0) {
+		if (passed >= 0)
+			close(passed);
 		return ps_error_set(err, PS_ERR_FAILED, ECONNRESET, "control socket");
+	}
 	reply[n] = '\0';
 	if (strncmp(reply, "ok", 2) != 0) {
+		if (passed >= 0)
+			close(passed);
 		reply[strcspn(reply, "\n")] = '\0';
+		if (strncmp(reply, "error: ", 7) == 0 && ret_conn)
+			return ps_error_set(err, PS_ERR_STATE, EPROTO, "%s", reply + 7);
+		if (strncmp(reply, "error: no app ", 14) == 0)
+			return ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "%s", reply + 7);
+		if (strncmp(reply, "error: ", 7) == 0 && req->op == PS_CONTROL_SIGNAL)
+			return ps_error_set(err, PS_ERR_STATE, EPROTO, "%s", reply + 7);
 		return ps_error_set(err, PS_ERR_FAILED, EPROTO, "control socket: stage1 said \"%s\"", reply);
+	}
+	if (ret_fd) {
+		if (passed < 0)
+			return ps_error_set(err, PS_ERR_FAILED, EPROTO, "control socket: no fd in the reply");
+		*ret_fd = passed;
+	} else if (passed >= 0) {
+		close(passed);
+	}
+	if (ret_conn) {
+		/* the exchange is over: no timeouts on what follows */
+		struct timeval none = { 0 };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
+		*ret_conn = fd;
+		fd = -1;
 	}
 	return 0;
 fail:
@@ -168,6 +289,89 @@ fail:
 		return ps_error_set(err, PS_ERR_TIMEOUT, ETIMEDOUT,
 		                    "control socket: no answer from stage1 in %lld ms", timeout_ms);
 	return ps_error_errno(err, "control socket");
+}
+
+int ps_control_request_send(int pod_fd, const ps_control_request *req, long long timeout_ms,
+                            ps_error **err)
+{
+	return control_exchange(pod_fd, req, timeout_ms, NULL, NULL, err);
+}
+
+int ps_control_attach(int pod_fd, int *ret_master, int *ret_conn, ps_error **err)
+{
+	ps_control_request req = { .op = PS_CONTROL_ATTACH };
+
+	return control_exchange(pod_fd, &req, PS_CONTROL_REPLY_TIMEOUT_MS, ret_master, ret_conn, err);
+}
+
+int ps_pod_kill(ps_pod *p, int sig, const char *app, ps_error **err)
+{
+	ps_control_request req = { .op = PS_CONTROL_SIGNAL, .signal = sig };
+	ps_error *e = NULL;
+
+	if (app) {
+		if (strlen(app) > PS_CONTROL_APP_MAX || !ps_name_is_valid(app, PS_CONTROL_APP_MAX))
+			return ps_error_set(err, PS_ERR_INVALID, EINVAL, "bad app name %s", app);
+		memcpy(req.app, app, strlen(app) + 1);
+	}
+	if (sig < 1 || sig >= _NSIG)
+		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "bad signal %d", sig);
+	if (p->state != PS_STATE_RUNNING)
+		return ps_error_set(err, PS_ERR_STATE, 0, "pod %s is not running (%s)", p->uuid,
+		                    ps_pod_state_name(p->state));
+	int r = control_exchange(p->fd, &req, PS_CONTROL_REPLY_TIMEOUT_MS, NULL, NULL, &e);
+	if (r < 0) {
+		if ((r == -ECONNREFUSED || r == -ENOENT) && ps_pod_refresh(p, NULL) == 0 &&
+		    p->state != PS_STATE_RUNNING) {
+			ps_error_free(&e);
+			return ps_error_set(err, PS_ERR_STATE, 0, "pod %s is not running (%s)", p->uuid,
+			                    ps_pod_state_name(p->state));
+		}
+		ps_error_prefix(&e, r, "pod %s", p->uuid);
+		if (err && !*err)
+			*err = e;
+		else
+			ps_error_free(&e);
+		return r;
+	}
+	return 0;
+}
+
+int ps_signal_parse(const char *s)
+{
+	char *end;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (*s >= '0' && *s <= '9') {
+		errno = 0;
+		long v = strtol(s, &end, 10);
+		if (errno || *end || v < 1 || v >= _NSIG)
+			return -EINVAL;
+		return (int)v;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	if (strncasecmp(s, "RTMIN", 5) == 0 || strncasecmp(s, "RTMAX", 5) == 0) {
+		bool max = strncasecmp(s, "RTMAX", 5) == 0;
+		long off = 0;
+		if (s[5]) {
+			if ((max ? s[5] != '-' : s[5] != '+') || !s[6] || s[6] < '0' || s[6] > '9')
+				return -EINVAL;
+			errno = 0;
+			off = strtol(s + 6, &end, 10);
+			if (errno || *end)
+				return -EINVAL;
+		}
+		long v = max ? SIGRTMAX - off : SIGRTMIN + off;
+		return v >= SIGRTMIN && v <= SIGRTMAX ? (int)v : -EINVAL;
+	}
+	for (int i = 1; i < SIGRTMIN && i < _NSIG; i++) {
+		const char *n = sigabbrev_np(i);
+		if (n && strcasecmp(n, s) == 0)
+			return i;
+	}
+	return -EINVAL;
 }
 
 int ps_control_kill_stage1(int pod_fd, ps_error **err)

@@ -65,21 +65,25 @@ int ps_stage1_argv(const ps_stage1_args *a, char ***ret, ps_error **err)
 	int r = 0;
 
 	if (a->pod_fd < 0 || !a->uuid || !ps_uuid_is_valid(a->uuid) ||
-	    (a->enter_app ? nc == 0 : !a->data_dir))
+	    (a->enter_app ? nc == 0 : !a->data_dir && !a->attach))
 		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "stage1 command line: missing arguments");
-	char **v = calloc(nc + 8, sizeof(char *));
+	char **v = calloc(nc + 10, sizeof(char *));
 	if (!v)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "stage1 command line");
 	r = r ?: push(v, &n, strdup("podctl-stage1"));
 	if (a->enter_app)
 		r = r ?: push(v, &n, ps_strdup_printf("--enter=%s", a->enter_app));
+	else if (a->attach)
+		r = r ?: push(v, &n, strdup("--attach"));
 	r = r ?: push(v, &n, ps_strdup_printf("--pod-fd=%d", a->pod_fd));
-	if (!a->enter_app) {
+	if (!a->enter_app && !a->attach) {
 		r = r ?: push(v, &n, ps_strdup_printf("--dir=%s", a->data_dir));
 		if (a->sync_fd >= 0)
 			r = r ?: push(v, &n, ps_strdup_printf("--sync-fd=%d", a->sync_fd));
 		if (a->interactive)
 			r = r ?: push(v, &n, strdup("--interactive"));
+		if (a->tty)
+			r = r ?: push(v, &n, strdup("--tty"));
 	}
 	if (a->debug)
 		r = r ?: push(v, &n, strdup("--debug"));

@@ -25,6 +25,7 @@
 
 #include "openat-root.h"
 #include "stage1.h"
+#include "tty.h"
 #include "strv.h"
 #include "util.h"
 #include "notify.h"
@@ -471,7 +472,7 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	 * looked up: close-on-exec is not enough (CVE-2024-21626: a workingDir
 	 * of /proc/self/fd/N reached the host through one). */
 	{
-		const int keep[] = { errfd, a->rootfd };
+		const int keep[] = { errfd, a->rootfd, tty_child_fd() };
 		s1_close_fds_except(keep, ARRAY_SIZE(keep));
 	}
 
@@ -518,6 +519,8 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 		child_fail(errno, 125, "pivot_root: %s", strerror(errno));
 	s1_debug("child: pivoted");
 	umask(022);
+	if ((cr = tty_child(pod, a)) < 0)
+		child_fail(-cr, 125, "terminal: %s", strerror(-cr));
 
 	const char *wd = a->m->working_dir && *a->m->working_dir ? a->m->working_dir : "/";
 	int r = s1_chdir_in_root(wd);
@@ -608,9 +611,9 @@ int app_build_exec(struct pod *pod, struct app *a, ps_error **err)
 	if (!env_has(m->env, "HOME"))
 		ok = ok && ps_strv_push(&envp, "HOME=/root") == 0;
 	ok = ok && ps_strv_push(&envp, "container=podctl") == 0;
-	if (pod->interactive && !a->init && !env_has(m->env, "TERM") && getenv("TERM") &&
-	    isatty(0))
-		ok = ok && strv_take(&envp, ps_strdup_printf("TERM=%s", getenv("TERM")));
+	if (pod->tty && !a->init && !env_has(m->env, "TERM"))
+		ok = ok && strv_take(&envp, ps_strdup_printf("TERM=%s", getenv("TERM") && *getenv("TERM") ?
+		                                                            getenv("TERM") : "xterm"));
 	if (!ok || !argv || !envp) {
 		ps_strv_free(argv);
 		ps_strv_free(envp);

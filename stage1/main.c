@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive] [--debug] UUID
+ * podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive] [--tty] [--debug] UUID
  * podctl-stage1 --enter=APP --pod-fd=N UUID CMD…   (for podctl enter: enter.c)
+ * podctl-stage1 --attach --pod-fd=N UUID           (for podctl attach: tty.c)
  *
  * Runs one pod, holding its lock (the inherited pod dir fd) for exactly the
  * pod's lifetime. See Documentation/devel/stage1.md for the contract with
@@ -31,12 +32,15 @@
 #include "restart.h"
 #include "supervise.h"
 #include "cgroups.h"
+#include "front.h"
+#include "tty.h"
 
 #define EXIT_STAGE1_FAILED 125
 #define DEFAULT_STOP_TIMEOUT_MS PS_CONTROL_DEFAULT_STOP_MS
 
 /* epoll tags */
-enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS, EV_SUPERVISE, EV_CGROUP };
+enum { EV_SIGNAL = 1, EV_CONTROL, EV_CONN, EV_TIMER, EV_LOG, EV_READINESS, EV_SUPERVISE, EV_CGROUP,
+        EV_TTY };
 #define EV_TAG(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 /* --- the supervisor ----------------------------------------------------------- */
@@ -52,6 +56,7 @@ struct supervisor {
 	struct pod pod;
 	const char *dir;                /* --dir */
 	const char *enter_app;          /* --enter=APP */
+	bool attach;                    /* --attach: podctl attach (tty.c) */
 	char **enter_cmd;
 	sigset_t sigmask;               /* the signals the loop reads from sigfd */
 	int epfd, timerfd, ctlfd, sigfd;
@@ -144,6 +149,14 @@ static void control_handle(struct pod *pod, int conn)
 
 	if (r == -EAGAIN)
 		return; /* not yet: epoll tells us again */
+	if (r == 0 && req.op == PS_CONTROL_ATTACH && tty_attach(pod, conn))
+		return; /* the connection is the attachment now (tty.c) */
+	if (r == 0 && req.op == PS_CONTROL_ATTACH)
+		r = 1; /* refused, and said why */
+	if (r == 0 && req.op == PS_CONTROL_SIGNAL) {
+		ps_control_reply_msg(conn, signal_apps(pod, req.signal, req.app));
+		r = 1;
+	}
 	if (r == 0) {
 		s1_debug("control: %s %lld", req.op == PS_CONTROL_KILL ? "kill" : "stop", req.timeout_ms);
 		if (req.op == PS_CONTROL_KILL)
@@ -333,6 +346,7 @@ static void app_start(struct pod *pod, struct app *a)
 		ps_error_free(&err);
 	}
 	a->started_mono_ns = ps_monotonic_ns();
+	tty_app_started(pod, a);
 	set_status(pod, a, APP_STARTED, NULL);
 	supervise_app_started(pod, a);
 }
@@ -763,7 +777,7 @@ static int setup_namespaces(struct pod *pod, ps_error **err)
 static void usage(void)
 {
 	fputs("usage: podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive] "
-	      "[--debug] UUID\n(started by podctl run / run-prepared; not for direct use)\n",
+	      "[--tty] [--debug] UUID\n(started by podctl run / run-prepared; not for direct use)\n",
 	      stderr);
 }
 
@@ -788,6 +802,8 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "sync-fd", required_argument, NULL, 's' },
 		{ "interactive", no_argument, NULL, 'i' },
+		{ "tty", no_argument, NULL, 't' },
+		{ "attach", no_argument, NULL, 'a' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "enter", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
@@ -815,6 +831,12 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 		case 'i':
 			pod->interactive = true;
 			break;
+		case 't':
+			pod->tty = true;
+			break;
+		case 'a':
+			sv->attach = true;
+			break;
 		case 'D':
 			debug = true;
 			break;
@@ -825,6 +847,15 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 			usage();
 			return 2;
 		}
+	}
+	if (sv->attach) {
+		if (optind + 1 != argc || pod->pod_fd < 0 || !ps_uuid_is_valid(argv[optind])) {
+			usage();
+			return 2;
+		}
+		pod->uuid = argv[optind];
+		s1_log_init(NULL, debug);
+		return -1;
 	}
 	if (sv->enter_app) {
 		if (optind + 2 > argc || pod->pod_fd < 0 || !ps_uuid_is_valid(argv[optind])) {
@@ -871,7 +902,7 @@ static void setup(struct supervisor *sv)
 	sigaddset(&sv->sigmask, SIGCHLD);
 	sigaddset(&sv->sigmask, SIGTERM);
 	sigaddset(&sv->sigmask, SIGINT);
-	sigaddset(&sv->sigmask, SIGHUP);
+	front_forwarded_signals(&sv->sigmask); /* SIGHUP, SIGUSR1…: to the apps */
 	sigprocmask(SIG_BLOCK, &sv->sigmask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -901,7 +932,7 @@ static void setup(struct supervisor *sv)
 		fail_early(pod, &err);
 	}
 	readiness_init(pod); /* keeps an outer NOTIFY_SOCKET for stage1 */
-	if (setup_apps(pod, &err) < 0)
+	if (setup_apps(pod, &err) < 0 || tty_setup(pod, &err) < 0)
 		fail_early(pod, &err);
 	if (s1_cgroups_setup(pod, &err) < 0)
 		fail_early(pod, &err);
@@ -968,6 +999,7 @@ static void setup(struct supervisor *sv)
 	if (readiness_loop_add(pod, sv->epfd, EV_READINESS, &err) < 0 ||
 	    supervise_loop_add(pod, sv->epfd, EV_SUPERVISE, &err) < 0)
 		fail_early(pod, &err);
+	tty_loop_add(pod, sv->epfd, EV_TTY);
 	if (s1_cgroups_loop_add(pod, sv->epfd, EV_TAG(EV_CGROUP, 0)) < 0) {
 		ps_error_errno(&err, "event loop: cgroup events");
 		fail_early(pod, &err);
@@ -992,6 +1024,11 @@ static void on_signals(struct supervisor *sv)
 		if (si.ssi_signo == SIGCHLD)
 			continue;
 		s1_debug("signal %d", (int)si.ssi_signo);
+		if (si.ssi_signo != SIGINT && si.ssi_signo != SIGTERM) {
+			signal_apps(pod, (int)si.ssi_signo, NULL); /* forwarded (front.h) */
+			continue;
+		}
+		front_check(); /* the front died: its terminal back as it was */
 		/* a second SIGINT/SIGTERM while stopping: kill now */
 		pod_stop(pod, DEFAULT_STOP_TIMEOUT_MS, sv->phase == PHASE_STOPPING, true);
 	}
@@ -1038,6 +1075,9 @@ static void on_event(struct supervisor *sv, uint64_t tag)
 		break;
 	case EV_CGROUP:
 		s1_cgroups_event(pod);
+		break;
+	case EV_TTY:
+		tty_event(pod, idx);
 		break;
 	}
 }
@@ -1135,6 +1175,9 @@ int main(int argc, char **argv)
 		return r;
 	if (sv.enter_app)
 		return stage1_enter(sv.pod.pod_fd, sv.pod.uuid, sv.enter_app, sv.enter_cmd);
+	if (sv.attach)
+		return stage1_attach(sv.pod.pod_fd, sv.pod.uuid);
+	front_split(&sv.pod); /* foreground: returns in the supervisor (front.h) */
 	setup(&sv);
 	loop(&sv);
 	return finish(&sv);

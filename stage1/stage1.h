@@ -102,6 +102,7 @@ struct pod {
 	struct app *apps;    /* init apps first, then apps in manifest order */
 	size_t n_apps, n_init;
 	bool detached, interactive;
+	bool tty;            /* --tty: the (single) app's stdio is a pty of the pod (tty.c) */
 	int sync_fd;
 	int devnull;
 	pid_t reaper;

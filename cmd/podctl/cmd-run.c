@@ -17,11 +17,12 @@
 #include "prepare.h"
 #include "util.h"
 
-enum { OPT_DETACH = 2000, OPT_INTERACTIVE, OPT_WAIT_READY, OPT_CGROUP_PARENT };
+enum { OPT_DETACH = 2000, OPT_INTERACTIVE, OPT_WAIT_READY, OPT_CGROUP_PARENT, OPT_TTY };
 
 struct run_opts {
 	bool detach;
 	bool interactive;
+	bool tty;               /* -t: a pty of the pod (stage1/tty.c) */
 	bool wait_ready;        /* --wait-ready: with --detach, return once ready */
 	long long ready_ms;     /* its timeout, -1 = none */
 };
@@ -84,7 +85,8 @@ static int fd_keep_across_exec(int fd)
 static char **stage1_argv(struct cli *cli, const ps_pod *p, const struct run_opts *ro, int sync_fd)
 {
 	ps_stage1_args a = { .pod_fd = p->fd, .data_dir = ps_store_path(cli->store), .uuid = p->uuid,
-		             .sync_fd = sync_fd, .interactive = ro->interactive, .debug = cli->debug };
+		             .sync_fd = sync_fd, .interactive = ro->interactive, .debug = cli->debug,
+		             .tty = ro->tty };
 	char **argv = NULL;
 
 	return ps_stage1_argv(&a, &argv, NULL) < 0 ? NULL : argv;
@@ -206,6 +208,8 @@ static void run_usage(void)
 	       "      --wait-ready[=DUR]     with --detach: return once the pod is ready (exit 4\n"
 	       "                             on timeout, 1 if it exits without becoming ready)\n"
 	       "  -i, --interactive          pass stdin to the (single) app\n"
+	       "  -t, --tty                  give the (single) app a terminal of the pod's own;\n"
+	       "                             -it as docker run -it; detached: podctl attach\n"
 	       "      --cgroup-parent=PATH   make the pod's cgroups under PATH (default\n"
 	       "                             $PODCTL_CGROUP_PARENT, else podctl)\n" PREPARE_OPTIONS_HELP
 	               CLI_GLOBAL_HELP);
@@ -214,6 +218,7 @@ static void run_usage(void)
 static const struct option run_extra[] = {
 	{ "detach", no_argument, NULL, OPT_DETACH },
 	{ "interactive", no_argument, NULL, OPT_INTERACTIVE },
+	{ "tty", no_argument, NULL, OPT_TTY },
 	{ "wait-ready", optional_argument, NULL, OPT_WAIT_READY },
 	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
 	{ NULL, 0, NULL, 0 },
@@ -230,7 +235,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 
 	prepare_build_options(opts, ARRAY_SIZE(opts), run_extra);
 	/* "+": options end at IMAGE, so the app's own options need no "--". */
-	while ((c = getopt_long(argc, argv, "+hdiv:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hditv:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			run_usage();
 			prepare_opts_clear(&o);
@@ -242,6 +247,10 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		}
 		if (c == OPT_INTERACTIVE || c == 'i') {
 			ro.interactive = true;
+			continue;
+		}
+		if (c == OPT_TTY || c == 't') {
+			ro.tty = true;
 			continue;
 		}
 		if (c == OPT_CGROUP_PARENT) {
@@ -275,8 +284,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 			o.args = argv + optind;
 	}
 	r = prepare_opts_validate(cli, &o);
-	if (r == 0 && ro.detach && ro.interactive)
-		r = cli_usage_error(cli, "--interactive needs the foreground");
+	if (r == 0 && ro.detach && ro.interactive && !ro.tty)
+		r = cli_usage_error(cli, "--interactive needs the foreground (or --tty, then podctl attach)");
 	else if (r == 0 && ro.wait_ready && !ro.detach)
 		r = cli_usage_error(cli, "--wait-ready goes with --detach");
 	if (r == 0)
@@ -301,6 +310,7 @@ static void run_prepared_usage(void)
 	       "  -d, --detach               run in the background, print the uuid once started\n"
 	       "      --wait-ready[=DUR]     with --detach: return once the pod is ready\n"
 	       "  -i, --interactive          pass stdin to the (single) app\n"
+	       "  -t, --tty                  give the (single) app a terminal of the pod's own\n"
 	       "      --cgroup-parent=PATH   make the pod's cgroups under PATH\n" CLI_GLOBAL_HELP);
 }
 
@@ -309,6 +319,7 @@ int cmd_run_prepared(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "interactive", no_argument, NULL, OPT_INTERACTIVE },
+		{ "tty", no_argument, NULL, OPT_TTY },
 		{ "wait-ready", optional_argument, NULL, OPT_WAIT_READY },
 		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
 		CLI_GLOBAL_OPTIONS,
@@ -319,7 +330,7 @@ int cmd_run_prepared(struct cli *cli, int argc, char **argv)
 	ps_pod *p = NULL;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "hdi", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hdit", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			run_prepared_usage();
@@ -331,6 +342,10 @@ int cmd_run_prepared(struct cli *cli, int argc, char **argv)
 		case 'i':
 		case OPT_INTERACTIVE:
 			ro.interactive = true;
+			break;
+		case 't':
+		case OPT_TTY:
+			ro.tty = true;
 			break;
 		case OPT_WAIT_READY:
 			r = parse_wait_ready(cli, &ro, optarg);
@@ -350,8 +365,8 @@ int cmd_run_prepared(struct cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(cli, "expected one UUID");
-	if (ro.detach && ro.interactive)
-		return cli_usage_error(cli, "--interactive needs the foreground");
+	if (ro.detach && ro.interactive && !ro.tty)
+		return cli_usage_error(cli, "--interactive needs the foreground (or --tty, then podctl attach)");
 	if (ro.wait_ready && !ro.detach)
 		return cli_usage_error(cli, "--wait-ready goes with --detach");
 	r = cli_open_store(cli, false);

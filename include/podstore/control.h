@@ -16,6 +16,11 @@
  *   "stop <ms>"   SIGTERM to the apps (last group first), SIGKILL to what is
  *                 left after <ms> milliseconds ("stop" alone: 10 s)
  *   "kill"        SIGKILL to every app now
+ *   "signal <N> [<app>]"  signal N to the app's main process (every running
+ *                 app when no app is named): podctl kill
+ *   "attach"      the pod's terminal (podctl attach): the reply "ok" carries
+ *                 the pty master as SCM_RIGHTS; stage1 stops copying the
+ *                 app's output to its log until the connection closes
  *
  * and the reply is "ok\n" or "error: <text>\n". The reply says the request
  * was taken, not that the pod exited: that is the pod lock's release.
@@ -40,11 +45,17 @@
 typedef enum ps_control_op {
 	PS_CONTROL_STOP = 1,  /* graceful, with timeout_ms before SIGKILL */
 	PS_CONTROL_KILL,      /* SIGKILL at once */
+	PS_CONTROL_SIGNAL,    /* signal to one app or all */
+	PS_CONTROL_ATTACH,    /* hand over the pty master */
 } ps_control_op;
+
+#define PS_CONTROL_APP_MAX 64
 
 typedef struct ps_control_request {
 	ps_control_op op;
 	long long timeout_ms; /* PS_CONTROL_STOP: >= 0 */
+	int signal;           /* PS_CONTROL_SIGNAL: 1.._NSIG-1 */
+	char app[PS_CONTROL_APP_MAX + 1]; /* PS_CONTROL_SIGNAL: "" for every app */
 } ps_control_request;
 
 /* --- server side (stage1) --- */
@@ -64,6 +75,10 @@ int ps_control_parse(const char *buf, size_t len, ps_control_request *ret);
 int ps_control_recv(int conn, ps_control_request *ret);
 /* Reply to a request: "ok" when result is 0, else an error naming it. */
 int ps_control_reply(int conn, int result);
+/* Reply "error: <msg>" (one line; msg NULL or "" means "ok"). */
+int ps_control_reply_msg(int conn, const char *msg);
+/* Reply "ok" with fd attached (SCM_RIGHTS): the answer to "attach". */
+int ps_control_reply_fd(int conn, int fd);
 
 /* --- client side --- */
 
@@ -74,6 +89,22 @@ int ps_control_reply(int conn, int result);
  * refused the request. */
 int ps_control_request_send(int pod_fd, const ps_control_request *req, long long timeout_ms,
                             ps_error **err);
+
+/* Send signal sig (1.._NSIG-1) to the app named app of the running pod
+ * (every running app when app is NULL). A refusal by stage1 ("no app X",
+ * "app X is not running") is PS_ERR_NOT_FOUND or PS_ERR_STATE with stage1's
+ * words as the message; a pod that is not running is PS_ERR_STATE. */
+int ps_pod_kill(ps_pod *p, int sig, const char *app, ps_error **err);
+
+/* Ask for the pod's terminal: *ret_master gets the pty master (shared with
+ * stage1, close-on-exec) and *ret_conn the control connection, which must
+ * stay open while attached (closing it hands the terminal back to stage1).
+ * A pod without a terminal is PS_ERR_STATE ("pod has no terminal"). */
+int ps_control_attach(int pod_fd, int *ret_master, int *ret_conn, ps_error **err);
+
+/* A signal by name ("USR1", "SIGUSR1", "usr1", "RTMIN+2") or number: 1.._NSIG-1,
+ * or -EINVAL. */
+int ps_signal_parse(const char *s);
 
 /* SIGKILL the pod's stage1 through a pidfd verified against the start time in
  * the pod's pid marker: the last resort of a forced stop (the whole pod goes

@@ -8,8 +8,9 @@
  * enter build it here, stage1/main.c parses it:
  *
  *   podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive]
- *                 [--debug] UUID
+ *                 [--tty] [--debug] UUID
  *   podctl-stage1 --enter=APP --pod-fd=N [--debug] UUID CMD…
+ *   podctl-stage1 --attach --pod-fd=N [--debug] UUID
  *
  * The pod fd (locked, for a run) and the sync fd must survive the exec: the
  * caller clears their FD_CLOEXEC. Errors: negative errno and *err filled.
@@ -42,6 +43,8 @@ typedef struct ps_stage1_args {
 	bool debug;
 	const char *enter_app;    /* enter: the app to run cmd in (NULL for a run) */
 	char *const *cmd;         /* enter: the command and its arguments */
+	bool tty;                 /* run: a pty of the pod for the single app */
+	bool attach;              /* attach: the pod's terminal (podctl attach) */
 } ps_stage1_args;
 
 /* Stage1's argv (argv[0] "podctl-stage1"), NULL-terminated, every string

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * podctl kill [--signal=SIG] [--app=NAME] UUID…
+ *
+ * A signal (default SIGKILL, as podman kill) to the main process of every
+ * running app of each pod, or of one app: ps_pod_kill() asks the pod's
+ * stage1 over its control socket (podstore/control.h), which sends it. This
+ * is not a stop: an app that dies of it ends as if it had died of any
+ * other signal, and its restartPolicy applies. Prints each pod's uuid.
+ */
+#include <getopt.h>
+#include <signal.h>
+
+#include "cli.h"
+#include "util.h"
+
+enum { OPT_SIGNAL = 2300, OPT_APP };
+
+static void usage(void)
+{
+	printf("Usage: podctl kill [OPTIONS] UUID…\n\n"
+	       "Send a signal to the apps of running pods (default SIGKILL to every app);\n"
+	       "print each pod's uuid. Not a stop: each app's restartPolicy applies.\n\n"
+	       "Options:\n"
+	       "  -s, --signal=SIG           the signal, by name (TERM, SIGUSR1, RTMIN+1) or number\n"
+	       "      --app=NAME             only this app (init apps included)\n" CLI_GLOBAL_HELP);
+}
+
+static int kill_one(struct cli *cli, const char *id, int sig, const char *app)
+{
+	ps_error *err = NULL;
+	ps_pod *p = NULL;
+	int r;
+
+	if (ps_pod_lookup(cli->store, id, &p, &err) < 0)
+		return cli_fail(cli, &err);
+	r = ps_pod_kill(p, sig, app, &err);
+	if (r == 0)
+		printf("%s\n", p->uuid);
+	ps_pod_free(p);
+	return r < 0 ? cli_fail(cli, &err) : EXIT_OK;
+}
+
+int cmd_kill(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "signal", required_argument, NULL, OPT_SIGNAL },
+		{ "app", required_argument, NULL, OPT_APP },
+		CLI_GLOBAL_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *app = NULL;
+	int sig = SIGKILL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage();
+			return EXIT_OK;
+		case 's':
+		case OPT_SIGNAL:
+			sig = ps_signal_parse(optarg);
+			if (sig < 0)
+				return cli_usage_error(cli, "--signal: unknown signal %s", optarg);
+			break;
+		case OPT_APP:
+			app = optarg;
+			break;
+		default:
+			r = cli_handle_global(cli, c, optarg);
+			if (r)
+				return r;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(cli, "expected at least one UUID");
+	r = cli_open_store(cli, false);
+	if (r)
+		return r;
+	int worst = EXIT_OK;
+	for (int i = optind; i < argc; i++) {
+		r = kill_one(cli, argv[i], sig, app);
+		if (r > worst)
+			worst = r;
+	}
+	fflush(stdout);
+	return worst;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PODCTL_STAGE1_TTY_H
+#define PODCTL_STAGE1_TTY_H
+
+/*
+ * Terminals (stage1/tty.c, Documentation/devel/stage1.md "Terminals").
+ *
+ * The plumbing, free of stage1's structures so another runtime (podctl-oci's
+ * console socket) can link it as it is; every function returns 0 or an fd,
+ * else -errno, and prints nothing:
+ *
+ *   pty_open()        a pty of the devpts instance whose ptmx is given (the
+ *                     app's own /dev/pts/ptmx, opened after pivot_root): the
+ *                     slave comes from TIOCGPTPEER, never a path lookup
+ *   pty_make_stdio()  make the slave the caller's controlling terminal and
+ *                     its stdin/stdout/stderr (the caller is a session leader)
+ *   fd_send/fd_recv() one fd over a unix socket (SCM_RIGHTS), with a byte
+ *   console_raw()     raw mode on the caller's terminal, the old modes saved
+ *   console_restore() and back
+ *   console_resize()  the caller's window size onto the pty (SIGWINCH)
+ *   console_detach_keys()  ctrl-p ctrl-q in typed input
+ *
+ * And stage1's use of it (struct pod):
+ *
+ *   tty_setup()        --tty: the socket the app's setup child passes the
+ *                      master on
+ *   tty_child()        in the setup child after pivot_root: the pty, passed
+ *                      to stage1, the slave as stdio
+ *   tty_app_started()  in stage1 once the app exec'd: the master goes to the
+ *                      front (foreground run, front.c) or stays with stage1,
+ *                      which copies its output to the app's log until
+ *                      someone attaches (tty_attach(): the "attach" request
+ *                      of the control socket)
+ *   stage1_attach()    podctl-stage1 --attach: the client of podctl attach
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <termios.h>
+#include <sys/ioctl.h>
+
+#include <podstore/podstore.h>
+
+struct pod;
+struct app;
+
+int pty_open(const char *ptmx, const struct winsize *ws, int *ret_master, int *ret_slave);
+int pty_make_stdio(int slave);
+int fd_send(int sock, int fd);
+int fd_recv(int sock, bool nonblock);
+int console_raw(int fd, struct termios *saved);
+int console_restore(int fd, const struct termios *saved);
+
+/* Copy win_fd's window size to the master (0, or -errno). */
+int console_resize(int win_fd, int master);
+/* Typed input on its way to the pod: the detach keys (ctrl-p ctrl-q) are
+ * looked for across reads in *state (start at 0); buf is rewritten in place
+ * without them, *len updated. Returns true when they were typed. A ctrl-p
+ * not followed by ctrl-q is passed on. */
+bool console_detach_keys(int *state, char *buf, size_t *len);
+
+/* stage1 (struct pod): */
+int tty_setup(struct pod *pod, ps_error **err);
+/* The setup child's end of the socket, kept through its fd cleanup (-1). */
+int tty_child_fd(void);
+int tty_child(struct pod *pod, struct app *a);
+void tty_app_started(struct pod *pod, struct app *a);
+int tty_loop_add(struct pod *pod, int epfd, uint32_t ev_kind);
+void tty_event(struct pod *pod, uint32_t idx);
+/* The "attach" request: true when conn was kept (it is the attachment). */
+bool tty_attach(struct pod *pod, int conn);
+
+int stage1_attach(int pod_fd, const char *uuid);
+
+#endif
