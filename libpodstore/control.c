@@ -260,12 +260,19 @@ static int control_exchange(int pod_fd, const ps_control_request *req, long long
 		if (passed >= 0)
 			close(passed);
 		reply[strcspn(reply, "\n")] = '\0';
-		if (strncmp(reply, "error: ", 7) == 0 && ret_conn)
-			return ps_error_set(err, PS_ERR_STATE, EPROTO, "%s", reply + 7);
-		if (strncmp(reply, "error: no app ", 14) == 0)
-			return ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "%s", reply + 7);
-		if (strncmp(reply, "error: ", 7) == 0 && req->op == PS_CONTROL_SIGNAL)
-			return ps_error_set(err, PS_ERR_STATE, EPROTO, "%s", reply + 7);
+		/* stage1's own words (errno 0: nothing to add to them) */
+		if (strncmp(reply, "error: ", 7) == 0 && ret_conn) {
+			ps_error_set(err, PS_ERR_STATE, 0, "%s", reply + 7);
+			return -EPROTO;
+		}
+		if (strncmp(reply, "error: no app ", 14) == 0) {
+			ps_error_set(err, PS_ERR_NOT_FOUND, 0, "%s", reply + 7);
+			return -ENOENT;
+		}
+		if (strncmp(reply, "error: ", 7) == 0 && req->op == PS_CONTROL_SIGNAL) {
+			ps_error_set(err, PS_ERR_STATE, 0, "%s", reply + 7);
+			return -EPROTO;
+		}
 		return ps_error_set(err, PS_ERR_FAILED, EPROTO, "control socket: stage1 said \"%s\"", reply);
 	}
 	if (ret_fd) {
@@ -321,7 +328,8 @@ int ps_pod_kill(ps_pod *p, int sig, const char *app, ps_error **err)
 		                    ps_pod_state_name(p->state));
 	int r = control_exchange(p->fd, &req, PS_CONTROL_REPLY_TIMEOUT_MS, NULL, NULL, &e);
 	if (r < 0) {
-		if ((r == -ECONNREFUSED || r == -ENOENT) && ps_pod_refresh(p, NULL) == 0 &&
+		if ((r == -ECONNREFUSED || r == -ENOENT || r == -ECONNRESET) &&
+		    ps_pod_refresh(p, NULL) == 0 &&
 		    p->state != PS_STATE_RUNNING) {
 			ps_error_free(&e);
 			return ps_error_set(err, PS_ERR_STATE, 0, "pod %s is not running (%s)", p->uuid,

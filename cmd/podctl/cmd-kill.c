@@ -10,6 +10,7 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "util.h"
@@ -34,6 +35,16 @@ static int kill_one(struct cli *cli, const char *id, int sig, const char *app)
 
 	if (ps_pod_lookup(cli->store, id, &p, &err) < 0)
 		return cli_fail(cli, &err);
+	if (app) {
+		/* an app the pod does not have: exit 3, running or not */
+		int fd = -1;
+		r = cli_open_app(cli, p, NULL, app, &app, &fd);
+		if (r != EXIT_OK) {
+			ps_pod_free(p);
+			return r;
+		}
+		close(fd);
+	}
 	r = ps_pod_kill(p, sig, app, &err);
 	if (r == 0)
 		printf("%s\n", p->uuid);
