@@ -31,7 +31,8 @@ class Term:
         self.master, self.slave = os.openpty()
         self.set_size(rows, cols)
         self.modes_before = termios.tcgetattr(self.slave)
-        self.buf = b""
+        self.buf = b""   # not yet consumed by expect()
+        self.log = b""   # everything
         self.status = None
         pid = os.fork()
         if pid == 0:
@@ -65,6 +66,7 @@ class Term:
         except OSError:  # EIO: no slave left open but ours
             return False
         self.buf += data
+        self.log += data
         return bool(data)
 
     def expect(self, pattern, timeout=20):
@@ -134,4 +136,5 @@ class Term:
             termios.tcsetattr(self.slave, termios.TCSANOW, saved)
 
     def output(self):
-        return self.buf
+        """Everything the command wrote so far."""
+        return self.log
