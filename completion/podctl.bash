@@ -44,6 +44,7 @@ _podctl_values() {
 	--status-goal) echo "MOUNTED STARTED READY" ;;
 	--pull) echo "missing always never" ;;
 	--tls-verify) echo "true false" ;;
+	--signal) echo "KILL TERM INT HUP QUIT USR1 USR2 ALRM WINCH" ;;
 	*) _podctl_cmd "$verb" --help | grep -oE -- "$opt=[A-Za-z0-9_-]+(\|[A-Za-z0-9_-]+)+" |
 		head -1 | sed 's/^[^=]*=//; s/|/ /g' ;;
 	esac
@@ -124,7 +125,8 @@ _podctl() {
 		mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -- "$cur")
 		;;
 	run-prepared) _podctl_pods prepared ;;
-	stop | enter) [ "$nargs" -eq 0 ] || [ "$verb" = stop ] && _podctl_pods running ;;
+	stop | kill | enter | attach)
+		{ [ "$nargs" -eq 0 ] || [ "$verb" = stop ] || [ "$verb" = kill ]; } && _podctl_pods running ;;
 	rm) _podctl_pods prepared exited aborted-prepare exited-garbage garbage ;;
 	status | cat-manifest | logs | events) [ "$nargs" -eq 0 ] && _podctl_pods ;;
 	wait) _podctl_pods preparing prepared running ;;

@@ -18,7 +18,7 @@
 static void usage(void)
 {
 	printf("Usage: podctl attach [OPTIONS] UUID\n\n"
-	       "Attach to the terminal of a pod run with --detach --tty. Detach with\n"
+	       "Attach to the terminal of a pod run in the background with a tty (run -dt).\nDetach with "
 	       "ctrl-p ctrl-q: the pod keeps running.\n\n"
 	       "Options:\n" CLI_GLOBAL_HELP);
 }

@@ -64,6 +64,13 @@ for m in "${MODES[@]}"; do
 	expect "podctl run-prepared we" "web" "$m"
 	expect "podctl stop we" "" "$m"
 	expect "podctl stop ${RUNNING:0:4}" "$RUNNING" "$m"
+	# kill and attach: running pods (attach: one of them)
+	expect "podctl kill " "$(sorted "$RUNNING" sleeper)" "$m"
+	expect "podctl kill sleeper " "$(sorted "$RUNNING" sleeper)" "$m"
+	expect "podctl attach " "$(sorted "$RUNNING" sleeper)" "$m"
+	expect "podctl attach sleeper " "" "$m"
+	expect "podctl kill --signal=US" "USR1 USR2" "$m"
+	expect "podctl att" "attach" "$m"
 	# --dir on the line is where pods are looked for.
 	expect "podctl --dir=$T_SCRATCH/nowhere stop " "" "$m"
 	# Options, and option values.

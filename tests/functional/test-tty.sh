@@ -6,6 +6,7 @@
 # detaches); without -t no app holds the caller's terminal, so an app cannot
 # type into it (TIOCSTI). Every check is driven through a real pty
 # (helpers/ptydrive.py, python's pty handling).
+# shellcheck disable=SC2016 # the python in single quotes has its own $…
 # shellcheck source=tests/functional/lib.sh
 . "$(dirname "$0")/lib.sh"
 
