@@ -171,8 +171,9 @@ bool console_detach_keys(int *state, char *buf, size_t *len)
 				*len = out;
 				return true;
 			}
-			/* the held-back ctrl-p goes on after all; out <= i always
-			 * leaves room, since ctrl-p itself was not copied */
+			/* the held-back ctrl-p goes on after all: when it came in
+			 * an earlier read, it takes the one byte of room the
+			 * caller leaves after *len (tty.h) */
 			buf[out++] = KEY_CTRL_P;
 		}
 		if (c == KEY_CTRL_P) {
@@ -461,7 +462,8 @@ int stage1_attach(int pod_fd, const char *uuid)
 		}
 		if (p[1].revents) {
 			char buf[4096];
-			ssize_t n = read(0, buf, sizeof(buf));
+			/* one byte of room for a ctrl-p held back from the last read */
+			ssize_t n = read(0, buf, sizeof(buf) - 1);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {

@@ -55,8 +55,9 @@ int console_restore(int fd, const struct termios *saved);
 int console_resize(int win_fd, int master);
 /* Typed input on its way to the pod: the detach keys (ctrl-p ctrl-q) are
  * looked for across reads in *state (start at 0); buf is rewritten in place
- * without them, *len updated. Returns true when they were typed. A ctrl-p
- * not followed by ctrl-q is passed on. */
+ * without them, *len updated; buf must have room for *len + 1 bytes (a
+ * ctrl-p held back from the last read may be put back in front). Returns
+ * true when they were typed. A ctrl-p not followed by ctrl-q is passed on. */
 bool console_detach_keys(int *state, char *buf, size_t *len);
 
 /* stage1 (struct pod): */

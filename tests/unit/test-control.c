@@ -37,6 +37,55 @@ static void parse(void **state)
 	assert_int_equal(ps_control_parse("killXYZ", 4, &r), 0);
 }
 
+static void parse_signal_attach(void **state)
+{
+	ps_control_request r;
+	(void)state;
+
+	assert_int_equal(ps_control_parse("signal 10", 9, &r), 0);
+	assert_int_equal(r.op, PS_CONTROL_SIGNAL);
+	assert_int_equal(r.signal, 10);
+	assert_string_equal(r.app, "");
+	assert_int_equal(ps_control_parse("signal 15 web\n", 14, &r), 0);
+	assert_int_equal(r.signal, 15);
+	assert_string_equal(r.app, "web");
+	assert_int_equal(ps_control_parse("signal 0", 8, &r), -EBADMSG);
+	assert_int_equal(ps_control_parse("signal 65", 9, &r), -EBADMSG);
+	assert_int_equal(ps_control_parse("signal x", 8, &r), -EBADMSG);
+	assert_int_equal(ps_control_parse("signal 9 ", 9, &r), -EBADMSG);
+	assert_int_equal(ps_control_parse("signal 9 a b", 12, &r), -EBADMSG);
+	assert_int_equal(ps_control_parse("signal", 6, &r), -EBADMSG);
+	char longapp[100];
+	int n = snprintf(longapp, sizeof(longapp), "signal 9 %0*d", PS_CONTROL_APP_MAX + 1, 0);
+	assert_int_equal(ps_control_parse(longapp, (size_t)n, &r), -EBADMSG);
+	assert_int_equal(ps_control_parse("attach", 6, &r), 0);
+	assert_int_equal(r.op, PS_CONTROL_ATTACH);
+	assert_int_equal(ps_control_parse("attach me", 9, &r), -EBADMSG);
+}
+
+static void signal_names(void **state)
+{
+	(void)state;
+	assert_int_equal(ps_signal_parse("KILL"), SIGKILL);
+	assert_int_equal(ps_signal_parse("SIGUSR1"), SIGUSR1);
+	assert_int_equal(ps_signal_parse("usr2"), SIGUSR2);
+	assert_int_equal(ps_signal_parse("sigHup"), SIGHUP);
+	assert_int_equal(ps_signal_parse("15"), SIGTERM);
+	assert_int_equal(ps_signal_parse("RTMIN"), SIGRTMIN);
+	assert_int_equal(ps_signal_parse("SIGRTMIN+2"), SIGRTMIN + 2);
+	assert_int_equal(ps_signal_parse("RTMAX-1"), SIGRTMAX - 1);
+	assert_int_equal(ps_signal_parse("RTMIN-1"), -EINVAL);
+	assert_int_equal(ps_signal_parse("RTMIN+99"), -EINVAL);
+	assert_int_equal(ps_signal_parse("0"), -EINVAL);
+	assert_int_equal(ps_signal_parse("65"), -EINVAL);
+	assert_int_equal(ps_signal_parse("-9"), -EINVAL);
+	assert_int_equal(ps_signal_parse("9x"), -EINVAL);
+	assert_int_equal(ps_signal_parse("NOPE"), -EINVAL);
+	assert_int_equal(ps_signal_parse("SIG"), -EINVAL);
+	assert_int_equal(ps_signal_parse(""), -EINVAL);
+	assert_int_equal(ps_signal_parse(NULL), -EINVAL);
+}
+
 /* A server in a child: accept n connections, answer each as stage1 does. */
 static pid_t serve(int lfd, int n)
 {
@@ -86,6 +135,68 @@ static void round_trip(void **state)
 	close(lfd);
 	ps_control_unlink(dfd);
 	assert_int_equal(fstatat(dfd, PS_CONTROL_SOCKET, &st, 0), -1);
+}
+
+/* "attach": the reply carries an fd; an error reply carries stage1's words. */
+static void attach_passes_fd(void **state)
+{
+	struct fx *f = *state;
+	int dfd = ps_store_tmp_fd(f->store);
+	ps_error *err = NULL;
+	int sp[2], status;
+
+	int lfd = ps_control_listen(dfd, &err);
+	assert_true(lfd >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < 2; i++) {
+			struct pollfd p = { .fd = lfd, .events = POLLIN };
+			poll(&p, 1, -1);
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			ps_control_request req;
+			int r;
+			struct pollfd q = { .fd = c, .events = POLLIN };
+			while ((r = ps_control_recv(c, &req)) == -EAGAIN)
+				poll(&q, 1, -1);
+			if (r != 0 || req.op != PS_CONTROL_ATTACH)
+				_exit(2);
+			if (i == 0)
+				ps_control_reply_fd(c, sp[1]);
+			else
+				ps_control_reply_msg(c, "pod has no terminal");
+			/* the first connection stays open until the client closes it */
+			char b;
+			if (i == 0 && (poll(&q, 1, -1) != 1 || read(c, &b, 1) != 0))
+				_exit(3);
+			close(c);
+		}
+		_exit(0);
+	}
+	close(sp[1]);
+	int m = -1, conn = -1;
+	assert_int_equal(ps_control_attach(dfd, &m, &conn, &err), 0);
+	assert_null(err);
+	assert_true(m >= 0 && conn >= 0);
+	assert_true(fcntl(m, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(write(m, "x", 1), 1);
+	char b = 0;
+	assert_int_equal(read(sp[0], &b, 1), 1);
+	assert_int_equal(b, 'x');
+	close(m);
+	close(conn);
+	m = conn = -1;
+	assert_true(ps_control_attach(dfd, &m, &conn, &err) < 0);
+	assert_non_null(err);
+	assert_int_equal(err->kind, PS_ERR_STATE);
+	assert_string_equal(err->msg, "pod has no terminal");
+	assert_int_equal(m, -1);
+	ps_error_free(&err);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(sp[0]);
+	close(lfd);
 }
 
 static void nobody_listens(void **state)
@@ -188,6 +299,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse),
+		cmocka_unit_test(parse_signal_attach),
+		cmocka_unit_test(signal_names),
+		cmocka_unit_test_setup_teardown(attach_passes_fd, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(round_trip, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(nobody_listens, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(no_answer_times_out, fx_setup, fx_teardown),
