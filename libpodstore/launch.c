@@ -82,9 +82,9 @@ int ps_stage1_argv(const ps_stage1_args *a, char ***ret, ps_error **err)
 			r = r ?: push(v, &n, ps_strdup_printf("--sync-fd=%d", a->sync_fd));
 		if (a->interactive)
 			r = r ?: push(v, &n, strdup("--interactive"));
-		if (a->tty)
-			r = r ?: push(v, &n, strdup("--tty"));
 	}
+	if (a->tty && !a->attach)
+		r = r ?: push(v, &n, strdup("--tty"));
 	if (a->debug)
 		r = r ?: push(v, &n, strdup("--debug"));
 	r = r ?: push(v, &n, strdup(a->uuid));

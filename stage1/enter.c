@@ -15,6 +15,7 @@
 #include "procutil.h"
 #include "stage1.h"
 #include "cgroups.h"
+#include "tty.h"
 #include "util.h"
 
 static const ps_app *find_app(const ps_manifest *m, const char *name)
@@ -33,7 +34,7 @@ static void forward_signal(int sig)
 		kill(-enter_child, sig);
 }
 
-int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
+int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd, bool tty)
 {
 	ps_manifest *m = NULL;
 	ps_error *err = NULL;
@@ -103,14 +104,28 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 		        strerror(errno));
 		return 125;
 	}
+	/* --tty: a pty of the app's own devpts (tty.c) */
+	int master = -1, slave = -1, r;
+	if (tty && (r = tty_enter_open(&master, &slave)) < 0) {
+		fprintf(stderr, "podctl enter: pod %s: app %s: terminal: %s\n", uuid, app_name,
+		        strerror(-r));
+		return 125;
+	}
 	/* setns(CLONE_NEWPID) moves our children, not us: fork into the pod. */
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "podctl enter: fork: %s\n", strerror(errno));
 		return 125;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		if (tty && (close(master), setsid() < 0 || pty_make_stdio(slave) < 0))
+			_exit(125);
 		app_exec_probe(&pod, &a, cmd);
+	}
+	if (tty) {
+		close(slave);
+		return tty_enter_relay(pid, master);
+	}
 	/* The command runs in a session of its own (no terminal of the caller's
 	 * to type into), so the terminal's signals reach us, not it: pass them
 	 * on to its process group, and its status back. */

@@ -1174,7 +1174,7 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	if (sv.enter_app)
-		return stage1_enter(sv.pod.pod_fd, sv.pod.uuid, sv.enter_app, sv.enter_cmd);
+		return stage1_enter(sv.pod.pod_fd, sv.pod.uuid, sv.enter_app, sv.enter_cmd, sv.pod.tty);
 	if (sv.attach)
 		return stage1_attach(sv.pod.pod_fd, sv.pod.uuid);
 	front_split(&sv.pod); /* foreground: returns in the supervisor (front.h) */

@@ -191,6 +191,6 @@ void app_exec_probe(struct pod *pod, struct app *a, char *const *argv) __attribu
 
 /* enter.c: --enter=APP, run cmd in the running app as the app runs; returns
  * the command's exit status (125 when it could not be started). */
-int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd);
+int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd, bool tty);
 
 #endif

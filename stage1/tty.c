@@ -14,6 +14,8 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,10 +29,17 @@
 int pty_open(const char *ptmx, const struct winsize *ws, int *ret_master, int *ret_slave)
 {
 	int unlock = 0;
-	int m = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	/* O_NONBLOCK: whatever is found there (a FIFO) cannot hold us */
+	int m = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 
 	if (m < 0)
 		return -errno;
+	if (fstat(m, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2) {
+		close(m);
+		return -ENOTTY; /* not a pty multiplexer */
+	}
+	fcntl(m, F_SETFL, fcntl(m, F_GETFL) & ~O_NONBLOCK);
 	if (ioctl(m, TIOCSPTLCK, &unlock) < 0) {
 		int e = -errno;
 		close(m);
@@ -378,6 +387,95 @@ bool tty_attach(struct pod *pod, int conn)
 		                  .data.u64 = ((uint64_t)T.kind << 32) | TTY_IDX_CONN };
 	epoll_ctl(T.epfd, EPOLL_CTL_MOD, conn, &ev);
 	return true;
+}
+
+/* --- podctl enter -t --------------------------------------------------------- */
+
+int tty_enter_open(int *ret_master, int *ret_slave)
+{
+	struct winsize ws = { 0 };
+
+	if (ioctl(isatty(0) ? 0 : 1, TIOCGWINSZ, &ws) < 0)
+		memset(&ws, 0, sizeof(ws));
+	/* We joined the app's mount ns: its root is ours, so this is the
+	 * devpts instance of the app's own /dev (checked to be a ptmx). */
+	return pty_open("/dev/pts/ptmx", &ws, ret_master, ret_slave);
+}
+
+static bool write_all_fd(int fd, const char *buf, size_t n);
+
+int tty_enter_relay(pid_t child, int master)
+{
+	sigset_t mask;
+	struct termios saved;
+	int status = 0;
+	bool raw = false, in_open = true, done = false;
+
+	sigemptyset(&mask);
+	front_forwarded_signals(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	signal(SIGPIPE, SIG_IGN);
+	if (isatty(0))
+		raw = console_raw(0, &saved) == 0;
+	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	while (!done) {
+		struct pollfd p[3] = {
+			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = master, .events = POLLIN },
+			{ .fd = in_open ? 0 : -1, .events = POLLIN },
+		};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD) {
+					if (waitpid(child, &status, WNOHANG) == child)
+						done = true;
+				} else if (si.ssi_signo == SIGWINCH) {
+					console_resize(isatty(0) ? 0 : 1, master);
+				} else {
+					kill(child, (int)si.ssi_signo);
+				}
+			}
+		}
+		if (p[1].revents) {
+			char buf[16384];
+			ssize_t n = read(master, buf, sizeof(buf));
+			if (n > 0)
+				write_all_fd(1, buf, (size_t)n);
+			else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+				p[1].fd = -1; /* EIO: the command's side is closed; wait for it */
+		}
+		if (p[2].revents) {
+			char buf[4096];
+			ssize_t n = read(0, buf, sizeof(buf));
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0 || !write_all_fd(master, buf, (size_t)n))
+				in_open = false;
+		}
+	}
+	if (!done)
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+	for (;;) {
+		char buf[16384];
+		ssize_t n = read(master, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		write_all_fd(1, buf, (size_t)n);
+	}
+	if (raw)
+		console_restore(0, &saved);
+	close(master);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* --- podctl attach ----------------------------------------------------------- */

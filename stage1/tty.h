@@ -73,4 +73,12 @@ bool tty_attach(struct pod *pod, int conn);
 
 int stage1_attach(int pod_fd, const char *uuid);
 
+/* enter -t (enter.c): after joining the app's namespaces, a pty of the
+ * app's devpts sized as our terminal; the child makes the slave its stdio
+ * (pty_make_stdio()), we relay our terminal to the master (raw when stdin
+ * is a terminal, SIGWINCH, every forwarded signal to the child) until it
+ * exits, and return its exit code. */
+int tty_enter_open(int *ret_master, int *ret_slave);
+int tty_enter_relay(pid_t child, int master);
+
 #endif

@@ -18,24 +18,28 @@
 #include "procutil.h"
 #include "util.h"
 
-enum { OPT_APP = 2200 };
+enum { OPT_APP = 2200, OPT_TTY };
 
 static void usage(void)
 {
 	printf("Usage: podctl enter [OPTIONS] UUID [CMD…]\n\n"
 	       "Run CMD (default /bin/sh) inside a running app of a pod.\n\n"
 	       "Options:\n"
-	       "      --app=NAME             the app (needed when the pod has several)\n" CLI_GLOBAL_HELP);
+	       "      --app=NAME             the app (needed when the pod has several)\n"
+	       "  -t, --tty                  run CMD on a terminal of the pod's own (raw while it\n"
+	       "                             runs when stdin is a terminal), as docker exec -it\n" CLI_GLOBAL_HELP);
 }
 
 int cmd_enter(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "app", required_argument, NULL, OPT_APP },
+		{ "tty", no_argument, NULL, OPT_TTY },
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *app = NULL;
+	bool tty = false;
 	ps_error *err = NULL;
 	ps_pod *p = NULL;
 	ps_manifest *m = NULL;
@@ -43,13 +47,17 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 	int c, r, code = EXIT_FAILED;
 
 	/* "+": options end at UUID; what follows is the command's. */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+ht", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage();
 			return EXIT_OK;
 		case OPT_APP:
 			app = optarg;
+			break;
+		case 't':
+		case OPT_TTY:
+			tty = true;
 			break;
 		default:
 			r = cli_handle_global(cli, c, optarg);
@@ -89,7 +97,7 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 	}
 	{
 		ps_stage1_args a = { .pod_fd = p->fd, .uuid = p->uuid, .sync_fd = -1, .enter_app = app,
-			             .cmd = cmd, .debug = cli->debug };
+			             .cmd = cmd, .debug = cli->debug, .tty = tty };
 		_cleanup_free_ char *stage1 = NULL;
 		char **av = NULL;
 		if (ps_stage1_path(&stage1, &err) < 0 || ps_stage1_argv(&a, &av, &err) < 0) {

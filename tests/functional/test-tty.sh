@@ -195,6 +195,23 @@ check(b.wait() == 0, "second attach")
 check(sh(P, "stop", uuid).returncode == 0, "stop")
 '
 
+t_begin "enter -t: a pty of the app's devpts for the command, sized and resized, modes restored"
+drive '
+r = sh(P, "run", "-d", ROOT, "--", "sleep", "1000")
+uuid = r.stdout.strip()
+t = Term([P, "enter", "-t", uuid, "sh"], rows=21, cols=77)
+t.send("tty; stty size\r")
+check(t.expect(r"(/dev/pts/\d+)").group(1) == b"/dev/pts/0", "tty")
+check(t.expect(r"(\d+ \d+)").group(1) == b"21 77", "size")
+t.resize(30, 60)
+t.send("stty size\r")
+t.expect(r"30 60")
+t.send("exit 4\r")
+check(t.wait() == 4, "exit code")
+check(t.modes() == t.modes_before, "terminal modes changed")
+sh(P, "stop", "--timeout=1s", uuid)
+'
+
 t_begin "attach to a pod without a terminal, an exited one, an unknown one: one line, exit 1/1/3"
 U=$("$PODCTL" run -d "$ROOT" -- sleep 1000)
 if expect_exit 1 "$PODCTL" attach "$U" && one_line && echo "$ERR" | grep -q "no terminal" &&
