@@ -558,6 +558,22 @@ int stage1_attach(int pod_fd, const char *uuid)
 				break;
 			}
 		}
+		/* signals first: a resize takes effect before what was typed after it */
+		if (p[2].revents) {
+			struct signalfd_siginfo si;
+			bool quit = false;
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGWINCH)
+					console_resize(in_tty ? 0 : 1, master);
+				else
+					quit = true;
+			}
+			if (quit) {
+				bye = "detached";
+				code = 0;
+				break;
+			}
+		}
 		if (p[1].revents) {
 			char buf[4096];
 			/* one byte of room for a ctrl-p held back from the last read */
@@ -577,21 +593,6 @@ int stage1_attach(int pod_fd, const char *uuid)
 					bye = "detached";
 					break;
 				}
-			}
-		}
-		if (p[2].revents) {
-			struct signalfd_siginfo si;
-			bool quit = false;
-			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if (si.ssi_signo == SIGWINCH)
-					console_resize(in_tty ? 0 : 1, master);
-				else
-					quit = true;
-			}
-			if (quit) {
-				bye = "detached";
-				code = 0;
-				break;
 			}
 		}
 		if (p[3].revents & (POLLRDHUP | POLLHUP | POLLERR)) {

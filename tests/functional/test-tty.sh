@@ -197,7 +197,7 @@ check(sh(P, "stop", uuid).returncode == 0, "stop")
 
 t_begin "enter -t: a pty of the app's devpts for the command, sized and resized, modes restored"
 drive '
-r = sh(P, "run", "-d", ROOT, "--", "sleep", "1000")
+r = sh(P, "run", "-d", "--wait-ready=30s", ROOT, "--", "sleep", "1000")
 uuid = r.stdout.strip()
 t = Term([P, "enter", "-t", uuid, "sh"], rows=21, cols=77)
 t.send("tty; stty size\r")
