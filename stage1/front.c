@@ -217,6 +217,10 @@ static int __attribute__((noreturn)) front_main(struct front *f, const sigset_t 
 				continue;
 			int to = f->tty_in ? f->master : f->in;
 			if (n <= 0 || !copy_all(to, buf, (size_t)n)) {
+				/* our stdin ended (not a terminal: `… | podctl run -it`):
+				 * the pty's end-of-file character, so the app reads EOF */
+				if (n == 0 && f->tty_in)
+					copy_all(f->master, "\x04", 1);
 				f->in_open = false;
 				if (f->in >= 0) {
 					close(f->in); /* the app reads EOF */
