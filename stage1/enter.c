@@ -104,9 +104,12 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd,
 		        strerror(errno));
 		return 125;
 	}
-	/* --tty: a pty of the app's own devpts (tty.c) */
-	int master = -1, slave = -1, r;
-	if (tty && (r = tty_enter_open(&master, &slave)) < 0) {
+	/* The command's stdio (tty.c): a pty of the app's devpts with --tty,
+	 * or when stdin and stdout are terminals; pipes for any other of ours
+	 * that is one. The caller's terminal never enters the pod. */
+	struct tty_relay rl;
+	int r = tty_relay_prepare(&rl, tty || (isatty(0) && isatty(1)));
+	if (r < 0) {
 		fprintf(stderr, "podctl enter: pod %s: app %s: terminal: %s\n", uuid, app_name,
 		        strerror(-r));
 		return 125;
@@ -118,14 +121,12 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd,
 		return 125;
 	}
 	if (pid == 0) {
-		if (tty && (close(master), setsid() < 0 || pty_make_stdio(slave) < 0))
+		if (tty_relay_child(&rl) < 0)
 			_exit(125);
 		app_exec_probe(&pod, &a, cmd);
 	}
-	if (tty) {
-		close(slave);
-		return tty_enter_relay(pid, master);
-	}
+	if (rl.active)
+		return tty_relay_run(&rl, pid);
 	/* The command runs in a session of its own (no terminal of the caller's
 	 * to type into), so the terminal's signals reach us, not it: pass them
 	 * on to its process group, and its status back. */

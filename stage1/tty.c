@@ -389,28 +389,109 @@ bool tty_attach(struct pod *pod, int conn)
 	return true;
 }
 
-/* --- podctl enter -t --------------------------------------------------------- */
+/* --- podctl enter -------------------------------------------------------------- */
 
-int tty_enter_open(int *ret_master, int *ret_slave)
+int tty_relay_prepare(struct tty_relay *rl, bool tty)
 {
-	struct winsize ws = { 0 };
+	int p[2];
 
-	if (ioctl(isatty(0) ? 0 : 1, TIOCGWINSZ, &ws) < 0)
-		memset(&ws, 0, sizeof(ws));
-	/* We joined the app's mount ns: its root is ours, so this is the
-	 * devpts instance of the app's own /dev (checked to be a ptmx). */
-	return pty_open("/dev/pts/ptmx", &ws, ret_master, ret_slave);
+	*rl = (struct tty_relay){ .master = -1, .slave = -1, .ours = { -1, -1, -1 },
+		                  .theirs = { -1, -1, -1 } };
+	if (tty) {
+		struct winsize ws = { 0 };
+		if (ioctl(isatty(0) ? 0 : 1, TIOCGWINSZ, &ws) < 0)
+			memset(&ws, 0, sizeof(ws));
+		/* We joined the app's mount ns: its root is ours, so this is the
+		 * devpts instance of the app's own /dev (checked to be a ptmx). */
+		int r = pty_open("/dev/pts/ptmx", &ws, &rl->master, &rl->slave);
+		if (r < 0)
+			return r;
+		rl->active = true;
+		return 0;
+	}
+	for (int fd = 0; fd < 3; fd++) {
+		if (!isatty(fd))
+			continue;
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			int e = -errno;
+			tty_relay_close(rl);
+			return e;
+		}
+		rl->ours[fd] = fd == 0 ? p[1] : p[0];
+		rl->theirs[fd] = fd == 0 ? p[0] : p[1];
+		rl->active = true;
+	}
+	return 0;
+}
+
+void tty_relay_close(struct tty_relay *rl)
+{
+	int *fds[] = { &rl->master, &rl->slave, &rl->ours[0], &rl->ours[1], &rl->ours[2],
+		       &rl->theirs[0], &rl->theirs[1], &rl->theirs[2] };
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+int tty_relay_child(struct tty_relay *rl)
+{
+	if (rl->master >= 0) {
+		close(rl->master);
+		if (setsid() < 0)
+			return -errno;
+		return pty_make_stdio(rl->slave);
+	}
+	for (int fd = 0; fd < 3; fd++) {
+		if (rl->ours[fd] >= 0)
+			close(rl->ours[fd]);
+		if (rl->theirs[fd] >= 0 && dup2(rl->theirs[fd], fd) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 static bool write_all_fd(int fd, const char *buf, size_t n);
 
-int tty_enter_relay(pid_t child, int master)
+/* Copy what is there from *from to to (EOF/EIO closes *from); drain: until
+ * nothing is left. */
+static void relay_pump(int *from, int to, bool drain)
+{
+	char buf[16384];
+
+	for (int rounds = 0; *from >= 0 && (drain || rounds < 4); rounds++) {
+		ssize_t n = read(*from, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close(*from);
+			*from = -1;
+			return;
+		}
+		write_all_fd(to, buf, (size_t)n);
+	}
+}
+
+int tty_relay_run(struct tty_relay *rl, pid_t child)
 {
 	sigset_t mask;
 	struct termios saved;
 	int status = 0;
 	bool raw = false, in_open = true, done = false;
+	int win_fd = isatty(0) ? 0 : 1;
 
+	if (rl->slave >= 0) {
+		close(rl->slave);
+		rl->slave = -1;
+	}
+	for (int fd = 0; fd < 3; fd++)
+		if (rl->theirs[fd] >= 0) {
+			close(rl->theirs[fd]);
+			rl->theirs[fd] = -1;
+		}
 	sigemptyset(&mask);
 	front_forwarded_signals(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -418,16 +499,22 @@ int tty_enter_relay(pid_t child, int master)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
-	if (isatty(0))
+	if (rl->master >= 0 && isatty(0))
 		raw = console_raw(0, &saved) == 0;
-	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	int to_cmd = rl->master >= 0 ? rl->master : rl->ours[0];
+	const int readers[] = { rl->master, rl->ours[1], rl->ours[2] };
+	for (size_t i = 0; i < ARRAY_SIZE(readers); i++)
+		if (readers[i] >= 0)
+			fcntl(readers[i], F_SETFL, fcntl(readers[i], F_GETFL) | O_NONBLOCK);
 	while (!done) {
-		struct pollfd p[3] = {
+		struct pollfd p[5] = {
 			{ .fd = sigfd, .events = POLLIN },
-			{ .fd = master, .events = POLLIN },
-			{ .fd = in_open ? 0 : -1, .events = POLLIN },
+			{ .fd = rl->master, .events = POLLIN },
+			{ .fd = rl->ours[1], .events = POLLIN },
+			{ .fd = rl->ours[2], .events = POLLIN },
+			{ .fd = in_open && to_cmd >= 0 ? 0 : -1, .events = POLLIN },
 		};
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -435,46 +522,60 @@ int tty_enter_relay(pid_t child, int master)
 		if (p[0].revents) {
 			struct signalfd_siginfo si;
 			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if (si.ssi_signo == SIGCHLD) {
+				int sig = (int)si.ssi_signo;
+				if (sig == SIGCHLD) {
 					if (waitpid(child, &status, WNOHANG) == child)
 						done = true;
-				} else if (si.ssi_signo == SIGWINCH) {
-					console_resize(isatty(0) ? 0 : 1, master);
-				} else {
-					kill(child, (int)si.ssi_signo);
+				} else if (sig == SIGWINCH) {
+					if (rl->master >= 0)
+						console_resize(win_fd, rl->master);
+				} else if (kill(-child, sig) < 0) {
+					kill(child, sig); /* not its own group yet */
 				}
 			}
 		}
 		if (p[1].revents) {
 			char buf[16384];
-			ssize_t n = read(master, buf, sizeof(buf));
+			ssize_t n = read(rl->master, buf, sizeof(buf));
 			if (n > 0)
 				write_all_fd(1, buf, (size_t)n);
-			else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-				p[1].fd = -1; /* EIO: the command's side is closed; wait for it */
+			else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				/* EIO: the command's side is closed; wait for it */
+				close(rl->master);
+				rl->master = to_cmd = -1;
+			}
 		}
-		if (p[2].revents) {
+		if (p[2].revents)
+			relay_pump(&rl->ours[1], 1, false);
+		if (p[3].revents)
+			relay_pump(&rl->ours[2], 2, false);
+		if (p[4].revents) {
 			char buf[4096];
 			ssize_t n = read(0, buf, sizeof(buf));
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (n <= 0 || !write_all_fd(master, buf, (size_t)n))
+			if (n <= 0 || !write_all_fd(to_cmd, buf, (size_t)n)) {
 				in_open = false;
+				if (n == 0 && rl->master >= 0)
+					write_all_fd(rl->master, "\x04", 1); /* the pty's EOF */
+				if (rl->ours[0] >= 0) {
+					close(rl->ours[0]); /* the command reads EOF */
+					rl->ours[0] = to_cmd = -1;
+				}
+			}
 		}
 	}
 	if (!done)
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			;
-	for (;;) {
-		char buf[16384];
-		ssize_t n = read(master, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		write_all_fd(1, buf, (size_t)n);
-	}
+	/* what is left; a process the command left behind may keep a pipe
+	 * open: drain, do not wait for EOF */
+	relay_pump(&rl->master, 1, true);
+	relay_pump(&rl->ours[1], 1, true);
+	relay_pump(&rl->ours[2], 2, true);
 	if (raw)
 		console_restore(0, &saved);
-	close(master);
+	tty_relay_close(rl);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

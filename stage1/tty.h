@@ -73,12 +73,22 @@ bool tty_attach(struct pod *pod, int conn);
 
 int stage1_attach(int pod_fd, const char *uuid);
 
-/* enter -t (enter.c): after joining the app's namespaces, a pty of the
- * app's devpts sized as our terminal; the child makes the slave its stdio
- * (pty_make_stdio()), we relay our terminal to the master (raw when stdin
- * is a terminal, SIGWINCH, every forwarded signal to the child) until it
- * exits, and return its exit code. */
-int tty_enter_open(int *ret_master, int *ret_slave);
-int tty_enter_relay(pid_t child, int master);
+/* podctl enter (enter.c), after joining the app's namespaces: the command's
+ * stdio. With tty, a pty of the app's devpts sized as our terminal; else a
+ * pipe for each of our fds 0-2 that is a terminal (the others are passed as
+ * they are). active says a relay is needed. In the child (after fork):
+ * tty_relay_child() before exec. In us: tty_relay_run() copies until the
+ * child exits (raw mode on a terminal stdin with a pty, SIGWINCH, every
+ * forwarded signal to the child's process group), and returns its exit
+ * code. So the caller's terminal never reaches the pod. */
+struct tty_relay {
+	bool active;
+	int master, slave;
+	int ours[3], theirs[3];  /* pipes: ours the relay's ends, theirs the command's */
+};
+int tty_relay_prepare(struct tty_relay *rl, bool tty);
+int tty_relay_child(struct tty_relay *rl);
+int tty_relay_run(struct tty_relay *rl, pid_t child);
+void tty_relay_close(struct tty_relay *rl);
 
 #endif

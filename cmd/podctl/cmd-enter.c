@@ -27,7 +27,8 @@ static void usage(void)
 	       "Options:\n"
 	       "      --app=NAME             the app (needed when the pod has several)\n"
 	       "  -t, --tty                  run CMD on a terminal of the pod's own (raw while it\n"
-	       "                             runs when stdin is a terminal), as docker exec -it\n" CLI_GLOBAL_HELP);
+	       "                             runs when stdin is a terminal), as docker exec -it;\n"
+	       "                             the default when stdin and stdout are terminals\n" CLI_GLOBAL_HELP);
 }
 
 int cmd_enter(struct cli *cli, int argc, char **argv)

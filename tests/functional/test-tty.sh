@@ -212,6 +212,31 @@ check(t.modes() == t.modes_before, "terminal modes changed")
 sh(P, "stop", "--timeout=1s", uuid)
 '
 
+t_begin "adversarial: enter never passes the caller's terminal in (a pty, or pipes for the terminal fds)"
+drive '
+r = sh(P, "run", "-d", "--wait-ready=30s", "--cap-add=ALL", "--security-opt=seccomp=unconfined", ROOT, "--", "sleep", "1000")
+uuid = r.stdout.strip()
+out = os.environ["T_SCRATCH"] + "/enter.out"
+# stdout a file, stdin and stderr the terminal: pipes for those
+t = Term(["sh", "-c", P + " enter " + uuid + " /bin/ttyprobe sti \"echo INJECTED\" >" + out +
+          "; " + P + " enter " + uuid + " /bin/ttyprobe fds >>" + out])
+t.wait()
+got = open(out).read()
+pending = t.pending_input()
+check(b"INJECTED" not in pending, "injected into the caller terminal: %r" % pending)
+check(": tty" not in got, "the command got a terminal: %r" % got)
+# stdin and stdout terminals: a pty of the pod, as with -t
+t = Term([P, "enter", uuid, "/bin/ttyprobe", "fds"])
+t.wait()
+check(b"fd 0: tty /dev/pts/0" in t.output() and b"fd 1: tty /dev/pts/0" in t.output(), "%r" % t.output())
+t = Term([P, "enter", uuid, "sh", "-c", "read l; echo got $l; exit 3"])
+t.send("abc\r")
+t.expect("got abc")
+check(t.wait() == 3, "exit code")
+check(t.modes() == t.modes_before, "terminal modes changed")
+sh(P, "stop", "--timeout=1s", uuid)
+'
+
 t_begin "attach to a pod without a terminal, an exited one, an unknown one: one line, exit 1/1/3"
 U=$("$PODCTL" run -d "$ROOT" -- sleep 1000)
 if expect_exit 1 "$PODCTL" attach "$U" && one_line && echo "$ERR" | grep -q "no terminal" &&
