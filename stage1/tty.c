@@ -74,12 +74,16 @@ int pty_make_stdio(int slave)
 
 int fd_send(int sock, int fd)
 {
-	char byte = 'F';
+	return fd_send_with(sock, fd, "F", 1);
+}
+
+int fd_send_with(int sock, int fd, const void *data, size_t len)
+{
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 		             .msg_controllen = sizeof(u.buf) };
 

@@ -35,6 +35,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <termios.h>
 #include <sys/ioctl.h>
@@ -47,6 +48,9 @@ struct app;
 int pty_open(const char *ptmx, const struct winsize *ws, int *ret_master, int *ret_slave);
 int pty_make_stdio(int slave);
 int fd_send(int sock, int fd);
+/* The same with data of one's own (len >= 1), e.g. the pty's name, as an
+ * OCI console socket's reader expects. */
+int fd_send_with(int sock, int fd, const void *data, size_t len);
 int fd_recv(int sock, bool nonblock);
 int console_raw(int fd, struct termios *saved);
 int console_restore(int fd, const struct termios *saved);
