@@ -24,6 +24,7 @@
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 
+#include "applog.h"
 #include "procutil.h"
 #include "stage1.h"
 #include "util.h"
@@ -163,11 +164,15 @@ static int log_open(struct app *a)
 {
 	int fd = ps_app_log_open_append(a->dirfd, &a->log_size);
 	a->log_fd = fd < 0 ? -1 : fd;
+	if (fd >= 0 && a->log_size == 0)
+		a->log_bol = true; /* every file starts with a stamp */
 	return fd < 0 ? fd : 0;
 }
 
-/* Copy what the app wrote to apps/<app>/log (podstore/app.h: rotated to
- * log.1 at PS_APP_LOG_ROTATE_BYTES, at most ~2 MiB per app). */
+/* Copy what the app wrote to apps/<app>/log, each line stamped with the
+ * time it was read (applog.h; podstore/app.h: rotated to log.1 at the
+ * app's "logSize", default PS_APP_LOG_ROTATE_BYTES, so at most about twice
+ * that per app). */
 static void log_drain(struct pod *pod, struct app *a)
 {
 	char buf[65536];
@@ -184,14 +189,16 @@ static void log_drain(struct pod *pod, struct app *a)
 			}
 			return;
 		}
-		if (a->log_fd >= 0 && a->log_size >= PS_APP_LOG_ROTATE_BYTES) {
+		if (a->log_fd >= 0 && a->log_size >= (a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES)) {
 			close(a->log_fd);
 			a->log_fd = -1;
 			ps_app_log_rotate(a->dirfd);
 			log_open(a);
 		}
-		if (a->log_fd >= 0 && ps_write_all(a->log_fd, buf, (size_t)n) == 0)
-			a->log_size += n;
+		long long w = 0;
+		if (a->log_fd >= 0)
+			ps_applog_write(a->log_fd, &a->log_bol, ps_now_ns(), buf, (size_t)n, &w);
+		a->log_size += w;
 	}
 }
 
@@ -718,6 +725,12 @@ static int setup_apps(struct pod *pod, ps_error **err)
 			return ps_error_errno(err, "app %s: open", a->m->name);
 		if ((r = app_build_exec(pod, a, err)) < 0)
 			return r;
+		/* A detached app's log exists from here on, before its status
+		 * marker: podctl logs tells a foreground pod by its absence. */
+		if (pod->detached && log_open(a) == 0) {
+			close(a->log_fd);
+			a->log_fd = -1;
+		}
 		set_status(pod, a, APP_INSTALLED, NULL);
 	}
 	if (pod->interactive && m->n_apps != 1)
