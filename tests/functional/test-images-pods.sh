@@ -68,14 +68,17 @@ busy_tar() {
 busy_tar 1
 busy_tar 2
 
-t_begin "image rm is refused while a prepared pod uses the image"
+t_begin "image rm is refused while pods use the image, naming them in one line"
 expect_exit 0 "$P" image import -q "$W/busy1.tar" --name busy:1 &&
 	expect_exit 0 "$P" prepare busy:1 -- /bin/true && U=$OUT &&
-	expect_exit 1 "$P" image rm busy:1 && one_line && expect_exit 0 "$P" image list --no-legend &&
+	expect_exit 0 "$P" run --detach --name=busy-user busy:1 -- sleep 1000 && UR=$OUT &&
+	expect_exit 1 "$P" image rm busy:1 && one_line &&
+	[[ $ERR == *"image busy:1 is used by 2 pods: "* && $ERR == *"${U:0:8} (prepared)"* ]] &&
+	[[ $ERR == *"${UR:0:8} (busy-user, running)"* ]] && expect_exit 0 "$P" image list --no-legend &&
 	printf '%s\n' "$OUT" | grep -q busy:1 && t_ok || t_fail "$OUT $ERR"
 
-t_begin "after rm of the pod, a plain image rm works"
-expect_exit 0 "$P" rm "$U" && expect_exit 0 "$P" image rm busy:1 &&
+t_begin "after rm of the pods, a plain image rm works"
+expect_exit 0 "$P" stop --force "$UR" && expect_exit 0 "$P" rm "$U" "$UR" && expect_exit 0 "$P" image rm busy:1 &&
 	expect_exit 0 "$P" image list --no-legend && ! printf '%s\n' "$OUT" | grep -q busy:1 &&
 	t_ok || t_fail "$OUT $ERR"
 
