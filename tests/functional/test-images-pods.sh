@@ -213,6 +213,33 @@ printf '%s' "$out" | grep -q 'layer 1/1 \[#*\.*\] *[0-9]*% ' && printf '%s' "$ou
 	t_ok || t_fail "$(printf '%s' "$out" | tr '\r' '\n' | head -3)"
 "$P" image rm "$(printf '%s' "$out" | grep -o 'sha256:[0-9a-f]*')" >/dev/null
 
+t_begin "the progress bar counts each byte of the input once: it ends at the tar's size"
+# Driven through a pty (python's pty module); the figures of the last bar
+# drawn before it is cleared: "layer 1/1 [###…] 100% DONE/TOTAL MiB".
+last=$(python3 - "$P" "$W/big.tar" <<'PY'
+import os, pty, re, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "image", "import", sys.argv[2]])
+out = b""
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+os.waitpid(pid, 0)
+bars = re.findall(rb"(\d+)% (\d+)(?:/\d+)? MiB", out)
+digest = re.search(rb"sha256:[0-9a-f]+", out)
+print(" ".join(b.decode() for b in bars[-1]) if bars else "none", digest.group().decode() if digest else "")
+PY
+)
+mib=$(($(stat -c %s "$W/big.tar") >> 20))
+[ "${last% *}" = "100 $mib" ] && t_ok || t_fail "last bar (percent, MiB, digest): $last, the tar has $mib MiB"
+"$P" image rm "${last##* }" >/dev/null
+
 t_begin "no progress bar with --quiet, or with stdout not a terminal"
 q=$(script -qec "$P image import --quiet '$W/big.tar'" /dev/null </dev/null)
 "$P" image rm "$(printf '%s' "$q" | grep -o 'sha256:[0-9a-f]*')" >/dev/null
