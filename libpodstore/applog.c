@@ -97,6 +97,10 @@ int ps_applog_stamp_parse(const char *s, long long *ret_ns)
 	for (size_t i = 0; i < PS_APPLOG_STAMP_LEN; i++)
 		if (!stamp_byte_ok(i, s[i]))
 			return -EINVAL;
+	/* nanoseconds since 1970 in a long long end in 2262; before 1970
+	 * is no stamp of ours either (times are >= 0) */
+	if (memcmp(s, "2262", 4) >= 0 || memcmp(s, "1970", 4) < 0)
+		return -EINVAL;
 	memcpy(buf, s, PS_APPLOG_STAMP_LEN - 1);
 	buf[PS_APPLOG_STAMP_LEN - 1] = '\0';
 	return ps_parse_time(buf, ret_ns);

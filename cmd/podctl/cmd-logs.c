@@ -258,11 +258,17 @@ static int parse_since(const char *s, long long *ret_ns)
 		} else {
 			return -EINVAL;
 		}
-		*ret_ns = ((long long)timegm(&tm) - off) * 1000000000LL + frac;
+		long long secs = (long long)timegm(&tm) - off;
+		if (secs > LLONG_MAX / 1000000000LL - 1 || secs < 0)
+			return -EINVAL;
+		*ret_ns = secs * 1000000000LL + frac;
 		return 0;
 	}
 	if ((p = strptime(s, "%Y-%m-%d", &tm)) && !*p) {
-		*ret_ns = (long long)timegm(&tm) * 1000000000LL;
+		long long secs = (long long)timegm(&tm);
+		if (secs > LLONG_MAX / 1000000000LL - 1 || secs < 0)
+			return -EINVAL;
+		*ret_ns = secs * 1000000000LL;
 		return 0;
 	}
 	return -EINVAL;
