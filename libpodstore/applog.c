@@ -44,40 +44,59 @@ static int writev_all(int fd, struct iovec *iov, int n)
 	return 0;
 }
 
-int ps_applog_write(int fd, bool *bol, long long now_ns, const char *buf, size_t n,
-                    long long *ret_written)
+int ps_applog_write(int fd, bool *bol, long long now_ns, const char *buf, size_t n, long long max_out,
+                    size_t *ret_used, long long *ret_written)
 {
 	char stamp[PS_APPLOG_STAMP_LEN + 1];
 	struct iovec iov[64];
-	long long written = 0;
-	bool at_bol = *bol;
+	long long written = 0, room = max_out;
+	size_t used = 0;
+	bool at_bol = *bol, full = false;
 	int r = stamp_format(now_ns, stamp);
 
 	if (r < 0)
 		return r;
-	while (n > 0) {
+	while (n > 0 && !full) {
 		int k = 0;
-		size_t batch = 0;
+		size_t batch_in = 0;
+		long long batch_out = 0;
+		bool batch_bol = at_bol;
 		/* Up to 32 lines per writev: a stamp and the line's bytes each. */
 		while (n > 0 && k + 2 <= (int)ARRAY_SIZE(iov)) {
-			if (at_bol) {
-				iov[k++] = (struct iovec){ stamp, PS_APPLOG_STAMP_LEN };
-				batch += PS_APPLOG_STAMP_LEN;
-			}
 			const char *nl = memchr(buf, '\n', n);
 			size_t len = nl ? (size_t)(nl - buf) + 1 : n;
+			long long stamp_len = batch_bol ? PS_APPLOG_STAMP_LEN : 0;
+			if (stamp_len + (long long)len > room) {
+				/* the file is full: what fits of this line, then stop */
+				full = true;
+				if (room <= stamp_len)
+					break;
+				len = (size_t)(room - stamp_len);
+				nl = NULL;
+			}
+			if (batch_bol)
+				iov[k++] = (struct iovec){ stamp, PS_APPLOG_STAMP_LEN };
 			iov[k++] = (struct iovec){ (void *)buf, len };
-			batch += len;
-			at_bol = nl != NULL;
+			batch_in += len;
+			batch_out += stamp_len + (long long)len;
+			room -= stamp_len + (long long)len;
+			batch_bol = nl != NULL;
 			buf += len;
 			n -= len;
+			if (full)
+				break;
 		}
+		if (k == 0)
+			break;
 		r = writev_all(fd, iov, k);
 		if (r < 0)
 			return r;
-		written += (long long)batch;
+		written += batch_out;
+		used += batch_in;
+		at_bol = batch_bol;
 		*bol = at_bol;
 	}
+	*ret_used = used;
 	*ret_written = written;
 	return 0;
 }

@@ -21,11 +21,14 @@
 #define PS_APPLOG_STAMP_LEN 31
 
 /* Append buf to the log fd, stamping with now_ns each line that starts in
- * it; *bol says whether the file is at the start of a line (true for an
- * empty file) and is updated. *ret_written gets the bytes written to fd.
- * Returns 0 or -errno. */
-int ps_applog_write(int fd, bool *bol, long long now_ns, const char *buf, size_t n,
-                    long long *ret_written);
+ * it, writing at most max_out bytes (stamps included): the lines that fit,
+ * then what fits of the next one (its rest goes to the next file, stamped
+ * again there). *bol says whether the file is at the start of a line (true
+ * for an empty file) and is updated; *ret_used gets the bytes of buf
+ * written, *ret_written the bytes written to fd. A call with max_out >
+ * PS_APPLOG_STAMP_LEN and n > 0 uses at least one byte. Returns 0 or -errno. */
+int ps_applog_write(int fd, bool *bol, long long now_ns, const char *buf, size_t n, long long max_out,
+                    size_t *ret_used, long long *ret_written);
 
 /* A streaming parser of one log file: feed it what was read, in order,
  * from offset 0 (or from a line start, with ps_applog_parser_init(p, off)). */

@@ -170,9 +170,9 @@ static int log_open(struct app *a)
 }
 
 /* Copy what the app wrote to apps/<app>/log, each line stamped with the
- * time it was read (applog.h; podstore/app.h: rotated to log.1 at the
- * app's "logSize", default PS_APP_LOG_ROTATE_BYTES, so at most about twice
- * that per app). */
+ * time it was read (applog.h; podstore/app.h: rotated to log.1 before it
+ * would pass the app's "logSize", default PS_APP_LOG_ROTATE_BYTES, so at
+ * most twice that per app). */
 static void log_drain(struct pod *pod, struct app *a)
 {
 	char buf[65536];
@@ -189,16 +189,28 @@ static void log_drain(struct pod *pod, struct app *a)
 			}
 			return;
 		}
-		if (a->log_fd >= 0 && a->log_size >= (a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES)) {
-			close(a->log_fd);
-			a->log_fd = -1;
-			ps_app_log_rotate(a->dirfd);
-			log_open(a);
+		/* A file never grows past the limit: rotate when the next
+		 * stamped byte would not fit; a line cut there goes on in
+		 * the new file, stamped again. */
+		long long limit = a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES, now = ps_now_ns();
+		for (size_t off = 0; off < (size_t)n && a->log_fd >= 0;) {
+			size_t used = 0;
+			long long w = 0;
+			if (a->log_size + PS_APPLOG_STAMP_LEN + 1 > limit) {
+				close(a->log_fd);
+				a->log_fd = -1;
+				ps_app_log_rotate(a->dirfd);
+				if (log_open(a) < 0)
+					break;
+			}
+			if (ps_applog_write(a->log_fd, &a->log_bol, now, buf + off, (size_t)n - off,
+			                    limit - a->log_size, &used, &w) < 0)
+				break; /* a full disk: this output is lost, the next is tried */
+			a->log_size += w;
+			off += used;
+			if (!used)
+				break; /* cannot happen with room for a stamp and a byte */
 		}
-		long long w = 0;
-		if (a->log_fd >= 0)
-			ps_applog_write(a->log_fd, &a->log_bol, ps_now_ns(), buf, (size_t)n, &w);
-		a->log_size += w;
 	}
 }
 

@@ -127,7 +127,7 @@ typedef struct ps_app {
 	bool no_new_privileges; /* "noNewPrivileges", default true */
 	bool read_only_rootfs;  /* "readOnlyRootfs", default false */
 	ps_resources resources;        /* "resources": limits of the app's cgroup */
-	long long log_size;  /* "logSize": bytes at which a detached app's log rotates
+	long long log_size;  /* "logSize": bytes a detached app's log file never passes
 	                        (PS_MANIFEST_LOG_SIZE_MIN..MAX); 0 = PS_APP_LOG_ROTATE_BYTES */
 } ps_app;
 

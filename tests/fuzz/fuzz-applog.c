@@ -6,8 +6,9 @@
  *  - fed in one piece or cut anywhere, the parser reports the same lines
  *    (offsets, times) and the same bytes;
  *  - line offsets grow and every byte is either a stamp or reported data;
- *  - the input written through ps_applog_write() (as stage1 does) parses
- *    back to exactly the input, each line with the writer's time.
+ *  - the input written through ps_applog_write() (as stage1 does, rotating
+ *    files at a size limit) parses back to exactly the input, each line
+ *    with the writer's time, and no file passes the limit.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,13 +28,17 @@ struct rec {
 	off_t off[4096];
 	size_t n_lines;
 	size_t stamped; /* lines with a time */
+	bool in_file;   /* a line of the current file was seen */
+	off_t last;     /* its offset */
 };
 
 static void on_line(long long ts, off_t offset, void *userdata)
 {
 	struct rec *r = userdata;
-	if (r->n_lines && offset <= r->off[r->n_lines - 1])
+	if (r->in_file && offset <= r->last)
 		abort();
+	r->in_file = true;
+	r->last = offset;
 	if (r->n_lines < 4096) {
 		r->ts[r->n_lines] = ts;
 		r->off[r->n_lines] = offset;
@@ -60,6 +65,7 @@ static void parse(const uint8_t *data, size_t size, size_t cut, struct rec *r)
 {
 	ps_applog_parser p = { .line = on_line, .data = on_data, .userdata = r };
 	ps_applog_parser_init(&p, 0);
+	r->in_file = false;
 	if (cut > size)
 		cut = size;
 	/* in pieces of cut bytes (0: one piece) */
@@ -96,32 +102,60 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (whole.len + whole.stamped * PS_APPLOG_STAMP_LEN != size)
 		abort();
 
-	/* round trip through the writer, in two writes cut at the middle */
-	int fd = memfd_create("applog", MFD_CLOEXEC);
-	if (fd >= 0) {
-		const long long now = 1796202000123456789LL;
-		bool bol = true;
-		long long w1 = 0, w2 = 0;
-		if (ps_applog_write(fd, &bol, now, (const char *)data, size / 2, &w1) < 0 ||
-		    ps_applog_write(fd, &bol, now, (const char *)data + size / 2, size - size / 2, &w2) < 0)
-			abort();
-		off_t end = lseek(fd, 0, SEEK_CUR);
-		if (end != w1 + w2)
-			abort();
-		uint8_t *buf = malloc((size_t)end + 1);
-		if (!buf || pread(fd, buf, (size_t)end, 0) != end)
-			abort();
-		struct rec back = { 0 };
-		parse(buf, (size_t)end, 0, &back);
-		if (back.len != size || (size && memcmp(back.data, data, size)) || back.stamped != back.n_lines)
-			abort();
-		for (size_t i = 0; i < back.n_lines && i < 4096; i++)
-			if (back.ts[i] != now)
+	/* round trip through the writer, as stage1 writes: in two reads cut
+	 * at the middle, into files of at most max bytes (max from the first
+	 * byte: 32 to 287), each a new one when the next stamp and byte do not
+	 * fit. The files' data, in order, is the input; every line has the
+	 * writer's time. */
+	const long long now = 1796202000123456789LL;
+	const long long max = PS_APPLOG_STAMP_LEN + 1 + (size ? data[0] : 64);
+	struct rec back = { 0 };
+	int fd = -1;
+	long long fsize = 0;
+	bool bol = true;
+	for (int half = 0; half < 2; half++) {
+		size_t from = half ? size / 2 : 0, to = half ? size : size / 2;
+		while (from < to) {
+			if (fd < 0 || fsize + PS_APPLOG_STAMP_LEN + 1 > max) {
+				if (fd >= 0) {
+					uint8_t *buf = malloc((size_t)fsize + 1);
+					if (!buf || pread(fd, buf, (size_t)fsize, 0) != fsize)
+						abort();
+					parse(buf, (size_t)fsize, 0, &back);
+					free(buf);
+					close(fd);
+				}
+				fd = memfd_create("applog", MFD_CLOEXEC);
+				if (fd < 0)
+					abort();
+				fsize = 0;
+				bol = true;
+			}
+			size_t used = 0;
+			long long w = 0;
+			if (ps_applog_write(fd, &bol, now, (const char *)data + from, to - from, max - fsize, &used, &w) < 0 ||
+			    used == 0 || w > max - fsize)
 				abort();
-		free(back.data);
+			fsize += w;
+			from += used;
+			if (lseek(fd, 0, SEEK_CUR) != fsize)
+				abort();
+		}
+	}
+	if (fd >= 0) {
+		uint8_t *buf = malloc((size_t)fsize + 1);
+		if (!buf || pread(fd, buf, (size_t)fsize, 0) != fsize)
+			abort();
+		parse(buf, (size_t)fsize, 0, &back);
 		free(buf);
 		close(fd);
 	}
+	if (back.len != size || (size && memcmp(back.data, data, size)) || back.stamped != back.n_lines)
+		abort();
+	for (size_t i = 0; i < back.n_lines && i < 4096; i++)
+		if (back.ts[i] != now)
+			abort();
+	free(back.data);
 	free(whole.data);
 	free(cut1.data);
 	free(cut7.data);

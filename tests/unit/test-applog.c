@@ -52,15 +52,40 @@ static void write_stamps_lines(void **state)
 	int fd = memfd_create("log", MFD_CLOEXEC);
 	bool bol = true;
 	long long w = 0;
+	size_t used = 0;
 
 	assert_true(fd >= 0);
 	/* a line cut by the app: its stamp is the time of its start */
-	assert_int_equal(ps_applog_write(fd, &bol, T0, "one\ntw", 6, &w), 0);
+	assert_int_equal(ps_applog_write(fd, &bol, T0, "one\ntw", 6, 1 << 20, &used, &w), 0);
 	assert_int_equal(w, 6 + 2 * (PS_APPLOG_STAMP_LEN));
+	assert_int_equal(used, 6);
 	assert_false(bol);
-	assert_int_equal(ps_applog_write(fd, &bol, T1, "o\nthree\n", 8, &w), 0);
+	assert_int_equal(ps_applog_write(fd, &bol, T1, "o\nthree\n", 8, 1 << 20, &used, &w), 0);
 	assert_true(bol);
 	assert_string_equal(read_back(fd), S0 "one\n" S0 "two\n" S1 "three\n");
+	close(fd);
+}
+
+static void write_stops_at_max(void **state)
+{
+	(void)state;
+	int fd = memfd_create("log", MFD_CLOEXEC);
+	bool bol = true;
+	long long w = 0;
+	size_t used = 0;
+
+	assert_true(fd >= 0);
+	/* room for "one\n" and 3 bytes of the next line, stamps included */
+	assert_int_equal(ps_applog_write(fd, &bol, T0, "one\nlonger\n", 11, 2 * PS_APPLOG_STAMP_LEN + 7, &used, &w), 0);
+	assert_int_equal(used, 7);
+	assert_int_equal(w, 2 * PS_APPLOG_STAMP_LEN + 7);
+	assert_false(bol);
+	assert_string_equal(read_back(fd), S0 "one\n" S0 "lon");
+	/* no room for a stamp and a byte: nothing */
+	bol = true;
+	assert_int_equal(ps_applog_write(fd, &bol, T0, "x\n", 2, PS_APPLOG_STAMP_LEN, &used, &w), 0);
+	assert_int_equal(used, 0);
+	assert_int_equal(w, 0);
 	close(fd);
 }
 
@@ -112,6 +137,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(write_stamps_lines),
+		cmocka_unit_test(write_stops_at_max),
 		cmocka_unit_test(parse_lines_and_pieces),
 		cmocka_unit_test(stamp_parse),
 	};
