@@ -378,7 +378,9 @@ static int print_logs(ps_pod *p, int appfd, bool follow_flag, long long tail_n, 
 		ps_applog_parser_init(&pp, f == start_file ? start_off : 0);
 		if ((r = feed(fds[f], &pp)) < 0)
 			goto out;
-		if (f == 0 || !follow_flag || p->state != PS_STATE_RUNNING)
+		/* The live end of a running pod's log may hold a stamp being
+		 * written: not printed as text (--follow reads on). */
+		if (f == 0 || p->state != PS_STATE_RUNNING)
 			ps_applog_parser_flush(&pp);
 	}
 	if (follow_flag && p->state == PS_STATE_RUNNING) {
