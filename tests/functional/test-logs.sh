@@ -149,6 +149,30 @@ else
 fi
 exec 3<&- 4<&-
 
+t_begin "--follow across a rotation: every line once, in order, without stamps"
+# 1500 lines of ~9 bytes (+31 of stamp): ~60 KiB, one rotation at 32Ki, so
+# nothing is rotated away before the follower reads it.
+cat >"$T_SCRATCH/frot.json" <<EOF
+{"version": 1, "volumes": [{"name": "ctl", "kind": "host", "source": "$T_SCRATCH"}],
+ "apps": [{"name": "big", "image": "$ROOT", "logSize": "32Ki", "mounts": [{"volume": "ctl", "path": "/ctl"}],
+  "exec": ["sh", "-c", "read x </ctl/go; i=0; while [ \$i -lt 1500 ]; do echo line \$i; i=\$((i+1)); done"]}]}
+EOF
+if expect_exit 0 "$PODCTL" run --detach --manifest "$T_SCRATCH/frot.json" && FR=$OUT; then
+	"$PODCTL" logs --follow "$FR" >"$T_SCRATCH/frot.out" 2>&1 &
+	fpid=$!
+	t_bg "$fpid"
+	timeout 20 sh -c "echo go >'$T_SCRATCH/go'"
+	timeout 30 "$PODCTL" wait "$FR" >/dev/null
+	if wait "$fpid" && [ -f "$PODCTL_DIR/pods/run/$FR/apps/big/log.1" ] &&
+		[ "$(cat "$T_SCRATCH/frot.out")" = "$(for ((i = 0; i < 1500; i++)); do echo "line $i"; done)" ]; then
+		t_ok
+	else
+		t_fail "$(wc -l <"$T_SCRATCH/frot.out") lines; first lines: $(head -3 "$T_SCRATCH/frot.out" | tr '\n' '|')"
+	fi
+else
+	t_fail "see above"
+fi
+
 t_begin "init apps: offered when --app is missing, and their logs printed"
 cat >"$T_SCRATCH/init.json" <<EOF
 {"version": 1, "initApps": [{"name": "setup", "image": "$ROOT", "exec": ["echo", "from init"]}],
