@@ -20,6 +20,7 @@
 #include <podstore/markers.h>
 #include <podstore/pod.h>
 #include <podstore/podname.h>
+#include <podstore/uidrange.h>
 #include "util.h"
 
 /* How often a reader re-searches when the pod moved under it. Each retry
@@ -424,6 +425,8 @@ int ps_pod_destroy(ps_pod *p, ps_error **err)
 	if (r < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "remove %s/pods/garbage/%s",
 		                    ps_store_path(p->store), p->uuid);
+	/* Its user-namespace range is free again (should this fail, gc's sweep). */
+	ps_idrange_release(p->store, p->uuid, NULL);
 	return 0;
 }
 

@@ -52,7 +52,7 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 		return mount_copied_rootfs(pod, a, err);
 	}
 	_cleanup_free_ char *lower = NULL;
-	r = ps_app_image_lowerdir(img, &lower, err);
+	r = s1_userns_lowerdir(pod, a, img, &lower, err); /* idmapped with --private-users */
 	ps_app_image_free(img);
 	if (r < 0)
 		return ps_error_prefix(err, r, "app %s", name);
