@@ -220,7 +220,7 @@ int ps_shifted_tree_get(int data_fd, const char *layer, const ps_idrange *r, cha
 		*ret = TAKE_PTR(final);
 		return 0; /* made once, by us or another pod of the range */
 	}
-	if (ps_mkdirat_p(data_fd, rangedir, 0755) < 0)
+	if (ps_mkdirat_p(data_fd, PS_SHIFTED_DIR, 0755) < 0 || ps_mkdirat_p(data_fd, rangedir, 0755) < 0)
 		return ps_error_errno(err, "create %s", rangedir);
 	ps_rm_rf_at(data_fd, tmp); /* ours, from an earlier failure */
 	if (mkdirat(data_fd, tmp, 0755) < 0)

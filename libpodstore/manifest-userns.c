@@ -59,6 +59,10 @@ int ps_private_users_parse(json_object *o, const ps_jpath *p, ps_private_users *
 		return r;
 	if (r == 0)
 		pu.range.gid = pu.range.uid;
+	if (pu.range.size == 0) {
+		const ps_jpath ps = PS_JPATH_KEY(p, "size");
+		return ps_manifest_invalid(err, &ps, "must be at least 1");
+	}
 	r = ps_private_users_check(&pu, p, err);
 	if (r < 0)
 		return r;
