@@ -200,6 +200,64 @@ int ps_tree_copy_shifted(int src_fd, int dst_fd, const ps_idrange *r, ps_error *
 	return ret;
 }
 
+static int shift_in_place(int dir, const ps_idrange *r, const char *path, ps_error **err)
+{
+	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return ps_error_errno(err, "%s: open", *path ? path : "/");
+	}
+	while ((de = readdir(d)) && rc >= 0) {
+		struct stat st;
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if (fstatat(dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = ps_error_errno(err, "%s/%s: stat", path, de->d_name);
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			_cleanup_free_ char *sub = ps_strdup_printf("%s/%s", path, de->d_name);
+			_cleanup_close_ int sfd = openat(dir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (!sub || sfd < 0) {
+				rc = ps_error_errno(err, "%s/%s: open", path, de->d_name);
+				break;
+			}
+			rc = shift_in_place(sfd, r, sub, err);
+			if (rc < 0)
+				break;
+		}
+		/* Hardlinked files are met more than once: shift each inode once. */
+		if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && st.st_uid >= r->uid &&
+		    st.st_uid - r->uid < r->size && st.st_gid >= r->gid && st.st_gid - r->gid < r->size)
+			continue;
+		if (fchownat(dir, de->d_name, shift_id(r->uid, r->size, st.st_uid),
+		             shift_id(r->gid, r->size, st.st_gid), AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (!S_ISLNK(st.st_mode) && (st.st_mode & 06000) &&
+		     fchmodat(dir, de->d_name, st.st_mode & 07777, 0) < 0)) {
+			rc = ps_error_errno(err, "%s/%s: chown", path, de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+int ps_tree_shift_in_place(int dir_fd, const ps_idrange *r, ps_error **err)
+{
+	struct stat st;
+	int rc = shift_in_place(dir_fd, r, "", err);
+
+	if (rc >= 0 && fstat(dir_fd, &st) == 0 &&
+	    fchown(dir_fd, shift_id(r->uid, r->size, st.st_uid), shift_id(r->gid, r->size, st.st_gid)) < 0)
+		rc = ps_error_errno(err, "/: chown");
+	return rc;
+}
+
 int ps_shifted_tree_get(int data_fd, const char *layer, const ps_idrange *r, char **ret,
                         ps_error **err)
 {

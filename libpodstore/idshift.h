@@ -26,6 +26,10 @@ int ps_tree_copy_shifted(int src_fd, int dst_fd, const ps_idrange *r, ps_error *
 int ps_shifted_tree_get(int data_fd, const char *layer, const ps_idrange *r, char **ret,
                         ps_error **err);
 
+/* Shift the owners of the tree dir_fd in place (a pod's private copy of
+ * its image, "rootfs": "copy"), as ps_tree_copy_shifted() would. */
+int ps_tree_shift_in_place(int dir_fd, const ps_idrange *r, ps_error **err);
+
 /* Remove shifted copies whose tree is gone from images/trees. */
 int ps_shifted_trees_sweep(int data_fd, ps_error **err);
 

@@ -921,7 +921,7 @@ static void setup(struct supervisor *sv)
 		fail_early(pod, &err);
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
-		if (rootfs_mount_app(pod, a, &err) < 0 || rootfs_write_etc(pod, a, &err) < 0) {
+		if (rootfs_mount_app(pod, a, &err) < 0 || s1_userns_write_etc(pod, a, &err) < 0) {
 			set_status(pod, a, APP_FAILED, err->msg);
 			fail_early(pod, &err);
 		}

@@ -158,6 +158,13 @@ int s1_userns_setup(struct pod *pod, int *flags, ps_error **err);
 int s1_userns_lowerdir(struct pod *pod, struct app *a, const ps_app_image *img, char **ret,
                        ps_error **err);
 int s1_userns_join(int fd);
+/* rootfs_write_etc() as the pod's root (file system ids) with a user ns:
+ * what it writes is the pod root's, and an idmapped mount takes it. */
+int s1_userns_write_etc(struct pod *pod, struct app *a, ps_error **err);
+/* The app's copied rootfs (no overlayfs) at target (relative to the data
+ * dir, our cwd) made the pod root's: its owners shifted in place, then
+ * bound on itself nosuid, nodev. */
+int s1_userns_bind_copied(struct pod *pod, struct app *a, const char *target, ps_error **err);
 
 /* rootfs.c: a tmpfs of stage1's mount ns holding the pod's device nodes. */
 int rootfs_make_devices(struct pod *pod, ps_error **err);

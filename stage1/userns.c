@@ -28,6 +28,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -298,6 +299,40 @@ out:
 	for (size_t i = 0; i < n; i++)
 		free(paths[i]);
 	free(paths);
+	return r;
+}
+
+int s1_userns_bind_copied(struct pod *pod, struct app *a, const char *target, ps_error **err)
+{
+	(void)a;
+	/* The copy is the pod's own: shift its owners where it lies. Not an
+	 * idmapped bind: stage1 and the app's setup create files in it (the
+	 * /etc files, mount points) as host root, which an idmapped mount
+	 * refuses (EOVERFLOW: host uid 0 has no id there). */
+	s1_debug("copied rootfs %s: chown into the pod's range", target);
+	_cleanup_close_ int fd = open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ps_error_errno(err, "open copied rootfs");
+	int r = ps_tree_shift_in_place(fd, &pod->idrange, err);
+	if (r < 0)
+		return ps_error_prefix(err, r, "copied rootfs");
+	if (mount(target, target, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) < 0)
+		return ps_error_errno(err, "bind copied rootfs");
+	return 0;
+}
+
+int s1_userns_write_etc(struct pod *pod, struct app *a, ps_error **err)
+{
+	if (pod->userns_fd < 0)
+		return rootfs_write_etc(pod, a, err);
+	/* Our capabilities over files go while fsuid is not 0: we write as
+	 * the pod's root would, and the owner is the pod root's. */
+	setfsgid(pod->idrange.gid);
+	setfsuid(pod->idrange.uid);
+	int r = rootfs_write_etc(pod, a, err);
+	setfsuid(0);
+	setfsgid(0);
 	return r;
 }
 

@@ -353,6 +353,13 @@ fallback_dir() {
 }
 check "the fallback for a rootfs dir used in place (copied per pod)" fallback_dir
 
+copied_rootfs() {
+	expect_exit 0 env PODCTL_NO_OVERLAY=1 "$P" run --private-users "$ROOT" -- sh -c '
+		stat -c %u:%g / /bin/busybox /etc/hosts; echo x >/etc/w && echo wrote' || why "$ERR" || return 1
+	[ "$(printf '%s\n' "$OUT" | tr '\n' ' ')" = "0:0 0:0 0:0 wrote " ] || why "$OUT"
+}
+check "without overlayfs the pod's private copy is chown'ed into its range" copied_rootfs
+
 idmapped() {
 	expect_exit 0 "$P" run --private-users --uuid-file-save="$T_SCRATCH/ui" ubb -- true || why "$ERR" || return 1
 	[ -d "$PODCTL_DIR/pods/run/$(cat "$T_SCRATCH/ui")/apps/ubb/idmap/0" ] || why "no idmapped layer"
