@@ -123,6 +123,31 @@ static int record_read(int dirfd, const char *name, ps_idrange *ret)
 	return ps_idrange_parse(buf, ret);
 }
 
+/* A record's name, "<uuid>.<uid>-<gid>-<size>": the table is read with one
+ * readdir and no file opened. Its content says the same (for people). */
+static int record_name(const char *uuid, const ps_idrange *r, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s.%" PRIu32 "-%" PRIu32 "-%" PRIu32, uuid, r->uid, r->gid, r->size);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int record_name_parse(const char *name, char uuid[PS_UUID_LEN + 1], ps_idrange *ret)
+{
+	char line[64];
+
+	if (strlen(name) <= PS_UUID_LEN + 1 || name[PS_UUID_LEN] != '.')
+		return -EBADMSG;
+	memcpy(uuid, name, PS_UUID_LEN);
+	uuid[PS_UUID_LEN] = '\0';
+	if (!ps_uuid_is_valid(uuid))
+		return -EBADMSG;
+	snprintf(line, sizeof(line), "%s", name + PS_UUID_LEN + 1);
+	for (char *c = line; *c; c++)
+		if (*c == '-')
+			*c = ' ';
+	return ps_idrange_parse(line, ret);
+}
+
 static bool pod_dir_exists(ps_store *s, const char *uuid)
 {
 	struct stat st;
@@ -133,10 +158,10 @@ static bool pod_dir_exists(ps_store *s, const char *uuid)
 	return false;
 }
 
-/* Each record of the locked table: fn(uuid, range, data); a record that
- * cannot be read counts as taking nothing but is kept (and reported as
- * size 0) — except by the sweep, which drops it when its pod is gone. */
-typedef int (*record_fn)(int dirfd, const char *uuid, const ps_idrange *r, void *data);
+/* Each record of the locked table: fn(dirfd, name, uuid, range, data).
+ * Entries that are not records (the atomic writes' tmp files) are skipped. */
+typedef int (*record_fn)(int dirfd, const char *name, const char *uuid, const ps_idrange *r,
+                         void *data);
 
 static int table_each(int dirfd, record_fn fn, void *data, ps_error **err)
 {
@@ -151,12 +176,11 @@ static int table_each(int dirfd, record_fn fn, void *data, ps_error **err)
 		return ps_error_errno(err, "read the id range table");
 	}
 	while ((de = readdir(d))) {
-		ps_idrange rg = { 0 };
-		if (!ps_uuid_is_valid(de->d_name))
-			continue; /* ".", "..", tmp files of the atomic writes */
-		if (record_read(dirfd, de->d_name, &rg) < 0)
-			rg.size = 0;
-		r = fn(dirfd, de->d_name, &rg, data);
+		char uuid[PS_UUID_LEN + 1];
+		ps_idrange rg;
+		if (record_name_parse(de->d_name, uuid, &rg) < 0)
+			continue;
+		r = fn(dirfd, de->d_name, uuid, &rg, data);
 		if (r < 0)
 			break;
 	}
@@ -172,18 +196,17 @@ struct collect {
 	ps_idrange own;
 };
 
-static int collect_one(int dirfd, const char *uuid, const ps_idrange *r, void *data)
+static int collect_one(int dirfd, const char *name, const char *uuid, const ps_idrange *r, void *data)
 {
 	struct collect *c = data;
 
 	(void)dirfd;
+	(void)name;
 	if (c->skip && streq(uuid, c->skip)) {
-		c->own_found = r->size > 0;
+		c->own_found = true;
 		c->own = *r;
 		return 0;
 	}
-	if (!r->size)
-		return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 16;
 		ps_idrange *v = realloc(c->v, cap * sizeof(*v));
@@ -201,7 +224,7 @@ int ps_idrange_allocate(ps_store *s, const char *uuid, const ps_idrange *want, p
 {
 	struct collect c = { .skip = uuid };
 	ps_idrange got;
-	char buf[RECORD_MAX];
+	char buf[RECORD_MAX], name[RECORD_MAX + PS_UUID_LEN];
 	int r;
 
 	if (!ps_uuid_is_valid(uuid))
@@ -241,11 +264,24 @@ int ps_idrange_allocate(ps_store *s, const char *uuid, const ps_idrange *want, p
 		return ps_error_set(err, PS_ERR_BUSY, ENOSPC, "no free id range for a user namespace");
 	}
 	free(c.v);
+	/* A pod asking for another range than it has: that one goes. */
+	if (c.own_found && record_name(uuid, &c.own, name, sizeof(name)) == 0)
+		unlinkat(fd, name, 0);
 	ps_idrange_format(&got, buf, sizeof(buf));
-	r = ps_write_file_at(fd, uuid, buf, strlen(buf), 0644, PS_WRITE_DURABLE, err);
+	if (record_name(uuid, &got, name, sizeof(name)) < 0)
+		return ps_error_set(err, PS_ERR_FAILED, ENAMETOOLONG, "record id range");
+	r = ps_write_file_at(fd, name, buf, strlen(buf), 0644, PS_WRITE_DURABLE, err);
 	if (r < 0)
 		return ps_error_prefix(err, r, "record id range");
 	*ret = got;
+	return 0;
+}
+
+static int release_one(int dirfd, const char *name, const char *uuid, const ps_idrange *r, void *data)
+{
+	(void)r;
+	if (streq(uuid, (const char *)data))
+		unlinkat(dirfd, name, 0);
 	return 0;
 }
 
@@ -268,9 +304,7 @@ int ps_idrange_release(ps_store *s, const char *uuid, ps_error **err)
 			ps_error_free(&e);
 		return fd;
 	}
-	if (unlinkat(fd, uuid, 0) < 0 && errno != ENOENT)
-		return ps_error_errno(err, "release id range of pod %s", uuid);
-	return 0;
+	return table_each(fd, release_one, (void *)uuid, err);
 }
 
 struct sweep {
@@ -278,12 +312,12 @@ struct sweep {
 	unsigned removed;
 };
 
-static int sweep_one(int dirfd, const char *uuid, const ps_idrange *r, void *data)
+static int sweep_one(int dirfd, const char *name, const char *uuid, const ps_idrange *r, void *data)
 {
 	struct sweep *sw = data;
 
 	(void)r;
-	if (!pod_dir_exists(sw->s, uuid) && unlinkat(dirfd, uuid, 0) == 0)
+	if (!pod_dir_exists(sw->s, uuid) && unlinkat(dirfd, name, 0) == 0)
 		sw->removed++;
 	return 0;
 }

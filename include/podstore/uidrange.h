@@ -6,9 +6,11 @@
  * User-namespace id ranges: which host uids and gids a pod's ids 0…size-1
  * map to (--private-users, manifest "privateUsers").
  *
- * The allocation table is $DIR/userns/<uuid>, one small file per pod that
- * holds a range ("UID GID SIZE\n"), created, read and removed only under an
- * exclusive flock on $DIR/userns (the store's range lock). A range is
+ * The allocation table is $DIR/userns/<uuid>.<uid>-<gid>-<size>, one small
+ * file per pod (holding "UID GID SIZE\n" too, for people), created, listed
+ * and removed only under an exclusive flock on $DIR/userns (the store's
+ * range lock). The names say it all: an allocation is one readdir, no file
+ * is opened. A range is
  * allocated there for a pod whose dir exists (prepare has created it), so a
  * record whose pod dir is gone from every state dir is stale: gc removes it
  * (ps_idrange_sweep), and destroying a pod releases its record. Two pods'
