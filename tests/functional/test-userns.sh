@@ -30,6 +30,8 @@ check() {
 records() { cat "$PODCTL_DIR"/userns/*-* 2>/dev/null; }
 # The pod's own record (pods/*/UUID/userns).
 pod_range() { cat "$PODCTL_DIR"/pods/*/"$1"/userns; }
+# The pod's range into R1 (uid) R2 (gid) R3 (size).
+range_of() { read -r R1 R2 R3 < <(pod_range "$1"); }
 # uid_map's one line "0 UID SIZE" (spaces squeezed) from a uid_map text.
 squeeze() { tr -s ' \t' ' ' | sed 's/^ //; s/ $//'; }
 # Do the "UID GID SIZE" lines on stdin overlap (uids or gids)? Exit 0 when disjoint.
@@ -58,12 +60,12 @@ uid_map() {
 	local u range map
 	u=$(cat "$T_SCRATCH/u1")
 	range=$(pod_range "$u") || why "no userns record in the pod dir" || return 1
-	set -- $range
+	range_of "$u"
 	map=$(printf '%s\n' "$OUT" | sed -n 1p | squeeze)
 	[ "$map" != "0 0 4294967295" ] || why "identity map: $OUT" || return 1
-	[ "$map" = "0 $1 $3" ] || why "uid_map $map, pod record $range" || return 1
-	[ "$(printf '%s\n' "$OUT" | sed -n 2p | squeeze)" = "0 $2 $3" ] || why "gid_map: $OUT" || return 1
-	[ "$1" -ge 65536 ] || why "the range starts at $1, in the host's ordinary ids" || return 1
+	[ "$map" = "0 $R1 $R3" ] || why "uid_map $map, pod record $range" || return 1
+	[ "$(printf '%s\n' "$OUT" | sed -n 2p | squeeze)" = "0 $R2 $R3" ] || why "gid_map: $OUT" || return 1
+	[ "$R1" -ge 65536 ] || why "the range starts at $R1, in the host's ordinary ids" || return 1
 	[ "$(printf '%s\n' "$OUT" | sed -n 3,4p | tr '\n' ' ')" = "0 0 " ] || why "ids inside: $OUT"
 }
 check "/proc/self/uid_map inside is not the identity: 0 maps to the pod's recorded range" uid_map
@@ -93,8 +95,8 @@ host_volume() {
 		sh -c 'echo hi >/v/made-by-pod && stat -c "%u:%g" /v/made-by-pod /v/rootfile' || why "$ERR $OUT" || return 1
 	local range
 	range=$(pod_range "$(cat "$T_SCRATCH/u2")")
-	set -- $range
-	[ "$(stat -c %u:%g "$T_SCRATCH/vol/made-by-pod")" = "$1:$2" ] ||
+	range_of "$(cat "$T_SCRATCH/u2")"
+	[ "$(stat -c %u:%g "$T_SCRATCH/vol/made-by-pod")" = "$R1:$R2" ] ||
 		why "host owner $(stat -c %u:%g "$T_SCRATCH/vol/made-by-pod"), range $range" || return 1
 	# Inside: its own file is root's, the host root's file is nobody's.
 	[ "$(printf '%s\n' "$OUT" | tr '\n' ' ')" = "0:0 65534:65534 " ] || why "owners inside: $OUT"
@@ -185,11 +187,11 @@ enter_userns() {
 	local u=$OUT map
 	expect_exit 0 "$P" enter "$u" sh -c 'cat /proc/self/uid_map; id -u' || why "$ERR" || return 1
 	local got=$OUT
-	set -- $(pod_range "$u")
+	range_of "$u"
 	map=$(printf '%s\n' "$got" | sed -n 1p | squeeze)
 	echo go >"$T_SCRATCH/ctl/go"
 	"$P" status --wait=30s "$u" >/dev/null || why "pod did not end" || return 1
-	[ "$map" = "0 $1 $3" ] || why "enter: $got" || return 1
+	[ "$map" = "0 $R1 $R3" ] || why "enter: $got" || return 1
 	[ "$(printf '%s\n' "$got" | sed -n 2p)" = 0 ] || why "enter: $got"
 }
 check "enter joins the pod's user namespace" enter_userns
@@ -246,7 +248,7 @@ released() {
 	expect_exit 0 "$P" rm "$u" || why "$ERR" || return 1
 	n1=$(records | wc -l)
 	[ "$n1" -eq $((n0 - 1)) ] || why "rm: $n0 records before, $n1 after" || return 1
-	! ls "$PODCTL_DIR/userns" | grep -q "^$u" || why "rm left the record" || return 1
+	! compgen -G "$PODCTL_DIR/userns/$u.*" >/dev/null || why "rm left the record" || return 1
 	expect_exit 0 "$P" gc --grace-period=0s --expire-prepared=0s || why "gc: $ERR" || return 1
 	[ -z "$(records)" ] || why "gc left records: $(records)"
 }
@@ -254,8 +256,8 @@ check "rm releases the pod's range; gc releases every collected pod's" released
 
 reuse() {
 	expect_exit 0 "$P" prepare --private-users "$ROOT" -- true || why "$ERR" || return 1
-	set -- $(pod_range "$OUT")
-	[ "$1" = 1048576 ] || why "the lowest range is not reused: $*"
+	range_of "$OUT"
+	[ "$R1" = 1048576 ] || why "the lowest range is not reused: $R1"
 }
 check "a released range is given again (the lowest free one)" reuse
 "$P" gc --expire-prepared=0s >/dev/null 2>&1
@@ -329,7 +331,8 @@ fallback() {
 	expect_exit 0 env PODCTL_STAGE1_NO_IDMAP=1 "$P" run --private-users --uuid-file-save="$T_SCRATCH/uf" ubb -- sh -c '
 		stat -c "%u:%g" / /bin/busybox; cat /proc/self/uid_map; echo x >/etc/w && echo wrote' || why "$ERR $OUT" || return 1
 	u=$(cat "$T_SCRATCH/uf")
-	set -- $(pod_range "$u")
+	range_of "$u"
+	set -- "$R1" "$R2" "$R3"
 	[ "$(printf '%s\n' "$OUT" | sed -n 1,2p | tr '\n' ' ')" = "0:0 0:0 " ] || why "owners: $OUT" || return 1
 	printf '%s\n' "$OUT" | grep -qx wrote || why "$OUT" || return 1
 	local copy
