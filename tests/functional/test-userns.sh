@@ -267,10 +267,13 @@ check "a released range is given again (the lowest free one)" reuse
 killed_prepare() {
 	local n=1 leaked=""
 	while [ "$n" -le 30 ]; do
+		# (a subshell that waits, so the shell's "Killed" goes to /dev/null)
 		(strace -f -o /dev/null -e trace=renameat,renameat2,rename \
 			-e inject=renameat,renameat2,rename:signal=SIGKILL:when="$n" \
-			"$P" prepare --private-users "$ROOT" -- true) >/dev/null 2>&1
-		local rc=$?
+			"$P" prepare --private-users "$ROOT" -- true
+		echo $? >"$T_SCRATCH/kill-rc") >/dev/null 2>&1
+		local rc
+		rc=$(cat "$T_SCRATCH/kill-rc")
 		"$P" gc --grace-period=0s --expire-prepared=0s >/dev/null 2>&1
 		[ -z "$(records)" ] || leaked="$leaked $n"
 		[ "$rc" -eq 0 ] && break # no rename left to kill it at
