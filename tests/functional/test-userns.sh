@@ -180,7 +180,7 @@ check "a non-root user in the pod runs the image's programs, without capabilitie
 
 # A dir the pod's root may enter (the scratch dir is 0700).
 mkdir -m 0755 "$T_SCRATCH/ctl"
-mkfifo "$T_SCRATCH/ctl/go" "$T_SCRATCH/ctl/go2"
+mkfifo "$T_SCRATCH/ctl/go" "$T_SCRATCH/ctl/go-one" "$T_SCRATCH/ctl/go-two"
 enter_userns() {
 	expect_exit 0 "$P" run --private-users --detach --wait-ready=30s -v "$T_SCRATCH/ctl:/ctl" "$ROOT" -- \
 		sh -c 'read x </ctl/go' || why "$ERR" || return 1
@@ -196,6 +196,24 @@ enter_userns() {
 }
 check "enter joins the pod's user namespace" enter_userns
 
+# An exec probe runs in the pod's user namespace too: it passes only where
+# uid 0 maps to something else than host root (and only as that user).
+probe_userns() {
+	cat >"$T_SCRATCH/m-probe.json" <<EOF
+{"version": 1, "privateUsers": true,
+ "apps": [{"name": "a", "image": "$ROOT", "exec": ["sh", "-c", "read x </ctl/go"], "statusGoal": "READY",
+           "mounts": [{"volume": "ctl", "path": "/ctl"}],
+           "readinessProbe": {"exec": {"command": ["sh", "-c", "[ \"\$(awk '{print \$2}' /proc/self/uid_map)\" != 0 ] && [ \"\$(id -u)\" = 0 ]"]},
+                              "periodSeconds": 1}}],
+ "volumes": [{"name": "ctl", "kind": "host", "source": "$T_SCRATCH/ctl"}]}
+EOF
+	expect_exit 0 "$P" run --detach --wait-ready=20s --manifest "$T_SCRATCH/m-probe.json" || why "never ready: $ERR" || return 1
+	local u=$OUT
+	echo go >"$T_SCRATCH/ctl/go"
+	"$P" status --wait=30s "$u" >/dev/null || why "pod did not end"
+}
+check "an exec readiness probe runs in the pod's user namespace" probe_userns
+
 # --- ranges: concurrent, racing, released ---------------------------------------------
 
 # The range of a running pod's app, read from the host.
@@ -208,16 +226,15 @@ app_map() { # UUID
 two_at_once() {
 	local a b ma mb
 	expect_exit 0 "$P" run --private-users --detach --wait-ready=30s --name=one -v "$T_SCRATCH/ctl:/ctl" "$ROOT" -- \
-		sh -c 'read x </ctl/go2' || why "$ERR" || return 1
+		sh -c 'read x </ctl/go-one' || why "$ERR" || return 1
 	a=$OUT
 	expect_exit 0 "$P" run --private-users --detach --wait-ready=30s --name=two -v "$T_SCRATCH/ctl:/ctl" "$ROOT" -- \
-		sh -c 'read x </ctl/go2' || why "$ERR" || return 1
+		sh -c 'read x </ctl/go-two' || why "$ERR" || return 1
 	b=$OUT
 	ma=$(app_map "$a" "$(ls "$PODCTL_DIR/pods/run/$a/apps")")
 	mb=$(app_map "$b" "$(ls "$PODCTL_DIR/pods/run/$b/apps")")
-	# Two readers of the fifo: one write may wake both or one; write twice.
-	echo go >"$T_SCRATCH/ctl/go2"
-	"$P" status --wait=1s "$a" >/dev/null 2>&1 || echo go >"$T_SCRATCH/ctl/go2"
+	echo go >"$T_SCRATCH/ctl/go-one"
+	echo go >"$T_SCRATCH/ctl/go-two"
 	"$P" status --wait=30s "$a" >/dev/null && "$P" status --wait=30s "$b" >/dev/null || why "pods did not end" || return 1
 	[ -n "$ma" ] && [ -n "$mb" ] || why "no maps: '$ma' '$mb'" || return 1
 	printf '%s %s\n%s %s\n' "${ma#0 }" "${ma##* }" "${mb#0 }" "${mb##* }" | awk '{print $1, $1, $2}' |
