@@ -37,7 +37,10 @@ static int copy_xattrs(int from, int to, const char *path, ps_error **err)
 	if (n < 0)
 		return errno == ENOTSUP ? 0 : ps_error_errno(err, "%s: list xattrs", path);
 	for (char *name = list; name < list + n; name += strlen(name) + 1) {
-		if (!ps_xattr_allowed(name))
+		/* The image's own, and the opaque mark our extractor set (the
+		 * source is a tree of the store, or a rootfs dir used in place
+		 * whose overlay xattrs the overlay would have read anyway). */
+		if (!ps_xattr_allowed(name) && !streq(name, OVERLAY_OPAQUE_XATTR))
 			continue;
 		ssize_t len = fgetxattr(from, name, value, sizeof(value));
 		if (len < 0)

@@ -383,6 +383,44 @@ copied_rootfs() {
 }
 check "without overlayfs the pod's private copy is chown'ed into its range" copied_rootfs
 
+# Three layers: the second removes a file and a dir's content (whiteouts),
+# the third makes a dir opaque: with and without idmapped mounts, the pod
+# sees the merged image.
+layers() {
+	command -v umoci >/dev/null || return 0
+	local W=$T_SCRATCH/wh
+	mkdir -p "$W"
+	(
+		set -e
+		cd "$W"
+		umoci init --layout img
+		umoci new --image img:t
+		umoci unpack --image img:t b
+		cp -a "$ROOT/." b/rootfs/
+		echo mark >b/rootfs/etc/imgmark
+		mkdir -p b/rootfs/d b/rootfs/o && echo a >b/rootfs/d/a && echo a >b/rootfs/o/a
+		umoci repack --image img:t b
+		rm -rf b
+		umoci unpack --image img:t b
+		rm b/rootfs/etc/imgmark
+		rm -rf b/rootfs/d && mkdir b/rootfs/d && echo b >b/rootfs/d/b
+		umoci repack --image img:t b
+		rm -rf b
+		# an opaque dir (umoci writes file whiteouts itself)
+		mkdir -p l3/o && touch l3/o/.wh..wh..opq && echo b >l3/o/b
+		tar -C l3 -cf l3.tar o
+		umoci raw add-layer --image img:t l3.tar
+	) >"$W/umoci.log" 2>&1 || why "umoci: $(tail -2 "$W/umoci.log")" || return 1
+	expect_exit 0 "$P" image import -q "$W/img" --name wh:1 || why "$ERR" || return 1
+	local e
+	for e in 0 1; do
+		expect_exit 0 env PODCTL_STAGE1_NO_IDMAP=$e "$P" run --private-users wh:1 -- sh -c '
+			[ ! -e /etc/imgmark ] && echo gone; ls /d /o; stat -c %u:%g /d/b /bin/busybox' || why "$ERR" || return 1
+		[ "$(printf '%s\n' "$OUT" | tr '\n' ' ')" = "gone /d: b  /o: b 0:0 0:0 " ] || why "NO_IDMAP=$e: $OUT" || return 1
+	done
+}
+check "layers with whiteouts and an opaque dir, idmapped and as chown'ed copies" layers
+
 idmapped() {
 	expect_exit 0 "$P" run --private-users --uuid-file-save="$T_SCRATCH/ui" ubb -- true || why "$ERR" || return 1
 	[ -d "$PODCTL_DIR/pods/run/$(cat "$T_SCRATCH/ui")/apps/ubb/idmap/0" ] || why "no idmapped layer"
