@@ -414,7 +414,7 @@ layers() {
 	expect_exit 0 "$P" image import -q "$W/img" --name wh:1 || why "$ERR" || return 1
 	local e
 	for e in 0 1; do
-		expect_exit 0 env PODCTL_STAGE1_NO_IDMAP=$e "$P" run --private-users wh:1 -- sh -c '
+		expect_exit 0 env PODCTL_STAGE1_NO_IDMAP="$e" "$P" run --private-users wh:1 -- sh -c '
 			[ ! -e /etc/imgmark ] && echo gone; ls /d /o; stat -c %u:%g /d/b /bin/busybox' || why "$ERR" || return 1
 		[ "$(printf '%s\n' "$OUT" | tr '\n' ' ')" = "gone /d: b  /o: b 0:0 0:0 " ] || why "NO_IDMAP=$e: $OUT" || return 1
 	done
