@@ -285,8 +285,10 @@ static int release_one(int dirfd, const char *name, const char *uuid, const ps_i
 	return 0;
 }
 
-int ps_idrange_release(ps_store *s, const char *uuid, ps_error **err)
+int ps_idrange_release(ps_store *s, const char *uuid, const ps_idrange *rg, ps_error **err)
 {
+	char name[RECORD_MAX + PS_UUID_LEN];
+
 	ps_error *e = NULL;
 
 	if (!ps_uuid_is_valid(uuid))
@@ -303,6 +305,11 @@ int ps_idrange_release(ps_store *s, const char *uuid, ps_error **err)
 		else
 			ps_error_free(&e);
 		return fd;
+	}
+	if (rg && record_name(uuid, rg, name, sizeof(name)) == 0) {
+		if (unlinkat(fd, name, 0) < 0 && errno != ENOENT)
+			return ps_error_errno(err, "release id range of pod %s", uuid);
+		return 0;
 	}
 	return table_each(fd, release_one, (void *)uuid, err);
 }

@@ -63,9 +63,10 @@ int ps_idrange_pick(const ps_idrange *taken, size_t n, ps_idrange *ret);
 int ps_idrange_allocate(ps_store *s, const char *uuid, const ps_idrange *want, ps_idrange *ret,
                         ps_error **err);
 
-/* Drop the pod's record (no record: 0). rm and gc call it through
- * ps_pod_destroy(). */
-int ps_idrange_release(ps_store *s, const char *uuid, ps_error **err);
+/* Drop the pod's record (no record: 0). With r (the pod's range, from its
+ * `userns` file) just that record goes, at constant cost; with NULL the
+ * table is searched. rm and gc call it through ps_pod_destroy(). */
+int ps_idrange_release(ps_store *s, const char *uuid, const ps_idrange *r, ps_error **err);
 
 /* Remove the records whose pod dir exists nowhere (a prepare killed between
  * its allocation and its cleanup, a destroy that failed half-way). gc calls

@@ -112,8 +112,8 @@ static void allocate_release(void **state)
 	ps_error_free(&err);
 
 	/* a's range is free again once released: the lowest slot is reused. */
-	assert_int_equal(ps_idrange_release(f->store, a, &err), 0);
-	assert_int_equal(ps_idrange_release(f->store, a, &err), 0); /* twice is fine */
+	assert_int_equal(ps_idrange_release(f->store, a, NULL, &err), 0);
+	assert_int_equal(ps_idrange_release(f->store, a, NULL, &err), 0); /* twice is fine */
 	char d[PS_UUID_LEN + 1];
 	fx_make_pod(f, PS_DIR_PREPARE, d);
 	assert_int_equal(ps_idrange_allocate(f->store, d, NULL, &again, &err), 0);
@@ -155,18 +155,44 @@ static void sweep_stale(void **state)
 	assert_int_equal(removed, 0);
 }
 
-/* Destroying a pod (rm, gc) releases its range. */
+/* Destroying a pod (rm, gc) releases the range its `userns` file names,
+ * without searching the table; a record the pod has no file for (killed
+ * before writing it) stays for the sweep. */
 static void destroy_releases(void **state)
 {
 	struct fx *f = *state;
-	char a[PS_UUID_LEN + 1];
-	ps_idrange ra, *list = NULL;
+	char a[PS_UUID_LEN + 1], b[PS_UUID_LEN + 1];
+	ps_idrange ra, rb, *list = NULL;
 	size_t n = 9;
+	unsigned removed = 0;
 	ps_error *err = NULL;
 
 	fx_make_pod(f, PS_DIR_RUN, a);
+	fx_make_pod(f, PS_DIR_RUN, b);
 	assert_int_equal(ps_idrange_allocate(f->store, a, NULL, &ra, &err), 0);
+	assert_int_equal(ps_idrange_allocate(f->store, b, NULL, &rb, &err), 0);
+	int fd = openat(ps_store_dir_fd(f->store, PS_DIR_RUN), a, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ps_idrange_pod_write(fd, &ra, &err), 0);
+	close(fd);
 	assert_int_equal(ps_pod_remove(f->store, a, &err), 0);
+	assert_int_equal(ps_pod_remove(f->store, b, &err), 0);
+	assert_int_equal(ps_idrange_list(f->store, &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_memory_equal(&list[0], &rb, sizeof(rb));
+	free(list);
+	assert_int_equal(ps_idrange_sweep(f->store, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	/* Releasing by range names the record exactly; a wrong range leaves it. */
+	char c[PS_UUID_LEN + 1];
+	ps_idrange rc, wrong = { 5, 5, 5 };
+	fx_make_pod(f, PS_DIR_RUN, c);
+	assert_int_equal(ps_idrange_allocate(f->store, c, NULL, &rc, &err), 0);
+	assert_int_equal(ps_idrange_release(f->store, c, &wrong, &err), 0);
+	assert_int_equal(ps_idrange_list(f->store, &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	free(list);
+	assert_int_equal(ps_idrange_release(f->store, c, &rc, &err), 0);
 	assert_int_equal(ps_idrange_list(f->store, &list, &n, &err), 0);
 	assert_int_equal(n, 0);
 	free(list);
