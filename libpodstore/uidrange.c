@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -329,6 +330,34 @@ static int sweep_one(int dirfd, const char *name, const char *uuid, const ps_idr
 	return 0;
 }
 
+/* ".<record>.tmp.<pid>" of an atomic write whose writer is dead (a prepare
+ * killed between writing its record and renaming it into place). */
+static void sweep_tmp(int dirfd)
+{
+	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		const char *t = de->d_name[0] == '.' ? strstr(de->d_name, ".tmp.") : NULL;
+		char *end;
+		if (!t)
+			continue;
+		errno = 0;
+		long pid = strtol(t + 5, &end, 10);
+		if (errno || *end || pid <= 0 || end == t + 5)
+			continue;
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
 int ps_idrange_sweep(ps_store *s, unsigned *ret_removed, ps_error **err)
 {
 	struct sweep sw = { .s = s };
@@ -343,6 +372,7 @@ int ps_idrange_sweep(ps_store *s, unsigned *ret_removed, ps_error **err)
 		return none ? 0 : ps_error_errno(err, "open %s/%s", ps_store_path(s), USERNS_DIR);
 	}
 	int r = table_each(fd, sweep_one, &sw, err);
+	sweep_tmp(fd);
 	if (ret_removed)
 		*ret_removed = sw.removed;
 	return r;
