@@ -203,7 +203,33 @@ int ps_tree_copy_shifted(int src_fd, int dst_fd, const ps_idrange *r, ps_error *
 	return ret;
 }
 
-static int shift_in_place(int dir, const ps_idrange *r, const char *path, ps_error **err)
+/* Inodes with more than one link already shifted (met again by another name). */
+struct seen {
+	struct { dev_t dev; ino_t ino; } *v;
+	size_t n, cap;
+};
+
+/* Whether st's inode was met before; else remember it. -ENOMEM on failure. */
+static int seen_before(struct seen *sn, const struct stat *st)
+{
+	for (size_t i = 0; i < sn->n; i++)
+		if (sn->v[i].dev == st->st_dev && sn->v[i].ino == st->st_ino)
+			return 1;
+	if (sn->n == sn->cap) {
+		size_t cap = sn->cap ? 2 * sn->cap : 32;
+		void *v = realloc(sn->v, cap * sizeof(*sn->v));
+		if (!v)
+			return -ENOMEM;
+		sn->v = v;
+		sn->cap = cap;
+	}
+	sn->v[sn->n].dev = st->st_dev;
+	sn->v[sn->n].ino = st->st_ino;
+	sn->n++;
+	return 0;
+}
+
+static int shift_in_place(struct seen *sn, int dir, const ps_idrange *r, const char *path, ps_error **err)
 {
 	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -230,14 +256,20 @@ static int shift_in_place(int dir, const ps_idrange *r, const char *path, ps_err
 				rc = ps_error_errno(err, "%s/%s: open", path, de->d_name);
 				break;
 			}
-			rc = shift_in_place(sfd, r, sub, err);
+			rc = shift_in_place(sn, sfd, r, sub, err);
 			if (rc < 0)
 				break;
 		}
 		/* Hardlinked files are met more than once: shift each inode once. */
-		if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && st.st_uid >= r->uid &&
-		    st.st_uid - r->uid < r->size && st.st_gid >= r->gid && st.st_gid - r->gid < r->size)
-			continue;
+		if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+			int seen = seen_before(sn, &st);
+			if (seen < 0) {
+				rc = ps_error_set(err, PS_ERR_FAILED, ENOMEM, "shift");
+				break;
+			}
+			if (seen)
+				continue;
+		}
 		if (fchownat(dir, de->d_name, shift_id(r->uid, r->size, st.st_uid),
 		             shift_id(r->gid, r->size, st.st_gid), AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (!S_ISLNK(st.st_mode) && (st.st_mode & 06000) &&
@@ -252,9 +284,11 @@ static int shift_in_place(int dir, const ps_idrange *r, const char *path, ps_err
 
 int ps_tree_shift_in_place(int dir_fd, const ps_idrange *r, ps_error **err)
 {
+	struct seen sn = { 0 };
 	struct stat st;
-	int rc = shift_in_place(dir_fd, r, "", err);
+	int rc = shift_in_place(&sn, dir_fd, r, "", err);
 
+	free(sn.v);
 	if (rc >= 0 && fstat(dir_fd, &st) == 0 &&
 	    fchown(dir_fd, shift_id(r->uid, r->size, st.st_uid), shift_id(r->gid, r->size, st.st_gid)) < 0)
 		rc = ps_error_errno(err, "/: chown");

@@ -380,11 +380,13 @@ fallback_dir() {
 check "the fallback for a rootfs dir used in place (copied per pod)" fallback_dir
 
 copied_rootfs() {
+	ln -f "$ROOT/bin/busybox" "$ROOT/bin/hardlinked" # shifted once, not twice
 	expect_exit 0 env PODCTL_NO_OVERLAY=1 "$P" run --private-users "$ROOT" -- sh -c '
-		stat -c %u:%g / /bin/busybox /etc/hosts; echo x >/etc/w && echo wrote' || why "$ERR" || return 1
-	[ "$(printf '%s\n' "$OUT" | tr '\n' ' ')" = "0:0 0:0 0:0 wrote " ] || why "$OUT"
+		stat -c %u:%g / /bin/busybox /bin/hardlinked /etc/hosts; echo x >/etc/w && echo wrote' || why "$ERR" || return 1
+	rm -f "$ROOT/bin/hardlinked"
+	[ "$(printf '%s\n' "$OUT" | tr '\n' ' ')" = "0:0 0:0 0:0 0:0 wrote " ] || why "$OUT"
 }
-check "without overlayfs the pod's private copy is chown'ed into its range" copied_rootfs
+check "without overlayfs the pod's private copy is chown'ed into its range (hardlinks once)" copied_rootfs
 
 # Three layers: the second removes a file and a dir's content (whiteouts),
 # the third makes a dir opaque: with and without idmapped mounts, the pod
