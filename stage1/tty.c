@@ -23,6 +23,7 @@
 #include "tty.h"
 #include "front.h"
 #include "util.h"
+#include "applog.h"
 
 /* --- the plumbing ------------------------------------------------------------ */
 
@@ -317,11 +318,39 @@ int tty_loop_add(struct pod *pod, int epfd, uint32_t ev_kind)
 	return 0;
 }
 
-/* Nobody attached: the app's output goes to its log, as a pipe's would. */
+/* Nobody attached: the app's output goes to its log as a pipe's would,
+ * stamped and rotated as main.c's log_drain() does (applog.h). */
+static void log_append(struct app *a, const char *buf, size_t n)
+{
+	long long limit = a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES, now = ps_now_ns();
+
+	for (size_t off = 0; off < n && a->log_fd >= 0;) {
+		size_t used = 0;
+		long long w = 0;
+		if (a->log_size + PS_APPLOG_STAMP_LEN + 1 > limit) {
+			close(a->log_fd);
+			a->log_fd = -1;
+			ps_app_log_rotate(a->dirfd);
+			int fd = ps_app_log_open_append(a->dirfd, &a->log_size);
+			if (fd < 0)
+				return;
+			a->log_fd = fd;
+			if (a->log_size == 0)
+				a->log_bol = true;
+		}
+		if (ps_applog_write(a->log_fd, &a->log_bol, now, buf + off, n - off, limit - a->log_size,
+		                    &used, &w) < 0)
+			return; /* a full disk: this output is lost, the next is tried */
+		a->log_size += w;
+		off += used;
+		if (!used)
+			return;
+	}
+}
+
 static void master_drain(void)
 {
 	char buf[16384];
-	struct app *a = T.app;
 
 	for (int rounds = 0; rounds < 16; rounds++) {
 		ssize_t n = read(T.master, buf, sizeof(buf));
@@ -334,17 +363,8 @@ static void master_drain(void)
 			master_close();
 			return;
 		}
-		if (!a)
-			continue;
-		if (a->log_fd >= 0 && a->log_size >= PS_APP_LOG_ROTATE_BYTES) {
-			close(a->log_fd);
-			a->log_fd = -1;
-			ps_app_log_rotate(a->dirfd);
-			int fd = ps_app_log_open_append(a->dirfd, &a->log_size);
-			a->log_fd = fd < 0 ? -1 : fd;
-		}
-		if (a->log_fd >= 0 && ps_write_all(a->log_fd, buf, (size_t)n) == 0)
-			a->log_size += n;
+		if (T.app)
+			log_append(T.app, buf, (size_t)n);
 	}
 }
 

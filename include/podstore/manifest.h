@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <podstore/error.h>
+#include <podstore/uidrange.h>
 
 /* What is declared here is exported (Documentation/devel/library.md). */
 #pragma GCC visibility push(default)
@@ -127,12 +128,24 @@ typedef struct ps_app {
 	bool no_new_privileges; /* "noNewPrivileges", default true */
 	bool read_only_rootfs;  /* "readOnlyRootfs", default false */
 	ps_resources resources;        /* "resources": limits of the app's cgroup */
+	long long log_size;  /* "logSize": bytes a detached app's log file never passes
+	                        (PS_MANIFEST_LOG_SIZE_MIN..MAX); 0 = PS_APP_LOG_ROTATE_BYTES */
 } ps_app;
+
+/* The range of "logSize" (4 KiB .. 1 GiB). */
+#define PS_MANIFEST_LOG_SIZE_MIN (4LL * 1024)
+#define PS_MANIFEST_LOG_SIZE_MAX (1024LL * 1024 * 1024)
 
 typedef struct ps_annotation {
 	char *key;
 	char *value;
 } ps_annotation;
+
+/* "privateUsers": the pod's user namespace (podstore/uidrange.h). */
+typedef struct ps_private_users {
+	bool enabled;        /* true, or a range given */
+	ps_idrange range;    /* the range asked for; size 0: prepare allocates one */
+} ps_private_users;
 
 typedef struct ps_manifest {
 	int version;
@@ -147,6 +160,7 @@ typedef struct ps_manifest {
 	ps_annotation *annotations;
 	size_t n_annotations;
 	ps_resources resources;        /* "resources": limits of the pod's cgroup */
+	ps_private_users private_users; /* "privateUsers" */
 } ps_manifest;
 
 /* Parse and validate a manifest. */
