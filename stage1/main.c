@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive] [--debug] UUID
+ * podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive]
+ *               [--start-fifo=PATH] [--debug] UUID
  * podctl-stage1 --enter=APP --pod-fd=N UUID CMD…   (for podctl enter: enter.c)
  *
  * Runs one pod, holding its lock (the inherited pod dir fd) for exactly the
@@ -52,6 +53,7 @@ struct supervisor {
 	struct pod pod;
 	const char *dir;                /* --dir */
 	const char *enter_app;          /* --enter=APP */
+	const char *start_fifo;         /* --start-fifo=PATH (podctl-oci create) */
 	char **enter_cmd;
 	sigset_t sigmask;               /* the signals the loop reads from sigfd */
 	int epfd, timerfd, ctlfd, sigfd;
@@ -790,6 +792,7 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "enter", required_argument, NULL, 'e' },
+		{ "start-fifo", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -814,6 +817,9 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 			break;
 		case 'i':
 			pod->interactive = true;
+			break;
+		case 'F':
+			sv->start_fifo = optarg;
 			break;
 		case 'D':
 			debug = true;
@@ -841,7 +847,9 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 		return 2;
 	}
 	pod->uuid = argv[optind];
-	pod->detached = pod->sync_fd >= 0;
+	/* --start-fifo (podctl-oci): the sync fd answers `create`, but the app's
+	 * stdio is the container's, as the shim gave it, not a log. */
+	pod->detached = pod->sync_fd >= 0 && !sv->start_fifo;
 	s1_log_init(pod->uuid, debug);
 	return -1;
 }
@@ -1042,6 +1050,49 @@ static void on_event(struct supervisor *sv, uint64_t tag)
 	}
 }
 
+/*
+ * --start-fifo: the pod is set up and podctl-oci create has returned; wait
+ * for `podctl-oci start` to write a byte to the FIFO. A stop signal first
+ * ends the pod without starting anything (false; the exit code says which
+ * signal, as a runtime's would). The FIFO is opened non-blocking for reading,
+ * so `start` can open it for writing only while we wait.
+ */
+static bool wait_start(struct supervisor *sv)
+{
+	struct pod *pod = &sv->pod;
+	_cleanup_close_ int fd = open(sv->start_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		s1_warn("start fifo %s: %s", sv->start_fifo, strerror(errno));
+		return false;
+	}
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = sv->sigfd, .events = POLLIN } };
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (pfd[0].revents) {
+			char c;
+			ssize_t n = read(fd, &c, 1);
+			if (n == 1)
+				return true;
+			if (n < 0 && errno == EAGAIN)
+				continue;
+			return false; /* the writer went without a word */
+		}
+		struct signalfd_siginfo si;
+		while (read(sv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD)
+				continue;
+			sv->failed_code = 128 + (int)si.ssi_signo;
+			return false;
+		}
+		reap(pod);
+	}
+}
+
 /* Start the apps and run until every one has ended. */
 static void loop(struct supervisor *sv)
 {
@@ -1136,6 +1187,11 @@ int main(int argc, char **argv)
 	if (sv.enter_app)
 		return stage1_enter(sv.pod.pod_fd, sv.pod.uuid, sv.enter_app, sv.enter_cmd);
 	setup(&sv);
-	loop(&sv);
+	if (sv.start_fifo && !wait_start(&sv)) {
+		sv.phase = PHASE_APPS;
+		pod_stop(&sv.pod, 0, true, true);
+	} else {
+		loop(&sv);
+	}
 	return finish(&sv);
 }
