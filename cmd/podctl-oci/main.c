@@ -246,10 +246,18 @@ static int freezer_path(const struct ctr *c, bool make, char **ret)
 	char *p = v2 ? ps_strdup_printf("%s/%s", root, path) : ps_strdup_printf("%s/freezer/%s", root, path);
 	if (!p)
 		return -ENOMEM;
-	if (!v2 && make && ps_mkdirat_p(AT_FDCWD, p, 0755) < 0 && errno != EEXIST) {
-		r = -errno;
-		free(p);
-		return r;
+	/* v1: mkdir -p below the freezer's root (the path was checked by the marker's reader) */
+	for (char *q = p + strlen(root) + strlen("/freezer/"); !v2 && make && q;) {
+		q = strchr(q + 1, '/');
+		if (q)
+			*q = '\0';
+		r = mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
+		if (q)
+			*q = '/';
+		if (r < 0) {
+			free(p);
+			return r;
+		}
 	}
 	*ret = p;
 	return v2 ? 2 : 1;
@@ -423,6 +431,7 @@ static void remove_oci_dir(struct oci *o, const char *id)
 		unlinkat(dfd, "bundle", 0);
 		unlinkat(dfd, "start", 0);
 		unlinkat(dfd, "cgroup", 0);
+		unlinkat(dfd, "freezer", 0);
 	}
 	unlinkat(o->oci_fd, id, AT_REMOVEDIR);
 }
@@ -479,11 +488,14 @@ static int cmd_create(struct oci *o, int argc, char **argv)
 	const char *id = argv[optind];
 	if (!id_valid(id))
 		return fail(o, "invalid container id %s", id);
-	if (open_store(o, true) != 0)
-		return 1;
+	/* config.json first: a refused one leaves no trace, not even a store */
 	struct oci_spec spec = { 0 };
 	if (oci_spec_load(bundle, id, &spec, &err) < 0)
 		return fail_err(o, &err);
+	if (open_store(o, true) != 0) {
+		oci_spec_clear(&spec);
+		return 1;
+	}
 	for (char **w = spec.warnings; w && *w; w++)
 		log_line(o, "warning", *w);
 	int ret = 1;
@@ -837,9 +849,6 @@ static int cmd_delete(struct oci *o, int argc, char **argv)
 		if (ps_pod_lookup(o->store, c.uuid, &q, NULL) == 0)
 			ps_pod_lock(q, PS_LOCK_SHARED, true, NULL);
 		ps_pod_free(q);
-		_cleanup_free_ char *fp = NULL;
-		if (freezer_path(&c, false, &fp) == 1)
-			rmdir(fp);
 		if (ps_pod_remove(o->store, c.uuid, &err) < 0 && err && err->kind != PS_ERR_NOT_FOUND) {
 			int r = fail_err(o, &err);
 			ctr_clear(&c);
@@ -849,6 +858,9 @@ static int cmd_delete(struct oci *o, int argc, char **argv)
 	}
 	_cleanup_close_ int dfd = openat(o->oci_fd, c.id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_free_ char *cg = dfd >= 0 ? read_link_at(dfd, "cgroup") : NULL;
+	_cleanup_free_ char *fz = dfd >= 0 ? read_link_at(dfd, "freezer") : NULL;
+	if (fz && strncmp(fz, "/sys/fs/cgroup/", 15) == 0 && !strstr(fz, "/../"))
+		rmdir(fz);
 	remove_oci_dir(o, c.id);
 	if (cg && ps_cgroup_path_check(cg, NULL) == 0)
 		remove_cgroup_parent(cg);
@@ -875,6 +887,11 @@ static int freeze(struct oci *o, const char *id, bool on)
 	if (!r && v < 0)
 		r = fail(o, "freezer of container %s: %s", id, strerror(-v));
 	if (!r && on && v == 1) {
+		/* remembered for delete: stage1 drops its cgroup marker when it ends */
+		_cleanup_close_ int dfd = openat(o->oci_fd, c.id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd >= 0)
+			if (symlinkat(fp, dfd, "freezer") < 0 && errno != EEXIST)
+				r = fail(o, "pause: record the freezer: %s", strerror(errno));
 		/* v1: every process of the pod into its freezer cgroup, then freeze */
 		pid_t *pids = NULL;
 		size_t n = 0;

@@ -391,11 +391,17 @@ static int map_mount(struct oci_spec *s, ps_app *a, json_object *mo, size_t i, p
 			}
 			if (streq(type, "cgroup"))
 				warn(s, "mounts: /sys/fs/cgroup is not mounted in podctl containers");
+			if (has_opt(opts, "size=65536k") || streq(type, "tmpfs"))
+				warn(s, "mounts: podctl's /dev and /dev/shm are its own (their size is not enforced)");
 			return 0; /* stage1's own, with its flags */
 		}
 		if (type && streq(type, "tmpfs")) {
 			for (char **o = opts; o && *o; o++) {
 				bool ok = strncmp(*o, "mode=", 5) == 0;
+				if (strncmp(*o, "size=", 5) == 0) {
+					ok = true;
+					warn(s, "mounts: the size of a tmpfs is not enforced by podctl");
+				}
 				for (const char *const *t = tmpfs_opts; *t && !ok; t++)
 					ok = streq(*t, *o);
 				if (!ok) {
@@ -704,6 +710,10 @@ int oci_spec_load(const char *bundle, const char *id, struct oci_spec *ret, ps_e
 	    (r = map_root(&s, a, bundle, get(cfg, "root"), err)) < 0 ||
 	    (r = map_linux(&s, a, get(cfg, "linux"), err)) < 0)
 		goto out;
+	if (!(a->image = strdup(s.rootfs))) { /* what `podctl list` shows as the image */
+		r = ps_error_set(err, PS_ERR_FAILED, ENOMEM, "config.json");
+		goto out;
+	}
 	json_object *mounts = get(cfg, "mounts");
 	for (size_t i = 0; mounts && i < json_object_array_length(mounts); i++)
 		if ((r = map_mount(&s, a, json_object_array_get_idx(mounts, i), i, err)) < 0)
