@@ -5,6 +5,7 @@
 # podctl-oci: outputs and exit codes must match. Then podctl's view of the
 # containers, what is left after `ctr task delete`, and config.json fields
 # podctl-oci must refuse (naming the field).
+# shellcheck disable=SC2016 # $… in single quotes is expanded by the container's shell
 # shellcheck source=tests/functional/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -24,6 +25,7 @@ CD_PID=""
 # Everything this file started goes, even on failure: the tasks (both
 # runtimes'), containerd, its shims (lib.sh kills what names $T_SCRATCH),
 # then the cgroups containerd's namespace made (/sys/fs/cgroup/*/$NS).
+# shellcheck disable=SC2317 # called by the EXIT trap
 oci_cleanup() {
 	local t d
 	if [ -n "$CD_PID" ] && [ -S "$SOCK" ]; then
@@ -188,7 +190,7 @@ json.dump(c, open("config.json", "w"))')
 # refused NAME FIELD PYTHON: edit config.json (c), expect an error naming FIELD
 # and nothing left in the store.
 refused() {
-	local what=$1 field=$2 edit=$3 before
+	local what=$1 field=$2 edit=$3 before rc
 	t_begin "refused: $what"
 	cp "$B/config.json" "$B/config.orig"
 	python3 -c "
@@ -197,8 +199,12 @@ c = json.load(open('$B/config.json'))
 $edit
 json.dump(c, open('$B/config.json', 'w'))"
 	before=$(cd "$W/adv" 2>/dev/null && find . | sort)
-	if expect_exit 1 "$OCI" --root "$W/adv" create --bundle "$B" adv1 && one_line &&
-		printf '%s' "$ERR" | grep -qF "$field" &&
+	# (stdio to files: a create that wrongly succeeds leaves stage1 holding them)
+	"$OCI" --root "$W/adv" create --bundle "$B" adv1 </dev/null >"$W/adv.out" 2>"$W/adv.err"
+	rc=$?
+	ERR=$(cat "$W/adv.err")
+	[ "$rc" -eq 0 ] && "$OCI" --root "$W/adv" delete --force adv1
+	if [ "$rc" -eq 1 ] && one_line && printf '%s' "$ERR" | grep -qF "$field" &&
 		[ "$before" = "$(cd "$W/adv" 2>/dev/null && find . | sort)" ]; then
 		t_ok
 	else
