@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive]
- *               [--start-fifo=PATH] [--debug] UUID
+ *               [--start-fifo=PATH] [--join-ns=net|ipc|uts:PATH]… [--debug] UUID
  * podctl-stage1 --enter=APP --pod-fd=N UUID CMD…   (for podctl enter: enter.c)
  *
  * Runs one pod, holding its lock (the inherited pod dir fd) for exactly the
@@ -54,6 +54,7 @@ struct supervisor {
 	const char *dir;                /* --dir */
 	const char *enter_app;          /* --enter=APP */
 	const char *start_fifo;         /* --start-fifo=PATH (podctl-oci create) */
+	const char *join_ns[3];         /* --join-ns=net|ipc|uts:PATH (podctl-oci) */
 	char **enter_cmd;
 	sigset_t sigmask;               /* the signals the loop reads from sigfd */
 	int epfd, timerfd, ctlfd, sigfd;
@@ -740,21 +741,47 @@ static int setup_apps(struct pod *pod, ps_error **err)
 	return 0;
 }
 
+/* --join-ns: the pod joins an existing net, ipc or uts namespace (a
+ * Kubernetes sandbox's) instead of making its own; setns() checks the type.
+ * Returns the CLONE_ flags joined. */
+static int join_namespaces(struct pod *pod, ps_error **err)
+{
+	static const int types[] = { CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS };
+	int joined = 0;
+
+	for (size_t k = 0; k < ARRAY_SIZE(types); k++) {
+		const char *path = sv_of(pod)->join_ns[k];
+		if (!path)
+			continue;
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, types[k]) < 0)
+			return ps_error_errno(err, "join namespace %s", path);
+		joined |= types[k];
+	}
+	return joined;
+}
+
 static int setup_namespaces(struct pod *pod, ps_error **err)
 {
 	bool host_net = pod->manifest->net && streq(pod->manifest->net, "host");
 	/* No cgroup ns here: each app takes its own, rooted at its cgroup,
 	 * after joining it (cgroups.c; v2 refuses moves out of a cgroup ns). */
 	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+	int joined = join_namespaces(pod, err);
 
+	if (joined < 0)
+		return joined;
+	if (joined & CLONE_NEWNET)
+		host_net = true; /* someone else's: no loopback to bring up */
 	if (!host_net)
 		flags |= CLONE_NEWNET;
+	flags &= ~joined;
 	if (unshare(flags) < 0)
 		return ps_error_errno(err, "unshare namespaces");
 	/* Nothing we mount may propagate to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return ps_error_errno(err, "make mounts private");
-	if (sethostname(pod->name, strlen(pod->name)) < 0)
+	if (!(joined & CLONE_NEWUTS) && sethostname(pod->name, strlen(pod->name)) < 0)
 		return ps_error_errno(err, "set hostname %s", pod->name);
 	int r = host_net ? 0 : net_loopback_up(err);
 	if (r < 0)
@@ -793,6 +820,7 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 		{ "debug", no_argument, NULL, 'D' },
 		{ "enter", required_argument, NULL, 'e' },
 		{ "start-fifo", required_argument, NULL, 'F' },
+		{ "join-ns", required_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -821,6 +849,16 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 		case 'F':
 			sv->start_fifo = optarg;
 			break;
+		case 'J': {
+			int k = strncmp(optarg, "net:", 4) == 0 ? 0 : strncmp(optarg, "ipc:", 4) == 0 ? 1
+			      : strncmp(optarg, "uts:", 4) == 0 ? 2 : -1;
+			if (k < 0 || optarg[4] != '/') {
+				usage();
+				return 2;
+			}
+			sv->join_ns[k] = optarg + 4;
+			break;
+		}
 		case 'D':
 			debug = true;
 			break;

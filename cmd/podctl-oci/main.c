@@ -539,7 +539,8 @@ static int cmd_create(struct oci *o, int argc, char **argv)
 		goto out_pod;
 	}
 	ps_stage1_args a = { .pod_fd = p->fd, .data_dir = ps_store_path(o->store), .uuid = p->uuid,
-		             .sync_fd = sp[1], .interactive = true, .start_fifo = fifo, .debug = o->debug };
+		             .sync_fd = sp[1], .interactive = true, .start_fifo = fifo, .debug = o->debug,
+		             .join_ns = { spec.join_ns[0], spec.join_ns[1], spec.join_ns[2] } };
 	char **s1argv = NULL;
 	if (!fifo || ps_stage1_argv(&a, &s1argv, &err) < 0) {
 		fail(o, "stage1 command line: %s", err ? err->msg : strerror(ENOMEM));

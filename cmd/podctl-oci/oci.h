@@ -32,6 +32,7 @@ struct oci_spec {
 	bool has_oom_score_adj;
 	int oom_score_adj;
 	char *cgroups_path;       /* linux.cgroupsPath without leading '/', or NULL */
+	char *join_ns[3];         /* network, ipc, uts namespaces to join (paths), or NULL */
 	char **warnings;          /* accepted with a difference (logged) */
 };
 

@@ -434,8 +434,10 @@ static int map_mount(struct oci_spec *s, ps_app *a, json_object *mo, size_t i, p
 
 /* --- linux -------------------------------------------------------------------- */
 
-static int map_namespaces(ps_manifest *m, json_object *arr, ps_error **err)
+static int map_namespaces(struct oci_spec *s, json_object *arr, ps_error **err)
 {
+	static const char *const joinable[] = { "network", "ipc", "uts" };
+	ps_manifest *m = s->m;
 	static const char *const must[] = { "pid", "ipc", "uts", "mount" };
 	bool seen_net = false, seen[ARRAY_SIZE(must)] = { false };
 
@@ -450,13 +452,26 @@ static int map_namespaces(ps_manifest *m, json_object *arr, ps_error **err)
 		if (only_keys(ns, path, keys, err) < 0 || get_string(ns, "type", path, &type, err) < 0 ||
 		    get_string(ns, "path", path, &nspath, err) < 0)
 			return -EINVAL;
+		if (!type) {
+			snprintf(path, sizeof(path), "linux.namespaces[%zu].type", i);
+			return refuse(err, path, "required");
+		}
 		if (nspath && *nspath) {
+			/* a Kubernetes sandbox's network, ipc and uts: stage1 --join-ns */
 			snprintf(path, sizeof(path), "linux.namespaces[%zu].path", i);
-			return refuse(err, path, "joining an existing namespace is not supported by podctl yet");
+			int k = -1;
+			for (size_t j = 0; j < ARRAY_SIZE(joinable); j++)
+				if (streq(joinable[j], type))
+					k = (int)j;
+			if (k < 0)
+				return refuse(err, path, "joining an existing %s namespace is not supported by podctl", type);
+			if (nspath[0] != '/' || strchr(nspath, ','))
+				return refuse(err, path, "must be an absolute path");
+			free(s->join_ns[k]);
+			if (!(s->join_ns[k] = strdup(nspath)))
+				return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "namespaces");
 		}
 		snprintf(path, sizeof(path), "linux.namespaces[%zu].type", i);
-		if (!type)
-			return refuse(err, path, "required");
 		if (streq(type, "network")) {
 			seen_net = true;
 			continue;
@@ -582,7 +597,7 @@ static int map_linux(struct oci_spec *s, ps_app *a, json_object *l, ps_error **e
 
 	if (!l)
 		return refuse(err, "linux", "required");
-	if ((r = only_keys(l, "linux", keys, err)) < 0 || (r = map_namespaces(s->m, get(l, "namespaces"), err)) < 0 ||
+	if ((r = only_keys(l, "linux", keys, err)) < 0 || (r = map_namespaces(s, get(l, "namespaces"), err)) < 0 ||
 	    (r = oci_resources_parse(get(l, "resources"), "linux.resources", &a->resources, err)) < 0 ||
 	    (r = check_paths(get(l, "maskedPaths"), "linux.maskedPaths", err)) < 0 ||
 	    (r = check_paths(get(l, "readonlyPaths"), "linux.readonlyPaths", err)) < 0 ||
@@ -762,6 +777,8 @@ void oci_spec_clear(struct oci_spec *s)
 	ps_manifest_free(s->m);
 	free(s->rootfs);
 	free(s->cgroups_path);
+	for (size_t k = 0; k < ARRAY_SIZE(s->join_ns); k++)
+		free(s->join_ns[k]);
 	ps_strv_free(s->warnings);
 	*s = (struct oci_spec){ 0 };
 }

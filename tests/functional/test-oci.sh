@@ -39,6 +39,7 @@ oci_cleanup() {
 	for d in /sys/fs/cgroup/pids/"$NS"/*/; do
 		[ -f "$d/cgroup.procs" ] && xargs -r kill -9 <"$d/cgroup.procs" 2>/dev/null
 	done
+	ip netns del "podctl-oci-$$" 2>/dev/null
 	t_cleanup
 	for d in /sys/fs/cgroup/*/"$NS"; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
@@ -152,6 +153,21 @@ else
 fi
 printf '%s\n' "$got" >"$W/transcript"
 
+t_begin "joining existing network and uts namespaces by path (a Kubernetes sandbox's): as runc"
+NETNS="podctl-oci-$$"
+ip netns add "$NETNS" && ip -n "$NETNS" link add oci-probe0 type veth peer name oci-probe1
+joined() {
+	"${C[@]}" run --rm "$@" --with-ns "network:/var/run/netns/$NETNS" --with-ns "uts:/proc/$$/ns/uts" \
+		"$IMG" "j-$RANDOM" sh -c 'grep -c oci-probe0 /proc/net/dev; hostname' 2>&1
+}
+want=$(joined "${RUNC_ARGS[@]}")
+got=$(joined "${PODCTL_ARGS[@]}")
+if [ "$want" = "$got" ] && [ "$got" = "$(printf '1\n%s' "$(hostname)")" ]; then
+	t_ok
+else
+	t_fail "runc: $want podctl-oci: $got"
+fi
+
 t_begin "while a container runs under containerd, podctl list and status show it"
 "${C[@]}" run -d "${PODCTL_ARGS[@]}" "$IMG" seen sleep 1000 >/dev/null 2>&1
 if out=$(PODCTL_DIR=$STORE "$PODCTL" list --no-legend) && printf '%s\n' "$out" | grep -q " seen .*running" &&
@@ -223,7 +239,7 @@ refused "a relative mount destination" "mounts[0].destination" \
 	'c["mounts"].insert(0, {"destination": "x/../../y", "type": "bind", "source": "/tmp", "options": ["rbind"]})'
 refused "an unknown namespace type" "linux.namespaces[5].type" \
 	'c["linux"]["namespaces"].append({"type": "bogus"})'
-refused "joining a namespace by path" "linux.namespaces[0].path" \
+refused "joining a pid namespace by path" "linux.namespaces[0].path" \
 	'c["linux"]["namespaces"][0]["path"] = "/proc/1/ns/pid"'
 refused "hooks" "hooks" 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}'
 refused "an unknown field" "apparmorProfile" 'c["process"]["apparmorProfile"] = "x"'
