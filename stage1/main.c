@@ -54,6 +54,7 @@ struct supervisor {
 	const char *dir;                /* --dir */
 	const char *enter_app;          /* --enter=APP */
 	const char *start_fifo;         /* --start-fifo=PATH (podctl-oci create) */
+	int start_fd;                   /* its read end, open before we say "ok" */
 	const char *join_ns[3];         /* --join-ns=net|ipc|uts:PATH (podctl-oci) */
 	char **enter_cmd;
 	sigset_t sigmask;               /* the signals the loop reads from sigfd */
@@ -1019,6 +1020,14 @@ static void setup(struct supervisor *sv)
 		fail_early(pod, &err);
 	}
 
+	if (sv->start_fifo) {
+		/* open before "ok": `start` may come the moment create returns */
+		sv->start_fd = open(sv->start_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (sv->start_fd < 0) {
+			ps_error_errno(&err, "start fifo %s", sv->start_fifo);
+			fail_early(pod, &err);
+		}
+	}
 	if (pod->sync_fd >= 0) {
 		/* podctl run --detach returns now */
 		ps_stage1_sync_ok(pod->sync_fd); /* podctl gone: carry on */
@@ -1092,18 +1101,14 @@ static void on_event(struct supervisor *sv, uint64_t tag)
  * --start-fifo: the pod is set up and podctl-oci create has returned; wait
  * for `podctl-oci start` to write a byte to the FIFO. A stop signal first
  * ends the pod without starting anything (false; the exit code says which
- * signal, as a runtime's would). The FIFO is opened non-blocking for reading,
- * so `start` can open it for writing only while we wait.
+ * signal, as a runtime's would). The FIFO was opened non-blocking for reading
+ * by setup(), so `start` can open it for writing from then until we go on.
  */
 static bool wait_start(struct supervisor *sv)
 {
 	struct pod *pod = &sv->pod;
-	_cleanup_close_ int fd = open(sv->start_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int fd = TAKE_FD(sv->start_fd);
 
-	if (fd < 0) {
-		s1_warn("start fifo %s: %s", sv->start_fifo, strerror(errno));
-		return false;
-	}
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = sv->sigfd, .events = POLLIN } };
 		if (poll(pfd, 2, -1) < 0) {
@@ -1211,7 +1216,7 @@ int main(int argc, char **argv)
 	struct supervisor sv = {
 		.pod = { .ops = &supervisor_ops, .pod_fd = -1, .sync_fd = -1, .devnull = -1,
 		         .data_fd = -1 },
-		.epfd = -1, .timerfd = -1, .ctlfd = -1, .sigfd = -1,
+		.epfd = -1, .timerfd = -1, .ctlfd = -1, .sigfd = -1, .start_fd = -1,
 	};
 
 	/* Not dumpable, and so neither is any child until it execs (the flag is

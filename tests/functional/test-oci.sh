@@ -87,6 +87,8 @@ if ! timeout 2 ctr -a "$SOCK" version >/dev/null 2>&1; then
 fi
 
 C=(timeout 60 ctr -a "$SOCK" -n "$NS")
+# on a terminal ctr must stay in the foreground process group (raw mode)
+CT="timeout --foreground 60 ctr -a $SOCK -n $NS"
 t_begin "ctr image import of the test image (docker-archive)"
 if "${C[@]}" image import "$W/busybox.tar" >"$W/import.log" 2>&1 &&
 	"${C[@]}" image ls -q | grep -qx "$IMG"; then t_ok; else t_fail "$(cat "$W/import.log")"; fi
@@ -121,11 +123,10 @@ sequence() {
 	echo "task ls: $(task_status "$tag-d")"
 	out=$("${C[@]}" task exec --exec-id e1 "$tag-d" sh -c 'echo exec says hi; exit 4' 2>&1)
 	echo "task exec: rc=$? out=$out"
-	out=$(script -qec "${C[*]} task exec -t --exec-id e2 $tag-d sh -c 'echo exec on a tty; exit 6'" /dev/null \
-		</dev/null | tr -d '\r\0')
-	rc=${PIPESTATUS[0]}
+	out=$(script -qec "$CT task exec -t --exec-id e2 $tag-d sh -c 'echo exec on a tty; exit 6'; echo rc=\$?" \
+		/dev/null </dev/null | tr -d '\r\0')
 	# (only whether the line came: ctr's terminal echo and resize warnings race)
-	echo "task exec -t: rc=$rc said=$(printf '%s\n' "$out" | grep -c "exec on a tty")"
+	echo "task exec -t: $(printf '%s\n' "$out" | grep -o "rc=[0-9]*") said=$(printf '%s\n' "$out" | grep -c "exec on a tty")"
 	echo "task ps: $("${C[@]}" task ps "$tag-d" | tail -n +2 | wc -l | tr -d ' ') process(es)"
 	"${C[@]}" task pause "$tag-d"
 	echo "pause: rc=$? $(task_status "$tag-d")"
@@ -142,10 +143,9 @@ sequence() {
 	out=$("${C[@]}" task kill "$tag-d" 2>&1)
 	echo "kill after delete: rc=$?"
 	# a terminal through the console socket (script gives ctr one)
-	out=$(script -qec "${C[*]} run --rm -t $* $IMG $tag-t sh -c 'echo on a tty; exit 5'" /dev/null </dev/null |
-		tr -d '\r\0')
-	rc=${PIPESTATUS[0]}
-	echo "run -t: rc=$rc said=$(printf '%s\n' "$out" | grep -c "on a tty")"
+	out=$(script -qec "$CT run --rm -t $* $IMG $tag-t sh -c 'echo on a tty; exit 5'; echo rc=\$?" /dev/null \
+		</dev/null | tr -d '\r\0')
+	echo "run -t: $(printf '%s\n' "$out" | grep -o "rc=[0-9]*") said=$(printf '%s\n' "$out" | grep -c "on a tty")"
 }
 
 t_begin "the same ctr sequence with runc and with podctl-oci: same outputs and exit codes"
