@@ -214,6 +214,9 @@ $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATI
 $(BUILDDIR)/tests/fuzz/fuzz-sdnotify.o: override CFLAGS += -Istage1
 $(BUILDDIR)/tests/fuzz/replay-sdnotify: $(BUILDDIR)/stage1/notify.o
 FUZZ_EXTRA_sdnotify = stage1/notify.c
+# config.json → manifest lives in podctl-oci.
+$(BUILDDIR)/tests/fuzz/fuzz-oci-config.o: override CFLAGS += -Icmd/podctl-oci
+$(BUILDDIR)/tests/fuzz/replay-oci-config: $(BUILDDIR)/cmd/podctl-oci/spec.o
 
 $(BUILDDIR)/tests/fuzz/replay-%: $(BUILDDIR)/tests/fuzz/fuzz-%.o $(BUILDDIR)/tests/fuzz/replay.o $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")
@@ -227,6 +230,7 @@ fuzz:
 		clang -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Ilibpodstore -Istage1 \
 			$(LIB_CFLAGS) -o $(BUILDDIR)-fuzz/fuzz-$$n tests/fuzz/fuzz-$$n.c \
 			$$(test $$n = sdnotify && echo $(FUZZ_EXTRA_sdnotify)) \
+			$$(test $$n = oci-config && echo -Icmd/podctl-oci cmd/podctl-oci/spec.c) \
 			$(BUILDDIR)-fuzz/libpodstore.a $(LIB_LIBS); \
 		mkdir -p $(BUILDDIR)-fuzz/corpus-$$n; \
 		$(BUILDDIR)-fuzz/fuzz-$$n -max_total_time=$(FUZZ_SECONDS) \

@@ -39,6 +39,9 @@ struct oci_spec {
 /* Read bundle/config.json and map it (id names the pod when it is a valid
  * pod name). Refusals are PS_ERR_INVALID naming the JSON path. */
 int oci_spec_load(const char *bundle, const char *id, struct oci_spec *ret, ps_error **err);
+/* The same from config.json's text (the fuzzer's entry). */
+int oci_spec_parse(const char *text, size_t len, const char *bundle, const char *id,
+                   struct oci_spec *ret, ps_error **err);
 void oci_spec_clear(struct oci_spec *s);
 
 /* Check an exec's process.json against the container's: podctl runs an exec

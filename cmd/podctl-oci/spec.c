@@ -6,6 +6,7 @@
  * main.c) and in Documentation/kubernetes.md.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -682,9 +683,6 @@ static int map_root(struct oci_spec *s, ps_app *a, const char *bundle, json_obje
 
 int oci_spec_load(const char *bundle, const char *id, struct oci_spec *ret, ps_error **err)
 {
-	static const char *const keys[] = { "ociVersion", "process", "root", "hostname", "mounts",
-		                            "annotations", "linux", "hooks", "domainname", NULL };
-	struct oci_spec s = { 0 };
 	_cleanup_close_ int bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
@@ -695,6 +693,19 @@ int oci_spec_load(const char *bundle, const char *id, struct oci_spec *ret, ps_e
 	r = ps_read_file_at(bfd, "config.json", 4 << 20, &text, &len, err);
 	if (r < 0)
 		return r == -ENOENT && !*err ? ps_error_errno(err, "%s/config.json", bundle) : r;
+	return oci_spec_parse(text, len, bundle, id, ret, err);
+}
+
+int oci_spec_parse(const char *text, size_t len, const char *bundle, const char *id,
+                   struct oci_spec *ret, ps_error **err)
+{
+	static const char *const keys[] = { "ociVersion", "process", "root", "hostname", "mounts",
+		                            "annotations", "linux", "hooks", "domainname", NULL };
+	struct oci_spec s = { 0 };
+	int r;
+
+	if (len > INT_MAX)
+		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "config.json: too big");
 	json_tokener *tok = json_tokener_new();
 	json_object *cfg = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
 	if (tok)
