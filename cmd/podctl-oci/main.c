@@ -666,6 +666,14 @@ static int cmd_start(struct oci *o, int argc, char **argv)
 			         errno == ENXIO ? "it is not waiting to start" : strerror(errno));
 		else
 			unlinkat(dfd, "start", 0);
+		/* Return once the app runs, as runc's start returns once the process
+		 * is exec'd: an exec right after must find it. The ready marker is
+		 * written when the app reached its goal, STARTED (or never, when it
+		 * failed or the pod ended first: then there is nothing to wait for). */
+		ps_pod *q = NULL;
+		if (r == 0 && ps_pod_open(o->store, c.uuid, PS_DIR_RUN, &q, NULL) == 0)
+			ps_pod_wait_ready(q, 10000, NULL);
+		ps_pod_free(q);
 	}
 	ctr_clear(&c);
 	return r;

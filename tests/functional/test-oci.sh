@@ -99,6 +99,8 @@ STORE="$W/oci-root/$NS"
 
 # The status ctr shows for a task (RUNNING, PAUSED, STOPPED…).
 task_status() { "${C[@]}" task ls | awk -v id="$1" '$1 == id { print $3 }'; }
+# How many processes ctr task ps lists.
+task_procs() { "${C[@]}" task ps "$1" | tail -n +2 | wc -l | tr -d ' '; }
 # Until the task has stopped (ctr 1.6 has no `task wait`): bounded, each
 # look a round trip to containerd.
 wait_stopped() {
@@ -127,7 +129,13 @@ sequence() {
 		/dev/null </dev/null | tr -d '\r\0')
 	# (only whether the line came: ctr's terminal echo and resize warnings race)
 	echo "task exec -t: $(printf '%s\n' "$out" | grep -o "rc=[0-9]*") said=$(printf '%s\n' "$out" | grep -c "exec on a tty")"
-	echo "task ps: $("${C[@]}" task ps "$tag-d" | tail -n +2 | wc -l | tr -d ' ') process(es)"
+	echo "task ps: $(task_procs "$tag-d") process(es)"
+	"${C[@]}" task exec -d --exec-id e3 "$tag-d" sleep 999
+	echo "task exec -d: rc=$? $(task_procs "$tag-d") process(es)"
+	"${C[@]}" task kill --exec-id e3 -s KILL "$tag-d"
+	echo "kill the exec: rc=$?"
+	for ((i = 0; i < 100; i++)); do [ "$(task_procs "$tag-d")" = 1 ] && break; done
+	echo "after it: $(task_procs "$tag-d") process(es)"
 	"${C[@]}" task pause "$tag-d"
 	echo "pause: rc=$? $(task_status "$tag-d")"
 	"${C[@]}" task resume "$tag-d"
