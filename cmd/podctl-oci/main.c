@@ -898,9 +898,8 @@ static int freeze(struct oci *o, const char *id, bool on)
 	if (!r && on && v == 1) {
 		/* remembered for delete: stage1 drops its cgroup marker when it ends */
 		_cleanup_close_ int dfd = openat(o->oci_fd, c.id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (dfd >= 0)
-			if (symlinkat(fp, dfd, "freezer") < 0 && errno != EEXIST)
-				r = fail(o, "pause: record the freezer: %s", strerror(errno));
+		if (dfd >= 0 && symlinkat(fp, dfd, "freezer") < 0 && errno != EEXIST)
+			r = fail(o, "pause: record the freezer: %s", strerror(errno));
 		/* v1: every process of the pod into its freezer cgroup, then freeze */
 		pid_t *pids = NULL;
 		size_t n = 0;
@@ -1088,7 +1087,10 @@ static int cmd_list(struct oci *o, int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		json = json || strstr(argv[i], "json");
 	if (open_store(o, false) == 0) {
-		_cleanup_closedir_ DIR *d = fdopendir(dup(o->oci_fd));
+		int dfd = fcntl(o->oci_fd, F_DUPFD_CLOEXEC, 3);
+		_cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		if (!d && dfd >= 0)
+			close(dfd);
 		struct dirent *de;
 		while (d && (de = readdir(d))) {
 			struct ctr c;
