@@ -130,6 +130,8 @@ sequence() {
 	# (the exit code only: ctr attaches an exec's console after the process
 	# starts, so with either runtime its output can be lost under load)
 	echo "task exec -t: $(printf '%s\n' "$out" | grep -o "rc=[0-9]*")"
+	# (an exec that just ended may be listed a moment: until 1, bounded)
+	for ((i = 0; i < 100; i++)); do [ "$(task_procs "$tag-d")" = 1 ] && break; done
 	echo "task ps: $(task_procs "$tag-d") process(es)"
 	"${C[@]}" task exec -d --exec-id e3 "$tag-d" sleep 999
 	rc=$?
