@@ -269,7 +269,9 @@ void front_split(struct pod *pod)
 		           .in = -1 };
 	sigset_t mask, old;
 
-	if (pod->detached)
+	/* detached, or started by podctl-oci (a sync fd, stdio as given):
+	 * no front */
+	if (pod->detached || pod->sync_fd >= 0)
 		return;
 	if (ioctl(in_tty ? 0 : 1, TIOCGWINSZ, &start_ws) < 0)
 		memset(&start_ws, 0, sizeof(start_ws));

@@ -122,9 +122,19 @@ first=$(next)
 second=$(next) # a-USR2 would have come before a-HUP
 if [ "$first" = b-USR2 ] && [ "$second" = a-HUP ]; then t_ok; else t_fail "got '$first' '$second'"; fi
 
+# wait_exit UUID APP: until the events say APP exited (20 s at most; events
+# replays what already happened, so no race with the exit itself).
+wait_exit() {
+	local line
+	while IFS= read -r line; do
+		case $line in *"\"app\":\"$2\""*EXITED*) return 0 ;; esac
+	done < <(timeout 20 "$PODCTL" events --follow --format=json "$1")
+	return 1
+}
+
 t_begin "kill --app=b (SIGKILL by default): b dies of signal 9, a runs on; b is then not running (exit 1)"
-if expect_exit 0 "$PODCTL" kill --app=b "$U" && expect_exit 0 "$PODCTL" kill --app=a -s USR1 "$U" &&
-	[ "$(next)" = a-USR1 ]; then
+if expect_exit 0 "$PODCTL" kill --app=b "$U" && wait_exit "$U" b &&
+	expect_exit 0 "$PODCTL" kill --app=a -s USR1 "$U" && [ "$(next)" = a-USR1 ]; then
 	st=$("$PODCTL" status "$U")
 	if echo "$st" | grep -Eq "^ +b .*exit 137 \(signal 9\)" && echo "$st" | grep -q "state *running" &&
 		expect_exit 1 "$PODCTL" kill --app=b "$U" && one_line && echo "$ERR" | grep -q "app b is not running"; then
