@@ -62,6 +62,12 @@ int ps_resources_check(const ps_resources *r, const ps_jpath *p, ps_error **err)
 /* NULL on ENOMEM. */
 struct json_object *ps_resources_to_json(const ps_resources *r);
 
+/* manifest-ports.c: "ports" (and the "net" name they need). */
+int ps_ports_parse(struct json_object *a, const ps_jpath *p, ps_manifest *m, ps_error **err);
+int ps_ports_check(const ps_manifest *m, const ps_jpath *p, ps_error **err);
+struct json_object *ps_ports_to_json(const ps_manifest *m);
+void ps_ports_free(ps_port *ports, size_t n);
+
 #define PS_MANIFEST_MAX_SIZE (1024 * 1024)
 #define PS_NAME_MAX 63
 #define PS_DEFAULT_GOAL_TIMEOUT_MS 30000LL

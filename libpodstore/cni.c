@@ -1,0 +1,940 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * CNI: finding and checking network configuration lists, running plugins as
+ * the CNI specification says (1.0.0, and the 0.3/0.4 results), keeping what
+ * a pod needs for DEL in its dir (podstore/cni.h), and podctl's one rule of
+ * its own: a pod may not open connections to the host itself (INPUT), only
+ * answer them, so that a service listening on the host is not exposed to
+ * every pod on the bridge (published ports are DNAT'ed by portmap and never
+ * reach INPUT).
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <podstore/cni.h>
+#include <podstore/fileio.h>
+#include <podstore/markers.h>
+#include "json-util.h"
+#include "strv.h"
+#include "util.h"
+
+static inline void resultp(ps_cni_result **r)
+{
+	ps_cni_result_free(*r);
+}
+
+#define CONFLIST_MAX (1024 * 1024)
+#define RESULT_MAX (1024 * 1024)
+#define PLUGIN_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+bool ps_cni_name_is_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+const char *ps_cni_config_dir(const char *dir)
+{
+	const char *e = secure_getenv("PODCTL_CNI_CONFIG_DIR");
+
+	if (dir && *dir)
+		return dir;
+	return e && *e ? e : PS_CNI_DEFAULT_CONFIG_DIR;
+}
+
+const char *ps_cni_plugin_path(void)
+{
+	const char *e = secure_getenv("PODCTL_CNI_PATH");
+
+	return e && *e ? e : PS_CNI_DEFAULT_PATH;
+}
+
+/* --- conflists ----------------------------------------------------------------- */
+
+/* The executable dir/type for the first dir of path holding it; -ENOENT. */
+static int plugin_find(const char *path, const char *type, char **ret)
+{
+	const char *p = path;
+
+	while (p && *p) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+		if (n > 0) {
+			char *f = ps_strdup_printf("%.*s/%s", (int)n, p, type);
+			if (!f)
+				return -ENOMEM;
+			struct stat st;
+			if (stat(f, &st) == 0 && S_ISREG(st.st_mode) && access(f, X_OK) == 0) {
+				*ret = f;
+				return 0;
+			}
+			free(f);
+		}
+		p = colon ? colon + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+static int conflist_check_obj(json_object *o, const char *plugin_path, ps_error **err)
+{
+	const char *version = ps_json_str(o, "cniVersion");
+	const char *name = ps_json_str(o, "name");
+	json_object *plugins = ps_json_array(o, "plugins");
+
+	if (!json_object_is_type(o, json_type_object))
+		return ps_error_set(err, PS_ERR_INVALID, 0, "expected a JSON object");
+	if (!version || !*version)
+		return ps_error_set(err, PS_ERR_INVALID, 0, "no \"cniVersion\"");
+	if (!ps_cni_name_is_valid(name))
+		return ps_error_set(err, PS_ERR_INVALID, 0, "\"name\" missing or not a valid network name");
+	if (!plugins || json_object_array_length(plugins) == 0)
+		return ps_error_set(err, PS_ERR_INVALID, 0, "\"plugins\" missing or empty");
+	for (size_t i = 0; i < json_object_array_length(plugins); i++) {
+		json_object *pl = json_object_array_get_idx(plugins, i);
+		const char *type = ps_json_str(pl, "type");
+		if (!type)
+			return ps_error_set(err, PS_ERR_INVALID, 0, "plugins[%zu]: no \"type\"", i);
+		if (!ps_name_is_valid(type, 255) || type[0] == '.')
+			return ps_error_set(err, PS_ERR_INVALID, 0, "plugins[%zu]: bad plugin type \"%.64s\"", i,
+			                    type);
+		_cleanup_free_ char *f = NULL;
+		int r = plugin_find(plugin_path, type, &f);
+		if (r == -ENOMEM)
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "plugins[%zu]", i);
+		if (r < 0)
+			return ps_error_set(err, PS_ERR_INVALID, 0, "plugin %s not found in %s", type, plugin_path);
+	}
+	return 0;
+}
+
+int ps_cni_conflist_check(const char *json, size_t len, const char *plugin_path, ps_error **err)
+{
+	_cleanup_json_ json_object *o = NULL;
+
+	if (ps_json_parse(json, len, &o) < 0)
+		return ps_error_set(err, PS_ERR_INVALID, 0, "not valid JSON");
+	return conflist_check_obj(o, plugin_path ? plugin_path : ps_cni_plugin_path(), err);
+}
+
+static char *default_conflist(void)
+{
+	return ps_strdup_printf(
+		"{\n"
+		"  \"cniVersion\": \"1.0.0\",\n"
+		"  \"name\": \"%s\",\n"
+		"  \"disableCheck\": true,\n"
+		"  \"plugins\": [\n"
+		"    {\n"
+		"      \"type\": \"bridge\",\n"
+		"      \"bridge\": \"%s\",\n"
+		"      \"isGateway\": true,\n"
+		"      \"ipMasq\": true,\n"
+		"      \"hairpinMode\": true,\n"
+		"      \"ipam\": {\n"
+		"        \"type\": \"host-local\",\n"
+		"        \"ranges\": [[{ \"subnet\": \"%s\" }]],\n"
+		"        \"routes\": [{ \"dst\": \"0.0.0.0/0\" }]\n"
+		"      }\n"
+		"    },\n"
+		"    { \"type\": \"portmap\", \"capabilities\": { \"portMappings\": true } },\n"
+		"    { \"type\": \"firewall\" }\n"
+		"  ]\n"
+		"}\n",
+		PS_CNI_DEFAULT_NETWORK, PS_CNI_DEFAULT_BRIDGE, PS_CNI_DEFAULT_SUBNET);
+}
+
+static int is_conflist(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return d->d_name[0] != '.' && n > 9 && streq(d->d_name + n - 9, ".conflist");
+}
+
+/* The text of the first conflist in dfd (in name order) naming name: 0 and
+ * *ret, or 0 and *ret NULL when none does (*ret_skipped: the first file that
+ * could not be read as JSON, for the message). */
+static int conflist_scan(int dfd, const char *name, char **ret, char **ret_skipped, ps_error **err)
+{
+	struct dirent **ents = NULL;
+	int n = scandirat(dfd, ".", &ents, is_conflist, alphasort);
+
+	if (n < 0)
+		return ps_error_errno(err, "read dir");
+	*ret = NULL;
+	for (int i = 0; i < n; i++) {
+		_cleanup_free_ char *text = NULL;
+		_cleanup_json_ json_object *o = NULL;
+		size_t len = 0;
+		struct stat st;
+		const char *f = ents[i]->d_name;
+		_cleanup_close_ int fd = *ret ? -1 : openat(dfd, f, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+		if (*ret)
+			continue;
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    ps_read_all(fd, CONFLIST_MAX, &text, &len) < 0 || ps_json_parse(text, len, &o) < 0) {
+			if (!*ret_skipped)
+				*ret_skipped = strdup(f);
+			continue;
+		}
+		const char *nm = ps_json_str(o, "name");
+		if (nm && streq(nm, name))
+			*ret = TAKE_PTR(text);
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return 0;
+}
+
+/* mkdir -p of an absolute or relative path. */
+static int mkdir_p(const char *path)
+{
+	_cleanup_free_ char *s = strdup(path);
+
+	if (!s)
+		return -ENOMEM;
+	for (char *q = strchr(s + 1, '/'); q; q = strchr(q + 1, '/')) {
+		*q = '\0';
+		if (mkdir(s, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*q = '/';
+	}
+	return mkdir(s, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+int ps_cni_conflist_find(const char *conf_dir, const char *name, char **ret, ps_error **err)
+{
+	const char *dir = ps_cni_config_dir(conf_dir);
+	const char *want = name && streq(name, "default") ? PS_CNI_DEFAULT_NETWORK : name;
+	_cleanup_free_ char *text = NULL, *skipped = NULL;
+	int r;
+
+	if (!ps_cni_name_is_valid(want))
+		return ps_error_set(err, PS_ERR_INVALID, 0, "network \"%.64s\": not a valid network name", name ? name : "");
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 && !(errno == ENOENT && streq(want, PS_CNI_DEFAULT_NETWORK)))
+		return ps_error_set(err, errno == ENOENT ? PS_ERR_NOT_FOUND : PS_ERR_FAILED, errno,
+		                    "network %s: config dir %s", want, dir);
+	if (dfd >= 0 && (r = conflist_scan(dfd, want, &text, &skipped, err)) < 0)
+		return ps_error_prefix(err, r, "network %s: %s", want, dir);
+	if (!text && streq(want, PS_CNI_DEFAULT_NETWORK)) {
+		/* First use of the default network: write its list. */
+		if (dfd < 0) {
+			r = mkdir_p(dir);
+			if (r < 0)
+				return ps_error_set(err, PS_ERR_FAILED, -r, "network %s: mkdir %s", want, dir);
+			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd < 0)
+				return ps_error_errno(err, "network %s: config dir %s", want, dir);
+		}
+		text = default_conflist();
+		if (!text)
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "network %s", want);
+		r = ps_write_file_at(dfd, PS_CNI_DEFAULT_NETWORK ".conflist", text, strlen(text), 0644,
+		                     PS_WRITE_DURABLE, err);
+		if (r < 0)
+			return ps_error_prefix(err, r, "network %s: write %s/%s.conflist", want, dir,
+			                       PS_CNI_DEFAULT_NETWORK);
+	}
+	if (!text) {
+		if (skipped)
+			return ps_error_set(err, PS_ERR_NOT_FOUND, 0,
+			                    "network %s: no conflist in %s names it (%s skipped: not valid JSON)",
+			                    want, dir, skipped);
+		return ps_error_set(err, PS_ERR_NOT_FOUND, 0, "network %s: no conflist in %s names it", want, dir);
+	}
+	r = ps_cni_conflist_check(text, strlen(text), NULL, err);
+	if (r < 0)
+		return ps_error_prefix(err, r, "network %s (%s)", want, dir);
+	*ret = TAKE_PTR(text);
+	return 0;
+}
+
+int ps_cni_prepare_pod(int pod_fd, const char *text, ps_error **err)
+{
+	if (ps_mkdirat_p(pod_fd, PS_CNI_DIR, 0700) < 0)
+		return ps_error_errno(err, "mkdir %s", PS_CNI_DIR);
+	_cleanup_close_ int nfd = openat(pod_fd, PS_CNI_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (nfd < 0)
+		return ps_error_errno(err, "open %s", PS_CNI_DIR);
+	int r = ps_write_file_at(nfd, PS_CNI_FILE_CONFLIST, text, strlen(text), 0600, PS_WRITE_SYNC_DATA, err);
+	if (r >= 0 && ps_fsync(nfd) < 0)
+		r = ps_error_errno(err, "fsync %s", PS_CNI_DIR);
+	return r;
+}
+
+/* --- running a plugin ------------------------------------------------------------ */
+
+static int memfd_with(const char *name, const char *data, size_t len)
+{
+	int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (len && ps_write_all(fd, data, len) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* One line of text: the first line, printable bytes only, at most 300. */
+static void one_line(char *s)
+{
+	size_t i = 0;
+	for (; s[i] && s[i] != '\n' && i < 300; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = ' ';
+	s[i] = '\0';
+}
+
+/*
+ * Run exe with argv, the environment envp, stdin the bytes in, and return
+ * its stdout in *ret_out (NUL-terminated). 0 and *ret_status the exit status
+ * (wait status) even when it failed; *ret_stderr its stderr, one line.
+ */
+static int run_capture(const char *exe, char *const argv[], char *const envp[], const char *in, size_t in_len,
+                       char **ret_out, char **ret_stderr, int *ret_status)
+{
+	_cleanup_close_ int infd = memfd_with("cni-stdin", in ? in : "", in ? in_len : 0);
+	_cleanup_close_ int errfd = memfd_with("cni-stderr", NULL, 0);
+	int pfd[2];
+
+	if (infd < 0)
+		return infd;
+	if (errfd < 0)
+		return errfd;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return e;
+	}
+	if (pid == 0) {
+		sigset_t all;
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(infd, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(errfd, 2) < 0)
+			_exit(127);
+		if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+			for (int fd = 3; fd < 1024; fd++)
+				close(fd);
+		execve(exe, argv, envp);
+		_exit(127);
+	}
+	close(pfd[1]);
+	char *out = NULL;
+	size_t out_len = 0;
+	int r = ps_read_all(pfd[0], RESULT_MAX, &out, &out_len);
+	close(pfd[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		free(out);
+		return r;
+	}
+	char *e = NULL;
+	size_t elen = 0;
+	lseek(errfd, 0, SEEK_SET);
+	if (ps_read_all(errfd, 4096, &e, &elen) == 0)
+		one_line(e);
+	*ret_out = out;
+	*ret_stderr = e;
+	*ret_status = status;
+	return 0;
+}
+
+struct cni_ctx {
+	const char *uuid;
+	const char *netns;       /* CNI_NETNS */
+	const char *plugin_path; /* CNI_PATH */
+	const char *network;     /* for messages */
+};
+
+/* Run one plugin: 0 and its stdout (the result, "" for DEL/CHECK). */
+static int plugin_run(const struct cni_ctx *c, const char *command, json_object *conf, char **ret,
+                      ps_error **err)
+{
+	const char *type = ps_json_str(conf, "type");
+	_cleanup_free_ char *exe = NULL, *out = NULL, *errtext = NULL;
+	int status, r;
+
+	r = plugin_find(c->plugin_path, type, &exe);
+	if (r < 0)
+		return ps_error_set(err, r == -ENOENT ? PS_ERR_NOT_FOUND : PS_ERR_FAILED, r == -ENOENT ? 0 : -r,
+		                    "network %s: plugin %s: not found in %s", c->network, type, c->plugin_path);
+	const char *json = json_object_to_json_string_ext(conf, JSON_C_TO_STRING_PLAIN);
+	_cleanup_free_ char *e_cmd = ps_strdup_printf("CNI_COMMAND=%s", command);
+	_cleanup_free_ char *e_id = ps_strdup_printf("CNI_CONTAINERID=%s", c->uuid);
+	_cleanup_free_ char *e_ns = ps_strdup_printf("CNI_NETNS=%s", c->netns);
+	_cleanup_free_ char *e_path = ps_strdup_printf("CNI_PATH=%s", c->plugin_path);
+	char *envp[] = { e_cmd, e_id, e_ns, "CNI_IFNAME=" PS_CNI_IFNAME, e_path, PLUGIN_PATH_ENV, NULL };
+	char *argv[] = { (char *)type, NULL };
+	if (!json || !e_cmd || !e_id || !e_ns || !e_path)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "network %s: plugin %s", c->network, type);
+	r = run_capture(exe, argv, envp, json, strlen(json), &out, &errtext, &status);
+	if (r < 0)
+		return ps_error_set(err, PS_ERR_FAILED, -r, "network %s: plugin %s: %s: run", c->network, type,
+		                    command);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		*ret = TAKE_PTR(out);
+		return 0;
+	}
+	/* The spec's error: {"cniVersion", "code", "msg", "details"} on stdout. */
+	_cleanup_json_ json_object *eo = NULL;
+	_cleanup_free_ char *msg = NULL;
+	if (out && ps_json_parse(out, strlen(out), &eo) == 0 && ps_json_str(eo, "msg")) {
+		const char *d = ps_json_str(eo, "details");
+		msg = d && *d ? ps_strdup_printf("%s (%s)", ps_json_str(eo, "msg"), d)
+		              : strdup(ps_json_str(eo, "msg"));
+	} else if (errtext && *errtext) {
+		msg = strdup(errtext);
+	} else if (WIFEXITED(status)) {
+		msg = ps_strdup_printf("exit status %d", WEXITSTATUS(status));
+	} else {
+		msg = ps_strdup_printf("killed by signal %d", WTERMSIG(status));
+	}
+	if (msg)
+		one_line(msg);
+	return ps_error_set(err, PS_ERR_FAILED, 0, "network %s: plugin %s: %s: %s", c->network, type, command,
+	                    msg ? msg : "failed");
+}
+
+/* The config one plugin of the list is given. */
+static json_object *plugin_conf(json_object *list, json_object *plugin, json_object *prev, const ps_manifest *m)
+{
+	json_object *c = NULL;
+
+	if (json_object_deep_copy(plugin, &c, NULL) < 0 || !c)
+		return NULL;
+	json_object_object_add(c, "cniVersion", json_object_get(ps_json_get(list, "cniVersion")));
+	json_object_object_add(c, "name", json_object_get(ps_json_get(list, "name")));
+	if (prev)
+		json_object_object_add(c, "prevResult", json_object_get(prev));
+	json_object *caps = ps_json_get(plugin, "capabilities");
+	json_object *pm = ps_json_get(caps, "portMappings");
+	json_object_object_del(c, "runtimeConfig");
+	if (m && m->n_ports && pm && json_object_get_boolean(pm)) {
+		json_object *rc = json_object_new_object();
+		json_object *a = json_object_new_array();
+		for (size_t i = 0; a && i < m->n_ports; i++) {
+			json_object *o = json_object_new_object();
+			if (!o)
+				break;
+			json_object_object_add(o, "hostPort", json_object_new_int(m->ports[i].host_port));
+			json_object_object_add(o, "containerPort", json_object_new_int(m->ports[i].pod_port));
+			json_object_object_add(o, "protocol",
+			                       json_object_new_string(m->ports[i].protocol ? m->ports[i].protocol : "tcp"));
+			if (m->ports[i].host_ip)
+				json_object_object_add(o, "hostIP", json_object_new_string(m->ports[i].host_ip));
+			json_object_array_add(a, o);
+		}
+		if (rc && a)
+			json_object_object_add(rc, "portMappings", a);
+		if (rc)
+			json_object_object_add(c, "runtimeConfig", rc);
+	}
+	return c;
+}
+
+/* --- the pod's net/ dir ---------------------------------------------------------- */
+
+static int net_dir_open(int pod_fd, ps_error **err)
+{
+	int fd = openat(pod_fd, PS_CNI_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 && errno != ENOENT)
+		return ps_error_errno(err, "open %s", PS_CNI_DIR);
+	return fd < 0 ? -ENOENT : fd;
+}
+
+int ps_cni_netns_path(int pod_fd, char **ret, ps_error **err)
+{
+	char link[64], buf[4096];
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", pod_fd);
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+	if (n <= 0 || buf[0] != '/')
+		return ps_error_errno(err, "pod dir path");
+	buf[n] = '\0';
+	char *p = ps_strdup_printf("%s/" PS_CNI_DIR "/" PS_CNI_FILE_NETNS, buf);
+	if (!p)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "netns path");
+	*ret = p;
+	return 0;
+}
+
+static int load_list(int nfd, json_object **ret, ps_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = ps_read_file_at(nfd, PS_CNI_FILE_CONFLIST, CONFLIST_MAX, &text, &len, err);
+
+	if (r == -ENOENT)
+		return ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "%s/%s", PS_CNI_DIR, PS_CNI_FILE_CONFLIST);
+	if (r < 0)
+		return r;
+	if (ps_json_parse(text, len, ret) < 0 || !ps_json_array(*ret, "plugins"))
+		return ps_error_set(err, PS_ERR_INVALID, 0, "%s/%s: not a conflist", PS_CNI_DIR, PS_CNI_FILE_CONFLIST);
+	return 0;
+}
+
+/* --- podctl's host-isolation rule ------------------------------------------------ */
+
+static const char *const iptables_dirs[] = { "/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin" };
+
+/* iptables (or ip6tables) -w CMD INPUT -s IP ... -j REJECT; 0 or the exit status. */
+static int isolate_rule(const char *cmd, const char *address, const char *uuid, char **ret_msg)
+{
+	_cleanup_free_ char *ip = strdup(address);
+	if (!ip)
+		return -ENOMEM;
+	char *slash = strchr(ip, '/');
+	if (slash)
+		*slash = '\0';
+	bool v6 = strchr(ip, ':') != NULL;
+	_cleanup_free_ char *exe = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(iptables_dirs) && !exe; i++) {
+		char *f = ps_strdup_printf("%s/%s", iptables_dirs[i], v6 ? "ip6tables" : "iptables");
+		if (f && access(f, X_OK) == 0)
+			exe = f;
+		else
+			free(f);
+	}
+	if (!exe)
+		return -ENOENT;
+	_cleanup_free_ char *comment = ps_strdup_printf("podctl pod %s", uuid);
+	_cleanup_free_ char *src = ps_strdup_printf("%s/%s", ip, v6 ? "128" : "32");
+	if (!comment || !src)
+		return -ENOMEM;
+	char *argv[] = { v6 ? "ip6tables" : "iptables", "-w", (char *)cmd, "INPUT", "-s", src, "-m", "conntrack",
+		         "!", "--ctstate", "ESTABLISHED,RELATED", "-m", "comment", "--comment", comment, "-j",
+		         "REJECT", NULL };
+	char *envp[] = { PLUGIN_PATH_ENV, NULL };
+	_cleanup_free_ char *out = NULL;
+	char *e = NULL;
+	int status;
+	int r = run_capture(exe, argv, envp, NULL, 0, &out, &e, &status);
+	if (r < 0)
+		return r;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		free(e);
+		return 0;
+	}
+	*ret_msg = e;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int isolate(const ps_cni_result *res, const char *uuid, bool add, ps_error **err)
+{
+	for (size_t i = 0; res && i < res->n_ips; i++) {
+		char *msg = NULL;
+		if (add) {
+			int r = isolate_rule("-I", res->ips[i].address, uuid, &msg);
+			if (r != 0) {
+				r = ps_error_set(err, PS_ERR_FAILED, r < 0 ? -r : 0, "host-isolation rule for %s: %s",
+				                 res->ips[i].address, msg && *msg ? msg : "iptables failed");
+				free(msg);
+				return r;
+			}
+		} else {
+			/* Every copy (an interrupted attach may have added one twice). */
+			for (int k = 0; k < 16 && isolate_rule("-D", res->ips[i].address, uuid, &msg) == 0; k++)
+				;
+			free(msg);
+		}
+	}
+	return 0;
+}
+
+/* --- ADD, CHECK, DEL -------------------------------------------------------------- */
+
+static bool version_has_check(const char *v)
+{
+	/* CHECK came with 0.4.0; "0.1.0".."0.3.1" do not have it. */
+	return v && !(v[0] == '0' && v[1] == '.' && v[2] >= '0' && v[2] <= '3' && v[3] == '.');
+}
+
+/* DEL in reverse order; every plugin is run even when one fails (the first
+ * error is reported). prev may be NULL. */
+static int run_del(const struct cni_ctx *c, json_object *list, json_object *prev, const ps_manifest *m,
+                   ps_error **err)
+{
+	json_object *plugins = ps_json_array(list, "plugins");
+	int ret = 0;
+
+	for (size_t i = json_object_array_length(plugins); i-- > 0;) {
+		_cleanup_json_ json_object *conf = plugin_conf(list, json_object_array_get_idx(plugins, i), prev, m);
+		_cleanup_free_ char *out = NULL;
+		if (!conf) {
+			ret = ps_error_set(err, PS_ERR_FAILED, ENOMEM, "network %s", c->network);
+			continue;
+		}
+		int r = plugin_run(c, "DEL", conf, &out, err);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+static int ctx_init(struct cni_ctx *c, int pod_fd, const char *uuid, json_object *list, char **netns,
+                    ps_error **err)
+{
+	int r = ps_cni_netns_path(pod_fd, netns, err);
+
+	if (r < 0)
+		return r;
+	c->uuid = uuid;
+	c->netns = *netns;
+	c->plugin_path = ps_cni_plugin_path();
+	c->network = ps_json_str(list, "name") ? ps_json_str(list, "name") : "?";
+	return 0;
+}
+
+int ps_cni_attach(int pod_fd, const char *uuid, const ps_manifest *m, ps_error **err)
+{
+	_cleanup_close_ int nfd = net_dir_open(pod_fd, err);
+	_cleanup_json_ json_object *list = NULL, *prev = NULL;
+	_cleanup_free_ char *netns = NULL, *last = NULL;
+	struct cni_ctx c;
+	int r;
+
+	if (nfd < 0)
+		return nfd == -ENOENT ? ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "%s: no network prepared", PS_CNI_DIR)
+		                      : nfd;
+	if ((r = load_list(nfd, &list, err)) < 0 || (r = ctx_init(&c, pod_fd, uuid, list, &netns, err)) < 0)
+		return r;
+	/* Before the first plugin runs: from now on DEL is owed. */
+	_cleanup_free_ char *att = ps_strdup_printf("{\"containerId\":\"%s\",\"ifname\":\"%s\",\"netns\":\"%s\"}\n",
+	                                            uuid, PS_CNI_IFNAME, netns);
+	if (!att)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "attach");
+	if ((r = ps_write_file_at(nfd, PS_CNI_FILE_ATTACHED, att, strlen(att), 0600, 0, err)) < 0)
+		return r;
+
+	json_object *plugins = ps_json_array(list, "plugins");
+	for (size_t i = 0; i < json_object_array_length(plugins); i++) {
+		_cleanup_json_ json_object *conf = plugin_conf(list, json_object_array_get_idx(plugins, i), prev, m);
+		_cleanup_free_ char *out = NULL;
+		if (!conf) {
+			r = ps_error_set(err, PS_ERR_FAILED, ENOMEM, "network %s", c.network);
+			goto undo;
+		}
+		if ((r = plugin_run(&c, "ADD", conf, &out, err)) < 0)
+			goto undo;
+		json_object *res = NULL;
+		if (!out || ps_json_parse(out, strlen(out), &res) < 0) {
+			r = ps_error_set(err, PS_ERR_FAILED, 0, "network %s: plugin %s: ADD: result is not JSON",
+			                 c.network, ps_json_str(conf, "type"));
+			goto undo;
+		}
+		if (prev)
+			json_object_put(prev);
+		prev = res;
+		free(last);
+		last = TAKE_PTR(out);
+	}
+	if (!last) {
+		r = ps_error_set(err, PS_ERR_FAILED, 0, "network %s: no result", c.network);
+		goto undo;
+	}
+	_cleanup_(resultp) ps_cni_result *res = NULL;
+	if ((r = ps_cni_result_parse(last, strlen(last), &res, err)) < 0) {
+		ps_error_prefix(err, r, "network %s: result", c.network);
+		goto undo;
+	}
+	if ((r = ps_write_file_at(nfd, PS_CNI_FILE_RESULT, last, strlen(last), 0644, 0, err)) < 0)
+		goto undo;
+	if ((r = isolate(res, uuid, true, err)) < 0) {
+		ps_error_prefix(err, r, "network %s", c.network);
+		isolate(res, uuid, false, NULL);
+		goto undo;
+	}
+	if (version_has_check(ps_json_str(list, "cniVersion")) &&
+	    !json_object_get_boolean(ps_json_get(list, "disableCheck"))) {
+		if ((r = ps_cni_check(pod_fd, uuid, m, err)) < 0) {
+			isolate(res, uuid, false, NULL);
+			goto undo;
+		}
+	}
+	return 0;
+undo:
+	/* The spec: a failed ADD is followed by a DEL of the whole list. */
+	run_del(&c, list, prev, m, NULL);
+	unlinkat(nfd, PS_CNI_FILE_RESULT, 0);
+	unlinkat(nfd, PS_CNI_FILE_ATTACHED, 0);
+	return r;
+}
+
+int ps_cni_check(int pod_fd, const char *uuid, const ps_manifest *m, ps_error **err)
+{
+	_cleanup_close_ int nfd = net_dir_open(pod_fd, err);
+	_cleanup_json_ json_object *list = NULL, *prev = NULL;
+	_cleanup_free_ char *netns = NULL, *text = NULL;
+	struct cni_ctx c;
+	size_t len;
+	int r;
+
+	if (nfd < 0)
+		return nfd == -ENOENT ? ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "no network") : nfd;
+	if ((r = load_list(nfd, &list, err)) < 0 || (r = ctx_init(&c, pod_fd, uuid, list, &netns, err)) < 0)
+		return r;
+	if (!version_has_check(ps_json_str(list, "cniVersion")))
+		return 0;
+	r = ps_read_file_at(nfd, PS_CNI_FILE_RESULT, RESULT_MAX, &text, &len, err);
+	if (r == -ENOENT)
+		return ps_error_set(err, PS_ERR_STATE, 0, "network %s: not attached", c.network);
+	if (r < 0)
+		return r;
+	if (ps_json_parse(text, len, &prev) < 0)
+		return ps_error_set(err, PS_ERR_INVALID, 0, "network %s: kept result is not JSON", c.network);
+	json_object *plugins = ps_json_array(list, "plugins");
+	for (size_t i = 0; i < json_object_array_length(plugins); i++) {
+		_cleanup_json_ json_object *conf = plugin_conf(list, json_object_array_get_idx(plugins, i), prev, m);
+		_cleanup_free_ char *out = NULL;
+		if (!conf)
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "network %s", c.network);
+		if ((r = plugin_run(&c, "CHECK", conf, &out, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int ps_cni_detach(int pod_fd, const char *uuid, ps_error **err)
+{
+	_cleanup_close_ int nfd = net_dir_open(pod_fd, err);
+	_cleanup_json_ json_object *list = NULL, *prev = NULL;
+	_cleanup_free_ char *netns = NULL, *text = NULL;
+	_cleanup_(resultp) ps_cni_result *res = NULL;
+	ps_manifest *m = NULL;
+	struct cni_ctx c;
+	size_t len = 0;
+	int r;
+
+	if (nfd == -ENOENT)
+		return 0;
+	if (nfd < 0)
+		return nfd;
+	if (faccessat(nfd, PS_CNI_FILE_ATTACHED, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		if ((r = load_list(nfd, &list, err)) < 0 || (r = ctx_init(&c, pod_fd, uuid, list, &netns, err)) < 0)
+			return r;
+		if (ps_read_file_at(nfd, PS_CNI_FILE_RESULT, RESULT_MAX, &text, &len, NULL) == 0) {
+			if (ps_json_parse(text, len, &prev) < 0)
+				prev = NULL;
+			if (ps_cni_result_parse(text, len, &res, NULL) < 0)
+				res = NULL;
+		}
+		isolate(res, uuid, false, NULL);
+		ps_manifest_load_at(pod_fd, &m, NULL); /* the ports; DEL goes on without */
+		r = run_del(&c, list, prev, m, err);
+		ps_manifest_free(m);
+		if (r < 0)
+			return r; /* attached stays: the next gc tries again */
+	}
+	/* The netns file: unmount (ours, in this mount ns) and remove. */
+	if (!netns && ps_cni_netns_path(pod_fd, &netns, err) < 0)
+		return -EIO;
+	if (umount2(netns, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+		return ps_error_errno(err, "unmount %s", netns);
+	if (unlinkat(nfd, PS_CNI_FILE_NETNS, 0) < 0 && errno != ENOENT)
+		return ps_error_errno(err, "remove %s", netns);
+	unlinkat(nfd, PS_CNI_FILE_RESULT, 0);
+	if (unlinkat(nfd, PS_CNI_FILE_ATTACHED, 0) < 0 && errno != ENOENT)
+		return ps_error_errno(err, "remove %s/%s", PS_CNI_DIR, PS_CNI_FILE_ATTACHED);
+	return 0;
+}
+
+/* --- results ------------------------------------------------------------------------ */
+
+void ps_cni_result_free(ps_cni_result *r)
+{
+	if (!r)
+		return;
+	free(r->cni_version);
+	for (size_t i = 0; i < r->n_ips; i++) {
+		free(r->ips[i].address);
+		free(r->ips[i].gateway);
+	}
+	free(r->ips);
+	ps_strv_free(r->nameservers);
+	free(r->domain);
+	ps_strv_free(r->search);
+	ps_strv_free(r->options);
+	free(r);
+}
+
+static int ip_family(const char *s)
+{
+	unsigned char buf[16];
+
+	if (inet_pton(AF_INET, s, buf) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, s, buf) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+/* "IP/prefix" with a prefix in range: its family, else 0. */
+static int cidr_family(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	char ip[64];
+
+	if (!slash || (size_t)(slash - s) >= sizeof(ip))
+		return 0;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = '\0';
+	int fam = ip_family(ip);
+	const char *p = slash + 1;
+	if (!fam || !*p || strlen(p) > 3)
+		return 0;
+	int n = 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		n = n * 10 + (*p - '0');
+	}
+	return n <= (fam == AF_INET ? 32 : 128) ? fam : 0;
+}
+
+static bool word_ok(const char *s, bool colon)
+{
+	if (!*s || strlen(s) > 253)
+		return false;
+	for (; *s; s++) {
+		char c = *s;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '-' || c == '_' || (colon && c == ':')))
+			return false;
+	}
+	return true;
+}
+
+/* o[key], an array of strings each passing ok (NULL: an IP), into *ret. */
+static int strings(json_object *o, const char *key, int kind, char ***ret, ps_error **err)
+{
+	json_object *a = ps_json_get(o, key);
+	if (!a)
+		return 0;
+	if (!json_object_is_type(a, json_type_array))
+		return ps_error_set(err, PS_ERR_INVALID, 0, "dns.%s: expected array", key);
+	size_t n = json_object_array_length(a);
+	if (n > 64)
+		return ps_error_set(err, PS_ERR_INVALID, 0, "dns.%s: too many", key);
+	char **v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "dns");
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+		const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+		bool ok = s && (kind == 0 ? ip_family(s) != 0 : word_ok(s, kind == 2));
+		if (!ok || !(v[i] = strdup(s))) {
+			ps_strv_free(v);
+			return ok ? ps_error_set(err, PS_ERR_FAILED, ENOMEM, "dns")
+			          : ps_error_set(err, PS_ERR_INVALID, 0, "dns.%s[%zu]: not valid", key, i);
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+int ps_cni_result_parse(const char *json, size_t len, ps_cni_result **ret, ps_error **err)
+{
+	_cleanup_json_ json_object *o = NULL;
+	_cleanup_(resultp) ps_cni_result *res = NULL;
+	int r;
+
+	if (!json || ps_json_parse(json, len, &o) < 0 || !json_object_is_type(o, json_type_object))
+		return ps_error_set(err, PS_ERR_INVALID, 0, "not a JSON object");
+	res = calloc(1, sizeof(*res));
+	if (!res)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
+	if (ps_json_str(o, "cniVersion") && !(res->cni_version = strdup(ps_json_str(o, "cniVersion"))))
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
+	json_object *ips = ps_json_get(o, "ips");
+	if (ips) {
+		if (!json_object_is_type(ips, json_type_array))
+			return ps_error_set(err, PS_ERR_INVALID, 0, "ips: expected array");
+		size_t n = json_object_array_length(ips);
+		if (n > 64)
+			return ps_error_set(err, PS_ERR_INVALID, 0, "ips: too many");
+		res->ips = calloc(n ? n : 1, sizeof(*res->ips));
+		if (!res->ips)
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(ips, i);
+			const char *addr = ps_json_str(e, "address");
+			const char *gw = ps_json_str(e, "gateway");
+			ps_cni_ip *ip = &res->ips[res->n_ips];
+			if (!addr || !(ip->family = cidr_family(addr)))
+				return ps_error_set(err, PS_ERR_INVALID, 0, "ips[%zu].address: expected IP/prefix", i);
+			if (gw && ip_family(gw) != ip->family)
+				return ps_error_set(err, PS_ERR_INVALID, 0, "ips[%zu].gateway: not an address", i);
+			res->n_ips++;
+			if (!(ip->address = strdup(addr)) || (gw && !(ip->gateway = strdup(gw))))
+				return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
+		}
+	}
+	json_object *dns = ps_json_get(o, "dns");
+	if (dns) {
+		if (!json_object_is_type(dns, json_type_object))
+			return ps_error_set(err, PS_ERR_INVALID, 0, "dns: expected object");
+		const char *dom = ps_json_str(dns, "domain");
+		if (dom && !word_ok(dom, false))
+			return ps_error_set(err, PS_ERR_INVALID, 0, "dns.domain: not valid");
+		if (dom && !(res->domain = strdup(dom)))
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
+		if ((r = strings(dns, "nameservers", 0, &res->nameservers, err)) < 0 ||
+		    (r = strings(dns, "search", 1, &res->search, err)) < 0 ||
+		    (r = strings(dns, "options", 2, &res->options, err)) < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(res);
+	return 0;
+}
+
+int ps_cni_result_load(int pod_fd, ps_cni_result **ret, ps_error **err)
+{
+	_cleanup_close_ int nfd = net_dir_open(pod_fd, err);
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	*ret = NULL;
+	if (nfd == -ENOENT)
+		return 0;
+	if (nfd < 0)
+		return nfd;
+	int r = ps_read_file_at(nfd, PS_CNI_FILE_RESULT, RESULT_MAX, &text, &len, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = ps_cni_result_parse(text, len, ret, err);
+	if (r < 0)
+		return ps_error_prefix(err, r, "%s/%s", PS_CNI_DIR, PS_CNI_FILE_RESULT);
+	return 1;
+}
