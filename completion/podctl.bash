@@ -126,7 +126,7 @@ _podctl() {
 	run-prepared) _podctl_pods prepared ;;
 	stop | enter) [ "$nargs" -eq 0 ] || [ "$verb" = stop ] && _podctl_pods running ;;
 	rm) _podctl_pods prepared exited aborted-prepare exited-garbage garbage ;;
-	status | cat-manifest | logs | events) [ "$nargs" -eq 0 ] && _podctl_pods ;;
+	status | cat-manifest | logs | events | port) [ "$nargs" -eq 0 ] && _podctl_pods ;;
 	wait) _podctl_pods preparing prepared running ;;
 	image)
 		case $sub in

@@ -23,6 +23,7 @@ static const struct verb verbs[] = {
 	{ "logs", cmd_logs, "print what a detached pod's apps wrote" },
 	{ "enter", cmd_enter, "run a command inside a running pod" },
 	{ "cat-manifest", cmd_cat_manifest, "print a pod's manifest" },
+	{ "port", cmd_port, "list a pod's published ports" },
 	{ "image", cmd_image, "import, pull, list, inspect, tag and remove images" },
 	{ "notify", cmd_notify, "tell the supervisor an app is ready (inside a pod)" },
 	{ "stats", cmd_stats, "show running pods' memory, CPU and pids (like podman stats)" },
