@@ -11,7 +11,7 @@
 static void usage(void)
 {
 	printf("Usage: podctl port [OPTIONS] UUID\n\n"
-	       "List the pod's published ports (--publish, the manifest's \"ports\"), one a\n"
+	       "List the ports the pod publishes (run -p, the manifest's \"ports\"), one a\n"
 	       "line: PODPORT/PROTO -> HOSTIP:HOSTPORT.\n\n"
 	       "Options:\n"
 	       "      --format=json|text     output format (default text)\n" CLI_GLOBAL_HELP);
