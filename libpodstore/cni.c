@@ -617,6 +617,7 @@ static int ctx_init(struct cni_ctx *c, int pod_fd, const char *uuid, json_object
 
 int ps_cni_attach(int pod_fd, const char *uuid, const ps_manifest *m, ps_error **err)
 {
+	_cleanup_(resultp) ps_cni_result *res = NULL; /* before any goto */
 	_cleanup_close_ int nfd = net_dir_open(pod_fd, err);
 	_cleanup_json_ json_object *list = NULL, *prev = NULL;
 	_cleanup_free_ char *netns = NULL, *last = NULL;
@@ -646,15 +647,15 @@ int ps_cni_attach(int pod_fd, const char *uuid, const ps_manifest *m, ps_error *
 		}
 		if ((r = plugin_run(&c, "ADD", conf, &out, err)) < 0)
 			goto undo;
-		json_object *res = NULL;
-		if (!out || ps_json_parse(out, strlen(out), &res) < 0) {
+		json_object *jres = NULL;
+		if (!out || ps_json_parse(out, strlen(out), &jres) < 0) {
 			r = ps_error_set(err, PS_ERR_FAILED, 0, "network %s: plugin %s: ADD: result is not JSON",
 			                 c.network, ps_json_str(conf, "type"));
 			goto undo;
 		}
 		if (prev)
 			json_object_put(prev);
-		prev = res;
+		prev = jres;
 		free(last);
 		last = TAKE_PTR(out);
 	}
@@ -662,7 +663,6 @@ int ps_cni_attach(int pod_fd, const char *uuid, const ps_manifest *m, ps_error *
 		r = ps_error_set(err, PS_ERR_FAILED, 0, "network %s: no result", c.network);
 		goto undo;
 	}
-	_cleanup_(resultp) ps_cni_result *res = NULL;
 	if ((r = ps_cni_result_parse(last, strlen(last), &res, err)) < 0) {
 		ps_error_prefix(err, r, "network %s: result", c.network);
 		goto undo;
