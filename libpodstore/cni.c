@@ -244,6 +244,12 @@ int ps_cni_conflist_find(const char *conf_dir, const char *name, char **ret, ps_
 			if (dfd < 0)
 				return ps_error_errno(err, "network %s: config dir %s", want, dir);
 		}
+		/* Never over a file of that name we could not read as podctl's:
+		 * it is the admin's, broken or naming another network. */
+		if (faccessat(dfd, PS_CNI_DEFAULT_NETWORK ".conflist", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return ps_error_set(err, PS_ERR_INVALID, 0,
+			                    "network %s: %s/%s.conflist exists but does not define it%s", want, dir,
+			                    PS_CNI_DEFAULT_NETWORK, skipped ? " (not valid JSON?)" : "");
 		text = default_conflist();
 		if (!text)
 			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "network %s", want);

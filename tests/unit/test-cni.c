@@ -212,7 +212,13 @@ static void default_written_on_first_use(void **state)
 	free(t);
 	snprintf(p, sizeof(p), "%s/sub/dir/podctl.conflist", e->cfg);
 	assert_int_equal(stat(p, &st), 0);
-	/* a user's edit is kept */
+	/* a user's edit is kept, and a broken podctl.conflist is never overwritten */
+	put(p, "{broken", 0644);
+	snprintf(p, sizeof(p), "%s/sub/dir", e->cfg);
+	assert_true(ps_cni_conflist_find(p, "default", &t, &err) < 0);
+	assert_non_null(strstr(err->msg, "podctl.conflist exists but does not define it"));
+	ps_error_free(&err);
+	snprintf(p, sizeof(p), "%s/sub/dir/podctl.conflist", e->cfg);
 	put(p, "{\"cniVersion\":\"1.0.0\",\"name\":\"podctl\",\"plugins\":[{\"type\":\"one\",\"mine\":1}]}", 0644);
 	snprintf(p, sizeof(p), "%s/sub/dir", e->cfg);
 	assert_int_equal(ps_cni_conflist_find(p, "default", &t, &err), 0);
