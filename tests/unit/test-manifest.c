@@ -1060,7 +1060,7 @@ static void test_documentation_examples(void **state)
 		ps_manifest_free(m);
 		p = end + 1;
 	}
-	assert_int_equal(n, 3); /* the full example, resources, ports */
+	assert_int_equal(n, 3); /* ports, the full example, the minimal one */
 	free(doc);
 }
 
