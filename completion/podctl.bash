@@ -43,6 +43,7 @@ _podctl_values() {
 	case $opt in
 	--status-goal) echo "MOUNTED STARTED READY" ;;
 	--pull) echo "missing always never" ;;
+	--net) echo "none host default" ;;
 	--tls-verify) echo "true false" ;;
 	*) _podctl_cmd "$verb" --help | grep -oE -- "$opt=[A-Za-z0-9_-]+(\|[A-Za-z0-9_-]+)+" |
 		head -1 | sed 's/^[^=]*=//; s/|/ /g' ;;
