@@ -109,10 +109,10 @@ else
 	done
 fi
 base=${median[unshare+chroot]}
-printf '%-20s %10s %10s\n' "" "median ms" "vs unshare"
+printf '%-26s %10s %10s\n' "" "median ms" "vs unshare"
 for n in "${names[@]}"; do
 	k=${n// /_}
-	printf '%-20s %10s %10s\n' "$n" "${median[$k]}" "$(awk -v a="${median[$k]}" -v b="$base" 'BEGIN{printf "%.2fx", a/b}')"
+	printf '%-26s %10s %10s\n' "$n" "${median[$k]}" "$(awk -v a="${median[$k]}" -v b="$base" 'BEGIN{printf "%.2fx", a/b}')"
 done
 
 echo "== stage1 memory, idle pod (sleep) =="
