@@ -117,6 +117,23 @@ else
 	t_fail "hosts: $hosts resolv: $resolv"
 fi
 
+t_begin "a network whose result carries DNS: resolv.conf is that, not the host's"
+mkdir -p "$T_SCRATCH/cni3"
+cat >"$T_SCRATCH/cni3/dns.conflist" <<'EOF'
+{"cniVersion": "1.0.0", "name": "dnsnet", "plugins": [
+  {"type": "bridge", "bridge": "podctl9", "isGateway": true,
+   "dns": {"nameservers": ["192.0.2.99"], "search": ["pods.test"], "options": ["ndots:2"]},
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.98.0.0/24"}]],
+            "dataDir": "/var/lib/cni/test-dnsnet"}}]}
+EOF
+if expect_exit 0 "$PODCTL" run --cni-config-dir="$T_SCRATCH/cni3" --net=dnsnet "$ROOT" -- cat /etc/resolv.conf &&
+	[ "$OUT" = "$(printf 'nameserver 192.0.2.99\nsearch pods.test\noptions ndots:2')" ] &&
+	[ -z "$(find /var/lib/cni/test-dnsnet -name '10.*')" ]; then
+	t_ok
+else
+	t_fail "out: $OUT err: $ERR"
+fi
+
 t_begin "keepEtcFiles keeps the image's /etc/hosts"
 echo "192.0.2.9 from-image" >"$ROOT/etc/hosts"
 cat >"$T_SCRATCH/keep.json" <<EOF
