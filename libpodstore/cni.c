@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -33,6 +34,19 @@ static inline void resultp(ps_cni_result **r)
 
 #define CONFLIST_MAX (1024 * 1024)
 #define RESULT_MAX (1024 * 1024)
+/* A plugin (or iptables) that has not finished by then is killed: a hung
+ * one must not hold a pod's start, stop or gc forever. */
+#define PLUGIN_TIMEOUT_NS (plugin_timeout_s() * 1000000000LL)
+
+/* $PODCTL_CNI_TIMEOUT seconds (1..3600), else 60. */
+static long long plugin_timeout_s(void)
+{
+	const char *e = secure_getenv("PODCTL_CNI_TIMEOUT");
+	char *end;
+	long long v = e && *e ? strtoll(e, &end, 10) : 0;
+
+	return e && *e && !*end && v >= 1 && v <= 3600 ? v : 60;
+}
 #define PLUGIN_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 bool ps_cni_name_is_valid(const char *name)
@@ -313,6 +327,50 @@ static void one_line(char *s)
 	s[i] = '\0';
 }
 
+/* All a pipe gives until EOF, at most RESULT_MAX bytes, by deadline (ns,
+ * CLOCK_MONOTONIC): -ETIMEDOUT after. */
+static int read_until(int fd, long long deadline, char **ret)
+{
+	size_t cap = 4096, len = 0;
+	_cleanup_free_ char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		long long left = deadline - ps_monotonic_ns();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int n = poll(&pfd, 1, (int)(left / 1000000 + 1));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			continue;
+		if (len + 1 >= cap) {
+			if (cap > RESULT_MAX)
+				return -EFBIG;
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t k = read(fd, buf + len, cap - len - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
 /*
  * Run exe with argv, the environment envp, stdin the bytes in, and return
  * its stdout in *ret_out (NUL-terminated). 0 and *ret_status the exit status
@@ -353,9 +411,10 @@ static int run_capture(const char *exe, char *const argv[], char *const envp[], 
 	}
 	close(pfd[1]);
 	char *out = NULL;
-	size_t out_len = 0;
-	int r = ps_read_all(pfd[0], RESULT_MAX, &out, &out_len);
+	int r = read_until(pfd[0], ps_monotonic_ns() + PLUGIN_TIMEOUT_NS, &out);
 	close(pfd[0]);
+	if (r < 0)
+		kill(pid, SIGKILL); /* hung, or wrote too much */
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -403,6 +462,9 @@ static int plugin_run(const struct cni_ctx *c, const char *command, json_object 
 	if (!json || !e_cmd || !e_id || !e_ns || !e_path)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "network %s: plugin %s", c->network, type);
 	r = run_capture(exe, argv, envp, json, strlen(json), &out, &errtext, &status);
+	if (r == -ETIMEDOUT)
+		return ps_error_set(err, PS_ERR_TIMEOUT, 0, "network %s: plugin %s: %s: no answer in %lld s, killed",
+		                    c->network, type, command, PLUGIN_TIMEOUT_NS / 1000000000LL);
 	if (r < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "network %s: plugin %s: %s: run", c->network, type,
 		                    command);

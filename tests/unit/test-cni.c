@@ -315,6 +315,27 @@ static void check_runs_after_add(void **state)
 	free(log);
 }
 
+static void hung_plugin_is_killed(void **state)
+{
+	struct env *e = *state;
+	char p[160];
+	ps_error *err = NULL;
+
+	snprintf(p, sizeof(p), "%s/hang", e->bin);
+	put(p, "#!/bin/sh\nexec sleep 100\n", 0755);
+	setenv("PODCTL_CNI_TIMEOUT", "1", 1);
+	assert_int_equal(ps_cni_prepare_pod(e->pod_fd,
+	                                     "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"plugins\":[{\"type\":\"hang\"}]}",
+	                                     &err),
+	                 0);
+	long long t0 = ps_monotonic_ns();
+	assert_true(ps_cni_attach(e->pod_fd, "3f2a0c1e-9b7d-4c2a-8e1f-0123456789ab", NULL, &err) < 0);
+	assert_true(ps_monotonic_ns() - t0 < 10000000000LL); /* ADD and the DEL after it: 1 s each */
+	assert_string_equal(err->msg, "network n: plugin hang: ADD: no answer in 1 s, killed");
+	ps_error_free(&err);
+	unsetenv("PODCTL_CNI_TIMEOUT");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +346,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(attach_detach, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(failed_add_is_undone, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(check_runs_after_add, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(hung_plugin_is_killed, env_setup, env_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
