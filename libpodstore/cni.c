@@ -575,16 +575,11 @@ static int load_list(int nfd, json_object **ret, ps_error **err)
 
 static const char *const iptables_dirs[] = { "/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin" };
 
-/* iptables (or ip6tables) -w CMD INPUT -s IP ... -j REJECT; 0 or the exit status. */
-static int isolate_rule(const char *cmd, const char *address, const char *uuid, char **ret_msg)
+/* iptables (or ip6tables) -w CMD INPUT MATCH VALUE (-s IP or -i IFACE) … -j REJECT;
+ * 0 or the exit status (*ret_msg its stderr). */
+static int isolate_rule(const char *cmd, const char *match, const char *value, bool v6, const char *uuid,
+                        char **ret_msg)
 {
-	_cleanup_free_ char *ip = strdup(address);
-	if (!ip)
-		return -ENOMEM;
-	char *slash = strchr(ip, '/');
-	if (slash)
-		*slash = '\0';
-	bool v6 = strchr(ip, ':') != NULL;
 	_cleanup_free_ char *exe = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(iptables_dirs) && !exe; i++) {
 		char *f = ps_strdup_printf("%s/%s", iptables_dirs[i], v6 ? "ip6tables" : "iptables");
@@ -596,12 +591,11 @@ static int isolate_rule(const char *cmd, const char *address, const char *uuid, 
 	if (!exe)
 		return -ENOENT;
 	_cleanup_free_ char *comment = ps_strdup_printf("podctl pod %s", uuid);
-	_cleanup_free_ char *src = ps_strdup_printf("%s/%s", ip, v6 ? "128" : "32");
-	if (!comment || !src)
+	if (!comment)
 		return -ENOMEM;
-	char *argv[] = { v6 ? "ip6tables" : "iptables", "-w", (char *)cmd, "INPUT", "-s", src, "-m", "conntrack",
-		         "!", "--ctstate", "ESTABLISHED,RELATED", "-m", "comment", "--comment", comment, "-j",
-		         "REJECT", NULL };
+	char *argv[] = { v6 ? "ip6tables" : "iptables", "-w", (char *)cmd, "INPUT", (char *)match, (char *)value,
+		         "-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED", "-m", "comment", "--comment",
+		         comment, "-j", "REJECT", NULL };
 	char *envp[] = { PLUGIN_PATH_ENV, NULL };
 	_cleanup_free_ char *out = NULL;
 	char *e = NULL;
@@ -617,22 +611,63 @@ static int isolate_rule(const char *cmd, const char *address, const char *uuid, 
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* The rules of a pod: one per IP (its source address) and, for IPv4, one
+ * per host-side interface of the result (the bridge: a pod that takes
+ * another address, or spoofs one, still comes in through it). IPv6 has no
+ * interface rule: neighbour discovery to the gateway is INPUT traffic. */
+struct rule {
+	const char *match;
+	char value[64];
+	bool v6;
+};
+
+static size_t rules_of(const ps_cni_result *res, struct rule *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; res && i < res->n_ips && n < max; i++) {
+		struct rule *r = &out[n++];
+		const char *a = res->ips[i].address;
+		size_t len = strcspn(a, "/");
+		r->match = "-s";
+		r->v6 = res->ips[i].family == AF_INET6;
+		snprintf(r->value, sizeof(r->value), "%.*s/%s", (int)len, a, r->v6 ? "128" : "32");
+	}
+	bool any_v4 = false;
+	for (size_t i = 0; res && i < res->n_ips; i++)
+		any_v4 |= res->ips[i].family == AF_INET;
+	for (size_t i = 0; any_v4 && res->host_ifaces && res->host_ifaces[i] && n < max; i++) {
+		struct rule *r = &out[n++];
+		r->match = "-i";
+		r->v6 = false;
+		snprintf(r->value, sizeof(r->value), "%s", res->host_ifaces[i]);
+	}
+	return n;
+}
+
 static int isolate(const ps_cni_result *res, const char *uuid, bool add, ps_error **err)
 {
-	for (size_t i = 0; res && i < res->n_ips; i++) {
+	struct rule rules[64];
+	size_t n = rules_of(res, rules, ARRAY_SIZE(rules));
+
+	for (size_t i = 0; i < n; i++) {
 		char *msg = NULL;
 		if (add) {
-			int r = isolate_rule("-I", res->ips[i].address, uuid, &msg);
+			int r = isolate_rule("-I", rules[i].match, rules[i].value, rules[i].v6, uuid, &msg);
 			if (r != 0) {
-				r = ps_error_set(err, PS_ERR_FAILED, r < 0 ? -r : 0, "host-isolation rule for %s: %s",
-				                 res->ips[i].address, msg && *msg ? msg : "iptables failed");
+				r = ps_error_set(err, PS_ERR_FAILED, r < 0 ? -r : 0, "host-isolation rule %s %s: %s",
+				                 rules[i].match, rules[i].value, msg && *msg ? msg : "iptables failed");
 				free(msg);
 				return r;
 			}
 		} else {
 			/* Every copy (an interrupted attach may have added one twice). */
-			for (int k = 0; k < 16 && isolate_rule("-D", res->ips[i].address, uuid, &msg) == 0; k++)
-				;
+			for (int k = 0; k < 16; k++) {
+				free(msg);
+				msg = NULL;
+				if (isolate_rule("-D", rules[i].match, rules[i].value, rules[i].v6, uuid, &msg) != 0)
+					break;
+			}
 			free(msg);
 		}
 	}
@@ -848,6 +883,7 @@ void ps_cni_result_free(ps_cni_result *r)
 		free(r->ips[i].gateway);
 	}
 	free(r->ips);
+	ps_strv_free(r->host_ifaces);
 	ps_strv_free(r->nameservers);
 	free(r->domain);
 	ps_strv_free(r->search);
@@ -887,6 +923,21 @@ static int cidr_family(const char *s)
 		n = n * 10 + (*p - '0');
 	}
 	return n <= (fam == AF_INET ? 32 : 128) ? fam : 0;
+}
+
+/* A Linux interface name iptables takes literally: 1..15 of [A-Za-z0-9._-],
+ * not starting with '-' (no "+" wildcard, no "!"). */
+static bool ifname_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 15 || s[0] == '-')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+		      *s == '-' || *s == '_'))
+			return false;
+	return true;
 }
 
 static bool word_ok(const char *s, bool colon)
@@ -964,6 +1015,26 @@ int ps_cni_result_parse(const char *json, size_t len, ps_cni_result **ret, ps_er
 				return ps_error_set(err, PS_ERR_INVALID, 0, "ips[%zu].gateway: not an address", i);
 			res->n_ips++;
 			if (!(ip->address = strdup(addr)) || (gw && !(ip->gateway = strdup(gw))))
+				return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
+		}
+	}
+	json_object *ifs = ps_json_get(o, "interfaces");
+	if (ifs) {
+		if (!json_object_is_type(ifs, json_type_array))
+			return ps_error_set(err, PS_ERR_INVALID, 0, "interfaces: expected array");
+		size_t n = json_object_array_length(ifs), k = 0;
+		if (n > 64)
+			return ps_error_set(err, PS_ERR_INVALID, 0, "interfaces: too many");
+		res->host_ifaces = calloc(n + 1, sizeof(char *));
+		if (!res->host_ifaces)
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(ifs, i);
+			const char *name = ps_json_str(e, "name"), *sandbox = ps_json_str(e, "sandbox");
+			/* The host's side (no sandbox) with a name iptables takes as is. */
+			if (!name || (sandbox && *sandbox) || !ifname_ok(name))
+				continue;
+			if (!(res->host_ifaces[k++] = strdup(name)))
 				return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
 		}
 	}

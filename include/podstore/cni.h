@@ -54,6 +54,8 @@ typedef struct ps_cni_result {
 	char *cni_version;
 	ps_cni_ip *ips;
 	size_t n_ips;
+	char **host_ifaces;   /* NULL-terminated: the "interfaces" on the host's side (no
+	                         "sandbox"), names checked ([A-Za-z0-9._-], 1..15); may be NULL */
 	char **nameservers;   /* NULL-terminated, each a checked IP; may be NULL */
 	char *domain;         /* or NULL; [A-Za-z0-9._-] only */
 	char **search;        /* likewise */

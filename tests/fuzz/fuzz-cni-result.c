@@ -57,6 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r->ips[i].gateway)
 				safe(r->ips[i].gateway, true);
 		}
+		safe_all(r->host_ifaces, false);
+		for (size_t i = 0; r->host_ifaces && r->host_ifaces[i]; i++)
+			if (strlen(r->host_ifaces[i]) > 15 || r->host_ifaces[i][0] == '-' || strpbrk(r->host_ifaces[i], "+!"))
+				abort();
 		safe_all(r->nameservers, true);
 		safe_all(r->search, false);
 		safe_all(r->options, false);

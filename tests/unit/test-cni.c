@@ -54,6 +54,15 @@ static void results(void **state)
 	assert_string_equal(r->options[0], "ndots:2");
 	assert_string_equal(r->domain, "example.test");
 	ps_cni_result_free(r);
+	/* the host's side of "interfaces": no sandbox, and a name iptables takes literally */
+	r = parse("{\"interfaces\":[{\"name\":\"podctl0\"},{\"name\":\"veth1\",\"sandbox\":\"\"},"
+	          "{\"name\":\"eth0\",\"sandbox\":\"/run/netns/x\"},{\"name\":\"br+\"},{\"name\":\"-j\"},"
+	          "{\"name\":\"a-name-too-long-for-linux\"},{\"mac\":\"x\"}]}");
+	assert_non_null(r);
+	assert_string_equal(r->host_ifaces[0], "podctl0");
+	assert_string_equal(r->host_ifaces[1], "veth1");
+	assert_null(r->host_ifaces[2]);
+	ps_cni_result_free(r);
 	/* 0.4.0 shape, no dns */
 	r = parse("{\"cniVersion\":\"0.4.0\",\"ips\":[{\"version\":\"4\",\"address\":\"10.1.0.5/24\"}]}");
 	assert_non_null(r);
