@@ -853,11 +853,22 @@ int ps_cni_detach(int pod_fd, const char *uuid, ps_error **err)
 		}
 		isolate(res, uuid, false, NULL);
 		ps_manifest_load_at(pod_fd, &m, NULL); /* the ports; DEL goes on without */
-		r = run_del(&c, list, prev, m, err);
+		ps_error *e = NULL;
+		r = run_del(&c, list, prev, m, &e);
 		ps_manifest_free(m);
-		if (r < 0)
-			return r; /* attached stays: the next gc tries again */
+		if (r < 0) {
+			/* attached stays: the next gc or rm tries again. Say why where
+			 * status can show it (a detached stage1's stderr is /dev/null). */
+			const char *msg = e && e->msg ? e->msg : "DEL failed";
+			ps_write_file_at(nfd, PS_CNI_FILE_ERROR, msg, strlen(msg), 0644, 0, NULL);
+			if (err && !*err)
+				*err = e;
+			else
+				ps_error_free(&e);
+			return r;
+		}
 	}
+	unlinkat(nfd, PS_CNI_FILE_ERROR, 0);
 	/* The netns file: unmount (ours, in this mount ns) and remove. */
 	if (!netns && ps_cni_netns_path(pod_fd, &netns, err) < 0)
 		return -EIO;
@@ -1054,6 +1065,19 @@ int ps_cni_result_parse(const char *json, size_t len, ps_cni_result **ret, ps_er
 	}
 	*ret = TAKE_PTR(res);
 	return 0;
+}
+
+int ps_cni_error_load(int pod_fd, char **ret)
+{
+	_cleanup_close_ int nfd = net_dir_open(pod_fd, NULL);
+
+	*ret = NULL;
+	if (nfd < 0)
+		return 0;
+	if (ps_read_file_at(nfd, PS_CNI_FILE_ERROR, 4096, ret, NULL, NULL) < 0)
+		return 0;
+	one_line(*ret);
+	return 1;
 }
 
 int ps_cni_result_load(int pod_fd, ps_cni_result **ret, ps_error **err)

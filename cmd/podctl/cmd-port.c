@@ -81,7 +81,11 @@ int cmd_port(struct cli *cli, int argc, char **argv)
 void net_view_json_add(json_object *o, int pod_fd)
 {
 	ps_cni_result *res = NULL;
+	char *e = NULL;
 
+	if (ps_cni_error_load(pod_fd, &e) > 0)
+		json_object_object_add(o, "networkError", json_object_new_string(e));
+	free(e);
 	if (ps_cni_result_load(pod_fd, &res, NULL) <= 0)
 		return;
 	json_object *ips = json_object_new_array();
@@ -95,7 +99,11 @@ void net_view_json_add(json_object *o, int pod_fd)
 void net_view_print(int pod_fd)
 {
 	ps_cni_result *res = NULL;
+	char *e = NULL;
 
+	if (ps_cni_error_load(pod_fd, &e) > 0)
+		printf("%-9s %s (gc or rm tries again)\n", "net-error", e);
+	free(e);
 	if (ps_cni_result_load(pod_fd, &res, NULL) <= 0)
 		return;
 	printf("%-9s", "ips");

@@ -16,6 +16,7 @@
  *   attached   written before the first ADD; removed once DEL succeeded.
  *              Its presence is what gc / rm act on after a crash.
  *   result     the ADD result (IPs, routes, DNS), while attached
+ *   error      why the last DEL failed (one line), until one succeeds
  *
  * The container id given to plugins is the pod's uuid, the interface eth0.
  * Plugins run in the caller's namespaces: call ADD, DEL and CHECK from the
@@ -34,6 +35,7 @@
 #define PS_CNI_FILE_NETNS "netns"
 #define PS_CNI_FILE_ATTACHED "attached"
 #define PS_CNI_FILE_RESULT "result"
+#define PS_CNI_FILE_ERROR "error"
 #define PS_CNI_DEFAULT_CONFIG_DIR "/etc/cni/net.d"
 #define PS_CNI_DEFAULT_PATH "/usr/lib/cni"
 #define PS_CNI_DEFAULT_NETWORK "podctl" /* what --net=default means */
@@ -109,7 +111,8 @@ int ps_cni_check(int pod_fd, const char *uuid, const ps_manifest *m, ps_error **
  * Detach: when net/attached exists, remove the host-isolation rule, run
  * every plugin's DEL in reverse order with the kept result, unmount and
  * remove net/netns (from the caller's mount namespace), and remove
- * net/attached and net/result. Nothing attached: 0. A pod dir without net/:
+ * net/attached and net/result. A DEL that fails leaves net/attached, and
+ * its message in net/error, for the next try. Nothing attached: 0. A pod dir without net/:
  * 0. The manifest is read from the pod dir (for the port mappings).
  */
 int ps_cni_detach(int pod_fd, const char *uuid, ps_error **err);
@@ -121,6 +124,10 @@ int ps_cni_netns_path(int pod_fd, char **ret, ps_error **err);
 /* The pod's network state: 1 and *ret when net/result exists, 0 and *ret
  * NULL when it does not (not on a CNI network, or not attached). */
 int ps_cni_result_load(int pod_fd, ps_cni_result **ret, ps_error **err);
+
+/* Why the pod's last DEL failed: 1 and *ret (one line, to free), or 0 and
+ * *ret NULL when it did not (or never ran). */
+int ps_cni_error_load(int pod_fd, char **ret);
 
 /* Parse a CNI result (0.3.0 to 1.0.0 shape: "ips", "dns"); untrusted
  * input, every string checked before it can reach a file. */

@@ -184,10 +184,12 @@ fi
 
 # A pod with NET_ADMIN can make the bridge plugin's DEL fail (it reads the
 # addresses to unmasquerade from inside the pod): stop leaves net/attached,
-# and rm (or gc) runs DEL again, which then finds the link gone.
-t_begin "…and after such a pod, stop then rm leave no lease and no rule of it"
+# status says why, and rm (or gc) runs DEL again, which then finds the link
+# gone.
+t_begin "…and after such a pod, status shows the failed DEL; rm then leaves no lease and no rule of it"
 IPS=$(awk '$1 == "ips" { sub(/\/.*/, "", $2); print $2 }' <<<"$("$PODCTL" status "$S" 2>/dev/null)")
-if [ -n "$S" ] && expect_exit 0 "$PODCTL" stop "$S" && expect_exit 0 "$PODCTL" rm "$S" &&
+if [ -n "$S" ] && expect_exit 0 "$PODCTL" stop "$S" &&
+	"$PODCTL" status "$S" | grep -q '^net-error .*plugin bridge: DEL: ' && expect_exit 0 "$PODCTL" rm "$S" &&
 	[ "$(rules_of "$S|$IPS/32")" -eq 0 ] && [ ! -e "$IPAM/$IPS" ] && ! grep -q "$S" /proc/self/mountinfo; then
 	t_ok
 else
