@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * CNI: finding and checking network configuration lists, running plugins as
- * the CNI specification says (1.0.0, and the 0.3/0.4 results), keeping what
- * a pod needs for DEL in its dir (podstore/cni.h), and podctl's one rule of
- * its own: a pod may not open connections to the host itself (INPUT), only
- * answer them, so that a service listening on the host is not exposed to
- * every pod on the bridge (published ports are DNAT'ed by portmap and never
- * reach INPUT).
+ * CNI: running plugins as the CNI specification says (ADD, CHECK, DEL; 1.0.0
+ * and the 0.3/0.4 results), keeping what a pod needs for DEL in its dir
+ * (podstore/cni.h), and podctl's rules of its own: a pod may not open
+ * connections to the host itself (INPUT), only answer them, so that a
+ * service listening on the host is not exposed to every pod on the bridge
+ * (published ports are DNAT'ed by portmap and never reach INPUT).
+ * Conflists are cni-conf.c's, results cni-result.c's.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -20,20 +20,13 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include <podstore/cni.h>
+#include "cni-internal.h"
 #include <podstore/fileio.h>
 #include <podstore/markers.h>
 #include "json-util.h"
 #include "strv.h"
 #include "util.h"
 
-static inline void resultp(ps_cni_result **r)
-{
-	ps_cni_result_free(*r);
-}
-
-#define CONFLIST_MAX (1024 * 1024)
-#define RESULT_MAX (1024 * 1024)
 /* A plugin (or iptables) that has not finished by then is killed: a hung
  * one must not hold a pod's start, stop or gc forever. */
 #define PLUGIN_TIMEOUT_NS (plugin_timeout_s() * 1000000000LL)
@@ -48,257 +41,6 @@ static long long plugin_timeout_s(void)
 	return e && *e && !*end && v >= 1 && v <= 3600 ? v : 60;
 }
 #define PLUGIN_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-bool ps_cni_name_is_valid(const char *name)
-{
-	size_t n = name ? strlen(name) : 0;
-
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return false;
-	}
-	return true;
-}
-
-const char *ps_cni_config_dir(const char *dir)
-{
-	const char *e = secure_getenv("PODCTL_CNI_CONFIG_DIR");
-
-	if (dir && *dir)
-		return dir;
-	return e && *e ? e : PS_CNI_DEFAULT_CONFIG_DIR;
-}
-
-const char *ps_cni_plugin_path(void)
-{
-	const char *e = secure_getenv("PODCTL_CNI_PATH");
-
-	return e && *e ? e : PS_CNI_DEFAULT_PATH;
-}
-
-/* --- conflists ----------------------------------------------------------------- */
-
-/* The executable dir/type for the first dir of path holding it; -ENOENT. */
-static int plugin_find(const char *path, const char *type, char **ret)
-{
-	const char *p = path;
-
-	while (p && *p) {
-		const char *colon = strchr(p, ':');
-		size_t n = colon ? (size_t)(colon - p) : strlen(p);
-		if (n > 0) {
-			char *f = ps_strdup_printf("%.*s/%s", (int)n, p, type);
-			if (!f)
-				return -ENOMEM;
-			struct stat st;
-			if (stat(f, &st) == 0 && S_ISREG(st.st_mode) && access(f, X_OK) == 0) {
-				*ret = f;
-				return 0;
-			}
-			free(f);
-		}
-		p = colon ? colon + 1 : NULL;
-	}
-	return -ENOENT;
-}
-
-static int conflist_check_obj(json_object *o, const char *plugin_path, ps_error **err)
-{
-	const char *version = ps_json_str(o, "cniVersion");
-	const char *name = ps_json_str(o, "name");
-	json_object *plugins = ps_json_array(o, "plugins");
-
-	if (!json_object_is_type(o, json_type_object))
-		return ps_error_set(err, PS_ERR_INVALID, 0, "expected a JSON object");
-	if (!version || !*version)
-		return ps_error_set(err, PS_ERR_INVALID, 0, "no \"cniVersion\"");
-	if (!ps_cni_name_is_valid(name))
-		return ps_error_set(err, PS_ERR_INVALID, 0, "\"name\" missing or not a valid network name");
-	if (!plugins || json_object_array_length(plugins) == 0)
-		return ps_error_set(err, PS_ERR_INVALID, 0, "\"plugins\" missing or empty");
-	for (size_t i = 0; i < json_object_array_length(plugins); i++) {
-		json_object *pl = json_object_array_get_idx(plugins, i);
-		const char *type = ps_json_str(pl, "type");
-		if (!type)
-			return ps_error_set(err, PS_ERR_INVALID, 0, "plugins[%zu]: no \"type\"", i);
-		if (!ps_name_is_valid(type, 255) || type[0] == '.')
-			return ps_error_set(err, PS_ERR_INVALID, 0, "plugins[%zu]: bad plugin type \"%.64s\"", i,
-			                    type);
-		_cleanup_free_ char *f = NULL;
-		int r = plugin_find(plugin_path, type, &f);
-		if (r == -ENOMEM)
-			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "plugins[%zu]", i);
-		if (r < 0)
-			return ps_error_set(err, PS_ERR_INVALID, 0, "plugin %s not found in %s", type, plugin_path);
-	}
-	return 0;
-}
-
-int ps_cni_conflist_check(const char *json, size_t len, const char *plugin_path, ps_error **err)
-{
-	_cleanup_json_ json_object *o = NULL;
-
-	if (ps_json_parse(json, len, &o) < 0)
-		return ps_error_set(err, PS_ERR_INVALID, 0, "not valid JSON");
-	return conflist_check_obj(o, plugin_path ? plugin_path : ps_cni_plugin_path(), err);
-}
-
-static char *default_conflist(void)
-{
-	return ps_strdup_printf(
-		"{\n"
-		"  \"cniVersion\": \"1.0.0\",\n"
-		"  \"name\": \"%s\",\n"
-		"  \"disableCheck\": true,\n"
-		"  \"plugins\": [\n"
-		"    {\n"
-		"      \"type\": \"bridge\",\n"
-		"      \"bridge\": \"%s\",\n"
-		"      \"isGateway\": true,\n"
-		"      \"ipMasq\": true,\n"
-		"      \"hairpinMode\": true,\n"
-		"      \"ipam\": {\n"
-		"        \"type\": \"host-local\",\n"
-		"        \"ranges\": [[{ \"subnet\": \"%s\" }]],\n"
-		"        \"routes\": [{ \"dst\": \"0.0.0.0/0\" }]\n"
-		"      }\n"
-		"    },\n"
-		"    { \"type\": \"portmap\", \"capabilities\": { \"portMappings\": true } },\n"
-		"    { \"type\": \"firewall\" }\n"
-		"  ]\n"
-		"}\n",
-		PS_CNI_DEFAULT_NETWORK, PS_CNI_DEFAULT_BRIDGE, PS_CNI_DEFAULT_SUBNET);
-}
-
-static int is_conflist(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-	return d->d_name[0] != '.' && n > 9 && streq(d->d_name + n - 9, ".conflist");
-}
-
-/* The text of the first conflist in dfd (in name order) naming name: 0 and
- * *ret, or 0 and *ret NULL when none does (*ret_skipped: the first file that
- * could not be read as JSON, for the message). */
-static int conflist_scan(int dfd, const char *name, char **ret, char **ret_skipped, ps_error **err)
-{
-	struct dirent **ents = NULL;
-	int n = scandirat(dfd, ".", &ents, is_conflist, alphasort);
-
-	if (n < 0)
-		return ps_error_errno(err, "read dir");
-	*ret = NULL;
-	for (int i = 0; i < n; i++) {
-		_cleanup_free_ char *text = NULL;
-		_cleanup_json_ json_object *o = NULL;
-		size_t len = 0;
-		struct stat st;
-		const char *f = ents[i]->d_name;
-		_cleanup_close_ int fd = *ret ? -1 : openat(dfd, f, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-
-		if (*ret)
-			continue;
-		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    ps_read_all(fd, CONFLIST_MAX, &text, &len) < 0 || ps_json_parse(text, len, &o) < 0) {
-			if (!*ret_skipped)
-				*ret_skipped = strdup(f);
-			continue;
-		}
-		const char *nm = ps_json_str(o, "name");
-		if (nm && streq(nm, name))
-			*ret = TAKE_PTR(text);
-	}
-	for (int i = 0; i < n; i++)
-		free(ents[i]);
-	free(ents);
-	return 0;
-}
-
-/* mkdir -p of an absolute or relative path. */
-static int mkdir_p(const char *path)
-{
-	_cleanup_free_ char *s = strdup(path);
-
-	if (!s)
-		return -ENOMEM;
-	for (char *q = strchr(s + 1, '/'); q; q = strchr(q + 1, '/')) {
-		*q = '\0';
-		if (mkdir(s, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*q = '/';
-	}
-	return mkdir(s, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
-int ps_cni_conflist_find(const char *conf_dir, const char *name, char **ret, ps_error **err)
-{
-	const char *dir = ps_cni_config_dir(conf_dir);
-	const char *want = name && streq(name, "default") ? PS_CNI_DEFAULT_NETWORK : name;
-	_cleanup_free_ char *text = NULL, *skipped = NULL;
-	int r;
-
-	if (!ps_cni_name_is_valid(want))
-		return ps_error_set(err, PS_ERR_INVALID, 0, "network \"%.64s\": not a valid network name", name ? name : "");
-	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 && !(errno == ENOENT && streq(want, PS_CNI_DEFAULT_NETWORK)))
-		return ps_error_set(err, errno == ENOENT ? PS_ERR_NOT_FOUND : PS_ERR_FAILED, errno,
-		                    "network %s: config dir %s", want, dir);
-	if (dfd >= 0 && (r = conflist_scan(dfd, want, &text, &skipped, err)) < 0)
-		return ps_error_prefix(err, r, "network %s: %s", want, dir);
-	if (!text && streq(want, PS_CNI_DEFAULT_NETWORK)) {
-		/* First use of the default network: write its list. */
-		if (dfd < 0) {
-			r = mkdir_p(dir);
-			if (r < 0)
-				return ps_error_set(err, PS_ERR_FAILED, -r, "network %s: mkdir %s", want, dir);
-			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd < 0)
-				return ps_error_errno(err, "network %s: config dir %s", want, dir);
-		}
-		/* Never over a file of that name we could not read as podctl's:
-		 * it is the admin's, broken or naming another network. */
-		if (faccessat(dfd, PS_CNI_DEFAULT_NETWORK ".conflist", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			return ps_error_set(err, PS_ERR_INVALID, 0,
-			                    "network %s: %s/%s.conflist exists but does not define it%s", want, dir,
-			                    PS_CNI_DEFAULT_NETWORK, skipped ? " (not valid JSON?)" : "");
-		text = default_conflist();
-		if (!text)
-			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "network %s", want);
-		r = ps_write_file_at(dfd, PS_CNI_DEFAULT_NETWORK ".conflist", text, strlen(text), 0644,
-		                     PS_WRITE_DURABLE, err);
-		if (r < 0)
-			return ps_error_prefix(err, r, "network %s: write %s/%s.conflist", want, dir,
-			                       PS_CNI_DEFAULT_NETWORK);
-	}
-	if (!text) {
-		if (skipped)
-			return ps_error_set(err, PS_ERR_NOT_FOUND, 0,
-			                    "network %s: no conflist in %s names it (%s skipped: not valid JSON)",
-			                    want, dir, skipped);
-		return ps_error_set(err, PS_ERR_NOT_FOUND, 0, "network %s: no conflist in %s names it", want, dir);
-	}
-	r = ps_cni_conflist_check(text, strlen(text), NULL, err);
-	if (r < 0)
-		return ps_error_prefix(err, r, "network %s (%s)", want, dir);
-	*ret = TAKE_PTR(text);
-	return 0;
-}
-
-int ps_cni_prepare_pod(int pod_fd, const char *text, ps_error **err)
-{
-	if (ps_mkdirat_p(pod_fd, PS_CNI_DIR, 0700) < 0)
-		return ps_error_errno(err, "mkdir %s", PS_CNI_DIR);
-	_cleanup_close_ int nfd = openat(pod_fd, PS_CNI_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (nfd < 0)
-		return ps_error_errno(err, "open %s", PS_CNI_DIR);
-	int r = ps_write_file_at(nfd, PS_CNI_FILE_CONFLIST, text, strlen(text), 0600, PS_WRITE_SYNC_DATA, err);
-	if (r >= 0 && ps_fsync(nfd) < 0)
-		r = ps_error_errno(err, "fsync %s", PS_CNI_DIR);
-	return r;
-}
 
 /* --- running a plugin ------------------------------------------------------------ */
 
@@ -315,16 +57,6 @@ static int memfd_with(const char *name, const char *data, size_t len)
 	}
 	lseek(fd, 0, SEEK_SET);
 	return fd;
-}
-
-/* One line of text: the first line, printable bytes only, at most 300. */
-static void one_line(char *s)
-{
-	size_t i = 0;
-	for (; s[i] && s[i] != '\n' && i < 300; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			s[i] = ' ';
-	s[i] = '\0';
 }
 
 /* All a pipe gives until EOF, at most RESULT_MAX bytes, by deadline (ns,
@@ -426,7 +158,7 @@ static int run_capture(const char *exe, char *const argv[], char *const envp[], 
 	size_t elen = 0;
 	lseek(errfd, 0, SEEK_SET);
 	if (ps_read_all(errfd, 4096, &e, &elen) == 0)
-		one_line(e);
+		cni_one_line(e);
 	*ret_out = out;
 	*ret_stderr = e;
 	*ret_status = status;
@@ -448,7 +180,7 @@ static int plugin_run(const struct cni_ctx *c, const char *command, json_object 
 	_cleanup_free_ char *exe = NULL, *out = NULL, *errtext = NULL;
 	int status, r;
 
-	r = plugin_find(c->plugin_path, type, &exe);
+	r = cni_plugin_find(c->plugin_path, type, &exe);
 	if (r < 0)
 		return ps_error_set(err, r == -ENOENT ? PS_ERR_NOT_FOUND : PS_ERR_FAILED, r == -ENOENT ? 0 : -r,
 		                    "network %s: plugin %s: not found in %s", c->network, type, c->plugin_path);
@@ -487,7 +219,7 @@ static int plugin_run(const struct cni_ctx *c, const char *command, json_object 
 		msg = ps_strdup_printf("killed by signal %d", WTERMSIG(status));
 	}
 	if (msg)
-		one_line(msg);
+		cni_one_line(msg);
 	return ps_error_set(err, PS_ERR_FAILED, 0, "network %s: plugin %s: %s: %s", c->network, type, command,
 	                    msg ? msg : "failed");
 }
@@ -530,15 +262,6 @@ static json_object *plugin_conf(json_object *list, json_object *plugin, json_obj
 }
 
 /* --- the pod's net/ dir ---------------------------------------------------------- */
-
-static int net_dir_open(int pod_fd, ps_error **err)
-{
-	int fd = openat(pod_fd, PS_CNI_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0 && errno != ENOENT)
-		return ps_error_errno(err, "open %s", PS_CNI_DIR);
-	return fd < 0 ? -ENOENT : fd;
-}
 
 int ps_cni_netns_path(int pod_fd, char **ret, ps_error **err)
 {
@@ -721,7 +444,7 @@ static int ctx_init(struct cni_ctx *c, int pod_fd, const char *uuid, json_object
 int ps_cni_attach(int pod_fd, const char *uuid, const ps_manifest *m, ps_error **err)
 {
 	_cleanup_(resultp) ps_cni_result *res = NULL; /* before any goto */
-	_cleanup_close_ int nfd = net_dir_open(pod_fd, err);
+	_cleanup_close_ int nfd = cni_net_dir_open(pod_fd, err);
 	_cleanup_json_ json_object *list = NULL, *prev = NULL;
 	_cleanup_free_ char *netns = NULL, *last = NULL;
 	struct cni_ctx c;
@@ -795,7 +518,7 @@ undo:
 
 int ps_cni_check(int pod_fd, const char *uuid, const ps_manifest *m, ps_error **err)
 {
-	_cleanup_close_ int nfd = net_dir_open(pod_fd, err);
+	_cleanup_close_ int nfd = cni_net_dir_open(pod_fd, err);
 	_cleanup_json_ json_object *list = NULL, *prev = NULL;
 	_cleanup_free_ char *netns = NULL, *text = NULL;
 	struct cni_ctx c;
@@ -829,7 +552,7 @@ int ps_cni_check(int pod_fd, const char *uuid, const ps_manifest *m, ps_error **
 
 int ps_cni_detach(int pod_fd, const char *uuid, ps_error **err)
 {
-	_cleanup_close_ int nfd = net_dir_open(pod_fd, err);
+	_cleanup_close_ int nfd = cni_net_dir_open(pod_fd, err);
 	_cleanup_json_ json_object *list = NULL, *prev = NULL;
 	_cleanup_free_ char *netns = NULL, *text = NULL;
 	_cleanup_(resultp) ps_cni_result *res = NULL;
@@ -880,224 +603,4 @@ int ps_cni_detach(int pod_fd, const char *uuid, ps_error **err)
 	if (unlinkat(nfd, PS_CNI_FILE_ATTACHED, 0) < 0 && errno != ENOENT)
 		return ps_error_errno(err, "remove %s/%s", PS_CNI_DIR, PS_CNI_FILE_ATTACHED);
 	return 0;
-}
-
-/* --- results ------------------------------------------------------------------------ */
-
-void ps_cni_result_free(ps_cni_result *r)
-{
-	if (!r)
-		return;
-	free(r->cni_version);
-	for (size_t i = 0; i < r->n_ips; i++) {
-		free(r->ips[i].address);
-		free(r->ips[i].gateway);
-	}
-	free(r->ips);
-	ps_strv_free(r->host_ifaces);
-	ps_strv_free(r->nameservers);
-	free(r->domain);
-	ps_strv_free(r->search);
-	ps_strv_free(r->options);
-	free(r);
-}
-
-static int ip_family(const char *s)
-{
-	unsigned char buf[16];
-
-	if (inet_pton(AF_INET, s, buf) == 1)
-		return AF_INET;
-	if (inet_pton(AF_INET6, s, buf) == 1)
-		return AF_INET6;
-	return 0;
-}
-
-/* "IP/prefix" with a prefix in range: its family, else 0. */
-static int cidr_family(const char *s)
-{
-	const char *slash = strchr(s, '/');
-	char ip[64];
-
-	if (!slash || (size_t)(slash - s) >= sizeof(ip))
-		return 0;
-	memcpy(ip, s, (size_t)(slash - s));
-	ip[slash - s] = '\0';
-	int fam = ip_family(ip);
-	const char *p = slash + 1;
-	if (!fam || !*p || strlen(p) > 3)
-		return 0;
-	int n = 0;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return 0;
-		n = n * 10 + (*p - '0');
-	}
-	return n <= (fam == AF_INET ? 32 : 128) ? fam : 0;
-}
-
-/* A Linux interface name iptables takes literally: 1..15 of [A-Za-z0-9._-],
- * not starting with '-' (no "+" wildcard, no "!"). */
-static bool ifname_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 15 || s[0] == '-')
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-		      *s == '-' || *s == '_'))
-			return false;
-	return true;
-}
-
-static bool word_ok(const char *s, bool colon)
-{
-	if (!*s || strlen(s) > 253)
-		return false;
-	for (; *s; s++) {
-		char c = *s;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '-' || c == '_' || (colon && c == ':')))
-			return false;
-	}
-	return true;
-}
-
-/* o[key], an array of strings each passing ok (NULL: an IP), into *ret. */
-static int strings(json_object *o, const char *key, int kind, char ***ret, ps_error **err)
-{
-	json_object *a = ps_json_get(o, key);
-	if (!a)
-		return 0;
-	if (!json_object_is_type(a, json_type_array))
-		return ps_error_set(err, PS_ERR_INVALID, 0, "dns.%s: expected array", key);
-	size_t n = json_object_array_length(a);
-	if (n > 64)
-		return ps_error_set(err, PS_ERR_INVALID, 0, "dns.%s: too many", key);
-	char **v = calloc(n + 1, sizeof(*v));
-	if (!v)
-		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "dns");
-	for (size_t i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(a, i);
-		const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
-		bool ok = s && (kind == 0 ? ip_family(s) != 0 : word_ok(s, kind == 2));
-		if (!ok || !(v[i] = strdup(s))) {
-			ps_strv_free(v);
-			return ok ? ps_error_set(err, PS_ERR_FAILED, ENOMEM, "dns")
-			          : ps_error_set(err, PS_ERR_INVALID, 0, "dns.%s[%zu]: not valid", key, i);
-		}
-	}
-	*ret = v;
-	return 0;
-}
-
-int ps_cni_result_parse(const char *json, size_t len, ps_cni_result **ret, ps_error **err)
-{
-	_cleanup_json_ json_object *o = NULL;
-	_cleanup_(resultp) ps_cni_result *res = NULL;
-	int r;
-
-	if (!json || ps_json_parse(json, len, &o) < 0 || !json_object_is_type(o, json_type_object))
-		return ps_error_set(err, PS_ERR_INVALID, 0, "not a JSON object");
-	res = calloc(1, sizeof(*res));
-	if (!res)
-		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
-	if (ps_json_str(o, "cniVersion") && !(res->cni_version = strdup(ps_json_str(o, "cniVersion"))))
-		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
-	json_object *ips = ps_json_get(o, "ips");
-	if (ips) {
-		if (!json_object_is_type(ips, json_type_array))
-			return ps_error_set(err, PS_ERR_INVALID, 0, "ips: expected array");
-		size_t n = json_object_array_length(ips);
-		if (n > 64)
-			return ps_error_set(err, PS_ERR_INVALID, 0, "ips: too many");
-		res->ips = calloc(n ? n : 1, sizeof(*res->ips));
-		if (!res->ips)
-			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
-		for (size_t i = 0; i < n; i++) {
-			json_object *e = json_object_array_get_idx(ips, i);
-			const char *addr = ps_json_str(e, "address");
-			const char *gw = ps_json_str(e, "gateway");
-			ps_cni_ip *ip = &res->ips[res->n_ips];
-			if (!addr || !(ip->family = cidr_family(addr)))
-				return ps_error_set(err, PS_ERR_INVALID, 0, "ips[%zu].address: expected IP/prefix", i);
-			if (gw && ip_family(gw) != ip->family)
-				return ps_error_set(err, PS_ERR_INVALID, 0, "ips[%zu].gateway: not an address", i);
-			res->n_ips++;
-			if (!(ip->address = strdup(addr)) || (gw && !(ip->gateway = strdup(gw))))
-				return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
-		}
-	}
-	json_object *ifs = ps_json_get(o, "interfaces");
-	if (ifs) {
-		if (!json_object_is_type(ifs, json_type_array))
-			return ps_error_set(err, PS_ERR_INVALID, 0, "interfaces: expected array");
-		size_t n = json_object_array_length(ifs), k = 0;
-		if (n > 64)
-			return ps_error_set(err, PS_ERR_INVALID, 0, "interfaces: too many");
-		res->host_ifaces = calloc(n + 1, sizeof(char *));
-		if (!res->host_ifaces)
-			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
-		for (size_t i = 0; i < n; i++) {
-			json_object *e = json_object_array_get_idx(ifs, i);
-			const char *name = ps_json_str(e, "name"), *sandbox = ps_json_str(e, "sandbox");
-			/* The host's side (no sandbox) with a name iptables takes as is. */
-			if (!name || (sandbox && *sandbox) || !ifname_ok(name))
-				continue;
-			if (!(res->host_ifaces[k++] = strdup(name)))
-				return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
-		}
-	}
-	json_object *dns = ps_json_get(o, "dns");
-	if (dns) {
-		if (!json_object_is_type(dns, json_type_object))
-			return ps_error_set(err, PS_ERR_INVALID, 0, "dns: expected object");
-		const char *dom = ps_json_str(dns, "domain");
-		if (dom && !word_ok(dom, false))
-			return ps_error_set(err, PS_ERR_INVALID, 0, "dns.domain: not valid");
-		if (dom && !(res->domain = strdup(dom)))
-			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "result");
-		if ((r = strings(dns, "nameservers", 0, &res->nameservers, err)) < 0 ||
-		    (r = strings(dns, "search", 1, &res->search, err)) < 0 ||
-		    (r = strings(dns, "options", 2, &res->options, err)) < 0)
-			return r;
-	}
-	*ret = TAKE_PTR(res);
-	return 0;
-}
-
-int ps_cni_error_load(int pod_fd, char **ret)
-{
-	_cleanup_close_ int nfd = net_dir_open(pod_fd, NULL);
-
-	*ret = NULL;
-	if (nfd < 0)
-		return 0;
-	if (ps_read_file_at(nfd, PS_CNI_FILE_ERROR, 4096, ret, NULL, NULL) < 0)
-		return 0;
-	one_line(*ret);
-	return 1;
-}
-
-int ps_cni_result_load(int pod_fd, ps_cni_result **ret, ps_error **err)
-{
-	_cleanup_close_ int nfd = net_dir_open(pod_fd, err);
-	_cleanup_free_ char *text = NULL;
-	size_t len;
-
-	*ret = NULL;
-	if (nfd == -ENOENT)
-		return 0;
-	if (nfd < 0)
-		return nfd;
-	int r = ps_read_file_at(nfd, PS_CNI_FILE_RESULT, RESULT_MAX, &text, &len, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	r = ps_cni_result_parse(text, len, ret, err);
-	if (r < 0)
-		return ps_error_prefix(err, r, "%s/%s", PS_CNI_DIR, PS_CNI_FILE_RESULT);
-	return 1;
 }
