@@ -107,6 +107,8 @@ struct pod {
 	pid_t reaper;
 	struct s1_cgroups *cgroups; /* cgroups.c */
 	char *devices_path;  /* absolute: the pod's device nodes (rootfs.c), bound into each /dev */
+	ps_idrange idrange;  /* --private-users: the pod's id range (size 0: none) */
+	int userns_fd;       /* the pod's user ns (userns.c), -1 without one */
 	struct s1_net *net;  /* net.c: a CNI network, else NULL */
 };
 
@@ -154,6 +156,26 @@ int net_attach(struct pod *pod, ps_error **err);
 void net_detach(struct pod *pod);
 char *net_hosts_text(const struct pod *pod);
 char *net_resolv_text(const struct pod *pod, const char *host_resolv);
+
+/* userns.c: --private-users. s1_userns_setup() reads the pod's range and,
+ * when it has one, creates its user ns with the uts/ipc/net namespaces of
+ * *flags owned by it, joins those and clears them from *flags (a no-op
+ * without a range). s1_userns_lowerdir(): the app's overlay lowerdir, its
+ * layers idmapped into the range (else chown'ed copies); the plain one
+ * without a user ns. s1_userns_join(): in an app's child (or a probe's,
+ * enter's), last before dropping capabilities: into the pod's user ns (fd
+ * of it, or a pidfd of a process in it) as its root; 0 or -errno. */
+int s1_userns_setup(struct pod *pod, int *flags, ps_error **err);
+int s1_userns_lowerdir(struct pod *pod, struct app *a, const ps_app_image *img, char **ret,
+                       ps_error **err);
+int s1_userns_join(int fd);
+/* rootfs_write_etc() as the pod's root (file system ids) with a user ns:
+ * what it writes is the pod root's, and an idmapped mount takes it. */
+int s1_userns_write_etc(struct pod *pod, struct app *a, ps_error **err);
+/* The app's copied rootfs (no overlayfs) at target (relative to the data
+ * dir, our cwd) made the pod root's: its owners shifted in place, then
+ * bound on itself nosuid, nodev. */
+int s1_userns_bind_copied(struct pod *pod, struct app *a, const char *target, ps_error **err);
 
 /* rootfs.c: a tmpfs of stage1's mount ns holding the pod's device nodes. */
 int rootfs_make_devices(struct pod *pod, ps_error **err);
