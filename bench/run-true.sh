@@ -5,6 +5,9 @@
 # (the image as a docker-archive), in one run (timings on these machines move ±30 % between runs, so
 # only the ratios of one run mean anything). Then stage1's memory for an
 # idle pod. Uses hyperfine when installed, else a loop timed with date.
+# `run --net=default` (CNI bridge, host-local, portmap, firewall) is timed
+# too, so the whole bench runs in a network and mount namespace of its own
+# (a tmpfs on /var/lib for the IP leases): the host's network is untouched.
 #
 #   BUILDDIR=build bench/run-true.sh [RUNS]
 set -u
@@ -14,6 +17,10 @@ PODCTL=$BUILDDIR/podctl
 export PODCTL_STAGE1=$BUILDDIR/podctl-stage1
 [ "$(id -u)" -eq 0 ] || { echo "run-true: needs root" >&2; exit 1; }
 [ -x "$PODCTL" ] || { echo "run-true: build first ($PODCTL)" >&2; exit 1; }
+if [ -z "${PODCTL_BENCH_NS:-}" ]; then
+	PODCTL_BENCH_NS=1 exec unshare --net --mount --propagation private -- "$BASH" "$0" "$@"
+fi
+ip link set lo up && mount -t tmpfs tmpfs /var/lib
 
 W=$(mktemp -d /tmp/podctl-bench.XXXXXX)
 export PODCTL_DIR=$W/store
@@ -43,6 +50,10 @@ cmds=()
 add() { names+=("$1"); cmds+=("$2"); }
 
 add "podctl run" "$PODCTL run --net=none $ROOT /bin/true"
+if [ -x /usr/lib/cni/bridge ]; then
+	export PODCTL_CNI_CONFIG_DIR=$W/cni
+	add "podctl run --net=default" "$PODCTL run --net=default $ROOT /bin/true"
+fi
 # the same with a memory limit (the pod's and app's cgroups are made either
 # way; the limit adds a write)
 add "podctl run --memory" "$PODCTL run --net=none --memory=64m $ROOT /bin/true"

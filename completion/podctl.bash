@@ -43,6 +43,7 @@ _podctl_values() {
 	case $opt in
 	--status-goal) echo "MOUNTED STARTED READY" ;;
 	--pull) echo "missing always never" ;;
+	--net) echo "none host default" ;;
 	--tls-verify) echo "true false" ;;
 	--signal) echo "KILL TERM INT HUP QUIT USR1 USR2 ALRM WINCH" ;;
 	*) _podctl_cmd "$verb" --help | grep -oE -- "$opt=[A-Za-z0-9_-]+(\|[A-Za-z0-9_-]+)+" |
@@ -128,7 +129,7 @@ _podctl() {
 	stop | kill | enter | attach)
 		{ [ "$nargs" -eq 0 ] || [ "$verb" = stop ] || [ "$verb" = kill ]; } && _podctl_pods running ;;
 	rm) _podctl_pods prepared exited aborted-prepare exited-garbage garbage ;;
-	status | cat-manifest | logs | events) [ "$nargs" -eq 0 ] && _podctl_pods ;;
+	status | cat-manifest | logs | events | port) [ "$nargs" -eq 0 ] && _podctl_pods ;;
 	wait) _podctl_pods preparing prepared running ;;
 	image)
 		case $sub in

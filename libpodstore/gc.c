@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <podstore/cni.h>
 #include <podstore/cgroup.h>
 #include <podstore/fileio.h>
 #include <podstore/gc.h>
@@ -105,6 +106,17 @@ static void cgroup_leftovers(ps_pod *p)
 	}
 }
 
+/* A pod whose stage1 died attached to a CNI network: DEL from what its dir
+ * recorded, so its IP lease and iptables rules go (podstore/cni.h). A
+ * failure keeps the pod, to try again next time. */
+static int net_leftovers(ps_pod *p, ps_error **err)
+{
+	if (faccessat(p->fd, PS_CNI_DIR, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	int r = ps_cni_detach(p->fd, p->uuid, err);
+	return r < 0 ? ps_error_prefix(err, r, "pod %s: network", p->uuid) : 0;
+}
+
 static void tell(struct gc_ctx *c, const ps_pod *p, ps_gc_action action, const char *what)
 {
 	if (c->opts->on_pod)
@@ -118,6 +130,8 @@ static int collect(struct gc_ctx *c, ps_pod *p)
 
 	/* First, whatever the pod's fate this time: it cannot run again. */
 	cgroup_leftovers(p);
+	if ((r = net_leftovers(p, c->err)) < 0)
+		return r;
 	if (p->dir == PS_DIR_RUN) {
 		/* Should the mark not be written (a full disk), the move's
 		 * ctime stands for it. */
@@ -340,6 +354,8 @@ int ps_pod_remove(ps_store *s, const char *arg, ps_error **err)
 		r = ps_pod_transition_lazy(p, PS_DIR_GARBAGE, err);
 	if (r >= 0)
 		cgroup_leftovers(p);
+	if (r >= 0)
+		r = net_leftovers(p, err);
 	if (r >= 0)
 		r = ps_pod_destroy(p, err);
 out:

@@ -62,6 +62,12 @@ int ps_resources_check(const ps_resources *r, const ps_jpath *p, ps_error **err)
 /* NULL on ENOMEM. */
 struct json_object *ps_resources_to_json(const ps_resources *r);
 
+/* manifest-ports.c: "ports" (and the "net" name they need). */
+int ps_ports_parse(struct json_object *a, const ps_jpath *p, ps_manifest *m, ps_error **err);
+int ps_ports_check(const ps_manifest *m, const ps_jpath *p, ps_error **err);
+struct json_object *ps_ports_to_json(const ps_manifest *m);
+void ps_ports_free(ps_port *ports, size_t n);
+
 /* manifest-userns.c: "privateUsers" of the pod. */
 int ps_private_users_parse(struct json_object *o, const ps_jpath *p, ps_private_users *ret, ps_error **err);
 int ps_private_users_check(const ps_private_users *pu, const ps_jpath *p, ps_error **err);

@@ -312,6 +312,10 @@ static json_object *manifest_to_json(const ps_manifest *m)
 		r = add_string(o, "name", m->name);
 	if (r >= 0 && m->net && !streq(m->net, "none"))
 		r = add_string(o, "net", m->net);
+	if (r >= 0 && m->n_ports > 0)
+		r = add(o, "ports", ps_ports_to_json(m));
+	if (r >= 0 && m->keep_etc_files)
+		r = add(o, "keepEtcFiles", json_object_new_boolean(true));
 	if (r >= 0 && m->n_annotations > 0) {
 		_cleanup_json_ json_object *a = json_object_new_object();
 

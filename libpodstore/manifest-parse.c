@@ -765,8 +765,8 @@ static int parse_annotations(json_object *o, const ps_jpath *p, ps_manifest *m, 
 static int parse_root(json_object *o, ps_manifest *m, ps_error **err)
 {
 	static const char *const fields[] = { "version", "name", "net", "annotations",
-		                              "volumes", "initApps", "apps", "resources",
-		                              "privateUsers", NULL };
+		                              "volumes", "initApps", "apps", "resources", "ports",
+		                              "keepEtcFiles", "privateUsers", NULL };
 	const ps_jpath pversion = PS_JPATH_KEY(NULL, "version");
 	const ps_jpath pname = PS_JPATH_KEY(NULL, "name");
 	const ps_jpath pnet = PS_JPATH_KEY(NULL, "net");
@@ -803,6 +803,19 @@ static int parse_root(json_object *o, ps_manifest *m, ps_error **err)
 		r = get_string(v, &pnet, &m->net, err);
 		if (r < 0)
 			return r;
+	}
+	if (member(o, "ports", &v)) {
+		const ps_jpath pports = PS_JPATH_KEY(NULL, "ports");
+
+		if ((r = ps_ports_parse(v, &pports, m, err)) < 0)
+			return r;
+	}
+	if (member(o, "keepEtcFiles", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			const ps_jpath pk = PS_JPATH_KEY(NULL, "keepEtcFiles");
+			return ps_manifest_invalid(err, &pk, "expected boolean");
+		}
+		m->keep_etc_files = json_object_get_boolean(v);
 	}
 	if (member(o, "annotations", &v)) {
 		r = parse_annotations(v, &pann, m, err);

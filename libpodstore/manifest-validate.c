@@ -364,8 +364,12 @@ int ps_manifest_validate(const ps_manifest *m, ps_error **err)
 		return ps_manifest_invalid(err, &pname,
 		                           "invalid pod name %s (expected [a-z0-9][a-z0-9-]*, at most 63 characters)", q);
 	}
-	if (m->net && !streq(m->net, "none") && !streq(m->net, "host"))
-		return ps_manifest_invalid(err, &pnet, "expected \"none\" or \"host\"");
+	(void)pnet;
+	{
+		const ps_jpath pports = PS_JPATH_KEY(NULL, "ports");
+		if ((r = ps_ports_check(m, &pports, err)) < 0)
+			return r;
+	}
 	{
 		const ps_jpath ppu = PS_JPATH_KEY(NULL, "privateUsers");
 		if ((r = ps_private_users_check(&m->private_users, &ppu, err)) < 0)

@@ -304,6 +304,7 @@ void ps_manifest_free(ps_manifest *m)
 		free(m->annotations[i].value);
 	}
 	free(m->annotations);
+	ps_ports_free(m->ports, m->n_ports);
 	free(m);
 }
 

@@ -137,6 +137,7 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 		kill(pod->reaper, SIGKILL);
 		waitpid(pod->reaper, NULL, 0);
 	}
+	net_detach(pod);
 	s1_cgroups_teardown(pod);
 	exit(EXIT_STAGE1_FAILED);
 }
@@ -813,8 +814,8 @@ static int setup_namespaces(struct pod *pod, ps_error **err)
 		return joined;
 	if (joined & CLONE_NEWNET)
 		host_net = true; /* someone else's: no loopback to bring up */
-	if (!host_net)
-		flags |= CLONE_NEWNET;
+	if (!host_net && !net_is_cni(pod))
+		flags |= CLONE_NEWNET; /* else net_attach() made it */
 	flags &= ~joined;
 	int r = s1_userns_setup(pod, &flags, err); /* --private-users: owns uts/ipc/net */
 	if (r < 0)
@@ -1018,7 +1019,7 @@ static void setup(struct supervisor *sv)
 	sv->ctlfd = ps_control_listen(pod->pod_fd, &err);
 	if (sv->ctlfd < 0)
 		fail_early(pod, &err);
-	if (setup_namespaces(pod, &err) < 0)
+	if (net_attach(pod, &err) < 0 || setup_namespaces(pod, &err) < 0)
 		fail_early(pod, &err);
 	if (rootfs_make_devices(pod, &err) < 0)
 		fail_early(pod, &err);
@@ -1250,6 +1251,7 @@ static int finish(struct supervisor *sv)
 		pod->reaper = 0;
 	}
 	s1_debug("pod init reaped");
+	net_detach(pod);
 	s1_cgroups_teardown(pod);
 	for (size_t i = 0; i < pod->n_apps; i++)
 		if (pod->apps[i].log_rfd >= 0)

@@ -181,6 +181,14 @@ int rootfs_make_devices(struct pod *pod, ps_error **err)
 	return 0;
 }
 
+/* "keepEtcFiles": what the image has stays (a symlink too: it is not followed). */
+static int write_etc(struct pod *pod, int etcfd, const char *name, const char *text)
+{
+	if (pod->manifest->keep_etc_files && faccessat(etcfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	return write_small(etcfd, name, text);
+}
+
 int rootfs_write_etc(struct pod *pod, struct app *a, ps_error **err)
 {
 	bool host_net = pod->manifest->net && streq(pod->manifest->net, "host");
@@ -201,6 +209,10 @@ int rootfs_write_etc(struct pod *pod, struct app *a, ps_error **err)
 	if (host_net) {
 		hosts = read_host_file("/etc/hosts");
 		resolv = read_host_file("/etc/resolv.conf");
+	} else if (net_is_cni(pod)) {
+		_cleanup_free_ char *host_resolv = read_host_file("/etc/resolv.conf");
+		hosts = net_hosts_text(pod);
+		resolv = net_resolv_text(pod, host_resolv);
 	}
 	if (!hosts)
 		hosts = ps_strdup_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
@@ -210,9 +222,9 @@ int rootfs_write_etc(struct pod *pod, struct app *a, ps_error **err)
 		resolv = strdup("");
 	if (!hostname || !hosts || !resolv)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", a->m->name);
-	if ((r = write_small(etcfd, "hostname", hostname)) < 0 ||
-	    (r = write_small(etcfd, "hosts", hosts)) < 0 ||
-	    (r = write_small(etcfd, "resolv.conf", resolv)) < 0)
+	if ((r = write_etc(pod, etcfd, "hostname", hostname)) < 0 ||
+	    (r = write_etc(pod, etcfd, "hosts", hosts)) < 0 ||
+	    (r = write_etc(pod, etcfd, "resolv.conf", resolv)) < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "app %s: write /etc", a->m->name);
 	return 0;
 }

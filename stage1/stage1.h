@@ -111,6 +111,7 @@ struct pod {
 	char *devices_path;  /* absolute: the pod's device nodes (rootfs.c), bound into each /dev */
 	ps_idrange idrange;  /* --private-users: the pod's id range (size 0: none) */
 	int userns_fd;       /* the pod's user ns (userns.c), -1 without one */
+	struct s1_net *net;  /* net.c: a CNI network, else NULL */
 };
 
 static inline void pod_set_status(struct pod *pod, struct app *a, enum app_status st,
@@ -147,6 +148,16 @@ void s1_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err);
 int rootfs_write_etc(struct pod *pod, struct app *a, ps_error **err);
 int net_loopback_up(ps_error **err);
+
+/* net.c: a CNI network ("net" neither none nor host). net_attach() before
+ * the other namespaces: leaves stage1 in the pod's new net ns, attached
+ * (ADD). net_detach() runs DEL (any time after; a no-op without a network).
+ * The texts of /etc/hosts and /etc/resolv.conf from the result (NULL: ENOMEM). */
+bool net_is_cni(const struct pod *pod);
+int net_attach(struct pod *pod, ps_error **err);
+void net_detach(struct pod *pod);
+char *net_hosts_text(const struct pod *pod);
+char *net_resolv_text(const struct pod *pod, const char *host_resolv);
 
 /* userns.c: --private-users. s1_userns_setup() reads the pod's range and,
  * when it has one, creates its user ns with the uts/ipc/net namespaces of

@@ -55,7 +55,10 @@ static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdat
 		return 0;
 	}
 	if (c->format == FORMAT_JSON) {
-		json_object_array_add(c->array, pod_view_json(&v));
+		json_object *o = pod_view_json(&v);
+		if (p->state == PS_STATE_RUNNING)
+			net_view_json_add(o, p->fd);
+		json_object_array_add(c->array, o);
 	} else {
 		char created[64] = "-", started[64] = "-", pid[16] = "-", code[16] = "-";
 		const char *ready = p->state == PS_STATE_RUNNING ? (v.ready ? "yes" : "no") : "-";

@@ -31,14 +31,14 @@ int prepare_build_options(struct option *out, size_t cap, const struct option *e
 
 int cmd_prepare(struct cli *cli, int argc, char **argv)
 {
-	struct option opts[32];
+	struct option opts[48];
 	struct prepare_opts o = { .goal_timeout_ms = -1, .no_new_privs = -1 };
 	ps_error *err = NULL;
 	ps_pod *p = NULL;
 	int c, r;
 
 	prepare_build_options(opts, ARRAY_SIZE(opts), NULL);
-	while ((c = getopt_long(argc, argv, "hv:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hv:p:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage();
 			prepare_opts_clear(&o);

@@ -226,7 +226,7 @@ static const struct option run_extra[] = {
 
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
-	struct option opts[40];
+	struct option opts[48];
 	struct prepare_opts o = { .goal_timeout_ms = -1, .no_new_privs = -1 };
 	struct run_opts ro = { 0 };
 	ps_error *err = NULL;
@@ -235,7 +235,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 
 	prepare_build_options(opts, ARRAY_SIZE(opts), run_extra);
 	/* "+": options end at IMAGE, so the app's own options need no "--". */
-	while ((c = getopt_long(argc, argv, "+hditv:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hditv:p:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			run_usage();
 			prepare_opts_clear(&o);

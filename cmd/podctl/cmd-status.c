@@ -187,10 +187,12 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (r == EXIT_OK) {
 		if (format == FORMAT_JSON) {
 			json_object *o = pod_view_json(&v);
+			net_view_json_add(o, p->fd);
 			json_print(o);
 			json_object_put(o);
 		} else {
 			print_text(&v);
+			net_view_print(p->fd);
 		}
 		ps_pod_view_clear(&v);
 	}

@@ -25,6 +25,7 @@ static const struct verb verbs[] = {
 	{ "enter", cmd_enter, "run a command inside a running pod" },
 	{ "attach", cmd_attach, "attach to the terminal of a pod run with --detach --tty" },
 	{ "cat-manifest", cmd_cat_manifest, "print a pod's manifest" },
+	{ "port", cmd_port, "list a pod's published ports" },
 	{ "image", cmd_image, "import, pull, list, inspect, tag and remove images" },
 	{ "notify", cmd_notify, "tell the supervisor an app is ready (inside a pod)" },
 	{ "stats", cmd_stats, "show running pods' memory, CPU and pids (like podman stats)" },

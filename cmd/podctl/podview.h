@@ -18,6 +18,11 @@ json_object *usage_json(const ps_cgroup_usage *u);
 /* "12.3MiB", "-" for a negative size. */
 void format_bytes(long long b, char *buf, size_t len);
 
+/* cmd-port.c: an attached pod's IPs (its dir's net/result): "ips": [...]
+ * added to o, or an "ips" line of status; nothing for a pod not attached. */
+void net_view_json_add(json_object *o, int pod_fd);
+void net_view_print(int pod_fd);
+
 /* Add "key": "<RFC 3339>" when ns != 0. */
 void json_add_time(json_object *o, const char *key, long long ns);
 /* Print a JSON value to stdout, pretty, with a newline. */

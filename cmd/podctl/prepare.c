@@ -4,11 +4,13 @@
  * image (merging the image's config under the app's own fields), then lay
  * the pod dir out under the pod's exclusive lock and move it to prepared/.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <sys/stat.h>
 
+#include <podstore/cni.h>
 #include <podstore/quantity.h>
 
 #include "prepare.h"
@@ -35,6 +37,8 @@ enum {
 	OPT_PIDS_LIMIT,
 	OPT_BLKIO_WEIGHT,
 	OPT_READY_PROTOCOL,
+	OPT_PUBLISH,
+	OPT_CNI_CONFIG_DIR,
 	OPT_PRIVATE_USERS,
 };
 
@@ -57,6 +61,8 @@ const struct option prepare_long_options[] = {
 	{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
 	{ "blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT },
 	{ "ready-protocol", required_argument, NULL, OPT_READY_PROTOCOL },
+	{ "publish", required_argument, NULL, OPT_PUBLISH },
+	{ "cni-config-dir", required_argument, NULL, OPT_CNI_CONFIG_DIR },
 	{ "private-users", no_argument, NULL, OPT_PRIVATE_USERS },
 	{ "pull", required_argument, NULL, OPT_PULL },
 	PULL_LONG_OPTIONS,
@@ -153,6 +159,74 @@ static bool resource_opt(struct cli *cli, ps_resources *res, int opt, const char
 	}
 }
 
+static int port_number(const char *s, long long *ret)
+{
+	char *end;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || v < 1 || v > 65535)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* [HOSTIP:]HOSTPORT:PODPORT[/tcp|udp], HOSTIP an IPv4 or [IPv6] address. */
+static int publish_parse(const char *spec, ps_port *ret)
+{
+	_cleanup_free_ char *s = strdup(spec);
+	ps_port port = { 0 };
+	unsigned char buf[16];
+
+	if (!s)
+		return -ENOMEM;
+	char *slash = strrchr(s, '/');
+	const char *proto = "tcp";
+	if (slash) {
+		*slash = '\0';
+		proto = slash + 1;
+		if (!streq(proto, "tcp") && !streq(proto, "udp"))
+			return -EINVAL;
+	}
+	char *colon = strrchr(s, ':');
+	if (!colon)
+		return -EINVAL;
+	*colon = '\0';
+	const char *pod = colon + 1;
+	char *host = s, *ip = NULL;
+	char *c2 = strrchr(s, ':');
+	if (c2 && (s[0] != '[' || c2 > strchr(s, ']'))) {
+		*c2 = '\0';
+		host = c2 + 1;
+		ip = s;
+		size_t n = strlen(ip);
+		if (n >= 2 && ip[0] == '[' && ip[n - 1] == ']') {
+			ip[n - 1] = '\0';
+			ip++;
+			if (inet_pton(AF_INET6, ip, buf) != 1)
+				return -EINVAL;
+		} else if (inet_pton(AF_INET, ip, buf) != 1) {
+			return -EINVAL;
+		}
+	}
+	long long hp, pp;
+	if (port_number(host, &hp) < 0 || port_number(pod, &pp) < 0)
+		return -EINVAL;
+	port.host_port = (int)hp;
+	port.pod_port = (int)pp;
+	port.protocol = strdup(proto);
+	port.host_ip = ip && *ip ? strdup(ip) : NULL;
+	if (!port.protocol || (ip && *ip && !port.host_ip)) {
+		free(port.protocol);
+		free(port.host_ip);
+		return -ENOMEM;
+	}
+	*ret = port;
+	return 0;
+}
+
 bool prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const char *arg, int *ret_code)
 {
 	ps_status_goal g;
@@ -166,9 +240,27 @@ bool prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const
 		o->name = arg;
 		return true;
 	case OPT_NET:
-		if (!streq(arg, "none") && !streq(arg, "host"))
-			*ret_code = cli_usage_error(cli, "--net: expected none or host, not \"%s\"", arg);
+		if (!streq(arg, "none") && !streq(arg, "host") && !ps_cni_name_is_valid(arg))
+			*ret_code = cli_usage_error(cli, "--net: expected none, host, default or a CNI network "
+			                            "name, not \"%s\"", arg);
 		o->net = arg;
+		return true;
+	case 'p':
+	case OPT_PUBLISH: {
+		ps_port port = { 0 };
+		if (publish_parse(arg, &port) < 0) {
+			*ret_code = cli_usage_error(cli, "--publish: expected [HOSTIP:]HOSTPORT:PODPORT[/tcp|udp], "
+			                            "not \"%s\"", arg);
+			return true;
+		}
+		free(port.host_ip);
+		free(port.protocol);
+		if (strv_append(&o->publish, &o->n_publish, arg) < 0)
+			*ret_code = cli_failf(cli, EXIT_FAILED, "--publish: %s", strerror(ENOMEM));
+		return true;
+	}
+	case OPT_CNI_CONFIG_DIR:
+		o->cni_config_dir = arg;
 		return true;
 	case 'v':
 	case OPT_VOLUME: {
@@ -263,6 +355,7 @@ int prepare_opts_validate(struct cli *cli, const struct prepare_opts *o)
 void prepare_opts_clear(struct prepare_opts *o)
 {
 	free(o->volumes);
+	free(o->publish);
 	o->volumes = NULL;
 	o->n_volumes = 0;
 	free(o->cap_add);
@@ -614,6 +707,15 @@ static int build_manifest(struct cli *cli, const struct prepare_opts *o, ps_mani
 		goto oom;
 	if (o->net && !(free(m->net), m->net = strdup(o->net)))
 		goto oom;
+	if (o->n_publish) {
+		ps_port *np = realloc(m->ports, (m->n_ports + o->n_publish) * sizeof(*np));
+		if (!np)
+			goto oom;
+		m->ports = np;
+		for (size_t i = 0; i < o->n_publish; i++)
+			if (publish_parse(o->publish[i], &m->ports[m->n_ports]) == 0)
+				m->n_ports++;
+	}
 	if (o->private_users) /* keeps a range the manifest asks for */
 		m->private_users.enabled = true;
 	/* The flags' limits replace the manifest's pod-wide ones they name. */
@@ -969,7 +1071,7 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 	struct app_root *roots = NULL;
 	size_t n_roots = 0;
 	ps_pod *p = NULL;
-	_cleanup_free_ char *json = NULL;
+	_cleanup_free_ char *json = NULL, *conflist = NULL;
 	int r;
 
 	r = build_manifest(cli, o, &m, err);
@@ -1006,8 +1108,15 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 			goto out;
 		}
 	}
+	if (!streq(m->net, "none") && !streq(m->net, "host")) {
+		r = ps_cni_conflist_find(o->cni_config_dir, m->net, &conflist, err);
+		if (r < 0)
+			goto out;
+	}
 	r = ps_pod_create(cli->store, &p, err);
 	if (r < 0)
+		goto out;
+	if (conflist && (r = ps_cni_prepare_pod(p->fd, conflist, err)) < 0)
 		goto out;
 	if (!m->name) {
 		m->name = ps_strdup_printf("pod-%.8s", p->uuid);

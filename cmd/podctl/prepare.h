@@ -16,7 +16,10 @@ struct prepare_opts {
 	const char *image;            /* IMAGE argument */
 	char **args;                  /* after "--": the app's exec (borrowed from argv) */
 	const char *name;             /* --name */
-	const char *net;              /* --net=none|host */
+	const char *net;              /* --net=none|host|default|NAME */
+	char **publish;               /* --publish specs (owned array, borrowed strings) */
+	size_t n_publish;
+	const char *cni_config_dir;   /* --cni-config-dir */
 	const char *status_goal;      /* --status-goal */
 	long long goal_timeout_ms;    /* --goal-timeout, -1 = manifest/default */
 	char **volumes;               /* --volume specs, NULL-terminated (owned) */
@@ -42,7 +45,12 @@ extern const struct option prepare_long_options[];
 #define PREPARE_OPTIONS_HELP                                                              \
 	"      --manifest=FILE        a pod manifest instead of IMAGE\n"                        \
 	"      --name=NAME            pod name (hostname)\n"                                    \
-	"      --net=none|host        network: own namespace with loopback (default), or host's\n" \
+	"      --net=MODE             network: none (own namespace, loopback only; the\n"      \
+	"                             default), host, default (the CNI network podctl),\n"   \
+	"                             or the name of a CNI network\n"                          \
+	"  -p, --publish=SPEC         [HOSTIP:]HOSTPORT:PODPORT[/tcp|udp] (CNI networks)\n"    \
+	"      --cni-config-dir=DIR   CNI conflists (default $PODCTL_CNI_CONFIG_DIR, else\n"   \
+	"                             /etc/cni/net.d)\n"                                       \
 	"  -v, --volume=SPEC          /HOST/PATH:/POD/PATH[:ro], or\n"                          \
 	"                             NAME,kind=host,source=PATH[,readOnly=true][,target=PATH]\n" \
 	"      --status-goal=GOAL     MOUNTED, STARTED (default) or READY\n"                    \

@@ -136,6 +136,14 @@ typedef struct ps_app {
 #define PS_MANIFEST_LOG_SIZE_MIN (4LL * 1024)
 #define PS_MANIFEST_LOG_SIZE_MAX (1024LL * 1024 * 1024)
 
+/* A published port ("ports", --publish): CNI portmap's portMappings. */
+typedef struct ps_port {
+	char *host_ip;       /* "hostIP": NULL = every address */
+	int host_port;       /* 1..65535 */
+	int pod_port;        /* "podPort", 1..65535 */
+	char *protocol;      /* "tcp" (default) or "udp"; never NULL after parse */
+} ps_port;
+
 typedef struct ps_annotation {
 	char *key;
 	char *value;
@@ -150,7 +158,12 @@ typedef struct ps_private_users {
 typedef struct ps_manifest {
 	int version;
 	char *name;          /* pod name and hostname; default: "pod-" + uuid prefix */
-	char *net;           /* "none" (default) or "host"; never NULL after parse */
+	char *net;           /* "none" (default), "host", or a CNI network name
+	                        (podstore/cni.h; "default" = "podctl"); never NULL after parse */
+	ps_port *ports;      /* published ports: a CNI network only */
+	size_t n_ports;
+	bool keep_etc_files; /* "keepEtcFiles": an image's /etc/hosts, resolv.conf,
+	                        hostname are kept instead of generated */
 	ps_app *init_apps;
 	size_t n_init_apps;
 	ps_app *apps;

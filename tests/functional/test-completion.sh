@@ -78,7 +78,7 @@ for m in "${MODES[@]}"; do
 	expect "podctl list --format=" "json text" "$m"
 	expect "podctl list --format j" "json" "$m"
 	expect "podctl prepare --status-goal=" "MOUNTED READY STARTED" "$m"
-	expect "podctl run --net=" "host none" "$m"
+	expect "podctl run --net=" "default host none" "$m"
 	expect "podctl run --pull=" "always missing never" "$m"
 	expect "podctl wait --for=un" "unhealthy" "$m"
 	# Images and image subcommands.

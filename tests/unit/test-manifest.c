@@ -253,6 +253,40 @@ static void round_trip(const ps_manifest *m)
 
 /* --- good fixtures ---------------------------------------------------------------- */
 
+static void test_net_ports(void **state)
+{
+	(void)state;
+	char *j = J("{'version':1,'net':'my-net.1','keepEtcFiles':true,'ports':[{'hostPort':18080,'podPort':8080},"
+	            "{'hostPort':53,'podPort':53,'protocol':'udp','hostIP':'::1'}],"
+	            "'apps':[{'name':'a','image':'i'}]}");
+	ps_manifest *m = parse_ok(j);
+
+	assert_string_equal(m->net, "my-net.1");
+	assert_true(m->keep_etc_files);
+	assert_int_equal(m->n_ports, 2);
+	assert_int_equal(m->ports[0].host_port, 18080);
+	assert_int_equal(m->ports[0].pod_port, 8080);
+	assert_string_equal(m->ports[0].protocol, "tcp");
+	assert_null(m->ports[0].host_ip);
+	assert_string_equal(m->ports[1].protocol, "udp");
+	assert_string_equal(m->ports[1].host_ip, "::1");
+	char *out = NULL;
+	ps_error *err = NULL;
+	assert_int_equal(ps_manifest_to_json(m, &out, &err), 0);
+	ps_manifest *m2 = parse_ok(out);
+	assert_int_equal(m2->n_ports, 2);
+	assert_string_equal(m2->ports[1].host_ip, "::1");
+	assert_true(m2->keep_etc_files);
+	char *out2 = NULL;
+	assert_int_equal(ps_manifest_to_json(m2, &out2, &err), 0);
+	assert_string_equal(out, out2);
+	free(out);
+	free(out2);
+	ps_manifest_free(m2);
+	ps_manifest_free(m);
+	free(j);
+}
+
 static void test_minimal(void **state)
 {
 	char *j = J("{'version':1,'apps':[{'name':'web','image':'busybox'}]}");
@@ -537,7 +571,28 @@ static void test_bad_root(void **state)
 	bad_j("{'version':1,'apps':[{'name':'a','image':'i'}],'foo':1}", "(root): unknown field \"foo\"");
 	bad_j("{'version':1,'apps':[{'name':'a','image':'i'}],'Apps':1}", "(root): unknown field \"Apps\"");
 	bad_j("{'version':1,'name':5,'apps':[{'name':'a','image':'i'}]}", "name: expected string");
-	bad_j("{'version':1,'net':'bridge','apps':[{'name':'a','image':'i'}]}", "net: expected \"none\" or \"host\"");
+	bad_j("{'version':1,'net':'../../etc','apps':[{'name':'a','image':'i'}]}",
+	      "net: expected \"none\", \"host\", \"default\" or a CNI network name");
+	bad_j("{'version':1,'net':'a/b','apps':[{'name':'a','image':'i'}]}", "net: expected \"none\"");
+	bad_j("{'version':1,'net':'','apps':[{'name':'a','image':'i'}]}", "net: expected \"none\"");
+	bad_j("{'version':1,'ports':[{'hostPort':1,'podPort':2}],'apps':[{'name':'a','image':'i'}]}",
+	      "ports: published ports need a CNI network");
+	bad_j("{'version':1,'net':'default','ports':{},'apps':[{'name':'a','image':'i'}]}", "ports: expected array");
+	bad_j("{'version':1,'net':'default','ports':[{'podPort':2}],'apps':[{'name':'a','image':'i'}]}",
+	      "ports[0].hostPort: required");
+	bad_j("{'version':1,'net':'default','ports':[{'hostPort':0,'podPort':2}],'apps':[{'name':'a','image':'i'}]}",
+	      "ports[0].hostPort: expected a port 1..65535");
+	bad_j("{'version':1,'net':'default','ports':[{'hostPort':1,'podPort':70000}],'apps':[{'name':'a','image':'i'}]}",
+	      "ports[0].podPort: expected a port 1..65535");
+	bad_j("{'version':1,'net':'default','ports':[{'hostPort':1,'podPort':2,'protocol':'sctp'}],'apps':[{'name':'a','image':'i'}]}",
+	      "ports[0].protocol: expected \"tcp\" or \"udp\"");
+	bad_j("{'version':1,'net':'default','ports':[{'hostPort':1,'podPort':2,'hostIP':'x'}],'apps':[{'name':'a','image':'i'}]}",
+	      "ports[0].hostIP: expected an IPv4 or IPv6 address");
+	bad_j("{'version':1,'net':'default','ports':[{'hostPort':1,'podPort':2,'x':1}],'apps':[{'name':'a','image':'i'}]}",
+	      "ports[0].x: unknown field");
+	bad_j("{'version':1,'net':'default','ports':[{'hostPort':1,'podPort':2},{'hostPort':1,'podPort':3}],'apps':[{'name':'a','image':'i'}]}",
+	      "ports[1]: host port 1 is published twice");
+	bad_j("{'version':1,'keepEtcFiles':1,'apps':[{'name':'a','image':'i'}]}", "keepEtcFiles: expected boolean");
 	bad_j("{'version':1,'net':true,'apps':[{'name':'a','image':'i'}]}", "net: expected string");
 	bad_j("{'version':1,'annotations':[],'apps':[{'name':'a','image':'i'}]}", "annotations: expected object");
 	bad_j("{'version':1,'annotations':{'a':1},'apps':[{'name':'a','image':'i'}]}",
@@ -1007,7 +1062,7 @@ static void test_documentation_examples(void **state)
 		ps_manifest_free(m);
 		p = end + 1;
 	}
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4); /* ports, the full example, privateUsers, the minimal one */
 	free(doc);
 }
 
@@ -1067,6 +1122,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_net_ports),
 		cmocka_unit_test(test_minimal_canonical_form),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_good_variants),
