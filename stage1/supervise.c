@@ -289,6 +289,9 @@ static void probe_result(struct pod *pod, struct app *a, enum probe_role r, enum
 
 	unsigned act = app_probes_feed(&s->ap, r, res);
 	enum probe_health after = s->ap.sm[r].health;
+	/* The health file first: a reader woken by the event must find the new health. */
+	if (after != before || result_changed)
+		supervise_write_health(pod, a);
 	if (after != before) {
 		char why[PROBE_OUTPUT_MAX + 64];
 		snprintf(why, sizeof(why), "%s probe %s%s%s", probe_role_name(r), result_name,
@@ -296,8 +299,6 @@ static void probe_result(struct pod *pod, struct app *a, enum probe_role r, enum
 		readiness_log_event(pod, a->m->name, "probe", probe_health_name(before),
 		                    probe_health_name(after), why);
 	}
-	if (after != before || result_changed)
-		supervise_write_health(pod, a);
 
 	if (act & PROBE_ACT_STARTED) {
 		/* liveness and readiness begin, their initial delay counted from the app's start */
