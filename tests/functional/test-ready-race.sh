@@ -5,8 +5,8 @@
 # shellcheck source=tests/functional/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-t_begin "ready race (200 trials, 400 waiters at random phases): no lost wake-up"
-out=$(BUILDDIR=$BUILDDIR PODCTL_STAGE1=$STAGE1 bash "$(dirname "$0")/../stress/ready-race.sh" --trials=200 2>&1)
+t_begin "ready race (100 trials, 200 waiters at random phases): no lost wake-up"
+out=$(BUILDDIR=$BUILDDIR PODCTL_STAGE1=$STAGE1 bash "$(dirname "$0")/../stress/ready-race.sh" --trials=100 2>&1)
 rc=$?
 summary=$(grep '^ready-race: [0-9]' <<<"$out")
 echo "# $summary"
