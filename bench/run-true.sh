@@ -4,6 +4,11 @@
 # rootfs, in one run (timings on these machines move ±30 % between runs, so
 # only the ratios of one run mean anything). Then stage1's memory for an
 # idle pod. Uses hyperfine when installed, else a loop timed with date.
+# Like is compared with like: `podctl run --net=none` (a network namespace
+# with lo up) with `unshare --net`, `--net=host` with `unshare` without one.
+# Targets (issue 12): podctl <= 2.0x unshare+chroot in both pairs, <= 0.5x
+# crun run, stage1's RSS for an idle pod < 1 MiB. Prints each and exits 1
+# when one is missed.
 #
 #   BUILDDIR=build bench/run-true.sh [RUNS]
 set -u
@@ -40,7 +45,9 @@ add "podctl run" "$PODCTL run --net=none $ROOT /bin/true"
 # the same with a memory limit (the pod's and app's cgroups are made either
 # way; the limit adds a write)
 add "podctl run --memory" "$PODCTL run --net=none --memory=64m $ROOT /bin/true"
+add "podctl run --net=host" "$PODCTL run --net=host $ROOT /bin/true"
 add "unshare+chroot" "unshare --mount --pid --uts --ipc --fork chroot $ROOT /bin/true"
+add "unshare+chroot --net" "unshare --mount --pid --uts --ipc --net --fork chroot $ROOT /bin/true"
 if command -v bwrap >/dev/null; then
 	add "bwrap" "bwrap --bind $ROOT / --proc /proc --dev /dev --unshare-all /bin/true"
 fi
@@ -70,7 +77,7 @@ if command -v runc >/dev/null && b=$(make_bundle runc); then
 	add "runc run" "runc --root $W/runc-state run --bundle $b bench"
 fi
 
-echo "== run /bin/true isolated ($RUNS runs each; $(nproc) cpus, load $(cut -d' ' -f1 /proc/loadavg)) =="
+echo "== run /bin/true isolated ($RUNS runs each; $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')) =="
 declare -A median
 if command -v hyperfine >/dev/null; then
 	args=()
@@ -111,4 +118,23 @@ grep -E 'VmHWM|VmRSS|RssAnon|RssFile' "/proc/$s1/status" | tr -s ' \t' ' ' | sed
 grep -E "^(Pss|Private_Clean|Private_Dirty):" "/proc/$s1/smaps_rollup" | tr -s " \t" " " | sed "s/^/  stage1 /"
 init=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$PODCTL_DIR/pods/run/$u/pid")
 grep -E 'VmRSS' "/proc/$init/status" | tr -s ' \t' ' ' | sed 's/^/  pod init /'
+rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$s1/status")
 "$PODCTL" stop --force "$u" >/dev/null
+
+echo "== targets =="
+miss=0
+target() { # TEXT OK(1/0)
+	if [ "$2" = 1 ]; then echo "target $1: met"; else echo "target $1: NOT met"; miss=1; fi
+}
+ratio() { awk -v a="${median[$1]:-0}" -v b="${median[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
+le() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "nan" && r + 0 <= t + 0) ? 1 : 0 }'; }
+r=$(ratio podctl_run unshare+chroot_--net)
+target "podctl run --net=none <= 2.0x unshare+chroot --net (${r}x)" "$(le "$r" 2.0)"
+r=$(ratio podctl_run_--net=host unshare+chroot)
+target "podctl run --net=host <= 2.0x unshare+chroot (${r}x)" "$(le "$r" 2.0)"
+if [ -n "${median[crun_run]:-}" ]; then
+	r=$(ratio podctl_run crun_run)
+	target "podctl run --net=none <= 0.5x crun run (${r}x)" "$(le "$r" 0.5)"
+fi
+target "stage1 VmRSS of an idle pod < 1024 kB (${rss:-?} kB)" "$([ -n "$rss" ] && [ "$rss" -lt 1024 ] && echo 1 || echo 0)"
+[ "$miss" -eq 0 ]
