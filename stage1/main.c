@@ -89,13 +89,14 @@ static void set_status(struct pod *pod, struct app *a, enum app_status st, const
 	enum app_status from = a->status;
 	a->status = st;
 	s1_debug("app %s: %s%s%s", a->m->name, m.status, reason ? ": " : "", reason ? reason : "");
-	readiness_status_changed(pod, a, from, st, reason); /* events, goal timers, ready marker */
-	if (st == APP_INSTALLED || st == APP_STARTING)
-		return;
-	if (ps_status_marker_write(a->dirfd, &m, &err) < 0) {
+	/* The app's marker before the pod's ready marker (written by
+	 * readiness_status_changed): a waiter woken by the ready marker must
+	 * find the app READY too, not still STARTED. */
+	if (st != APP_INSTALLED && st != APP_STARTING && ps_status_marker_write(a->dirfd, &m, &err) < 0) {
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
+	readiness_status_changed(pod, a, from, st, reason); /* events, goal timers, ready marker */
 }
 
 static void note_failure(struct pod *pod, struct app *a, int code)
