@@ -9,6 +9,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <link.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -1043,6 +1044,35 @@ static void on_event(struct supervisor *sv, uint64_t tag)
 	}
 }
 
+/*
+ * Once the pod is idle, give back the resident pages of stage1's own code
+ * and read-only data: they are clean file pages (static-pie: no text
+ * relocations), which MADV_DONTNEED drops and a later touch faults back in
+ * from the page cache. The setup code (namespaces, mounts, JSON, seccomp)
+ * that ran once would otherwise stay resident for the pod's whole life: an
+ * idle stage1 went from ~1.2 MiB VmRSS to what its loop touches. Only whole
+ * pages of non-writable PT_LOAD segments of the executable are dropped: the
+ * writable one (data, bss, and the RELRO part that relocation wrote) is
+ * never touched.
+ */
+static int drop_code_pages(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	(void)size;
+	(void)data;
+	for (size_t i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W))
+			continue;
+		uintptr_t start = (info->dlpi_addr + ph->p_vaddr + pg - 1) & ~(pg - 1);
+		uintptr_t end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz) & ~(pg - 1);
+		if (end > start)
+			madvise((void *)start, end - start, MADV_DONTNEED);
+	}
+	return 1; /* the first object is the executable itself */
+}
+
 /* Start the apps and run until every one has ended. */
 static void loop(struct supervisor *sv)
 {
@@ -1053,9 +1083,17 @@ static void loop(struct supervisor *sv)
 	reap(pod);
 	pod_advance(pod);
 
+	bool trimmed = false;
 	while (sv->phase != PHASE_DONE) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(sv->epfd, evs, 16, -1);
+		/* Idle for 100 ms with the apps running: trim once (a short-lived
+		 * pod never pays for it). */
+		int n = epoll_wait(sv->epfd, evs, 16, trimmed || sv->phase != PHASE_APPS ? -1 : 100);
+		if (n == 0) {
+			dl_iterate_phdr(drop_code_pages, NULL);
+			trimmed = true;
+			continue;
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
