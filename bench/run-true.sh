@@ -113,6 +113,10 @@ done
 
 echo "== stage1 memory, idle pod (sleep) =="
 u=$("$PODCTL" run --detach --net=none "$ROOT" -- sleep 1000)
+# idle: ready, then quiet for longer than the 100 ms after which stage1
+# gives back its setup code's pages (stage1/main.c, drop_code_pages)
+"$PODCTL" status --wait-ready=10s "$u" >/dev/null
+sleep 0.5
 s1=$(sed -n 's/.*"stage1Pid":\([0-9]*\).*/\1/p' "$PODCTL_DIR/pods/run/$u/pid")
 grep -E 'VmHWM|VmRSS|RssAnon|RssFile' "/proc/$s1/status" | tr -s ' \t' ' ' | sed 's/^/  stage1 /'
 grep -E "^(Pss|Private_Clean|Private_Dirty):" "/proc/$s1/smaps_rollup" | tr -s " \t" " " | sed "s/^/  stage1 /"
