@@ -20,6 +20,8 @@
 #include <podstore/markers.h>
 #include <podstore/pod.h>
 #include <podstore/podname.h>
+#include <podstore/uidrange.h>
+#include "idshift.h"
 #include "util.h"
 
 /* Entries in $DIR/tmp younger than this are left alone: their writer may be
@@ -302,10 +304,12 @@ int ps_gc(ps_store *s, const ps_gc_opts *opts, ps_gc_report *ret, ps_error **err
 		ps_fsync(ps_store_dir_fd(s, (ps_pod_dir)d));
 	gc_tmp(s, &c);
 	ps_pod_names_sweep(s, NULL);
+	ps_idrange_sweep(s, NULL, NULL); /* ranges of pods that are gone */
 	if (!opts->mark_only) {
 		r = ps_image_gc(s, err);
 		if (r < 0)
 			return ps_error_prefix(err, r, "gc images");
+		ps_shifted_trees_sweep(ps_store_fd(s), NULL); /* copies of trees now gone */
 	}
 	if (ret)
 		*ret = report;

@@ -62,6 +62,12 @@ int ps_resources_check(const ps_resources *r, const ps_jpath *p, ps_error **err)
 /* NULL on ENOMEM. */
 struct json_object *ps_resources_to_json(const ps_resources *r);
 
+/* manifest-userns.c: "privateUsers" of the pod. */
+int ps_private_users_parse(struct json_object *o, const ps_jpath *p, ps_private_users *ret, ps_error **err);
+int ps_private_users_check(const ps_private_users *pu, const ps_jpath *p, ps_error **err);
+/* NULL on ENOMEM. */
+struct json_object *ps_private_users_to_json(const ps_private_users *pu);
+
 #define PS_MANIFEST_MAX_SIZE (1024 * 1024)
 #define PS_NAME_MAX 63
 #define PS_DEFAULT_GOAL_TIMEOUT_MS 30000LL

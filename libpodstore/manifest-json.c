@@ -323,6 +323,8 @@ static json_object *manifest_to_json(const ps_manifest *m)
 		r = add(o, "volumes", volumes_to_json(m));
 	if (r >= 0 && ps_resources_any(&m->resources))
 		r = add(o, "resources", ps_resources_to_json(&m->resources));
+	if (r >= 0 && m->private_users.enabled)
+		r = add(o, "privateUsers", ps_private_users_to_json(&m->private_users));
 	if (r >= 0 && m->n_init_apps > 0)
 		r = add(o, "initApps", apps_to_json(m->init_apps, m->n_init_apps));
 	if (r >= 0)

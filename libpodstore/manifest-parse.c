@@ -730,7 +730,8 @@ static int parse_annotations(json_object *o, const ps_jpath *p, ps_manifest *m, 
 static int parse_root(json_object *o, ps_manifest *m, ps_error **err)
 {
 	static const char *const fields[] = { "version", "name", "net", "annotations",
-		                              "volumes", "initApps", "apps", "resources", NULL };
+		                              "volumes", "initApps", "apps", "resources",
+		                              "privateUsers", NULL };
 	const ps_jpath pversion = PS_JPATH_KEY(NULL, "version");
 	const ps_jpath pname = PS_JPATH_KEY(NULL, "name");
 	const ps_jpath pnet = PS_JPATH_KEY(NULL, "net");
@@ -782,6 +783,13 @@ static int parse_root(json_object *o, ps_manifest *m, ps_error **err)
 		const ps_jpath pres = PS_JPATH_KEY(NULL, "resources");
 
 		r = ps_resources_parse(v, &pres, &m->resources, err);
+		if (r < 0)
+			return r;
+	}
+	if (member(o, "privateUsers", &v)) {
+		const ps_jpath ppu = PS_JPATH_KEY(NULL, "privateUsers");
+
+		r = ps_private_users_parse(v, &ppu, &m->private_users, err);
 		if (r < 0)
 			return r;
 	}

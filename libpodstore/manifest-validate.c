@@ -362,6 +362,11 @@ int ps_manifest_validate(const ps_manifest *m, ps_error **err)
 	}
 	if (m->net && !streq(m->net, "none") && !streq(m->net, "host"))
 		return ps_manifest_invalid(err, &pnet, "expected \"none\" or \"host\"");
+	{
+		const ps_jpath ppu = PS_JPATH_KEY(NULL, "privateUsers");
+		if ((r = ps_private_users_check(&m->private_users, &ppu, err)) < 0)
+			return r;
+	}
 
 	for (size_t i = 0; i < m->n_annotations; i++) {
 		if (!m->annotations[i].key || m->annotations[i].key[0] == '\0')

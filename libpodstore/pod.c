@@ -20,6 +20,7 @@
 #include <podstore/markers.h>
 #include <podstore/pod.h>
 #include <podstore/podname.h>
+#include <podstore/uidrange.h>
 #include "util.h"
 
 /* How often a reader re-searches when the pod moved under it. Each retry
@@ -420,10 +421,16 @@ int ps_pod_destroy(ps_pod *p, ps_error **err)
 	if (ps_info_read(p->fd, &info, NULL) == 0 && info.name)
 		ps_pod_name_release(p->store, info.name, p->uuid, NULL);
 	ps_info_clear(&info);
+	ps_idrange range;
+	bool userns = ps_idrange_pod_read(p->fd, &range, NULL) == 0;
 	r = ps_rm_rf_at(ps_store_dir_fd(p->store, PS_DIR_GARBAGE), p->uuid);
 	if (r < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "remove %s/pods/garbage/%s",
 		                    ps_store_path(p->store), p->uuid);
+	/* Its user-namespace range is free again (a record the pod's file does
+	 * not name, or a failure here: gc's sweep). */
+	if (userns)
+		ps_idrange_release(p->store, p->uuid, &range, NULL);
 	return 0;
 }
 

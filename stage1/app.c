@@ -471,7 +471,7 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	 * looked up: close-on-exec is not enough (CVE-2024-21626: a workingDir
 	 * of /proc/self/fd/N reached the host through one). */
 	{
-		const int keep[] = { errfd, a->rootfd };
+		const int keep[] = { errfd, a->rootfd, pod->userns_fd };
 		s1_close_fds_except(keep, ARRAY_SIZE(keep));
 	}
 
@@ -525,6 +525,8 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 		child_fail(-r, 125, "working dir %s: %s", wd,
 		           r == -EXDEV ? "outside the app's root" : strerror(-r));
 
+	if (pod->userns_fd >= 0 && (cr = s1_userns_join(pod->userns_fd)) < 0)
+		child_fail(-cr, 125, "join the pod's user namespace: %s", strerror(-cr));
 	/* no_new_privs; the filter now only without it (loading one then
 	 * needs CAP_SYS_ADMIN, which we are about to drop), else just before
 	 * exec, so a profile need allow little of our own setup. */

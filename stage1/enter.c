@@ -37,7 +37,7 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 {
 	ps_manifest *m = NULL;
 	ps_error *err = NULL;
-	struct pod pod = { .uuid = uuid, .pod_fd = pod_fd, .sync_fd = -1, .devnull = -1 };
+	struct pod pod = { .uuid = uuid, .pod_fd = pod_fd, .sync_fd = -1, .devnull = -1, .userns_fd = -1 };
 	struct app a = { .dirfd = -1, .rootfd = -1 };
 
 	if (ps_manifest_load_at(pod_fd, &m, &err) < 0) {
@@ -90,6 +90,9 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 			return 125;
 		}
 	}
+	/* --private-users: the command joins the app's user ns too. */
+	ps_idrange range;
+	bool userns = ps_idrange_pod_read(pod_fd, &range, NULL) == 0;
 	/* Nothing of the host crosses into the pod: only stdio and the pidfd
 	 * stay open (the pod dir fd podctl gave us is closed). */
 	{
@@ -98,7 +101,8 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 		appfd = data_fd = -1; /* closed just now */
 	}
 	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
-	                         CLONE_NEWCGROUP) < 0) {
+	                         CLONE_NEWCGROUP) < 0 ||
+	    (userns && s1_userns_join(pidfd) < 0)) {
 		fprintf(stderr, "podctl enter: pod %s: join app %s: %s\n", uuid, app_name,
 		        strerror(errno));
 		return 125;

@@ -749,6 +749,9 @@ static int setup_namespaces(struct pod *pod, ps_error **err)
 
 	if (!host_net)
 		flags |= CLONE_NEWNET;
+	int r = s1_userns_setup(pod, &flags, err); /* --private-users: owns uts/ipc/net */
+	if (r < 0)
+		return r;
 	if (unshare(flags) < 0)
 		return ps_error_errno(err, "unshare namespaces");
 	/* Nothing we mount may propagate to the host. */
@@ -756,7 +759,7 @@ static int setup_namespaces(struct pod *pod, ps_error **err)
 		return ps_error_errno(err, "make mounts private");
 	if (sethostname(pod->name, strlen(pod->name)) < 0)
 		return ps_error_errno(err, "set hostname %s", pod->name);
-	int r = host_net ? 0 : net_loopback_up(err);
+	r = host_net ? 0 : net_loopback_up(err);
 	if (r < 0)
 		return r;
 	return 0;
@@ -920,7 +923,7 @@ static void setup(struct supervisor *sv)
 		fail_early(pod, &err);
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
-		if (rootfs_mount_app(pod, a, &err) < 0 || rootfs_write_etc(pod, a, &err) < 0) {
+		if (rootfs_mount_app(pod, a, &err) < 0 || s1_userns_write_etc(pod, a, &err) < 0) {
 			set_status(pod, a, APP_FAILED, err->msg);
 			fail_early(pod, &err);
 		}
@@ -1160,7 +1163,7 @@ int main(int argc, char **argv)
 {
 	struct supervisor sv = {
 		.pod = { .ops = &supervisor_ops, .pod_fd = -1, .sync_fd = -1, .devnull = -1,
-		         .data_fd = -1 },
+		         .data_fd = -1, .userns_fd = -1 },
 		.epfd = -1, .timerfd = -1, .ctlfd = -1, .sigfd = -1,
 	};
 

@@ -29,8 +29,11 @@ static int mount_copied_rootfs(struct pod *pod, struct app *a, ps_error **err)
 	if (!target)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "app %s", name);
 	s1_debug("bind copied rootfs %s", target);
-	if (mount(target, target, NULL, MS_BIND, NULL) < 0 ||
-	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) < 0)
+	int r = pod->userns_fd >= 0 ? s1_userns_bind_copied(pod, a, target, err) : 0;
+	if (r < 0)
+		return ps_error_prefix(err, r, "app %s", name);
+	if (pod->userns_fd < 0 && (mount(target, target, NULL, MS_BIND, NULL) < 0 ||
+	                           mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) < 0))
 		return ps_error_errno(err, "app %s: bind copied rootfs", name);
 	a->rootfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a->rootfd < 0)
@@ -52,7 +55,7 @@ int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err)
 		return mount_copied_rootfs(pod, a, err);
 	}
 	_cleanup_free_ char *lower = NULL;
-	r = ps_app_image_lowerdir(img, &lower, err);
+	r = s1_userns_lowerdir(pod, a, img, &lower, err); /* idmapped with --private-users */
 	ps_app_image_free(img);
 	if (r < 0)
 		return ps_error_prefix(err, r, "app %s", name);

@@ -107,6 +107,8 @@ struct pod {
 	pid_t reaper;
 	struct s1_cgroups *cgroups; /* cgroups.c */
 	char *devices_path;  /* absolute: the pod's device nodes (rootfs.c), bound into each /dev */
+	ps_idrange idrange;  /* --private-users: the pod's id range (size 0: none) */
+	int userns_fd;       /* the pod's user ns (userns.c), -1 without one */
 };
 
 static inline void pod_set_status(struct pod *pod, struct app *a, enum app_status st,
@@ -143,6 +145,26 @@ void s1_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int rootfs_mount_app(struct pod *pod, struct app *a, ps_error **err);
 int rootfs_write_etc(struct pod *pod, struct app *a, ps_error **err);
 int net_loopback_up(ps_error **err);
+
+/* userns.c: --private-users. s1_userns_setup() reads the pod's range and,
+ * when it has one, creates its user ns with the uts/ipc/net namespaces of
+ * *flags owned by it, joins those and clears them from *flags (a no-op
+ * without a range). s1_userns_lowerdir(): the app's overlay lowerdir, its
+ * layers idmapped into the range (else chown'ed copies); the plain one
+ * without a user ns. s1_userns_join(): in an app's child (or a probe's,
+ * enter's), last before dropping capabilities: into the pod's user ns (fd
+ * of it, or a pidfd of a process in it) as its root; 0 or -errno. */
+int s1_userns_setup(struct pod *pod, int *flags, ps_error **err);
+int s1_userns_lowerdir(struct pod *pod, struct app *a, const ps_app_image *img, char **ret,
+                       ps_error **err);
+int s1_userns_join(int fd);
+/* rootfs_write_etc() as the pod's root (file system ids) with a user ns:
+ * what it writes is the pod root's, and an idmapped mount takes it. */
+int s1_userns_write_etc(struct pod *pod, struct app *a, ps_error **err);
+/* The app's copied rootfs (no overlayfs) at target (relative to the data
+ * dir, our cwd) made the pod root's: its owners shifted in place, then
+ * bound on itself nosuid, nodev. */
+int s1_userns_bind_copied(struct pod *pod, struct app *a, const char *target, ps_error **err);
 
 /* rootfs.c: a tmpfs of stage1's mount ns holding the pod's device nodes. */
 int rootfs_make_devices(struct pod *pod, ps_error **err);

@@ -216,6 +216,8 @@ static int probe_enter(void *userdata)
 	                         CLONE_NEWCGROUP) < 0) {
 		return -errno;
 	}
+	if (c->pod->userns_fd >= 0 && s1_userns_join(c->app_pidfd) < 0) /* --private-users */
+		return -errno;
 	close(c->app_pidfd);
 	return 0;
 }

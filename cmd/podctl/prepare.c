@@ -35,6 +35,7 @@ enum {
 	OPT_PIDS_LIMIT,
 	OPT_BLKIO_WEIGHT,
 	OPT_READY_PROTOCOL,
+	OPT_PRIVATE_USERS,
 };
 
 const struct option prepare_long_options[] = {
@@ -56,6 +57,7 @@ const struct option prepare_long_options[] = {
 	{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
 	{ "blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT },
 	{ "ready-protocol", required_argument, NULL, OPT_READY_PROTOCOL },
+	{ "private-users", no_argument, NULL, OPT_PRIVATE_USERS },
 	{ "pull", required_argument, NULL, OPT_PULL },
 	PULL_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
@@ -209,6 +211,9 @@ bool prepare_opts_handle(struct cli *cli, struct prepare_opts *o, int opt, const
 		return true;
 	case OPT_READ_ONLY:
 		o->read_only = true;
+		return true;
+	case OPT_PRIVATE_USERS:
+		o->private_users = true;
 		return true;
 	case OPT_READY_PROTOCOL: {
 		ps_ready_protocol rp;
@@ -609,6 +614,8 @@ static int build_manifest(struct cli *cli, const struct prepare_opts *o, ps_mani
 		goto oom;
 	if (o->net && !(free(m->net), m->net = strdup(o->net)))
 		goto oom;
+	if (o->private_users) /* keeps a range the manifest asks for */
+		m->private_users.enabled = true;
 	/* The flags' limits replace the manifest's pod-wide ones they name. */
 	if (o->resources.memory)
 		m->resources.memory = o->resources.memory;
@@ -940,6 +947,22 @@ static int write_uuid_file(const char *path, const char *uuid, ps_error **err)
 	return 0;
 }
 
+/* The pod's user-namespace id range: allocated in the store's table (which
+ * destroying the pod, or gc after a crash, frees) and recorded in the pod
+ * dir for stage1 (podstore/uidrange.h). */
+static int prepare_userns(struct cli *cli, const ps_manifest *m, ps_pod *p, ps_error **err)
+{
+	const ps_private_users *pu = &m->private_users;
+	ps_idrange got;
+
+	if (!pu->enabled)
+		return 0;
+	int r = ps_idrange_allocate(cli->store, p->uuid, pu->range.size ? &pu->range : NULL, &got, err);
+	if (r >= 0)
+		r = ps_idrange_pod_write(p->fd, &got, err);
+	return r;
+}
+
 int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_error **err)
 {
 	ps_manifest *m = NULL;
@@ -994,6 +1017,9 @@ int prepare_pod(struct cli *cli, const struct prepare_opts *o, ps_pod **ret, ps_
 		}
 	}
 	r = ps_pod_name_claim(cli->store, m->name, p->uuid, err);
+	if (r < 0)
+		goto out;
+	r = prepare_userns(cli, m, p, err); /* --private-users: the pod's id range */
 	if (r < 0)
 		goto out;
 	r = ps_manifest_to_json(m, &json, err);

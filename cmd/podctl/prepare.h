@@ -28,6 +28,7 @@ struct prepare_opts {
 	const char *seccomp;          /* --security-opt seccomp=default|unconfined|PATH */
 	int no_new_privs;             /* --security-opt no-new-privileges[=BOOL]: -1 unset */
 	bool read_only;               /* --read-only */
+	bool private_users;           /* --private-users: a user namespace */
 	ps_resources resources;       /* --memory, --cpus…: the pod's limits (0 = unset) */
 	unsigned ready_protocols;     /* --ready-protocol (repeatable): PS_READY_* bits
 	                                 added to every app */
@@ -56,6 +57,7 @@ extern const struct option prepare_long_options[];
 	"      --security-opt=OPT     seccomp=default|unconfined|PROFILE.json,\n"               \
 	"                             no-new-privileges[=true|false]\n"                         \
 	"      --read-only            every app's rootfs read-only\n"                          \
+	"      --private-users        a user namespace: the pod's root is an unprivileged host uid\n" \
 	"      --memory=SIZE          the pod's memory limit (64m, 1g: k m g are KiB MiB GiB)\n" \
 	"      --memory-swap=SIZE     memory + swap limit, -1 for unlimited swap\n"             \
 	"      --cpus=N               CPU bandwidth in CPUs (0.5) or millicpus (500m)\n"        \

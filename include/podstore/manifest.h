@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <podstore/error.h>
+#include <podstore/uidrange.h>
 
 /* What is declared here is exported (Documentation/devel/library.md). */
 #pragma GCC visibility push(default)
@@ -134,6 +135,12 @@ typedef struct ps_annotation {
 	char *value;
 } ps_annotation;
 
+/* "privateUsers": the pod's user namespace (podstore/uidrange.h). */
+typedef struct ps_private_users {
+	bool enabled;        /* true, or a range given */
+	ps_idrange range;    /* the range asked for; size 0: prepare allocates one */
+} ps_private_users;
+
 typedef struct ps_manifest {
 	int version;
 	char *name;          /* pod name and hostname; default: "pod-" + uuid prefix */
@@ -147,6 +154,7 @@ typedef struct ps_manifest {
 	ps_annotation *annotations;
 	size_t n_annotations;
 	ps_resources resources;        /* "resources": limits of the pod's cgroup */
+	ps_private_users private_users; /* "privateUsers" */
 } ps_manifest;
 
 /* Parse and validate a manifest. */

@@ -29,6 +29,7 @@
 #include <podstore/exitwatch.h>
 #include <podstore/cgroup.h>
 #include <podstore/quantity.h>
+#include <podstore/uidrange.h>
 
 #define PODSTORE_VERSION "0.1.0"
 

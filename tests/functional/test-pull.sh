@@ -33,7 +33,10 @@ storage:
 http:
   addr: $REG
 EOF
-docker-registry serve "$W/registry.yml" >"$W/registry.log" 2>&1 &
+# The log exists before the registry starts: the redirection of a background
+# command happens in its child, after tail below may already have looked.
+: >"$W/registry.log"
+docker-registry serve "$W/registry.yml" >>"$W/registry.log" 2>&1 &
 t_bg $!
 disown $! # killed at cleanup by pid, without a job-control line
 # Ready when it says it listens (an event in its log, not a timer).

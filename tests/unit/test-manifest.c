@@ -223,6 +223,8 @@ static void manifest_eq(const ps_manifest *a, const ps_manifest *b)
 		str_eq(a->volumes[i].source, b->volumes[i].source);
 		assert_int_equal(a->volumes[i].read_only, b->volumes[i].read_only);
 	}
+	assert_int_equal(a->private_users.enabled, b->private_users.enabled);
+	assert_memory_equal(&a->private_users.range, &b->private_users.range, sizeof(ps_idrange));
 	assert_int_equal(a->n_init_apps, b->n_init_apps);
 	for (size_t i = 0; i < a->n_init_apps; i++)
 		app_eq(&a->init_apps[i], &b->init_apps[i]);
@@ -1005,8 +1007,60 @@ static void test_documentation_examples(void **state)
 		ps_manifest_free(m);
 		p = end + 1;
 	}
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	free(doc);
+}
+
+/* "privateUsers": true, false, or a range; bad ones with their JSON path. */
+static void test_private_users(void **state)
+{
+	(void)state;
+	char *j = J("{'version':1,'privateUsers':true,'apps':[{'name':'web','image':'busybox'}]}");
+	ps_manifest *m = parse_ok(j);
+	assert_true(m->private_users.enabled);
+	assert_int_equal(m->private_users.range.size, 0);
+	round_trip(m);
+	ps_manifest_free(m);
+	free(j);
+
+	j = J("{'version':1,'privateUsers':false,'apps':[{'name':'web','image':'busybox'}]}");
+	m = parse_ok(j);
+	assert_false(m->private_users.enabled);
+	round_trip(m);
+	ps_manifest_free(m);
+	free(j);
+
+	j = J("{'version':1,'privateUsers':{'uid':3000000,'size':65536},'apps':[{'name':'web','image':'busybox'}]}");
+	m = parse_ok(j);
+	assert_true(m->private_users.enabled);
+	assert_int_equal(m->private_users.range.uid, 3000000);
+	assert_int_equal(m->private_users.range.gid, 3000000); /* gid defaults to uid */
+	assert_int_equal(m->private_users.range.size, 65536);
+	round_trip(m);
+	ps_manifest_free(m);
+	free(j);
+
+	static const struct { const char *v, *prefix; } bad[] = {
+		{ "'yes'", "privateUsers: expected true, false" },
+		{ "{'uid':0,'size':10}", "privateUsers: id range: uid and gid must not be 0" },
+		{ "{'uid':5,'gid':0,'size':10}", "privateUsers: id range: uid and gid must not be 0" },
+		{ "{'uid':5,'size':0}", "privateUsers.size: must be at least 1" },
+		{ "{'uid':5}", "privateUsers.size: required" },
+		{ "{'size':5}", "privateUsers.uid: required" },
+		{ "{'uid':'5','size':5}", "privateUsers.uid: expected a number" },
+		{ "{'uid':-1,'size':5}", "privateUsers.uid: out of range" },
+		{ "{'uid':5,'size':5,'x':1}", "privateUsers.x: unknown field" },
+		{ "{'uid':4294967290,'size':10}", "privateUsers: id range: past the last id" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *s = NULL;
+		assert_true(asprintf(&s, "{'version':1,'privateUsers':%s,'apps':[{'name':'web','image':'busybox'}]}",
+		                     bad[i].v) >= 0);
+		char *js = J(s);
+		expect_invalid(js, bad[i].prefix);
+		free(js);
+		free(s);
+	}
 }
 
 int main(void)
@@ -1031,6 +1085,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_load_at),
 		cmocka_unit_test(test_documentation_examples),
+		cmocka_unit_test(test_private_users),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
