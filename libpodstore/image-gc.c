@@ -11,6 +11,7 @@
 #include <podstore/app.h>
 #include <podstore/fileio.h>
 #include <podstore/log.h>
+#include <podstore/markers.h>
 #include <podstore/pod.h>
 #include "image-internal.h"
 #include "json-util.h"
@@ -21,7 +22,30 @@ struct pod_refs {
 	char **digests; /* image digests ("sha256:…") of pods */
 	char **trees;   /* tree paths of pods */
 	bool busy_only; /* only pods that are preparing, prepared or running */
+	const char *user_of; /* a digest: name in users the pods that use it */
+	char **users;        /* "3f2a1b2c (web, running)" */
+	size_t n_users;
 };
+
+/* Note p in refs->users: an app of it uses refs->user_of. */
+static void note_user(struct pod_refs *refs, const ps_pod *p)
+{
+	ps_info info = { 0 };
+
+	refs->n_users++;
+	if (refs->n_users > 5)
+		return; /* "and N more" is enough */
+	/* the name, unless it is the default "pod-" + uuid prefix */
+	bool named = ps_info_read(p->fd, &info, NULL) == 0 && info.name &&
+	             !(strncmp(info.name, "pod-", 4) == 0 && strncmp(info.name + 4, p->uuid, 8) == 0 &&
+	               !info.name[12]);
+	char *u = ps_strdup_printf("%.8s (%s%s%s)", p->uuid, named ? info.name : "", named ? ", " : "",
+	                           ps_pod_state_name(p->state));
+	if (u)
+		ps_strv_push(&refs->users, u);
+	free(u);
+	ps_info_clear(&info);
+}
 
 static int collect_pod(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 {
@@ -30,6 +54,7 @@ static int collect_pod(ps_store *s, const char *uuid, ps_pod_dir dir, void *user
 	ps_pod *p = NULL;
 	DIR *d;
 	struct dirent *de;
+	bool uses = false;
 
 	if (ps_pod_open(s, uuid, dir, &p, NULL) < 0)
 		return 0; /* gone meanwhile */
@@ -39,9 +64,10 @@ static int collect_pod(ps_store *s, const char *uuid, ps_pod_dir dir, void *user
 		return 0;
 	}
 	apps = ps_apps_dir_open(p->fd, NULL);
-	ps_pod_free(p);
-	if (apps < 0 || !(d = fdopendir(apps)))
+	if (apps < 0 || !(d = fdopendir(apps))) {
+		ps_pod_free(p);
 		return 0;
+	}
 	apps = -1;
 	while ((de = readdir(d))) {
 		_cleanup_close_ int app_fd = -1;
@@ -52,14 +78,31 @@ static int collect_pod(ps_store *s, const char *uuid, ps_pod_dir dir, void *user
 		app_fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (app_fd < 0 || ps_app_image_read(app_fd, &img, NULL) < 0)
 			continue;
-		if (img->digest)
+		if (img->digest) {
 			ps_strv_push(&refs->digests, img->digest);
+			uses = uses || (refs->user_of && streq(img->digest, refs->user_of));
+		}
 		for (char **l = img->layers; l && *l; l++)
 			ps_strv_push(&refs->trees, *l);
 		ps_app_image_free(img);
 	}
 	closedir(d);
+	if (uses)
+		note_user(refs, p);
+	ps_pod_free(p);
 	return 0;
+}
+
+/* "a, b, c"; NULL on ENOMEM. */
+static char *join(char **v)
+{
+	size_t len = 1;
+	for (char **e = v; e && *e; e++)
+		len += strlen(*e) + 2;
+	char *s = calloc(1, len), *at = s;
+	for (char **e = v; s && e && *e; e++)
+		at += snprintf(at, len - (size_t)(at - s), "%s%s", e == v ? "" : ", ", *e);
+	return s;
 }
 
 int ps_image_remove(ps_store *s, const char *ref, bool force, ps_error **err)
@@ -71,6 +114,8 @@ int ps_image_remove(ps_store *s, const char *ref, bool force, ps_error **err)
 	char hex[PS_SHA256_HEX_LEN + 1], digest[80];
 	struct pod_refs refs = { .busy_only = true };
 	size_t n_names = 0;
+
+	refs.user_of = digest;
 	int r;
 
 	r = imgstore_open_names(s, &st, "names.lock", &lock, &names, err);
@@ -93,9 +138,14 @@ int ps_image_remove(ps_store *s, const char *ref, bool force, ps_error **err)
 	}
 	r = ps_walk_pods(s, PS_DIR_BIT(PS_DIR_PREPARE) | PS_DIR_BIT(PS_DIR_PREPARED) | PS_DIR_BIT(PS_DIR_RUN),
 			 collect_pod, &refs, err);
-	if (r >= 0 && !force && ps_strv_contains(refs.digests, digest))
-		r = ps_error_set(err, PS_ERR_BUSY, EBUSY,
-				 "image %s is used by a prepared or running pod (use --force)", ref);
+	if (r >= 0 && !force && refs.n_users) {
+		_cleanup_free_ char *list = join(refs.users);
+		_cleanup_free_ char *more = refs.n_users > 5 ? ps_strdup_printf(" and %zu more", refs.n_users - 5) : NULL;
+		r = ps_error_set(err, PS_ERR_BUSY, EBUSY, "image %s is used by %zu pod%s: %s%s (stop and rm %s, or use --force)",
+				 ref, refs.n_users, refs.n_users == 1 ? "" : "s", list ? list : "?", more ? more : "",
+				 refs.n_users == 1 ? "it" : "them");
+	}
+	ps_strv_free(refs.users);
 	ps_strv_free(refs.digests);
 	ps_strv_free(refs.trees);
 	if (r < 0)

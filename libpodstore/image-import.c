@@ -35,10 +35,12 @@ void import_rec_set_config(struct image_rec *rec, json_object *config_doc)
 
 /* --- storing blobs ----------------------------------------------------------- */
 
+/* done and total count each input byte twice (hashed and stored, then
+ * extracted); the caller is told bytes of the input, each once. */
 static void progress(struct import *im)
 {
 	if (im->opts && im->opts->progress)
-		im->opts->progress(im->done, im->total, im->layer, im->n_layers,
+		im->opts->progress(im->done / 2, im->total / 2, im->layer, im->n_layers,
 				   im->opts->progress_data);
 }
 

@@ -251,6 +251,8 @@ static json_object *app_to_json(const ps_app *a)
 		r = add_bool(o, "readOnlyRootfs", true);
 	if (r >= 0 && ps_resources_any(&a->resources))
 		r = add(o, "resources", ps_resources_to_json(&a->resources));
+	if (r >= 0 && a->log_size)
+		r = add(o, "logSize", json_object_new_int64(a->log_size));
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
 

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include <podstore/duration.h>
+#include <podstore/quantity.h>
 #include "manifest-internal.h"
 #include <podstore/manifest.h>
 #include "json-util.h"
@@ -440,6 +441,33 @@ static int parse_confinement(json_object *o, const ps_jpath *p, ps_app *a, ps_er
 	return 0;
 }
 
+/* "logSize": "16Mi" or bytes, within PS_MANIFEST_LOG_SIZE_MIN..MAX. */
+static int parse_log_size(json_object *o, const ps_jpath *p, ps_app *a, ps_error **err)
+{
+	long long v;
+
+	if (json_object_is_type(o, json_type_int)) {
+		v = json_object_get_int64(o);
+	} else if (json_object_is_type(o, json_type_string)) {
+		const char *s = json_object_get_string(o);
+		int r = ps_quantity_parse_bytes(s, &v);
+		if (r == -ERANGE)
+			v = PS_MANIFEST_LOG_SIZE_MAX + 1;
+		else if (r < 0) {
+			_cleanup_free_ char *q = ps_manifest_quote(s);
+			if (!q)
+				return ps_manifest_oom(err);
+			return ps_manifest_invalid(err, p, "bad size %s (expected bytes, or a number with Ki, Mi or Gi: \"16Mi\")", q);
+		}
+	} else {
+		return ps_manifest_invalid(err, p, "expected a size such as \"16Mi\", or bytes");
+	}
+	if (v < PS_MANIFEST_LOG_SIZE_MIN || v > PS_MANIFEST_LOG_SIZE_MAX)
+		return ps_manifest_invalid(err, p, "expected 4Ki to 1Gi");
+	a->log_size = v;
+	return 0;
+}
+
 /* "readyProtocols": ["pantavisor", "lxd"], each at most once. */
 static int parse_ready_protocols(json_object *o, const ps_jpath *p, ps_app *a, ps_error **err)
 {
@@ -469,7 +497,7 @@ static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **er
 		"statusGoal", "goalTimeout", "onGoalTimeout", "restartPolicy", "restartBackoff",
 		"watchdog", "mounts", "livenessProbe", "readinessProbe", "startupProbe",
 		"capabilities", "seccomp", "seccompProfile", "noNewPrivileges", "readOnlyRootfs",
-		"readyProtocols", "resources", NULL,
+		"readyProtocols", "resources", "logSize", NULL,
 	};
 	static const struct {
 		const char *key;
@@ -599,6 +627,13 @@ static int parse_app(json_object *o, const ps_jpath *p, ps_app *a, ps_error **er
 		if (!member(o, probes[i].key, &v))
 			continue;
 		r = parse_probe(v, &pp, (ps_probe *)((char *)a + probes[i].offset), err);
+		if (r < 0)
+			return r;
+	}
+	if (member(o, "logSize", &v)) {
+		const ps_jpath pls = PS_JPATH_KEY(p, "logSize");
+
+		r = parse_log_size(v, &pls, a, err);
 		if (r < 0)
 			return r;
 	}

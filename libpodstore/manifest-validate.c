@@ -281,6 +281,10 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 		return ps_manifest_invalid(err, &pwatch, "must not be negative");
 	if (a->ready_protocols & ~(unsigned)PS_READY_PROTOCOLS_ALL)
 		return ps_manifest_invalid(err, &prdp, "unknown protocol bits %#x", a->ready_protocols);
+	if (a->log_size && (a->log_size < PS_MANIFEST_LOG_SIZE_MIN || a->log_size > PS_MANIFEST_LOG_SIZE_MAX)) {
+		const ps_jpath pls = PS_JPATH_KEY(p, "logSize");
+		return ps_manifest_invalid(err, &pls, "expected 4Ki to 1Gi");
+	}
 
 	/* Init apps run to completion one after another before the groups. */
 	if (init) {

@@ -60,6 +60,7 @@ struct app {
 	int log_rfd;         /* detached: read end of the app's stdout/stderr pipe */
 	int log_fd;          /* apps/<name>/log */
 	long long log_size;
+	bool log_bol;        /* log ends at a line's end (applog.h) */
 	struct ps_cgroup *cgroup; /* its cgroup (cgroups.c), NULL without cgroups */
 	const char *ready_by; /* what made it READY last (sd_notify, pantavisor, lxd,
 	                         readinessProbe): static string */

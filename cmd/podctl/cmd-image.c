@@ -53,8 +53,8 @@ static void progress_bar(long long done, long long total, size_t layer, size_t n
 	memset(bar, '#', (size_t)pct * 30 / 100);
 	memset(bar + pct * 30 / 100, '.', 30 - (size_t)pct * 30 / 100);
 	bar[30] = '\0';
-	fprintf(stderr, "\rlayer %zu/%zu [%s] %3d%% %lld MiB", layer + 1, n_layers, bar, pct,
-	        done >> 20);
+	fprintf(stderr, "\rlayer %zu/%zu [%s] %3d%% %lld/%lld MiB", layer + 1, n_layers, bar, pct,
+	        done >> 20, total >> 20);
 }
 
 static json_object *image_json(const ps_image *img);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * list: one walk, and per pod only its directory entry, a lock probe and
- * the small info marker (plus pid/exit for --full, and for JSON the ready
- * marker and, for a running pod, its apps' markers for "healthy").
+ * its small pod markers (info, pid, exit, ready: READY and EXIT columns),
+ * and for JSON, for a running pod, its apps' markers for "healthy".
  */
 #include <getopt.h>
 
@@ -11,6 +11,10 @@
 #include "util.h"
 
 enum { OPT_NO_LEGEND = OPT_VERB_BASE, OPT_FULL };
+
+/* READY: yes/no for a running pod; EXIT: the pod's exit code; "-" else. */
+#define SHORT_FMT "%-8.8s  %-20s %-16s %-5s %-4s %s\n"
+#define FULL_FMT "%-36s  %-20s %-16s %-5s %-4s %-31s %-31s %s\n"
 
 struct list_ctx {
 	enum cli_format format;
@@ -26,7 +30,8 @@ static void usage(void)
 	       "Options:\n"
 	       "      --format=json|text     output format (default text)\n"
 	       "      --no-legend            no header line\n"
-	       "      --full                 full uuids, start time and pid\n" CLI_GLOBAL_HELP);
+	       "      --full                 full uuids, start time and pid\n\n"
+	       "READY is yes or no for a running pod, EXIT the exit code of an exited one.\n" CLI_GLOBAL_HELP);
 }
 
 static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
@@ -35,15 +40,13 @@ static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdat
 	ps_pod *p = NULL;
 	ps_error *err = NULL;
 	ps_pod_view v;
-	unsigned what = PS_VIEW_INFO;
+	unsigned what = PS_VIEW_INFO | PS_VIEW_RUNTIME;
 
 	/* A pod deleted since the walk read its dir is simply no longer listed. */
 	if (ps_pod_open(s, uuid, dir, &p, &err) < 0) {
 		ps_error_free(&err);
 		return 0;
 	}
-	if (c->format == FORMAT_JSON || c->full)
-		what |= PS_VIEW_RUNTIME;
 	if (c->format == FORMAT_JSON)
 		what |= PS_VIEW_HEALTH;
 	if (ps_pod_inspect(p, what, &v, &err) < 0) {
@@ -54,24 +57,25 @@ static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdat
 	if (c->format == FORMAT_JSON) {
 		json_object_array_add(c->array, pod_view_json(&v));
 	} else {
-		char created[64] = "-", started[64] = "-", pid[16] = "-";
+		char created[64] = "-", started[64] = "-", pid[16] = "-", code[16] = "-";
+		const char *ready = p->state == PS_STATE_RUNNING ? (v.ready ? "yes" : "no") : "-";
 		if (v.have_info && v.info.created_ns)
 			ps_format_time(v.info.created_ns, created, sizeof(created));
+		if (v.have_exit)
+			snprintf(code, sizeof(code), "%d", v.exit.code);
 		if (c->full) {
 			if (v.have_pid && v.pid.time_ns)
 				ps_format_time(v.pid.time_ns, started, sizeof(started));
 			if (v.have_pid && p->state == PS_STATE_RUNNING)
 				snprintf(pid, sizeof(pid), "%d", (int)v.pid.pid);
-			printf("%-36s  %-20s %-16s %-31s %-31s %s\n", p->uuid,
-			       v.have_info && v.info.name ? v.info.name : "-", ps_pod_state_name(p->state),
-			       created, started, pid);
+			printf(FULL_FMT, p->uuid, v.have_info && v.info.name ? v.info.name : "-",
+			       ps_pod_state_name(p->state), ready, code, created, started, pid);
 		} else {
 			/* Seconds are enough for a glance. */
 			if (created[0] != '-')
 				created[19] = '\0';
-			printf("%-8.8s  %-20s %-16s %s\n", p->uuid,
-			       v.have_info && v.info.name ? v.info.name : "-", ps_pod_state_name(p->state),
-			       created);
+			printf(SHORT_FMT, p->uuid, v.have_info && v.info.name ? v.info.name : "-",
+			       ps_pod_state_name(p->state), ready, code, created);
 		}
 	}
 	ps_pod_view_clear(&v);
@@ -120,10 +124,9 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	if (c.format == FORMAT_JSON)
 		c.array = json_object_new_array();
 	else if (legend && c.full)
-		printf("%-36s  %-20s %-16s %-31s %-31s %s\n", "UUID", "NAME", "STATE", "CREATED",
-		       "STARTED", "PID");
+		printf(FULL_FMT, "UUID", "NAME", "STATE", "READY", "EXIT", "CREATED", "STARTED", "PID");
 	else if (legend)
-		printf("%-8s  %-20s %-16s %s\n", "UUID", "NAME", "STATE", "CREATED");
+		printf(SHORT_FMT, "UUID", "NAME", "STATE", "READY", "EXIT", "CREATED");
 	r = ps_walk_pods(cli->store, PS_DIR_ALL, list_one, &c, &err);
 	if (r < 0) {
 		json_object_put(c.array);

@@ -52,9 +52,11 @@ void ps_app_image_free(ps_app_image *img);
 
 /*
  * apps/<name>/log and log.1: a detached app's stdout and stderr, in the order
- * written. stage1 appends to log; at PS_APP_LOG_ROTATE_BYTES it renames log
- * to log.1 (replacing an older one) and starts a new log, so an app keeps at
- * most about twice that. podctl logs prints log.1, then log.
+ * written, each line after a stamp of when it was read (libpodstore/applog.h).
+ * stage1 creates log before the app's first status marker and appends to it;
+ * before log would pass the app's logSize (default PS_APP_LOG_ROTATE_BYTES)
+ * it renames log to log.1 (replacing an older one) and starts a new log, so
+ * an app keeps at most twice that. podctl logs prints log.1, then log.
  */
 #define PS_FILE_APP_LOG "log"
 #define PS_FILE_APP_LOG_OLD "log.1"

@@ -55,7 +55,8 @@ typedef struct ps_image_import_opts {
 /* Import an OCI layout dir or tar, a docker-archive tar, a rootfs tarball or
  * a rootfs dir. On any failure the store is as before. Importing an image
  * already stored only checks digests: nothing is extracted or written again.
- * progress is called with bytes done / total over hashing and extraction. */
+ * progress is called with bytes of the input done / total, each byte counted
+ * once though it is read twice (hashed and stored, then extracted). */
 int ps_image_import(ps_store *s, const char *path, const ps_image_import_opts *opts,
                     ps_image **ret, ps_error **err);
 

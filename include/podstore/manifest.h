@@ -128,7 +128,13 @@ typedef struct ps_app {
 	bool no_new_privileges; /* "noNewPrivileges", default true */
 	bool read_only_rootfs;  /* "readOnlyRootfs", default false */
 	ps_resources resources;        /* "resources": limits of the app's cgroup */
+	long long log_size;  /* "logSize": bytes a detached app's log file never passes
+	                        (PS_MANIFEST_LOG_SIZE_MIN..MAX); 0 = PS_APP_LOG_ROTATE_BYTES */
 } ps_app;
+
+/* The range of "logSize" (4 KiB .. 1 GiB). */
+#define PS_MANIFEST_LOG_SIZE_MIN (4LL * 1024)
+#define PS_MANIFEST_LOG_SIZE_MAX (1024LL * 1024 * 1024)
 
 typedef struct ps_annotation {
 	char *key;

@@ -68,14 +68,17 @@ busy_tar() {
 busy_tar 1
 busy_tar 2
 
-t_begin "image rm is refused while a prepared pod uses the image"
+t_begin "image rm is refused while pods use the image, naming them in one line"
 expect_exit 0 "$P" image import -q "$W/busy1.tar" --name busy:1 &&
 	expect_exit 0 "$P" prepare busy:1 -- /bin/true && U=$OUT &&
-	expect_exit 1 "$P" image rm busy:1 && one_line && expect_exit 0 "$P" image list --no-legend &&
+	expect_exit 0 "$P" run --detach --name=busy-user busy:1 -- sleep 1000 && UR=$OUT &&
+	expect_exit 1 "$P" image rm busy:1 && one_line &&
+	[[ $ERR == *"image busy:1 is used by 2 pods: "* && $ERR == *"${U:0:8} (prepared)"* ]] &&
+	[[ $ERR == *"${UR:0:8} (busy-user, running)"* ]] && expect_exit 0 "$P" image list --no-legend &&
 	printf '%s\n' "$OUT" | grep -q busy:1 && t_ok || t_fail "$OUT $ERR"
 
-t_begin "after rm of the pod, a plain image rm works"
-expect_exit 0 "$P" rm "$U" && expect_exit 0 "$P" image rm busy:1 &&
+t_begin "after rm of the pods, a plain image rm works"
+expect_exit 0 "$P" stop --force "$UR" && expect_exit 0 "$P" rm "$U" "$UR" && expect_exit 0 "$P" image rm busy:1 &&
 	expect_exit 0 "$P" image list --no-legend && ! printf '%s\n' "$OUT" | grep -q busy:1 &&
 	t_ok || t_fail "$OUT $ERR"
 
@@ -209,6 +212,33 @@ out=$(script -qec "$P image import '$W/big.tar'" /dev/null </dev/null)
 printf '%s' "$out" | grep -q 'layer 1/1 \[#*\.*\] *[0-9]*% ' && printf '%s' "$out" | grep -q 'sha256:' &&
 	t_ok || t_fail "$(printf '%s' "$out" | tr '\r' '\n' | head -3)"
 "$P" image rm "$(printf '%s' "$out" | grep -o 'sha256:[0-9a-f]*')" >/dev/null
+
+t_begin "the progress bar counts each byte of the input once: it ends at the tar's size"
+# Driven through a pty (python's pty module); the figures of the last bar
+# drawn before it is cleared: "layer 1/1 [###…] 100% DONE/TOTAL MiB".
+last=$(python3 - "$P" "$W/big.tar" <<'PY'
+import os, pty, re, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "image", "import", sys.argv[2]])
+out = b""
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+os.waitpid(pid, 0)
+bars = re.findall(rb"(\d+)% (\d+)(?:/\d+)? MiB", out)
+digest = re.search(rb"sha256:[0-9a-f]+", out)
+print(" ".join(b.decode() for b in bars[-1]) if bars else "none", digest.group().decode() if digest else "")
+PY
+)
+mib=$(($(stat -c %s "$W/big.tar") >> 20))
+[ "${last% *}" = "100 $mib" ] && t_ok || t_fail "last bar (percent, MiB, digest): $last, the tar has $mib MiB"
+"$P" image rm "${last##* }" >/dev/null
 
 t_begin "no progress bar with --quiet, or with stdout not a terminal"
 q=$(script -qec "$P image import --quiet '$W/big.tar'" /dev/null </dev/null)

@@ -83,4 +83,23 @@ else
 	t_fail "$out"
 fi
 
+t_begin "list text has READY and EXIT columns: yes/no for running pods, the exit code of exited ones"
+# columns of the pod's line: UUID NAME STATE READY EXIT CREATED
+list_cols() { "$PODCTL" list --no-legend --full | awk -v u="$1" '$1 == u { print $3, $4, $5 }'; }
+m=$(manifest notready "[$(app web '["sleep", "1000"]' '"statusGoal": "READY", "goalTimeout": "0"')]")
+if expect_exit 0 "$PODCTL" run --detach --wait-ready=20s "$ROOT" -- sleep 1000 && R1=$OUT &&
+	expect_exit 0 "$PODCTL" run --detach --manifest "$m" && R2=$OUT &&
+	expect_exit 0 "$PODCTL" run --detach "$ROOT" -- sh -c 'exit 3' && R3=$OUT &&
+	expect_exit 0 "$PODCTL" wait --timeout=20s "$R3" &&
+	[ "$(list_cols "$R1")" = "running yes -" ] && [ "$(list_cols "$R2")" = "running no -" ] &&
+	[ "$(list_cols "$R3")" = "exited - 3" ] &&
+	[ "$(list_cols "$U3")" = "exited - $(list_field "$U3" exitCode)" ] &&
+	"$PODCTL" list | head -1 | grep -q "^UUID *NAME *STATE *READY *EXIT *CREATED$" &&
+	[ "$("$PODCTL" list --no-legend | awk -v u="${R3:0:8}" '$1 == u { print $3, $4, $5 }')" = "exited - 3" ]; then
+	t_ok
+else
+	t_fail "list: $("$PODCTL" list --full)"
+fi
+"$PODCTL" stop --force "$R1" "$R2" >/dev/null 2>&1
+
 t_end

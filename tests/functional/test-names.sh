@@ -8,7 +8,8 @@ P=$PODCTL
 ROOT=$(t_rootfs)
 
 t_begin "a second run --name web while web exists: exit 1, one line naming the first pod"
-if U=$("$P" run --detach --wait-ready=20s --name web "$ROOT" -- sleep 1000) &&
+# No --wait-ready: enter (below) waits for the starting app itself.
+if U=$("$P" run --detach --name web "$ROOT" -- sleep 1000) &&
 	expect_exit 1 "$P" run --detach --name web "$ROOT" -- sleep 1000 && one_line &&
 	echo "$ERR" | grep -q "$U" &&
 	[ "$(find "$PODCTL_DIR/pods" -mindepth 2 -maxdepth 2 | wc -l)" -eq 1 ]; then
