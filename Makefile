@@ -67,12 +67,14 @@ endif
 LIB_SRCS := $(sort $(wildcard libpodstore/*.c))
 CLI_SRCS := $(sort $(wildcard cmd/podctl/*.c))
 STAGE1_SRCS := $(sort $(wildcard stage1/*.c))
+OCI_SRCS := $(sort $(wildcard cmd/podctl-oci/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILDDIR)/%.o)
 STAGE1_OBJS := $(STAGE1_SRCS:%.c=$(BUILDDIR)/%.o)
+OCI_OBJS := $(OCI_SRCS:%.c=$(BUILDDIR)/%.o)
 UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(BUILDDIR)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILDDIR)/tests/unit/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
@@ -88,11 +90,13 @@ SHARED_LIB := $(BUILDDIR)/libpodstore.so.$(SOVERSION)
 PC_FILE := $(BUILDDIR)/podstore.pc
 PODCTL := $(BUILDDIR)/podctl
 STAGE1 := $(BUILDDIR)/podctl-stage1
+# podctl-oci: runc's command line for containerd's shim (Documentation/kubernetes.md)
+PODCTL_OCI := $(BUILDDIR)/podctl-oci
 NOTIFY_STATIC := $(BUILDDIR)/podctl-notify
 # stage1/ holds modules (notify, probe, restart) before it has a main().
 STAGE1_MAIN := $(wildcard stage1/main.c)
 
-all: $(STATIC_LIB) $(SHARED_LIB) $(PC_FILE) $(PODCTL) $(if $(STAGE1_MAIN),$(STAGE1)) $(NOTIFY_STATIC) \
+all: $(STATIC_LIB) $(SHARED_LIB) $(PC_FILE) $(PODCTL) $(if $(STAGE1_MAIN),$(STAGE1)) $(NOTIFY_STATIC) $(PODCTL_OCI) \
 	man dist
 
 # --- paths embedded in the binaries -----------------------------------------
@@ -131,7 +135,7 @@ $(BUILDDIR)/cmd/podctl/common.o $(BUILDDIR)/cmd/podctl/cmd-version.o \
 	$(BUILDDIR)/stage1/readiness.o $(BUILDDIR)/libpodstore/launch.o: $(PATHS_H)
 $(BUILDDIR)/cmd/podctl/cmd-version.o: $(COMMIT_H)
 
-$(BUILDDIR)/%.o: %.c $(wildcard include/podstore/*.h libpodstore/*.h cmd/podctl/*.h stage1/*.h tests/unit/*.h) Makefile
+$(BUILDDIR)/%.o: %.c $(wildcard include/podstore/*.h libpodstore/*.h cmd/podctl/*.h cmd/podctl-oci/*.h stage1/*.h tests/unit/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
@@ -157,6 +161,10 @@ $(PC_FILE): libpodstore/podstore.pc.in Makefile $(PATHS_H)
 $(PODCTL): $(CLI_OBJS) $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LIB_LIBS)
+
+$(PODCTL_OCI): $(OCI_OBJS) $(STATIC_LIB)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OCI_OBJS) $(STATIC_LIB) $(LIB_LIBS)
 
 # podctl-stage1 is linked static-pie when the static libraries are there
 # (libc6-dev, libjson-c-dev, uuid-dev, libseccomp-dev ship them): an idle pod's
@@ -195,6 +203,7 @@ $(BUILDDIR)/tests/unit/test-notify: $(BUILDDIR)/stage1/notify.o
 $(BUILDDIR)/tests/unit/test-inroot: $(BUILDDIR)/stage1/inroot.o
 $(BUILDDIR)/tests/unit/test-probe: $(BUILDDIR)/stage1/probe.o $(BUILDDIR)/stage1/restart.o
 $(BUILDDIR)/tests/unit/test-readyproto: $(BUILDDIR)/stage1/readyproto.o
+$(BUILDDIR)/tests/unit/test-oci-spec: $(BUILDDIR)/cmd/podctl-oci/spec.o
 
 $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")
@@ -206,6 +215,9 @@ $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATI
 $(BUILDDIR)/tests/fuzz/fuzz-sdnotify.o: override CFLAGS += -Istage1
 $(BUILDDIR)/tests/fuzz/replay-sdnotify: $(BUILDDIR)/stage1/notify.o
 FUZZ_EXTRA_sdnotify = stage1/notify.c
+# config.json → manifest lives in podctl-oci.
+$(BUILDDIR)/tests/fuzz/fuzz-oci-config.o: override CFLAGS += -Icmd/podctl-oci
+$(BUILDDIR)/tests/fuzz/replay-oci-config: $(BUILDDIR)/cmd/podctl-oci/spec.o
 
 $(BUILDDIR)/tests/fuzz/replay-%: $(BUILDDIR)/tests/fuzz/fuzz-%.o $(BUILDDIR)/tests/fuzz/replay.o $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")
@@ -219,6 +231,7 @@ fuzz:
 		clang -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Ilibpodstore -Istage1 \
 			$(LIB_CFLAGS) -o $(BUILDDIR)-fuzz/fuzz-$$n tests/fuzz/fuzz-$$n.c \
 			$$(test $$n = sdnotify && echo $(FUZZ_EXTRA_sdnotify)) \
+			$$(test $$n = oci-config && echo -Icmd/podctl-oci cmd/podctl-oci/spec.c) \
 			$(BUILDDIR)-fuzz/libpodstore.a $(LIB_LIBS); \
 		mkdir -p $(BUILDDIR)-fuzz/corpus-$$n; \
 		$(BUILDDIR)-fuzz/fuzz-$$n -max_total_time=$(FUZZ_SECONDS) \
@@ -366,6 +379,7 @@ install: all
 	install -m 0755 $(PODCTL) $(DESTDIR)$(BINDIR)/podctl
 	install -m 0755 $(STAGE1) $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-stage1
 	install -m 0755 $(NOTIFY_STATIC) $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-notify
+	install -m 0755 $(PODCTL_OCI) $(DESTDIR)$(BINDIR)/podctl-oci
 	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libpodstore.a
 	install -m 0755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libpodstore.so.$(SOVERSION)
 	ln -sf libpodstore.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libpodstore.so
@@ -381,7 +395,7 @@ install: all
 # Removes exactly what install put there, and the directories it made that
 # are left empty (never a directory something else still uses).
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/podctl $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-stage1 \
+	rm -f $(DESTDIR)$(BINDIR)/podctl $(DESTDIR)$(BINDIR)/podctl-oci $(DESTDIR)$(LIBEXECDIR)/podctl/podctl-stage1 \
 		$(DESTDIR)$(LIBEXECDIR)/podctl/podctl-notify \
 		$(DESTDIR)$(LIBDIR)/libpodstore.a $(DESTDIR)$(LIBDIR)/libpodstore.so \
 		$(DESTDIR)$(LIBDIR)/libpodstore.so.$(SOVERSION) $(DESTDIR)$(PKGCONFIGDIR)/podstore.pc \

@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/run-true.sh: `podctl run --net=none IMG /bin/true` side by side with
 # unshare+chroot, bwrap, crun and runc (those installed) on the same busybox
-# rootfs, in one run (timings on these machines move ±30 % between runs, so
+# rootfs, and `ctr run --rm` through containerd with runc and with podctl-oci
+# (the image as a docker-archive), in one run (timings on these machines move ±30 % between runs, so
 # only the ratios of one run mean anything). Then stage1's memory for an
 # idle pod. Uses hyperfine when installed, else a loop timed with date.
 # Like is compared with like: `podctl run --net=none` (a network namespace
@@ -23,8 +24,13 @@ W=$(mktemp -d /tmp/podctl-bench.XXXXXX)
 export PODCTL_DIR=$W/store
 # the pods' cgroups under a parent of our own, removed at the end
 export PODCTL_CGROUP_PARENT=podctl-bench.$$
+# containerd's namespace for the ctr rows (its cgroups: /sys/fs/cgroup/*/$CTR_NS)
+CTR_NS=podctl-bench-$$
 cleanup() {
 	for pid in $(pgrep -f "$W" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+	for d in /sys/fs/cgroup/*/"$CTR_NS"; do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
 	awk -v p="$W" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 		while read -r m; do umount -l "$m"; done
 	rm -rf "$W"
@@ -79,6 +85,31 @@ if command -v crun >/dev/null && b=$(make_bundle crun); then
 fi
 if command -v runc >/dev/null && b=$(make_bundle runc); then
 	add "runc run" "runc --root $W/runc-state run --bundle $b bench"
+fi
+# `ctr run --rm` through containerd's runc shim, with runc and with
+# podctl-oci (Documentation/kubernetes.md): a containerd of our own in $W,
+# the rootfs imported as a docker-archive (umoci + skopeo).
+if command -v containerd >/dev/null && command -v ctr >/dev/null && command -v umoci >/dev/null &&
+	command -v skopeo >/dev/null && [ -x "$BUILDDIR/podctl-oci" ] && command -v runc >/dev/null; then
+	(
+		set -e
+		cd "$W"
+		umoci init --layout oci && umoci new --image oci:t && umoci unpack --image oci:t ub
+		cp -a "$ROOT/." ub/rootfs/ && umoci repack --image oci:t ub
+		skopeo copy -q oci:oci:t "docker-archive:$W/docker.tar:podctl/bench:1"
+		rm -rf ub oci
+	) >"$W/umoci.log" 2>&1
+	printf 'version = 2\nroot = "%s"\nstate = "%s"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s"\n' \
+		"$W/cd-root" "$W/cd-state" "$W/c.sock" >"$W/containerd.toml"
+	(containerd --config "$W/containerd.toml" >"$W/containerd.log" 2>&1 &) # killed by cleanup (its command line names $W)
+	for ((i = 0; i < 100; i++)); do timeout 2 ctr -a "$W/c.sock" version >/dev/null 2>&1 && break; done
+	CTR="ctr -a $W/c.sock -n $CTR_NS"
+	if $CTR image import "$W/docker.tar" >/dev/null 2>&1; then
+		add "ctr run (runc)" "$CTR run --rm --runc-root $W/ctr-runc docker.io/podctl/bench:1 b-runc /bin/true"
+		add "ctr run (podctl-oci)" "$CTR run --rm --runc-binary $BUILDDIR/podctl-oci --runc-root $W/ctr-podctl docker.io/podctl/bench:1 b-podctl /bin/true"
+	else
+		echo "run-true: ctr image import failed; no ctr rows" >&2
+	fi
 fi
 
 echo "== run /bin/true isolated ($RUNS runs each; $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')) =="

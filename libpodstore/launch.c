@@ -67,7 +67,7 @@ int ps_stage1_argv(const ps_stage1_args *a, char ***ret, ps_error **err)
 	if (a->pod_fd < 0 || !a->uuid || !ps_uuid_is_valid(a->uuid) ||
 	    (a->enter_app ? nc == 0 : !a->data_dir))
 		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "stage1 command line: missing arguments");
-	char **v = calloc(nc + 8, sizeof(char *));
+	char **v = calloc(nc + 14, sizeof(char *)) /* the most options a run takes, the NULL, a margin */;
 	if (!v)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "stage1 command line");
 	r = r ?: push(v, &n, strdup("podctl-stage1"));
@@ -80,6 +80,12 @@ int ps_stage1_argv(const ps_stage1_args *a, char ***ret, ps_error **err)
 			r = r ?: push(v, &n, ps_strdup_printf("--sync-fd=%d", a->sync_fd));
 		if (a->interactive)
 			r = r ?: push(v, &n, strdup("--interactive"));
+		if (a->start_fifo)
+			r = r ?: push(v, &n, ps_strdup_printf("--start-fifo=%s", a->start_fifo));
+		static const char *const ns_names[] = { "net", "ipc", "uts" };
+		for (size_t k = 0; k < 3; k++)
+			if (a->join_ns[k])
+				r = r ?: push(v, &n, ps_strdup_printf("--join-ns=%s:%s", ns_names[k], a->join_ns[k]));
 	}
 	if (a->debug)
 		r = r ?: push(v, &n, strdup("--debug"));

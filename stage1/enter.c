@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -108,13 +110,23 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd)
 		return 125;
 	}
 	/* setns(CLONE_NEWPID) moves our children, not us: fork into the pod. */
+	int self = (int)syscall(SYS_pidfd_open, getpid(), 0); /* for the child's check below */
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "podctl enter: fork: %s\n", strerror(errno));
 		return 125;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		/* We are what podctl-oci's caller (containerd's shim) waits on
+		 * and SIGKILLs: the command goes with us. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		struct pollfd pfd = { .fd = self, .events = POLLIN };
+		if (self >= 0 && poll(&pfd, 1, 0) != 0)
+			_exit(137); /* we were killed before the death signal was set */
 		app_exec_probe(&pod, &a, cmd);
+	}
+	if (self >= 0)
+		close(self);
 	/* The command runs in a session of its own (no terminal of the caller's
 	 * to type into), so the terminal's signals reach us, not it: pass them
 	 * on to its process group, and its status back. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive] [--debug] UUID
+ * podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive]
+ *               [--start-fifo=PATH] [--join-ns=net|ipc|uts:PATH]… [--debug] UUID
  * podctl-stage1 --enter=APP --pod-fd=N UUID CMD…   (for podctl enter: enter.c)
  *
  * Runs one pod, holding its lock (the inherited pod dir fd) for exactly the
@@ -54,6 +55,9 @@ struct supervisor {
 	struct pod pod;
 	const char *dir;                /* --dir */
 	const char *enter_app;          /* --enter=APP */
+	const char *start_fifo;         /* --start-fifo=PATH (podctl-oci create) */
+	int start_fd;                   /* its read end, open before we say "ok" */
+	const char *join_ns[3];         /* --join-ns=net|ipc|uts:PATH (podctl-oci) */
 	char **enter_cmd;
 	sigset_t sigmask;               /* the signals the loop reads from sigfd */
 	int epfd, timerfd, ctlfd, sigfd;
@@ -765,15 +769,41 @@ static int setup_apps(struct pod *pod, ps_error **err)
 	return 0;
 }
 
+/* --join-ns: the pod joins an existing net, ipc or uts namespace (a
+ * Kubernetes sandbox's) instead of making its own; setns() checks the type.
+ * Returns the CLONE_ flags joined. */
+static int join_namespaces(struct pod *pod, ps_error **err)
+{
+	static const int types[] = { CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS };
+	int joined = 0;
+
+	for (size_t k = 0; k < ARRAY_SIZE(types); k++) {
+		const char *path = sv_of(pod)->join_ns[k];
+		if (!path)
+			continue;
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, types[k]) < 0)
+			return ps_error_errno(err, "join namespace %s", path);
+		joined |= types[k];
+	}
+	return joined;
+}
+
 static int setup_namespaces(struct pod *pod, ps_error **err)
 {
 	bool host_net = pod->manifest->net && streq(pod->manifest->net, "host");
 	/* No cgroup ns here: each app takes its own, rooted at its cgroup,
 	 * after joining it (cgroups.c; v2 refuses moves out of a cgroup ns). */
 	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+	int joined = join_namespaces(pod, err);
 
+	if (joined < 0)
+		return joined;
+	if (joined & CLONE_NEWNET)
+		host_net = true; /* someone else's: no loopback to bring up */
 	if (!host_net)
 		flags |= CLONE_NEWNET;
+	flags &= ~joined;
 	int r = s1_userns_setup(pod, &flags, err); /* --private-users: owns uts/ipc/net */
 	if (r < 0)
 		return r;
@@ -782,7 +812,7 @@ static int setup_namespaces(struct pod *pod, ps_error **err)
 	/* Nothing we mount may propagate to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return ps_error_errno(err, "make mounts private");
-	if (sethostname(pod->name, strlen(pod->name)) < 0)
+	if (!(joined & CLONE_NEWUTS) && sethostname(pod->name, strlen(pod->name)) < 0)
 		return ps_error_errno(err, "set hostname %s", pod->name);
 	r = host_net ? 0 : net_loopback_up(err);
 	if (r < 0)
@@ -820,6 +850,8 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "enter", required_argument, NULL, 'e' },
+		{ "start-fifo", required_argument, NULL, 'F' },
+		{ "join-ns", required_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -845,6 +877,19 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 		case 'i':
 			pod->interactive = true;
 			break;
+		case 'F':
+			sv->start_fifo = optarg;
+			break;
+		case 'J': {
+			int k = strncmp(optarg, "net:", 4) == 0 ? 0 : strncmp(optarg, "ipc:", 4) == 0 ? 1
+			      : strncmp(optarg, "uts:", 4) == 0 ? 2 : -1;
+			if (k < 0 || optarg[4] != '/') {
+				usage();
+				return 2;
+			}
+			sv->join_ns[k] = optarg + 4;
+			break;
+		}
 		case 'D':
 			debug = true;
 			break;
@@ -871,7 +916,9 @@ static int parse_args(struct supervisor *sv, int argc, char **argv)
 		return 2;
 	}
 	pod->uuid = argv[optind];
-	pod->detached = pod->sync_fd >= 0;
+	/* --start-fifo (podctl-oci): the sync fd answers `create`, but the app's
+	 * stdio is the container's, as the shim gave it, not a log. */
+	pod->detached = pod->sync_fd >= 0 && !sv->start_fifo;
 	s1_log_init(pod->uuid, debug);
 	return -1;
 }
@@ -1003,6 +1050,14 @@ static void setup(struct supervisor *sv)
 		fail_early(pod, &err);
 	}
 
+	if (sv->start_fifo) {
+		/* open before "ok": `start` may come the moment create returns */
+		sv->start_fd = open(sv->start_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (sv->start_fd < 0) {
+			ps_error_errno(&err, "start fifo %s", sv->start_fifo);
+			fail_early(pod, &err);
+		}
+	}
 	if (pod->sync_fd >= 0) {
 		/* podctl run --detach returns now */
 		ps_stage1_sync_ok(pod->sync_fd); /* podctl gone: carry on */
@@ -1101,6 +1156,45 @@ static int drop_code_pages(struct dl_phdr_info *info, size_t size, void *data)
 	return 1; /* the first object is the executable itself */
 }
 
+/*
+ * --start-fifo: the pod is set up and podctl-oci create has returned; wait
+ * for `podctl-oci start` to write a byte to the FIFO. A stop signal first
+ * ends the pod without starting anything (false; the exit code says which
+ * signal, as a runtime's would). The FIFO was opened non-blocking for reading
+ * by setup(), so `start` can open it for writing from then until we go on.
+ */
+static bool wait_start(struct supervisor *sv)
+{
+	struct pod *pod = &sv->pod;
+	_cleanup_close_ int fd = TAKE_FD(sv->start_fd);
+
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = sv->sigfd, .events = POLLIN } };
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (pfd[0].revents) {
+			char c;
+			ssize_t n = read(fd, &c, 1);
+			if (n == 1)
+				return true;
+			if (n < 0 && errno == EAGAIN)
+				continue;
+			return false; /* the writer went without a word */
+		}
+		struct signalfd_siginfo si;
+		while (read(sv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD)
+				continue;
+			sv->failed_code = 128 + (int)si.ssi_signo;
+			return false;
+		}
+		reap(pod);
+	}
+}
+
 /* Start the apps and run until every one has ended. */
 static void loop(struct supervisor *sv)
 {
@@ -1189,7 +1283,7 @@ int main(int argc, char **argv)
 	struct supervisor sv = {
 		.pod = { .ops = &supervisor_ops, .pod_fd = -1, .sync_fd = -1, .devnull = -1,
 		         .data_fd = -1, .userns_fd = -1 },
-		.epfd = -1, .timerfd = -1, .ctlfd = -1, .sigfd = -1,
+		.epfd = -1, .timerfd = -1, .ctlfd = -1, .sigfd = -1, .start_fd = -1,
 	};
 
 	/* Not dumpable, and so neither is any child until it execs (the flag is
@@ -1203,6 +1297,11 @@ int main(int argc, char **argv)
 	if (sv.enter_app)
 		return stage1_enter(sv.pod.pod_fd, sv.pod.uuid, sv.enter_app, sv.enter_cmd);
 	setup(&sv);
-	loop(&sv);
+	if (sv.start_fifo && !wait_start(&sv)) {
+		sv.phase = PHASE_APPS;
+		pod_stop(&sv.pod, 0, true, true);
+	} else {
+		loop(&sv);
+	}
 	return finish(&sv);
 }

@@ -8,7 +8,7 @@
  * enter build it here, stage1/main.c parses it:
  *
  *   podctl-stage1 --pod-fd=N --dir=DATA_DIR [--sync-fd=M] [--interactive]
- *                 [--debug] UUID
+ *                 [--start-fifo=PATH] [--join-ns=net|ipc|uts:PATH]… [--debug] UUID
  *   podctl-stage1 --enter=APP --pod-fd=N [--debug] UUID CMD…
  *
  * The pod fd (locked, for a run) and the sync fd must survive the exec: the
@@ -39,6 +39,10 @@ typedef struct ps_stage1_args {
 	const char *uuid;
 	int sync_fd;              /* run --detach: "ok"/"error: …" line; -1 for none */
 	bool interactive;         /* run: stdin to the single app */
+	const char *start_fifo;   /* podctl-oci create: stdio stays the app's (no log), and
+	                             the apps start once a byte arrives on this FIFO */
+	const char *join_ns[3];   /* podctl-oci: the net, ipc, uts namespace (a path) to
+	                             join instead of making one; NULL: a new one */
 	bool debug;
 	const char *enter_app;    /* enter: the app to run cmd in (NULL for a run) */
 	char *const *cmd;         /* enter: the command and its arguments */

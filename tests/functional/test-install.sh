@@ -32,10 +32,10 @@ files_under() { (cd "$1" 2>/dev/null && find . ! -type d | sort); }
 t_begin "make install DESTDIR=… PREFIX=/usr stages every part under /usr"
 if mk DESTDIR="$DEST" PREFIX=/usr install; then
 	missing=""
-	for f in usr/bin/podctl usr/libexec/podctl/podctl-stage1 usr/libexec/podctl/podctl-notify \
+	for f in usr/bin/podctl usr/bin/podctl-oci usr/libexec/podctl/podctl-stage1 usr/libexec/podctl/podctl-notify \
 		usr/lib/libpodstore.so.0 usr/lib/libpodstore.so usr/lib/libpodstore.a \
 		usr/lib/pkgconfig/podstore.pc usr/include/podstore/podstore.h \
-		usr/share/man/man1/podctl.1 usr/share/man/man1/podctl-run.1 usr/share/man/man1/podctl-gc.1 \
+		usr/share/man/man1/podctl.1 usr/share/man/man1/podctl-run.1 usr/share/man/man1/podctl-gc.1 usr/share/man/man1/podctl-oci.1 \
 		usr/share/man/man5/podctl-manifest.5 usr/share/man/man3/libpodstore.3 \
 		usr/share/bash-completion/completions/podctl usr/share/zsh/vendor-completions/_podctl \
 		usr/share/podctl/podctl-gc.service usr/share/podctl/podctl-gc.timer \
