@@ -273,8 +273,15 @@ check-functional: all $(FAULT_LIB)
 
 # The torture run (tests/stress/torture.sh): 10 minutes by default,
 # STRESS_ARGS=--duration=SECONDS to change; make check runs a 20 s smoke.
-stress: all
+# Then the lost-wake-up races of --wait-ready: the library's waiter against
+# the marker (test-wait, WAIT_TRIALS) and the real binaries
+# (tests/stress/ready-race.sh, READY_RACE_TRIALS); make check runs short ones.
+WAIT_TRIALS ?= 20000
+READY_RACE_TRIALS ?= 2000
+stress: all unit-tests
 	@BUILDDIR=$(abspath $(BUILDDIR)) tests/stress/torture.sh $(STRESS_ARGS)
+	@PODCTL_WAIT_TRIALS=$(WAIT_TRIALS) $(BUILDDIR)/tests/unit/test-wait
+	@BUILDDIR=$(abspath $(BUILDDIR)) tests/stress/ready-race.sh --trials=$(READY_RACE_TRIALS)
 
 # Dependencies are checked in a sub-make so the pkg-config flags above are
 # computed after they are installed.

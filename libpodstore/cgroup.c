@@ -46,7 +46,7 @@ struct ps_cgroup {
 	char *path;
 	size_t n;
 	int dir[MAX_HIER];     /* the cgroup's dir in each hierarchy, -1 = none */
-	int procs[MAX_HIER];   /* its cgroup.procs, open for writing (create only) */
+	int procs[MAX_HIER];   /* what join writes "0" to (v2 cgroup.procs, v1 tasks) */
 };
 
 static const char *const v1_names[PS_CG_N_CONTROLLERS] = {
@@ -433,10 +433,24 @@ static int cgroup_make(ps_cgroup_host *h, const char *path, bool create, ps_cgro
 			return fd; /* err may be NULL: the code, not *err */
 		}
 		cg->dir[i] = fd;
-		cg->procs[i] = openat(fd, "cgroup.procs", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		/*
+		 * v1: `tasks`, not `cgroup.procs`. Writing a pid to cgroup.procs
+		 * takes the global cgroup_threadgroup_rwsem for writing, which
+		 * waits for an RCU grace period: 10-19 ms on the 2-core CI
+		 * machines, the largest single cost of `run` (performance.md).
+		 * Writing "0" to `tasks` moves only the writing thread and the
+		 * kernel skips that lock for it (cgroup_procs_write_start: pid 0,
+		 * not threadgroup): 0.09 ms for six hierarchies. The joiners
+		 * (stage1's app, probe and enter children) are single-threaded,
+		 * so the thread is the whole process, and what it forks later is
+		 * born in the same cgroups. v2 has no such file (cgroup.threads
+		 * needs threaded mode): cgroup.procs.
+		 */
+		const char *jf = h->mode == PS_CGROUP_V1 ? "tasks" : "cgroup.procs";
+		cg->procs[i] = openat(fd, jf, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (create) {
 			if (cg->procs[i] < 0) {
-				int r = ps_error_errno(err, "cgroup %s: open cgroup.procs", cg->path);
+				int r = ps_error_errno(err, "cgroup %s: open %s", cg->path, jf);
 				ps_cgroup_free(cg);
 				return r;
 			}
@@ -461,7 +475,7 @@ int ps_cgroup_join_self(const ps_cgroup *cg)
 	for (size_t i = 0; i < cg->n; i++) {
 		if (cg->procs[i] < 0)
 			continue;
-		/* "0" is the writer itself, in v1 and v2 alike. */
+		/* "0" is the writer itself, in v1 (tasks) and v2 (cgroup.procs) alike. */
 		if (write(cg->procs[i], "0", 1) != 1)
 			return -errno;
 	}

@@ -4,6 +4,7 @@
  * atomically; readers ignore fields they do not know, so a newer stage1
  * can add some.
  */
+#include <fcntl.h>
 #include <json-c/json.h>
 
 #include <podstore/fileio.h>
@@ -119,6 +120,22 @@ int ps_pid_marker_read(int pod_fd, ps_pid_marker *ret, ps_error **err)
 
 /* --- exit ---------------------------------------------------------------- */
 
+/*
+ * Wake the waiters of ps_pod_wait_ready() (wait.c): open the dir's wake FIFO
+ * for writing and close it; every reader then sees POLLHUP. Called after the
+ * marker is in place. ENOENT (no waiter ever made it) and ENXIO (no reader
+ * now) are the usual cases and fine: a waiter reads the markers after it
+ * has opened the FIFO, so one that opens it later sees the marker itself.
+ * O_NONBLOCK: never blocks; O_NOFOLLOW; nothing is written, so whatever
+ * else stands there is left unchanged.
+ */
+static void wake_waiters(int dirfd)
+{
+	int fd = openat(dirfd, PS_FILE_WAKE, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0)
+		close(fd);
+}
+
 int ps_exit_marker_write(int dirfd, const ps_exit_marker *m, bool durable, ps_error **err)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
@@ -133,7 +150,10 @@ int ps_exit_marker_write(int dirfd, const ps_exit_marker *m, bool durable, ps_er
 	if (m->app)
 		ps_json_add_str(o, "app", m->app);
 	ps_json_add_time(o, "time", m->time_ns);
-	return write_json(dirfd, PS_FILE_EXIT, o, durable ? PS_WRITE_DURABLE : 0, err);
+	int r = write_json(dirfd, PS_FILE_EXIT, o, durable ? PS_WRITE_DURABLE : 0, err);
+	if (r >= 0)
+		wake_waiters(dirfd);
+	return r;
 }
 
 int ps_exit_marker_read(int dirfd, ps_exit_marker *ret, ps_error **err)
@@ -240,7 +260,10 @@ int ps_gc_mark_read(int pod_fd, long long *ret_time_ns, ps_error **err)
 
 int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err)
 {
-	return time_marker_write(pod_fd, PS_FILE_READY, time_ns, err);
+	int r = time_marker_write(pod_fd, PS_FILE_READY, time_ns, err);
+	if (r >= 0)
+		wake_waiters(pod_fd);
+	return r;
 }
 
 int ps_ready_marker_remove(int pod_fd, ps_error **err)

@@ -11,6 +11,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <link.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -99,13 +100,14 @@ static void set_status(struct pod *pod, struct app *a, enum app_status st, const
 	enum app_status from = a->status;
 	a->status = st;
 	s1_debug("app %s: %s%s%s", a->m->name, m.status, reason ? ": " : "", reason ? reason : "");
-	readiness_status_changed(pod, a, from, st, reason); /* events, goal timers, ready marker */
-	if (st == APP_INSTALLED || st == APP_STARTING)
-		return;
-	if (ps_status_marker_write(a->dirfd, &m, &err) < 0) {
+	/* The app's marker before the pod's ready marker (written by
+	 * readiness_status_changed): a waiter woken by the ready marker must
+	 * find the app READY too, not still STARTED. */
+	if (st != APP_INSTALLED && st != APP_STARTING && ps_status_marker_write(a->dirfd, &m, &err) < 0) {
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
+	readiness_status_changed(pod, a, from, st, reason); /* events, goal timers, ready marker */
 }
 
 static void note_failure(struct pod *pod, struct app *a, int code)
@@ -1167,6 +1169,35 @@ static void on_event(struct supervisor *sv, uint64_t tag)
 }
 
 /*
+ * Once the pod is idle, give back the resident pages of stage1's own code
+ * and read-only data: they are clean file pages (static-pie: no text
+ * relocations), which MADV_DONTNEED drops and a later touch faults back in
+ * from the page cache. The setup code (namespaces, mounts, JSON, seccomp)
+ * that ran once would otherwise stay resident for the pod's whole life: an
+ * idle stage1 went from ~1.2 MiB VmRSS to what its loop touches. Only whole
+ * pages of non-writable PT_LOAD segments of the executable are dropped: the
+ * writable one (data, bss, and the RELRO part that relocation wrote) is
+ * never touched.
+ */
+static int drop_code_pages(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	(void)size;
+	(void)data;
+	for (size_t i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W))
+			continue;
+		uintptr_t start = (info->dlpi_addr + ph->p_vaddr + pg - 1) & ~(pg - 1);
+		uintptr_t end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz) & ~(pg - 1);
+		if (end > start)
+			madvise((void *)start, end - start, MADV_DONTNEED);
+	}
+	return 1; /* the first object is the executable itself */
+}
+
+/*
  * --start-fifo: the pod is set up and podctl-oci create has returned; wait
  * for `podctl-oci start` to write a byte to the FIFO. A stop signal first
  * ends the pod without starting anything (false; the exit code says which
@@ -1215,9 +1246,17 @@ static void loop(struct supervisor *sv)
 	reap(pod);
 	pod_advance(pod);
 
+	bool trimmed = false;
 	while (sv->phase != PHASE_DONE) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(sv->epfd, evs, 16, -1);
+		/* Idle for 100 ms with the apps running: trim once (a short-lived
+		 * pod never pays for it). */
+		int n = epoll_wait(sv->epfd, evs, 16, trimmed || sv->phase != PHASE_APPS ? -1 : 100);
+		if (n == 0) {
+			dl_iterate_phdr(drop_code_pages, NULL);
+			trimmed = true;
+			continue;
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

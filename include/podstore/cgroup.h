@@ -75,7 +75,7 @@ int ps_cgroup_path_check(const char *parent, ps_error **err);
 /* Make path (relative to each hierarchy's root; its parents as needed) in
  * every hierarchy; on v2 the controllers are enabled down to it through
  * cgroup.subtree_control (only where not already on: a delegated subtree's
- * top is not ours to write). Opens its cgroup.procs for ps_cgroup_join_self. */
+ * top is not ours to write). Opens what ps_cgroup_join_self writes to. */
 int ps_cgroup_create(ps_cgroup_host *h, const char *path, ps_cgroup **ret, ps_error **err);
 /* Open an existing cgroup (for usage). -ENOENT with *err filled when gone. */
 int ps_cgroup_open(ps_cgroup_host *h, const char *path, ps_cgroup **ret, ps_error **err);
@@ -84,8 +84,10 @@ void ps_cgroup_free(ps_cgroup *cg);
 const char *ps_cgroup_path(const ps_cgroup *cg);
 
 /* Move the calling process into cg in every hierarchy by writing "0" to the
- * cgroup.procs fds opened at create: no allocation, no path lookup, fit for
- * a child between clone and exec. 0 or -errno. */
+ * fds opened at create (v2 cgroup.procs; v1 tasks, which moves the calling
+ * thread without the RCU grace period cgroup.procs costs: the caller must be
+ * single-threaded): no allocation, no path lookup, fit for a child between
+ * clone and exec. 0 or -errno. */
 int ps_cgroup_join_self(const ps_cgroup *cg);
 
 /* The device allowlist: the OCI default set (null zero full random urandom

@@ -16,6 +16,7 @@
  *   apps/<app>/exit     stage1    durable   {"code","signal","time"}
  *   ready               stage1              {"time"}
  *   exit                stage1    durable   {"code","reason","time"}, written last
+ *   wake                a waiter            a FIFO, poked when ready or exit is written
  *
  * (*) ps_info_write() fsyncs the file only; its caller fsyncs the pod dir
  * once after writing all of prepare's files.
@@ -34,6 +35,10 @@
 #define PS_FILE_READY "ready"
 #define PS_FILE_EXIT "exit"
 #define PS_FILE_GC_MARKED "gc-marked"
+/* A FIFO that ps_pod_wait_ready() makes and opens for reading; writing the
+ * ready or the exit marker opens it for writing and closes it at once, which
+ * wakes every reader (POLLHUP). See wait.c for why not inotify. */
+#define PS_FILE_WAKE "wake"
 #define PS_DIR_APPS "apps"
 #define PS_FILE_APP_STATUS "status"
 #define PS_FILE_APP_EXIT "exit"

@@ -485,9 +485,9 @@ static void v1_fake(void **state)
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	assert_string_equal(get(t->fd, "memory/podctl/pod1/cgroup.procs"), "0");
-	assert_string_equal(get(t->fd, "cpu,cpuacct/podctl/pod1/cgroup.procs"), "0");
-	assert_string_equal(get(t->fd, "devices/podctl/pod1/cgroup.procs"), "0");
+	assert_string_equal(get(t->fd, "memory/podctl/pod1/tasks"), "0");
+	assert_string_equal(get(t->fd, "cpu,cpuacct/podctl/pod1/tasks"), "0");
+	assert_string_equal(get(t->fd, "devices/podctl/pod1/tasks"), "0");
 	ps_cgroup_free(cg);
 	ps_cgroup_host_free(h);
 }

@@ -111,12 +111,95 @@ static void wait_ready_marker_and_exit(void **state)
 	ps_pod_free(p);
 }
 
+/*
+ * No lost wake-up: a waiter and the ready marker's arrival at random
+ * relative phases, many times (PODCTL_WAIT_TRIALS, default 500; make
+ * stress runs thousands). The writer is another process, as stage1 is,
+ * released at a random point from 1 ms before the waiter starts to 1 ms
+ * after, so that every step of ps_pod_wait_ready (watch, first look,
+ * arming the exit watch, poll) meets the marker's rename. A lost wake-up
+ * shows as a timeout; 2 s is far beyond any honest wake-up.
+ */
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
+static void wait_ready_random_phase(void **state)
+{
+	struct fx *f = *state;
+	char uuid[PS_UUID_LEN + 1];
+	ps_error *err = NULL;
+	const char *env = getenv("PODCTL_WAIT_TRIALS");
+	long trials = env ? strtol(env, NULL, 10) : 500;
+	long lost = 0, slow = 0;
+	long long *lat = calloc((size_t)(trials > 0 ? trials : 1), sizeof(*lat));
+	assert_non_null(lat);
+
+	fx_make_pod(f, PS_DIR_RUN, uuid);
+	pid_t holder = fx_hold_lock(f, uuid, PS_DIR_RUN);
+	ps_pod *p = open_run_pod(f, uuid);
+	/* the pid marker names the holder, as stage1's names stage1 */
+	unsigned long long st = 0;
+	assert_int_equal(ps_proc_starttime(holder, &st), 0);
+	ps_pid_marker m = { .pid = holder, .starttime = st, .stage1_pid = holder, .stage1_starttime = st };
+	assert_int_equal(ps_pid_marker_write(p->fd, &m, &err), 0);
+	srand((unsigned)getpid());
+	for (long i = 0; i < trials; i++) {
+		int go[2];
+		assert_int_equal(ps_ready_marker_remove(p->fd, &err), 0);
+		assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+		long phase_us = rand() % 2001 - 1000; /* writer's delay after the go */
+		pid_t w = fork();
+		assert_true(w >= 0);
+		if (w == 0) {
+			char c;
+			close(go[1]);
+			if (read(go[0], &c, 1) != 1)
+				_exit(2);
+			if (phase_us > 0)
+				usleep((useconds_t)phase_us);
+			_exit(ps_ready_marker_write(p->fd, ps_now_ns(), NULL) == 0 ? 0 : 1);
+		}
+		close(go[0]);
+		assert_int_equal(write(go[1], "x", 1), 1);
+		close(go[1]);
+		if (phase_us < 0)
+			usleep((useconds_t)-phase_us);
+		long long t0 = ps_monotonic_ns();
+		int r = ps_pod_wait_ready(p, 2000, &err);
+		long long dt = ps_monotonic_ns() - t0;
+		lat[i] = dt - (phase_us > 0 ? phase_us * 1000LL : 0);
+		if (r < 0) {
+			lost++;
+			print_error("trial %ld (writer at %+ld us): %s\n", i, phase_us, err->msg);
+			ps_error_free(&err);
+		} else if (dt > (phase_us > 0 ? phase_us * 1000LL : 0) + 100000000LL) {
+			slow++; /* woken, but more than 100 ms late: a wake-up by something else */
+		}
+		int ws;
+		assert_int_equal(waitpid(w, &ws, 0), w);
+		assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	}
+	qsort(lat, (size_t)trials, sizeof(*lat), cmp_ll);
+	print_message("%ld trials: %ld lost, %ld woken more than 100 ms late; call to return, "
+	              "less the writer's delay: median %.3f ms, p99 %.3f ms\n",
+	              trials, lost, slow, trials ? lat[trials / 2] / 1e6 : 0.0,
+	              trials ? lat[(trials * 99) / 100] / 1e6 : 0.0);
+	free(lat);
+	fx_release(holder); /* before the verdict: a failed assert must not leave it */
+	ps_pod_free(p);
+	assert_int_equal(lost, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(wait_exited_on_lock, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(wait_exited_pid_is_only_a_hint, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(wait_ready_marker_and_exit, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(wait_ready_random_phase, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
