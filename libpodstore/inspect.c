@@ -6,12 +6,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <podstore/app.h>
+#include <podstore/fileio.h>
 #include <podstore/inspect.h>
 
+#include "markers-internal.h"
 #include "util.h"
 
 /* The app's markers, from its dir (absent markers stay absent). */
@@ -165,7 +170,7 @@ int ps_pod_inspect(ps_pod *p, unsigned what, ps_pod_view *ret, ps_error **err)
 	if (what & PS_VIEW_INFO)
 		v.have_info = ps_info_read(p->fd, &v.info, NULL) == 0;
 	if (what & PS_VIEW_RUNTIME) {
-		v.have_pid = ps_pid_marker_read(p->fd, &v.pid, NULL) == 0;
+		v.have_pid = !(what & PS_VIEW_NO_PID) && ps_pid_marker_read(p->fd, &v.pid, NULL) == 0;
 		v.have_exit = ps_exit_marker_read(p->fd, &v.exit, NULL) == 0;
 		/* A ready marker left by a stage1 that died means nothing. */
 		v.ready = running && ps_ready_marker_read(p->fd, &v.ready_ns, NULL) == 0;
@@ -222,5 +227,150 @@ int ps_pod_health(ps_pod *p, bool *ret_ready, bool *ret_healthy, char **ret_why,
 	if (ret_why)
 		*ret_why = TAKE_PTR(v.unhealthy_why);
 	ps_pod_view_clear(&v);
+	return 0;
+}
+
+/* --- list's fast path ----------------------------------------------------- */
+
+struct flock_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct ps_flocks {
+	struct flock_id *v;
+	size_t n;
+};
+
+static int flock_id_cmp(const void *a, const void *b)
+{
+	const struct flock_id *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static bool flocks_has(const ps_flocks *f, dev_t dev, ino_t ino)
+{
+	struct flock_id k = { dev, ino };
+
+	return f->n && bsearch(&k, f->v, f->n, sizeof(k), flock_id_cmp);
+}
+
+void ps_flocks_free(ps_flocks *f)
+{
+	if (!f)
+		return;
+	free(f->v);
+	free(f);
+}
+
+int ps_flocks_load(ps_store *s, ps_flocks **ret, ps_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	struct stat st;
+	int r;
+
+	/* Calibrate on a lock of our own: a shared one on a fresh fd of run/
+	 * (nobody takes an exclusive lock on a state dir). */
+	_cleanup_close_ int fd = openat(ps_store_dir_fd(s, PS_DIR_RUN), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return ps_error_errno(err, "open %s/pods/run", ps_store_path(s));
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		return ps_error_errno(err, "lock %s/pods/run", ps_store_path(s));
+	r = ps_read_file_at(AT_FDCWD, "/proc/locks", SIZE_MAX / 2, &text, NULL, err);
+	flock(fd, LOCK_UN);
+	if (r < 0)
+		return r == -ENOENT ? ps_error_set(err, PS_ERR_FAILED, ENOENT, "read /proc/locks") : r;
+	ps_flocks *f = calloc(1, sizeof(*f));
+	size_t cap = 0;
+	if (!f)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "read /proc/locks");
+	/* "1: FLOCK  ADVISORY  WRITE 123 08:01:4567 0 EOF"; a waiter's line
+	 * has "->" where the type is, and is not a held lock. */
+	for (char *line = text, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		char type[16];
+		unsigned maj, min;
+		unsigned long long ino;
+		if (sscanf(line, "%*d: %15s %*s %*s %*s %x:%x:%llu", type, &maj, &min, &ino) != 4 ||
+		    !streq(type, "FLOCK"))
+			continue;
+		if (f->n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct flock_id *nv = realloc(f->v, nc * sizeof(*nv));
+			if (!nv) {
+				ps_flocks_free(f);
+				return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "read /proc/locks");
+			}
+			f->v = nv;
+			cap = nc;
+		}
+		f->v[f->n++] = (struct flock_id){ makedev(maj, min), (ino_t)ino };
+	}
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof(*f->v), flock_id_cmp);
+	if (!flocks_has(f, st.st_dev, st.st_ino)) {
+		ps_flocks_free(f);
+		return ps_error_set(err, PS_ERR_FAILED, EOPNOTSUPP,
+		                    "/proc/locks does not show our lock on %s/pods/run", ps_store_path(s));
+	}
+	*ret = f;
+	return 0;
+}
+
+/* Is dir/uuid still the directory st describes? */
+static bool still_at(int dfd, const char *uuid, const struct stat *st)
+{
+	struct stat now;
+
+	return fstatat(dfd, uuid, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st->st_dev &&
+	       now.st_ino == st->st_ino;
+}
+
+int ps_pod_peek(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *held,
+                unsigned what, ps_pod_view *ret, ps_error **err)
+{
+	int dfd = ps_store_dir_fd(s, dir);
+	struct stat st;
+	bool missing = false;
+
+	(void)err;
+	if (!held || (what & ~(PS_VIEW_INFO | PS_VIEW_RUNTIME | PS_VIEW_NO_PID)) ||
+	    !ps_uuid_is_valid(uuid))
+		return -EAGAIN;
+	if (fstatat(dfd, uuid, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+	    ps_dir_check_trusted(&st, false) < 0 || flocks_has(held, st.st_dev, st.st_ino))
+		return -EAGAIN;
+	ps_pod_view v = { .state = ps_pod_state_from(dir, false) };
+	memcpy(v.uuid, uuid, sizeof(v.uuid));
+	if (what & PS_VIEW_INFO) {
+		v.have_info = ps_info_read_in(dfd, uuid, &v.info, NULL) == 0;
+		missing |= !v.have_info;
+	}
+	if (what & PS_VIEW_RUNTIME) {
+		if (!(what & PS_VIEW_NO_PID)) {
+			v.have_pid = ps_pid_marker_read_in(dfd, uuid, &v.pid, NULL) == 0;
+			missing |= !v.have_pid;
+		}
+		v.have_exit = ps_exit_marker_read_in(dfd, uuid, &v.exit, NULL) == 0;
+		missing |= !v.have_exit;
+		/* Not running: a ready marker means nothing (ps_pod_inspect). */
+		if (dir == PS_DIR_EXITED_GARBAGE && ps_gc_mark_read_in(dfd, uuid, &v.gc_marked_ns, NULL) < 0) {
+			v.gc_marked_ns = 0;
+			missing = true;
+		}
+	}
+	/* A marker that was not there: absent, or the pod moved (or went)
+	 * before we looked? Only the former is this pod's view. */
+	if (missing && !still_at(dfd, uuid, &st)) {
+		ps_pod_view_clear(&v);
+		return -EAGAIN;
+	}
+	v.healthy = false;
+	*ret = v;
 	return 0;
 }

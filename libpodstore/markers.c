@@ -5,11 +5,15 @@
  * can add some.
  */
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <json-c/json.h>
 
 #include <podstore/fileio.h>
 #include <podstore/markers.h>
 #include "json-util.h"
+#include "markers-internal.h"
 #include "util.h"
 
 #define MARKER_MAX (64 * 1024)
@@ -32,11 +36,60 @@ static int write_json(int dirfd, const char *name, json_object *o, unsigned flag
 	return ps_write_file_at(dirfd, name, line, len + 1, 0644, flags, err);
 }
 
-/* Missing → -ENOENT without an error; unreadable JSON → error. */
-static int read_json(int dirfd, const char *name, json_object **ret, ps_error **err)
+/*
+ * A marker of the pod `sub` in the state dir `dirfd` (list's fast path,
+ * ps_pod_peek): one openat2 of "SUB/NAME" that follows no symlink and stays
+ * beneath dirfd, and for a file that fits, one read (a regular file's short
+ * read is its end: markers are written whole and renamed into place).
+ */
+static int read_small_in(int dirfd, const char *sub, const char *name, char **ret, ps_error **err)
+{
+	char path[128];
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", sub, name) >= sizeof(path))
+		return ps_error_set(err, PS_ERR_FAILED, ENAMETOOLONG, "open %s", name);
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		return ps_error_errno(err, "open %s", path);
+	}
+	char buf[1024];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return ps_error_errno(err, "read %s", path);
+	if ((size_t)n < sizeof(buf) - 1) {
+		buf[n] = '\0';
+		if (!(*ret = strdup(buf)))
+			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "read %s", path);
+		return 0;
+	}
+	/* Longer than a marker usually is: read the rest the ordinary way. */
+	_cleanup_free_ char *rest = NULL;
+	size_t len = 0;
+	int r = ps_read_all(fd, MARKER_MAX, &rest, &len);
+	if (r < 0)
+		return ps_error_set(err, PS_ERR_FAILED, -r, "read %s", path);
+	char *all = malloc((size_t)n + len + 1);
+	if (!all)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "read %s", path);
+	memcpy(all, buf, (size_t)n);
+	memcpy(all + n, rest, len + 1);
+	*ret = all;
+	return 0;
+}
+
+/* Missing → -ENOENT without an error; unreadable JSON → error. With sub,
+ * dirfd is a state dir and sub the pod's uuid (read_small_in). */
+static int read_json_in(int dirfd, const char *sub, const char *name, json_object **ret, ps_error **err)
 {
 	_cleanup_free_ char *buf = NULL;
-	int r = ps_read_file_at(dirfd, name, MARKER_MAX, &buf, NULL, err);
+	int r = sub ? read_small_in(dirfd, sub, name, &buf, err)
+	            : ps_read_file_at(dirfd, name, MARKER_MAX, &buf, NULL, err);
 
 	if (r < 0)
 		return r;
@@ -50,6 +103,11 @@ static int read_json(int dirfd, const char *name, json_object **ret, ps_error **
 	return 0;
 }
 
+
+static int read_json(int dirfd, const char *name, json_object **ret, ps_error **err)
+{
+	return read_json_in(dirfd, NULL, name, ret, err);
+}
 
 /* --- info ---------------------------------------------------------------- */
 
@@ -66,8 +124,13 @@ int ps_info_write(int pod_fd, const ps_info *info, ps_error **err)
 
 int ps_info_read(int pod_fd, ps_info *ret, ps_error **err)
 {
+	return ps_info_read_in(pod_fd, NULL, ret, err);
+}
+
+int ps_info_read_in(int dirfd, const char *sub, ps_info *ret, ps_error **err)
+{
 	_cleanup_json_ json_object *o = NULL;
-	int r = read_json(pod_fd, PS_FILE_INFO, &o, err);
+	int r = read_json_in(dirfd, sub, PS_FILE_INFO, &o, err);
 
 	if (r < 0)
 		return r;
@@ -105,8 +168,13 @@ int ps_pid_marker_write(int pod_fd, const ps_pid_marker *m, ps_error **err)
 
 int ps_pid_marker_read(int pod_fd, ps_pid_marker *ret, ps_error **err)
 {
+	return ps_pid_marker_read_in(pod_fd, NULL, ret, err);
+}
+
+int ps_pid_marker_read_in(int dirfd, const char *sub, ps_pid_marker *ret, ps_error **err)
+{
 	_cleanup_json_ json_object *o = NULL;
-	int r = read_json(pod_fd, PS_FILE_PID, &o, err);
+	int r = read_json_in(dirfd, sub, PS_FILE_PID, &o, err);
 
 	if (r < 0)
 		return r;
@@ -158,8 +226,13 @@ int ps_exit_marker_write(int dirfd, const ps_exit_marker *m, bool durable, ps_er
 
 int ps_exit_marker_read(int dirfd, ps_exit_marker *ret, ps_error **err)
 {
+	return ps_exit_marker_read_in(dirfd, NULL, ret, err);
+}
+
+int ps_exit_marker_read_in(int dirfd, const char *sub, ps_exit_marker *ret, ps_error **err)
+{
 	_cleanup_json_ json_object *o = NULL;
-	int r = read_json(dirfd, PS_FILE_EXIT, &o, err);
+	int r = read_json_in(dirfd, sub, PS_FILE_EXIT, &o, err);
 
 	if (r < 0)
 		return r;
@@ -237,10 +310,11 @@ static int time_marker_write(int pod_fd, const char *name, long long time_ns, ps
 	return write_json(pod_fd, name, o, 0, err);
 }
 
-static int time_marker_read(int pod_fd, const char *name, long long *ret_time_ns, ps_error **err)
+static int time_marker_read_in(int dirfd, const char *sub, const char *name, long long *ret_time_ns,
+                               ps_error **err)
 {
 	_cleanup_json_ json_object *o = NULL;
-	int r = read_json(pod_fd, name, &o, err);
+	int r = read_json_in(dirfd, sub, name, &o, err);
 
 	if (r < 0)
 		return r;
@@ -255,7 +329,12 @@ int ps_gc_mark_write(int pod_fd, long long time_ns, ps_error **err)
 
 int ps_gc_mark_read(int pod_fd, long long *ret_time_ns, ps_error **err)
 {
-	return time_marker_read(pod_fd, PS_FILE_GC_MARKED, ret_time_ns, err);
+	return time_marker_read_in(pod_fd, NULL, PS_FILE_GC_MARKED, ret_time_ns, err);
+}
+
+int ps_gc_mark_read_in(int dirfd, const char *sub, long long *ret_time_ns, ps_error **err)
+{
+	return time_marker_read_in(dirfd, sub, PS_FILE_GC_MARKED, ret_time_ns, err);
 }
 
 int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err)
@@ -275,5 +354,5 @@ int ps_ready_marker_remove(int pod_fd, ps_error **err)
 
 int ps_ready_marker_read(int pod_fd, long long *ret_time_ns, ps_error **err)
 {
-	return time_marker_read(pod_fd, PS_FILE_READY, ret_time_ns, err);
+	return time_marker_read_in(pod_fd, NULL, PS_FILE_READY, ret_time_ns, err);
 }

@@ -21,6 +21,8 @@ struct list_ctx {
 	bool full;
 	json_object *array;
 	unsigned skipped;
+	bool flocks_tried;
+	ps_flocks *flocks; /* NULL: every pod through ps_pod_open */
 };
 
 static void usage(void)
@@ -34,6 +36,42 @@ static void usage(void)
 	       "READY is yes or no for a running pod, EXIT the exit code of an exited one.\n" CLI_GLOBAL_HELP);
 }
 
+/* One line (or object) of the view; p is NULL for a peeked pod (not held,
+ * so not running: no network, no health to read). */
+static void print_one(struct list_ctx *c, ps_pod *p, const ps_pod_view *vv)
+{
+	const ps_pod_view *v = vv;
+	ps_pod_state state = v->state;
+
+	if (c->format == FORMAT_JSON) {
+		json_object *o = pod_view_json(v);
+		if (p && state == PS_STATE_RUNNING)
+			net_view_json_add(o, p->fd);
+		json_object_array_add(c->array, o);
+	} else {
+		char created[64] = "-", started[64] = "-", pid[16] = "-", code[16] = "-";
+		const char *ready = state == PS_STATE_RUNNING ? (v->ready ? "yes" : "no") : "-";
+		if (v->have_info && v->info.created_ns)
+			ps_format_time(v->info.created_ns, created, sizeof(created));
+		if (v->have_exit)
+			snprintf(code, sizeof(code), "%d", v->exit.code);
+		if (c->full) {
+			if (v->have_pid && v->pid.time_ns)
+				ps_format_time(v->pid.time_ns, started, sizeof(started));
+			if (v->have_pid && state == PS_STATE_RUNNING)
+				snprintf(pid, sizeof(pid), "%d", (int)v->pid.pid);
+			printf(FULL_FMT, v->uuid, v->have_info && v->info.name ? v->info.name : "-",
+			       ps_pod_state_name(state), ready, code, created, started, pid);
+		} else {
+			/* Seconds are enough for a glance. */
+			if (created[0] != '-')
+				created[19] = '\0';
+			printf(SHORT_FMT, v->uuid, v->have_info && v->info.name ? v->info.name : "-",
+			       ps_pod_state_name(state), ready, code, created);
+		}
+	}
+}
+
 static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdata)
 {
 	struct list_ctx *c = userdata;
@@ -42,6 +80,22 @@ static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdat
 	ps_pod_view v;
 	unsigned what = PS_VIEW_INFO | PS_VIEW_RUNTIME;
 
+	/* The short text shows no start time or pid. */
+	if (c->format != FORMAT_JSON && !c->full)
+		what |= PS_VIEW_NO_PID;
+	/* The lock table, read once the walk has read the dirs: a pod nobody
+	 * holds is read without opening its dir (ps_pod_peek); the others, and
+	 * every pod where the table cannot be used, the full way. */
+	if (!c->flocks_tried) {
+		c->flocks_tried = true;
+		if (ps_flocks_load(s, &c->flocks, &err) < 0)
+			ps_error_free(&err);
+	}
+	if (c->flocks && ps_pod_peek(s, uuid, dir, c->flocks, what, &v, NULL) == 0) {
+		print_one(c, NULL, &v);
+		ps_pod_view_clear(&v);
+		return 0;
+	}
 	/* A pod deleted since the walk read its dir is simply no longer listed. */
 	if (ps_pod_open(s, uuid, dir, &p, &err) < 0) {
 		ps_error_free(&err);
@@ -54,33 +108,7 @@ static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdat
 		ps_pod_free(p);
 		return 0;
 	}
-	if (c->format == FORMAT_JSON) {
-		json_object *o = pod_view_json(&v);
-		if (p->state == PS_STATE_RUNNING)
-			net_view_json_add(o, p->fd);
-		json_object_array_add(c->array, o);
-	} else {
-		char created[64] = "-", started[64] = "-", pid[16] = "-", code[16] = "-";
-		const char *ready = p->state == PS_STATE_RUNNING ? (v.ready ? "yes" : "no") : "-";
-		if (v.have_info && v.info.created_ns)
-			ps_format_time(v.info.created_ns, created, sizeof(created));
-		if (v.have_exit)
-			snprintf(code, sizeof(code), "%d", v.exit.code);
-		if (c->full) {
-			if (v.have_pid && v.pid.time_ns)
-				ps_format_time(v.pid.time_ns, started, sizeof(started));
-			if (v.have_pid && p->state == PS_STATE_RUNNING)
-				snprintf(pid, sizeof(pid), "%d", (int)v.pid.pid);
-			printf(FULL_FMT, p->uuid, v.have_info && v.info.name ? v.info.name : "-",
-			       ps_pod_state_name(p->state), ready, code, created, started, pid);
-		} else {
-			/* Seconds are enough for a glance. */
-			if (created[0] != '-')
-				created[19] = '\0';
-			printf(SHORT_FMT, p->uuid, v.have_info && v.info.name ? v.info.name : "-",
-			       ps_pod_state_name(p->state), ready, code, created);
-		}
-	}
+	print_one(c, p, &v);
 	ps_pod_view_clear(&v);
 	ps_pod_free(p);
 	return 0;
@@ -131,6 +159,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	else if (legend)
 		printf(SHORT_FMT, "UUID", "NAME", "STATE", "READY", "EXIT", "CREATED");
 	r = ps_walk_pods(cli->store, PS_DIR_ALL, list_one, &c, &err);
+	ps_flocks_free(c.flocks);
 	if (r < 0) {
 		json_object_put(c.array);
 		return cli_fail(cli, &err);

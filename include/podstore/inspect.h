@@ -71,12 +71,31 @@ enum ps_view_what {
 	PS_VIEW_APPS = 1 << 3,      /* the apps (manifest order) with their markers */
 	PS_VIEW_USAGE = 1 << 4,     /* a running pod's cgroups (with PS_VIEW_APPS: each app's) */
 	PS_VIEW_ALL = 0x1f,
+	PS_VIEW_NO_PID = 1 << 5,    /* with PS_VIEW_RUNTIME: leave the pid marker out */
 };
 
 /* Fill *ret with what `what` asks of p (refreshed by the caller as needed).
  * A pod without a manifest yet (embryo, preparing) has no apps. */
 int ps_pod_inspect(ps_pod *p, unsigned what, ps_pod_view *ret, ps_error **err);
 void ps_pod_view_clear(ps_pod_view *v);
+
+/* The flocks held on the store's filesystem, from one read of /proc/locks,
+ * for ps_pod_peek(). Load it after the walk has read the state dirs (the
+ * first callback of ps_pod_walk()). Fails (and the caller uses
+ * ps_pod_open()) where the table cannot be trusted: no /proc, or its device
+ * numbers are not stat's (checked on a lock of our own). */
+typedef struct ps_flocks ps_flocks;
+int ps_flocks_load(ps_store *s, ps_flocks **ret, ps_error **err);
+void ps_flocks_free(ps_flocks *f);
+
+/* ps_pod_open() and ps_pod_inspect(what) of a pod nobody holds, without
+ * opening its dir or probing its lock: one fstatat (trust, inode), the lock
+ * from held, each marker through one openat2 + read. Only PS_VIEW_INFO,
+ * PS_VIEW_RUNTIME and PS_VIEW_NO_PID. -EAGAIN (no error set) when the pod is
+ * held (running, being prepared or deleted), untrusted, moved or gone: then
+ * use ps_pod_open() and ps_pod_inspect(), which search forward. */
+int ps_pod_peek(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *held,
+                unsigned what, ps_pod_view *ret, ps_error **err);
 
 #pragma GCC visibility pop
 
