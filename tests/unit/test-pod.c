@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <podstore/inspect.h>
+
 #include "fixture.h"
 #include "util.h"
 
@@ -212,6 +214,63 @@ static void walk_dedupes(void **state)
 	assert_string_equal(w.seen[0], a);
 }
 
+/* list's fast path gives what ps_pod_open + ps_pod_inspect give for a pod
+ * nobody holds, and steps aside (-EAGAIN) for a held, moved or gone one. */
+static void peek_matches_open(void **state)
+{
+	struct fx *f = *state;
+	char uuid[PS_UUID_LEN + 1], bare[PS_UUID_LEN + 1];
+	ps_error *err = NULL;
+	ps_pod *p = NULL;
+	ps_flocks *fl = NULL;
+	ps_pod_view v;
+	unsigned what = PS_VIEW_INFO | PS_VIEW_RUNTIME;
+
+	fx_make_pod(f, PS_DIR_RUN, uuid);
+	fx_make_pod(f, PS_DIR_RUN, bare);
+	assert_int_equal(ps_pod_open(f->store, uuid, PS_DIR_RUN, &p, &err), 0);
+	ps_info info = { .name = (char *)"peeked", .created_ns = 1000000000LL };
+	assert_int_equal(ps_info_write(p->fd, &info, &err), 0);
+	ps_exit_marker ex = { .code = 7, .time_ns = 2000000000LL };
+	assert_int_equal(ps_exit_marker_write(p->fd, &ex, false, &err), 0);
+	ps_pod_free(p);
+
+	assert_int_equal(ps_flocks_load(f->store, &fl, &err), 0);
+	assert_int_equal(ps_pod_peek(f->store, uuid, PS_DIR_RUN, fl, what, &v, &err), 0);
+	assert_int_equal(v.state, PS_STATE_EXITED);
+	assert_true(v.have_info && v.have_exit && !v.have_pid && !v.ready);
+	assert_string_equal(v.info.name, "peeked");
+	assert_int_equal(v.exit.code, 7);
+	ps_pod_view_clear(&v);
+	/* Markers absent, pod in place: a view without them. */
+	assert_int_equal(ps_pod_peek(f->store, bare, PS_DIR_RUN, fl, what, &v, &err), 0);
+	assert_true(!v.have_info && !v.have_exit);
+	ps_pod_view_clear(&v);
+	/* Only what it can read without the pod's dir. */
+	assert_int_equal(ps_pod_peek(f->store, uuid, PS_DIR_RUN, fl, what | PS_VIEW_HEALTH, &v, &err), -EAGAIN);
+	ps_flocks_free(fl);
+
+	/* Held: running, the full way. */
+	pid_t holder = fx_hold_lock(f, uuid, PS_DIR_RUN);
+	assert_int_equal(ps_flocks_load(f->store, &fl, &err), 0);
+	assert_int_equal(ps_pod_peek(f->store, uuid, PS_DIR_RUN, fl, what, &v, &err), -EAGAIN);
+	assert_int_equal(ps_pod_peek(f->store, bare, PS_DIR_RUN, fl, what, &v, &err), 0);
+	ps_pod_view_clear(&v);
+	fx_release(holder);
+	ps_flocks_free(fl);
+
+	/* Moved on since the walk saw it in run/: the full way finds it. */
+	assert_int_equal(ps_flocks_load(f->store, &fl, &err), 0);
+	assert_int_equal(renameat(ps_store_dir_fd(f->store, PS_DIR_RUN), uuid,
+	                          ps_store_dir_fd(f->store, PS_DIR_EXITED_GARBAGE), uuid), 0);
+	assert_int_equal(ps_pod_peek(f->store, uuid, PS_DIR_RUN, fl, what, &v, &err), -EAGAIN);
+	assert_int_equal(ps_pod_peek(f->store, uuid, PS_DIR_EXITED_GARBAGE, fl, what, &v, &err), 0);
+	assert_int_equal(v.state, PS_STATE_EXITED_GARBAGE);
+	assert_int_equal(v.exit.code, 7);
+	ps_pod_view_clear(&v);
+	ps_flocks_free(fl);
+}
+
 static void destroy_requires_garbage(void **state)
 {
 	struct fx *f = *state;
@@ -238,6 +297,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(transition_checks_identity, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(lookup_races_moves, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(walk_dedupes, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(peek_matches_open, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(destroy_requires_garbage, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
