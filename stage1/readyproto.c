@@ -43,6 +43,7 @@ struct rp_conn {
 	bool peer_eof;       /* the client shut its side: answer what came, then close */
 	bool close_after;    /* close once out is flushed */
 	bool dead;           /* freed at the end of this dispatch */
+	bool draining;       /* answered and half-closed: input is read and dropped until EOF */
 	size_t in_len, out_len, out_off;
 	char in[RP_IN_MAX];
 	char out[RP_OUT_MAX];
@@ -266,7 +267,7 @@ int rp_server_adopt(struct rp_server *s, unsigned app_idx, enum rp_protocol p, i
 	c->proto = p;
 	c->deadline_ns = mono_ns() + s->timeout_ns;
 	c->events = EPOLLIN;
-	c->peer_eof = c->close_after = c->dead = false;
+	c->peer_eof = c->close_after = c->dead = c->draining = false;
 	c->in_len = c->out_len = c->out_off = 0;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -545,12 +546,28 @@ static void conn_read(struct rp_conn *c)
 	}
 }
 
+/* Read and drop what the client still sends after its last answer. */
+static void conn_drain(struct rp_conn *c)
+{
+	for (int i = 0; i < 4 && !c->peer_eof && !c->dead; i++) {
+		c->in_len = 0;
+		conn_read(c);
+	}
+	c->in_len = 0;
+}
+
 static void conn_io(struct rp_server *s, struct rp_conn *c, uint32_t events)
 {
 	if (c->dead)
 		return;
 	if (events & EPOLLOUT)
 		conn_flush(c);
+	if (c->draining) {
+		conn_drain(c);
+		if (c->peer_eof)
+			conn_kill(c);
+		return;
+	}
 	/* Reading waits while answers are pending: a client that does not
 	 * read them is not read from (its requests stay in the kernel). Each
 	 * whole request already read is answered now (nothing else would wake
@@ -573,7 +590,20 @@ static void conn_io(struct rp_server *s, struct rp_conn *c, uint32_t events)
 	}
 	if (c->dead)
 		return;
-	if (c->out_len == 0 && (c->close_after || c->peer_eof)) {
+	if (c->out_len == 0 && c->close_after && !c->peer_eof) {
+		/* A closing answer (an error such as 431) can go out while the
+		 * client is still sending. Closing a unix socket with unread
+		 * input resets the connection and the client may never read the
+		 * answer: half-close instead and drop its input until its EOF,
+		 * bounded by the connection's deadline. */
+		shutdown(c->fd, SHUT_WR);
+		c->draining = true;
+		conn_drain(c);
+		if (c->peer_eof) {
+			conn_kill(c);
+			return;
+		}
+	} else if (c->out_len == 0 && (c->close_after || c->peer_eof)) {
 		/* Whole requests before the client's EOF were answered; a
 		 * partial one is dropped. */
 		conn_kill(c);
@@ -600,6 +630,10 @@ static void expire(struct rp_server *s)
 		struct rp_conn *c = s->conns[i];
 		if (c->dead || c->deadline_ns > now)
 			continue;
+		if (c->draining) {
+			conn_kill(c); /* answered already: not a timeout */
+			continue;
+		}
 		s->st.timeouts++;
 		if (c->in_len > 0 && c->out_len == 0) {
 			/* Half a request: say why, best effort, then close. */

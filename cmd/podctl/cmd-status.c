@@ -52,6 +52,32 @@ static void print_health(const ps_health_marker *h)
 		printf("    status: %s\n", h->notify_status);
 }
 
+/* The pod's id range (--private-users), from its own `userns` file: a
+ * pod without one shares the host's ids and shows nothing. */
+static bool pod_idrange(int pod_fd, ps_idrange *r)
+{
+	return ps_idrange_pod_read(pod_fd, r, NULL) == 0;
+}
+
+static void userns_json_add(json_object *o, int pod_fd)
+{
+	ps_idrange r;
+	if (!pod_idrange(pod_fd, &r))
+		return;
+	json_object *u = json_object_new_object();
+	json_object_object_add(u, "uid", json_object_new_int64(r.uid));
+	json_object_object_add(u, "gid", json_object_new_int64(r.gid));
+	json_object_object_add(u, "size", json_object_new_int64(r.size));
+	json_object_object_add(o, "privateUsers", u);
+}
+
+static void userns_print(int pod_fd)
+{
+	ps_idrange r;
+	if (pod_idrange(pod_fd, &r))
+		printf("%-9s uid %u gid %u size %u\n", "userns", r.uid, r.gid, r.size);
+}
+
 static void print_text(const ps_pod_view *v)
 {
 	printf("%-9s %s\n", "uuid", v->uuid);
@@ -188,11 +214,13 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		if (format == FORMAT_JSON) {
 			json_object *o = pod_view_json(&v);
 			net_view_json_add(o, p->fd);
+			userns_json_add(o, p->fd);
 			json_print(o);
 			json_object_put(o);
 		} else {
 			print_text(&v);
 			net_view_print(p->fd);
+			userns_print(p->fd);
 		}
 		ps_pod_view_clear(&v);
 	}

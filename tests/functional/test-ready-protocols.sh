@@ -167,6 +167,12 @@ got=$(printf '%s|' "$c1" "$c2" "$c3" "$c4" "$c5" "$c6" | tr -d '\r')
 want='HTTP/1.1 400 Bad Request|HTTP/1.1 413 Content Too Large|HTTP/1.1 431 Request Header Fields Too Large|HTTP/1.1 501 Not Implemented|HTTP/1.1 405 Method Not Allowed|HTTP/1.1 404 Not Found|'
 if [ "$got" = "$want" ]; then t_ok; else t_fail "got $got"; fi
 
+t_begin "an error answered while the client still sends (200 kB of header) reaches it: no reset"
+# stage1 answers 431 after 16 kB; closing with the rest unread would reset the
+# connection before the client reads the answer.
+out=$(in_pod "for i in 1 2 3 4 5; do { printf 'GET /1.0 HTTP/1.1\r\nX: '; head -c 200000 /dev/zero | tr '\\\\0' a; printf '\r\n\r\n'; } | socat -t5 - $sock 2>/dev/null | head -1; done" | tr -d '\r')
+if [ "$(grep -c '^HTTP/1.1 431 ' <<<"$out")" = 5 ]; then t_ok; else t_fail "got: $out"; fi
+
 t_begin "a slow client holding half a request blocks neither stage1 nor a signal on the other socket"
 mkfifo "$S/hold"
 # socat keeps the connection open as long as the fifo has a writer (us).

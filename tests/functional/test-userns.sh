@@ -66,9 +66,15 @@ uid_map() {
 	[ "$map" = "0 $R1 $R3" ] || why "uid_map $map, pod record $range" || return 1
 	[ "$(printf '%s\n' "$OUT" | sed -n 2p | squeeze)" = "0 $R2 $R3" ] || why "gid_map: $OUT" || return 1
 	[ "$R1" -ge 65536 ] || why "the range starts at $R1, in the host's ordinary ids" || return 1
-	[ "$(printf '%s\n' "$OUT" | sed -n 3,4p | tr '\n' ' ')" = "0 0 " ] || why "ids inside: $OUT"
+	[ "$(printf '%s\n' "$OUT" | sed -n 3,4p | tr '\n' ' ')" = "0 0 " ] || why "ids inside: $OUT" || return 1
+	# status shows the same range, in text and JSON
+	expect_exit 0 "$P" status "$u" || return 1
+	grep -qx "userns    uid $R1 gid $R2 size $R3" <<<"$OUT" || why "status text: $OUT" || return 1
+	expect_exit 0 "$P" status --format=json "$u" || return 1
+	[ "$(python3 -c 'import json,sys; u=json.load(sys.stdin)["privateUsers"]; print(u["uid"], u["gid"], u["size"])' <<<"$OUT")" = "$R1 $R2 $R3" ] ||
+		why "status json: $OUT"
 }
-check "/proc/self/uid_map inside is not the identity: 0 maps to the pod's recorded range" uid_map
+check "/proc/self/uid_map inside is not the identity: 0 maps to the pod's recorded range; status shows it" uid_map
 
 # Without the flag: the identity map (the check above can tell the difference).
 t_begin "without --private-users the map is the host's identity"
