@@ -125,6 +125,7 @@ static void note_failure(struct pod *pod, struct app *a, int code)
 static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err)
 {
 	const char *msg = err && *err ? (*err)->msg : "failed";
+	front_check(); /* a dead front's terminal back as it was */
 	ps_exit_marker em = { .code = EXIT_STAGE1_FAILED, .reason = "stage1-failed",
 		              .time_ns = ps_now_ns() };
 
@@ -1283,6 +1284,10 @@ static int finish(struct supervisor *sv)
 	struct pod *pod = &sv->pod;
 	ps_error *err = NULL;
 
+	/* The front may be gone without its SIGTERM read yet (the pod can end
+	 * first, in the same wake-up): the caller's terminal back now, before
+	 * the exit marker tells waiters the pod is over. */
+	front_check();
 	s1_debug("all apps ended");
 	if (pod->reaper > 0) {
 		kill(pod->reaper, SIGKILL);
