@@ -523,6 +523,10 @@ int tty_relay_run(struct tty_relay *rl, pid_t child)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
+	/* A command that ended before SIGCHLD was blocked above lost its
+	 * signal (ignored by default), not its zombie: look once now. */
+	if (waitpid(child, &status, WNOHANG) == child)
+		done = true;
 	if (rl->master >= 0 && isatty(0))
 		raw = console_raw(0, &saved) == 0;
 	int to_cmd = rl->master >= 0 ? rl->master : rl->ours[0];

@@ -213,7 +213,6 @@ sh(P, "stop", "--timeout=1s", uuid)
 '
 
 t_begin "adversarial: enter never passes the caller's terminal in (a pty, or pipes for the terminal fds)"
-t_known_bug "enter with the caller's terminal on some fds can hang (a race in enter's relay: 1 run in 2-4 on this machine)" &&
 drive '
 r = sh(P, "run", "-d", "--wait-ready=30s", "--cap-add=ALL", "--security-opt=seccomp=unconfined", ROOT, "--", "sleep", "1000")
 uuid = r.stdout.strip()
