@@ -202,6 +202,9 @@ bool console_detach_keys(int *state, char *buf, size_t *len)
 
 /* --- stage1's side ----------------------------------------------------------- */
 
+/* foreground: our copy of the app's pty master (tty_app_started) */
+static int fg_master_hold = -1;
+
 static struct {
 	int pass[2];        /* setup child → stage1: the master */
 	int master;         /* detached: the running app's master */
@@ -298,7 +301,12 @@ void tty_app_started(struct pod *pod, struct app *a)
 		int r = fd_send(front_console_fd(), m);
 		if (r < 0)
 			s1_warn("app %s: terminal to podctl: %s", a->m->name, strerror(-r));
-		close(m);
+		/* Our copy stays open, never read: a front killed with SIGKILL
+		 * must not hang up the app's terminal (SIGHUP, an app-failed
+		 * end) before we stop the pod and record it as stopped. */
+		if (fg_master_hold >= 0)
+			close(fg_master_hold);
+		fg_master_hold = m;
 		return;
 	}
 	/* detached: ours until someone attaches; a restart brings a new one */
