@@ -76,14 +76,6 @@ t_skip() {
 	exit 77
 }
 t_end() { exit "$T_FAILED"; }
-# A check that is known to fail some of the time, for a bug not fixed yet:
-# said out loud on every run (with the bug), run only when
-# PODCTL_TEST_KNOWN_BUGS=1. Returns 0 when the check should run.
-t_known_bug() {
-	[ "${PODCTL_TEST_KNOWN_BUGS:-0}" = 1 ] && return 0
-	printf 'known %s: %s: not run: %s (PODCTL_TEST_KNOWN_BUGS=1 runs it)\n' "$T_NAME" "$T_CURRENT" "$*"
-	return 1
-}
 
 # t_check DESCRIPTION COMMAND... : passes when COMMAND succeeds.
 t_check() {
