@@ -21,6 +21,7 @@
 
 #include <podstore/cgroup.h>
 #include <podstore/fileio.h>
+#include "cgroup-internal.h"
 #include "util.h"
 
 #define MAX_HIER 8
@@ -30,6 +31,8 @@ struct hier {
 	int fd;          /* root of the hierarchy */
 	unsigned ctrls;  /* CG_BIT()s it carries */
 	char name[32];   /* v1: its dir under the root ("memory"); v2: "" */
+	dev_t dev;       /* of its root, to tell hierarchies apart */
+	ino_t ino;
 };
 
 struct ps_cgroup_host {
@@ -121,18 +124,24 @@ static long long knob_read_ll(int dirfd, const char *file, long long max_value)
 	return errno || end == buf ? -1 : v;
 }
 
-/* The value of "key N" in a flat-keyed file (memory.events, cpu.stat…). */
-static long long keyed_read(int dirfd, const char *file, const char *key)
+/* The value of "key N" in the text of a flat-keyed file. */
+static long long keyed_parse(const char *buf, const char *key)
 {
-	char buf[4096];
 	size_t klen = strlen(key);
-	if (dirfd < 0 || knob_read(dirfd, file, buf, sizeof(buf)) < 0)
-		return -1;
-	for (char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+	for (const char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
 			return strtoll(line + klen + 1, NULL, 10);
 	}
 	return -1;
+}
+
+/* The value of "key N" in a flat-keyed file (memory.events, cpu.stat…). */
+static long long keyed_read(int dirfd, const char *file, const char *key)
+{
+	char buf[4096];
+	if (dirfd < 0 || knob_read(dirfd, file, buf, sizeof(buf)) < 0)
+		return -1;
+	return keyed_parse(buf, key);
 }
 
 /* Is word in the space-separated list s? */
@@ -152,23 +161,28 @@ static bool word_in(const char *s, const char *word)
 
 static void host_add(ps_cgroup_host *h, int fd, unsigned ctrls, const char *name)
 {
-	struct stat st, o;
+	struct stat st;
 
 	/* v1 controllers mounted together (cpu,cpuacct) are one hierarchy,
 	 * reached by several names: keep it once, with all its controllers. */
 	if (fstat(fd, &st) == 0) {
 		for (size_t i = 0; i < h->n; i++) {
-			if (fstat(h->h[i].fd, &o) == 0 && o.st_dev == st.st_dev && o.st_ino == st.st_ino) {
+			if (h->h[i].dev == st.st_dev && h->h[i].ino == st.st_ino) {
 				h->h[i].ctrls |= ctrls;
 				close(fd);
 				return;
 			}
 		}
+	} else {
+		st.st_dev = 0;
+		st.st_ino = 0;
 	}
 	if (h->n == MAX_HIER) {
 		close(fd);
 		return;
 	}
+	h->h[h->n].dev = st.st_dev;
+	h->h[h->n].ino = st.st_ino;
 	h->h[h->n].fd = fd;
 	h->h[h->n].ctrls = ctrls;
 	snprintf(h->h[h->n].name, sizeof(h->h[h->n].name), "%s", name);
@@ -470,6 +484,40 @@ int ps_cgroup_open(ps_cgroup_host *h, const char *path, ps_cgroup **ret, ps_erro
 	return cgroup_make(h, path, false, ret, err);
 }
 
+int ps_cgroup_create_child(const ps_cgroup *parent, const char *name, ps_cgroup **ret, ps_error **err)
+{
+	ps_cgroup_host *h = parent->host;
+	const char *jf = h->mode == PS_CGROUP_V1 ? "tasks" : "cgroup.procs";
+
+	if (!*name || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "cgroup %s: bad name %s", parent->path, name);
+	_cleanup_free_ char *path = ps_strdup_printf("%s/%s", parent->path, name);
+	ps_cgroup *cg = path ? cgroup_new(h, path) : NULL;
+	if (!cg)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroup %s/%s", parent->path, name);
+	for (size_t i = 0; i < h->n; i++) {
+		int r = 0;
+		if (parent->dir[i] < 0)
+			r = ps_error_set(err, PS_ERR_FAILED, ENOENT, "cgroup %s: not made", parent->path);
+		else if (h->mode == PS_CGROUP_V2)
+			r = v2_enable(h, parent->dir[i], cg->path, err);
+		if (r == 0 && mkdirat(parent->dir[i], name, 0755) < 0 && errno != EEXIST)
+			r = ps_error_errno(err, "cgroup %s/%s: mkdir", h->h[i].name[0] ? h->h[i].name : "(v2)",
+			                   cg->path);
+		if (r == 0 && (cg->dir[i] = openat(parent->dir[i], name,
+		                                   O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			r = ps_error_errno(err, "cgroup %s: open", cg->path);
+		if (r == 0 && (cg->procs[i] = openat(cg->dir[i], jf, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			r = ps_error_errno(err, "cgroup %s: open %s", cg->path, jf);
+		if (r < 0) {
+			ps_cgroup_free(cg);
+			return r;
+		}
+	}
+	*ret = cg;
+	return 0;
+}
+
 int ps_cgroup_join_self(const ps_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n; i++) {
@@ -504,21 +552,26 @@ static int devices_v1(ps_cgroup *cg, int dirfd, ps_error **err)
 	int r = knob_write(dirfd, "devices.deny", "a");
 	if (r < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "cgroup %s: devices.deny", cg->path);
+	/* One rule per write(2), all through one open of devices.allow. */
+	_cleanup_close_ int afd = openat(dirfd, "devices.allow", O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	if (afd < 0)
+		return ps_error_errno(err, "cgroup %s: devices.allow", cg->path);
 	/* mknod of anything stays allowed (the node is useless without r/w);
 	 * images' postinst scripts and the like expect it. */
 	static const char *const any_mknod[] = { "c *:* m", "b *:* m" };
-	for (size_t i = 0; i < ARRAY_SIZE(any_mknod); i++)
-		if ((r = knob_write(dirfd, "devices.allow", any_mknod[i])) < 0)
-			return ps_error_set(err, PS_ERR_FAILED, -r, "cgroup %s: devices.allow %s", cg->path,
-			                    any_mknod[i]);
-	for (size_t i = 0; i < ARRAY_SIZE(allowed_devices); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(any_mknod) + ARRAY_SIZE(allowed_devices); i++) {
 		char rule[48];
-		if (allowed_devices[i].minor < 0)
-			snprintf(rule, sizeof(rule), "c %u:* rwm", allowed_devices[i].major);
+		size_t d = i - ARRAY_SIZE(any_mknod);
+		if (i < ARRAY_SIZE(any_mknod))
+			snprintf(rule, sizeof(rule), "%s", any_mknod[i]);
+		else if (allowed_devices[d].minor < 0)
+			snprintf(rule, sizeof(rule), "c %u:* rwm", allowed_devices[d].major);
 		else
-			snprintf(rule, sizeof(rule), "c %u:%d rwm", allowed_devices[i].major, allowed_devices[i].minor);
-		if ((r = knob_write(dirfd, "devices.allow", rule)) < 0)
-			return ps_error_set(err, PS_ERR_FAILED, -r, "cgroup %s: devices.allow %s", cg->path, rule);
+			snprintf(rule, sizeof(rule), "c %u:%d rwm", allowed_devices[d].major, allowed_devices[d].minor);
+		ssize_t n = write(afd, rule, strlen(rule));
+		if (n != (ssize_t)strlen(rule))
+			return ps_error_set(err, PS_ERR_FAILED, n < 0 ? errno : EIO, "cgroup %s: devices.allow %s",
+			                    cg->path, rule);
 	}
 	return 0;
 }
@@ -779,6 +832,50 @@ void ps_cgroup_usage_read(const ps_cgroup *cg, ps_cgroup_usage *u)
 	u->pids_max_events = keyed_read(pids, "pids.events", "max");
 }
 
+void ps_cgroup_counters_open(const ps_cgroup *cg, ps_cgroup_counters *c)
+{
+	bool v2 = cg->host->mode == PS_CGROUP_V2;
+	int i;
+	int mem = (i = hier_of(cg->host, PS_CG_MEMORY)) >= 0 ? cg->dir[i] : -1;
+	int pids = (i = hier_of(cg->host, PS_CG_PIDS)) >= 0 ? cg->dir[i] : -1;
+
+	c->oom_fd = mem < 0 ? -1 : openat(mem, v2 ? "memory.events" : "memory.oom_control",
+	                                  O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	c->pids_fd = pids < 0 ? -1 : openat(pids, "pids.events", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+static long long keyed_pread(int fd, const char *key)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	do
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return keyed_parse(buf, key);
+}
+
+void ps_cgroup_counters_read(const ps_cgroup_counters *c, long long *oom_kills, long long *pids_max_events)
+{
+	/* the same files and keys as ps_cgroup_usage_read() */
+	*oom_kills = keyed_pread(c->oom_fd, "oom_kill");
+	*pids_max_events = keyed_pread(c->pids_fd, "max");
+}
+
+void ps_cgroup_counters_close(ps_cgroup_counters *c)
+{
+	if (c->oom_fd >= 0)
+		close(c->oom_fd);
+	if (c->pids_fd >= 0)
+		close(c->pids_fd);
+	c->oom_fd = c->pids_fd = -1;
+}
+
 int ps_cgroup_events_open(const ps_cgroup *cg, ps_cgroup_event_fd *ret, size_t max)
 {
 	static const struct {
@@ -901,6 +998,25 @@ static int rmdir_tree(int parentfd, const char *name, long long deadline_ns, int
 	return r;
 }
 
+/* Remove path (dir/leaf, dir NULL when path is a single name) and what is
+ * below it in hierarchy i. */
+static int hier_remove(ps_cgroup_host *h, size_t i, const char *path, const char *dir, const char *leaf,
+                       long long deadline, ps_error **err)
+{
+	_cleanup_close_ int pfd = dir ? openat(h->h[i].fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+	                              : dup(h->h[i].fd);
+	if (pfd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0; /* never made here: nothing of ours to remove */
+		return ps_error_errno(err, "cgroup %s: remove", path);
+	}
+	int r = rmdir_tree(pfd, leaf, deadline, 0);
+	if (r < 0)
+		return ps_error_set(err, PS_ERR_FAILED, -r, "cgroup %s%s%s: remove", h->h[i].name,
+		                    h->h[i].name[0] ? ":" : "", path);
+	return 0;
+}
+
 int ps_cgroup_remove(ps_cgroup_host *h, const char *path, ps_error **err)
 {
 	long long deadline = ps_monotonic_ns() + 1000000000LL;
@@ -918,19 +1034,47 @@ int ps_cgroup_remove(ps_cgroup_host *h, const char *path, ps_error **err)
 	if (slash)
 		*slash = '\0';
 	for (size_t i = 0; i < h->n; i++) {
-		_cleanup_close_ int pfd = slash ? openat(h->h[i].fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
-		                                : dup(h->h[i].fd);
-		if (pfd < 0) {
-			if (errno == ENOENT || errno == ENOTDIR)
-				continue; /* never made here: nothing of ours to remove */
-			if (!ret)
-				ret = ps_error_errno(err, "cgroup %s: remove", path);
-			continue;
-		}
-		int r = rmdir_tree(pfd, leaf, deadline, 0);
+		int r = hier_remove(h, i, path, slash ? dir : NULL, leaf, deadline, err);
 		if (r < 0 && !ret)
-			ret = ps_error_set(err, PS_ERR_FAILED, -r, "cgroup %s%s%s: remove", h->h[i].name,
-			                   h->h[i].name[0] ? ":" : "", path);
+			ret = r;
+	}
+	return ret;
+}
+
+int ps_cgroup_remove_made(ps_cgroup_host *h, const char *path, const char *const *children, size_t n,
+                          ps_error **err)
+{
+	long long deadline = ps_monotonic_ns() + 1000000000LL;
+	int ret = 0;
+
+	while (*path == '/')
+		path++;
+	if (!*path)
+		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "cgroup: will not remove a root");
+	_cleanup_free_ char *dir = strdup(path);
+	if (!dir)
+		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroup %s", path);
+	char *slash = strrchr(dir, '/');
+	const char *leaf = slash ? slash + 1 : dir;
+	if (slash)
+		*slash = '\0';
+	for (size_t i = 0; i < h->n; i++) {
+		/* One rmdir each, by a path below the hierarchy's root. */
+		bool walk = false;
+		for (size_t k = 0; k < n && !walk; k++) {
+			char p[PATH_MAX];
+			if (snprintf(p, sizeof(p), "%s/%s", path, children[k]) >= (int)sizeof(p) ||
+			    (unlinkat(h->h[i].fd, p, AT_REMOVEDIR) < 0 && errno != ENOENT))
+				walk = true;
+		}
+		if (!walk && unlinkat(h->h[i].fd, path, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			walk = true;
+		if (!walk)
+			continue;
+		/* Busy, or with cgroups below ours: the whole walk, with kills. */
+		int r = hier_remove(h, i, path, slash ? dir : NULL, leaf, deadline, err);
+		if (r < 0 && !ret)
+			ret = r;
 	}
 	return ret;
 }

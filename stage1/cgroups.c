@@ -11,14 +11,19 @@
 #include <sys/timerfd.h>
 
 #include <podstore/cgroup.h>
+#include "cgroup-internal.h"
 #include "cgroups.h"
 #include "readiness.h"
 #include "util.h"
 
 struct s1_cgroups {
 	ps_cgroup_host *host;
+	char *path;            /* PARENT/UUID */
 	ps_cgroup *pod;
 	ps_cgroup **apps;      /* by index in pod->apps */
+	/* OOM kills and refused forks, read on fds kept open: the pod's,
+	 * then each app's by index in pod->apps */
+	ps_cgroup_counters *counters;
 	long long *oom_base;   /* oom_kill counters when the app last started */
 	long long *oom_seen;   /* oom_kill counters already told as events */
 	long long *pids_base;  /* pids.events max seen so far */
@@ -52,16 +57,20 @@ int s1_cgroups_setup(struct pod *pod, ps_error **err)
 	if (!c || !(c->apps = calloc(pod->n_apps, sizeof(*c->apps))) ||
 	    !(c->oom_base = calloc(pod->n_apps, sizeof(long long))) ||
 	    !(c->oom_seen = calloc(pod->n_apps, sizeof(long long))) ||
-	    !(c->pids_base = calloc(pod->n_apps, sizeof(long long)))) {
+	    !(c->pids_base = calloc(pod->n_apps, sizeof(long long))) ||
+	    !(c->counters = calloc(pod->n_apps + 1, sizeof(*c->counters)))) {
 		if (c) {
 			free(c->apps);
 			free(c->oom_base);
 			free(c->oom_seen);
+			free(c->pids_base);
 		}
 		free(c);
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroups");
 	}
 	c->recheck_fd = -1;
+	for (size_t i = 0; i <= pod->n_apps; i++)
+		c->counters[i].oom_fd = c->counters[i].pids_fd = -1;
 	pod->cgroups = c;
 	if ((r = ps_cgroup_host_open(NULL, &c->host, err)) < 0)
 		return r;
@@ -76,7 +85,7 @@ int s1_cgroups_setup(struct pod *pod, ps_error **err)
 	}
 	while (*parent == '/')
 		parent++;
-	_cleanup_free_ char *path = ps_strdup_printf("%s%s%s", parent, *parent ? "/" : "", pod->uuid);
+	char *path = c->path = ps_strdup_printf("%s%s%s", parent, *parent ? "/" : "", pod->uuid);
 	if (!path)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroups");
 	/* The marker first: whatever we make from here on, gc finds. */
@@ -94,18 +103,19 @@ int s1_cgroups_setup(struct pod *pod, ps_error **err)
 	}
 	if ((r = ps_cgroup_set_resources(c->pod, &pod->manifest->resources, "pod", err)) < 0)
 		return r;
-	ps_cgroup_usage u;
-	ps_cgroup_usage_read(c->pod, &u);
-	c->pod_pids_base = u.pids_max_events;
+	long long oom;
+	ps_cgroup_counters_open(c->pod, &c->counters[0]);
+	ps_cgroup_counters_read(&c->counters[0], &oom, &c->pod_pids_base);
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
-		_cleanup_free_ char *apath = ps_strdup_printf("%s/%s", path, a->m->name);
 		_cleanup_free_ char *what = ps_strdup_printf("app %s", a->m->name);
-		if (!apath || !what)
+		if (!what)
 			return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroups");
-		if ((r = ps_cgroup_create(c->host, apath, &c->apps[i], err)) < 0 ||
+		/* below the pod's, from its open dirs */
+		if ((r = ps_cgroup_create_child(c->pod, a->m->name, &c->apps[i], err)) < 0 ||
 		    (r = ps_cgroup_set_resources(c->apps[i], &a->m->resources, what, err)) < 0)
 			return r;
+		ps_cgroup_counters_open(c->apps[i], &c->counters[i + 1]);
 	}
 	/* Refused forks (and, on v2, OOM kills of any process) as events. */
 	c->event_fds = calloc(2 * (pod->n_apps + 1), sizeof(*c->event_fds));
@@ -141,14 +151,13 @@ void s1_cgroups_app_starting(struct pod *pod, struct app *a)
 {
 	struct s1_cgroups *c = pod->cgroups;
 	ps_cgroup *cg = app_cgroup(pod, a);
-	ps_cgroup_usage u;
 
 	a->cgroup = cg;
 	if (!cg)
 		return;
-	ps_cgroup_usage_read(cg, &u);
-	c->oom_base[a - pod->apps] = c->oom_seen[a - pod->apps] = u.oom_kills;
-	c->pids_base[a - pod->apps] = u.pids_max_events;
+	size_t i = (size_t)(a - pod->apps);
+	ps_cgroup_counters_read(&c->counters[i + 1], &c->oom_base[i], &c->pids_base[i]);
+	c->oom_seen[i] = c->oom_base[i];
 }
 
 bool s1_cgroups_app_ended(struct pod *pod, struct app *a, int sig)
@@ -156,17 +165,17 @@ bool s1_cgroups_app_ended(struct pod *pod, struct app *a, int sig)
 	struct s1_cgroups *c = pod->cgroups;
 	ps_cgroup *cg = app_cgroup(pod, a);
 	size_t i = (size_t)(a - pod->apps);
-	ps_cgroup_usage u;
+	long long oom_kills, pids_events;
 	bool oom = false;
 
 	if (!cg)
 		return false;
-	ps_cgroup_usage_read(cg, &u);
-	if (sig == SIGKILL && c->oom_base[i] >= 0 && u.oom_kills > c->oom_base[i]) {
+	ps_cgroup_counters_read(&c->counters[i + 1], &oom_kills, &pids_events);
+	if (sig == SIGKILL && c->oom_base[i] >= 0 && oom_kills > c->oom_base[i]) {
 		/* the app's own process: told by its status and exit, not again
 		 * as "a process of the app" */
 		oom = true;
-		c->oom_base[i] = c->oom_seen[i] = u.oom_kills;
+		c->oom_base[i] = c->oom_seen[i] = oom_kills;
 	}
 	/* what else the cgroups saw (v1 signals no pids event: look now) */
 	s1_cgroups_event(pod);
@@ -240,36 +249,40 @@ void s1_cgroups_event(struct pod *pod)
 		oom_notice |= ps_cgroup_event_consume(&c->event_fds[i]);
 	bool recheck = c->recheck_fd >= 0 && read(c->recheck_fd, &ticks, sizeof(ticks)) == sizeof(ticks);
 	for (size_t i = 0; i < pod->n_apps; i++) {
+		long long oom_kills, pids_events;
 		if (!c->apps[i])
 			continue;
-		ps_cgroup_usage_read(c->apps[i], &u);
-		if (c->oom_seen[i] >= 0 && u.oom_kills > c->oom_seen[i] &&
-		    !(u.oom_kills == c->oom_seen[i] + 1 && main_process_killed(&pod->apps[i]))) {
+		ps_cgroup_counters_read(&c->counters[i + 1], &oom_kills, &pids_events);
+		if (c->oom_seen[i] >= 0 && oom_kills > c->oom_seen[i] &&
+		    !(oom_kills == c->oom_seen[i] + 1 && main_process_killed(&pod->apps[i]))) {
 			char why[128];
 			snprintf(why, sizeof(why), "a process of the app was killed by the OOM killer (%lld so far)",
-			         u.oom_kills);
-			c->oom_seen[i] = u.oom_kills;
+			         oom_kills);
+			c->oom_seen[i] = oom_kills;
 			told = true;
 			readiness_log_event(pod, pod->apps[i].m->name, "oom", NULL, NULL, why);
 		}
-		if (u.pids_max_events > c->pids_base[i]) {
+		if (pids_events > c->pids_base[i]) {
 			char why[128];
 			/* the limit hit may be the app's or the pod's */
 			ps_cgroup_usage pu;
+			ps_cgroup_usage_read(c->apps[i], &u);
 			ps_cgroup_usage_read(c->pod, &pu);
 			long long limit = u.pids_limit > 0 ? u.pids_limit : pu.pids_limit;
 			snprintf(why, sizeof(why), "fork refused: pids limit %lld reached (%lld times)", limit,
-			         u.pids_max_events);
-			c->pids_base[i] = u.pids_max_events;
+			         pids_events);
+			c->pids_base[i] = pids_events;
 			readiness_log_event(pod, pod->apps[i].m->name, "pids-limit", NULL, NULL, why);
 		}
 	}
-	ps_cgroup_usage_read(c->pod, &u);
-	if (u.pids_max_events > c->pod_pids_base) {
+	long long pod_oom, pod_pids_events;
+	ps_cgroup_counters_read(&c->counters[0], &pod_oom, &pod_pids_events);
+	if (pod_pids_events > c->pod_pids_base) {
 		char why[128];
+		ps_cgroup_usage_read(c->pod, &u);
 		snprintf(why, sizeof(why), "fork refused: the pod's pids limit %lld reached (%lld times)",
-		         u.pids_limit, u.pids_max_events);
-		c->pod_pids_base = u.pids_max_events;
+		         u.pids_limit, pod_pids_events);
+		c->pod_pids_base = pod_pids_events;
 		readiness_log_event(pod, NULL, "pids-limit", NULL, NULL, why);
 	}
 	/* An OOM notice with no kill counted yet: the kill is a moment away.
@@ -294,6 +307,9 @@ void s1_cgroups_teardown(struct pod *pod)
 	if (!c)
 		return;
 	s1_cgroups_event(pod); /* what happened since the last notification */
+	bool made = c->pod != NULL;
+	for (size_t i = 0; c->counters && i <= pod->n_apps; i++)
+		ps_cgroup_counters_close(&c->counters[i]);
 	for (size_t i = 0; c->apps && i < pod->n_apps; i++) {
 		ps_cgroup_free(c->apps[i]);
 		c->apps[i] = NULL;
@@ -309,7 +325,23 @@ void s1_cgroups_teardown(struct pod *pod)
 	c->recheck_fd = -1;
 	free(c->event_fds);
 	c->event_fds = NULL;
-	if (ps_pod_cgroup_cleanup(pod->pod_fd, &err) < 0 && err) {
+	/* What we made, one rmdir each, through the hierarchies we hold
+	 * open; then the marker. Without a pod cgroup (a setup that failed
+	 * half-way), what the marker names, found again. */
+	int r;
+	if (made && c->host && c->path) {
+		const char **names = calloc(pod->n_apps + 1, sizeof(*names));
+		for (size_t i = 0; names && i < pod->n_apps; i++)
+			names[i] = pod->apps[i].m->name;
+		r = names ? ps_cgroup_remove_made(c->host, c->path, names, pod->n_apps, &err)
+		          : ps_pod_cgroup_cleanup(pod->pod_fd, &err);
+		if (names && r == 0 && unlinkat(pod->pod_fd, PS_FILE_CGROUP, 0) < 0 && errno != ENOENT)
+			r = ps_error_errno(&err, "remove marker %s", PS_FILE_CGROUP);
+		free(names);
+	} else {
+		r = ps_pod_cgroup_cleanup(pod->pod_fd, &err);
+	}
+	if (r < 0 && err) {
 		s1_warn("%s", err->msg);
 		ps_error_free(&err);
 	}
