@@ -76,6 +76,9 @@ struct supervisor {
 	const char *failed_app;
 	const char *fail_reason;        /* the pod's exit reason when not app-failed */
 	void *child_stack_top;          /* apps are cloned on it (app_start) */
+	/* While set up: apps' MOUNTED markers not written yet (their times,
+	 * 0 = nothing held), see set_status. */
+	long long *mounted_ns;
 };
 
 static struct supervisor *sv_of(struct pod *pod)
@@ -89,9 +92,15 @@ static struct supervisor *sv_of(struct pod *pod)
  * short pod's life): INSTALLED, which a missing status file already means,
  * and STARTING, which lasts only until the child has exec'd or failed
  * (stage1 blocks on that) and is followed at once by STARTED or FAILED.
+ * MOUNTED is held back while the pod is set up (sv->mounted_ns) for an app
+ * that will not stay there (its goal is not MOUNTED): most start at once,
+ * and STARTED replaces it unseen. mounted_flush() writes it, with its own
+ * time, for those still MOUNTED when stage1 first waits for anything or
+ * tells podctl the pod runs.
  */
 static void set_status(struct pod *pod, struct app *a, enum app_status st, const char *reason)
 {
+	struct supervisor *sv = sv_of(pod);
 	ps_error *err = NULL;
 	ps_status_marker m = { .status = (char *)app_status_name(st), .reason = (char *)reason,
 		               .ready_by = st == APP_READY ? (char *)a->ready_by : NULL,
@@ -103,11 +112,34 @@ static void set_status(struct pod *pod, struct app *a, enum app_status st, const
 	/* The app's marker before the pod's ready marker (written by
 	 * readiness_status_changed): a waiter woken by the ready marker must
 	 * find the app READY too, not still STARTED. */
-	if (st != APP_INSTALLED && st != APP_STARTING && ps_status_marker_write(a->dirfd, &m, &err) < 0) {
+	bool held = st == APP_MOUNTED && sv->mounted_ns && a->m->goal != PS_GOAL_MOUNTED;
+	if (held)
+		sv->mounted_ns[a - pod->apps] = m.time_ns;
+	if (st != APP_INSTALLED && st != APP_STARTING && !held && ps_status_marker_write(a->dirfd, &m, &err) < 0) {
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
 	readiness_status_changed(pod, a, from, st, reason); /* events, goal timers, ready marker */
+}
+
+/* The MOUNTED markers set_status held back, for the apps still MOUNTED;
+ * from here on every status is written at once. */
+static void mounted_flush(struct pod *pod)
+{
+	struct supervisor *sv = sv_of(pod);
+	long long *held = sv->mounted_ns;
+
+	sv->mounted_ns = NULL;
+	for (size_t i = 0; held && i < pod->n_apps; i++) {
+		struct app *a = &pod->apps[i];
+		ps_status_marker m = { .status = (char *)app_status_name(APP_MOUNTED), .time_ns = held[i] };
+		ps_error *err = NULL;
+		if (a->status == APP_MOUNTED && held[i] && ps_status_marker_write(a->dirfd, &m, &err) < 0) {
+			s1_warn("app %s: %s", a->m->name, err->msg);
+			ps_error_free(&err);
+		}
+	}
+	free(held);
 }
 
 static void note_failure(struct pod *pod, struct app *a, int code)
@@ -126,6 +158,7 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 {
 	const char *msg = err && *err ? (*err)->msg : "failed";
 	front_check(); /* a dead front's terminal back as it was */
+	mounted_flush(pod);
 	ps_exit_marker em = { .code = EXIT_STAGE1_FAILED, .reason = "stage1-failed",
 		              .time_ns = ps_now_ns() };
 
@@ -1026,6 +1059,7 @@ static void setup(struct supervisor *sv)
 		fail_early(pod, &err);
 	if (rootfs_make_devices(pod, &err) < 0)
 		fail_early(pod, &err);
+	sv->mounted_ns = calloc(pod->n_apps, sizeof(*sv->mounted_ns)); /* NULL: none held */
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
 		if (rootfs_mount_app(pod, a, &err) < 0 || s1_userns_write_etc(pod, a, &err) < 0) {
@@ -1093,7 +1127,8 @@ static void setup(struct supervisor *sv)
 		}
 	}
 	if (pod->sync_fd >= 0) {
-		/* podctl run --detach returns now */
+		/* podctl run --detach returns now: no app shows less than MOUNTED */
+		mounted_flush(pod);
 		ps_stage1_sync_ok(pod->sync_fd); /* podctl gone: carry on */
 		close(pod->sync_fd);
 		pod->sync_fd = -1;
@@ -1210,6 +1245,8 @@ static bool wait_start(struct supervisor *sv)
 	struct pod *pod = &sv->pod;
 	_cleanup_close_ int fd = TAKE_FD(sv->start_fd);
 
+	mounted_flush(pod); /* created: every app MOUNTED */
+
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = sv->sigfd, .events = POLLIN } };
 		if (poll(pfd, 2, -1) < 0) {
@@ -1246,6 +1283,7 @@ static void loop(struct supervisor *sv)
 	pod_advance(pod);
 	reap(pod);
 	pod_advance(pod);
+	mounted_flush(pod); /* the apps that wait: MOUNTED now */
 
 	bool trimmed = false;
 	while (sv->phase != PHASE_DONE) {
