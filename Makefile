@@ -205,6 +205,8 @@ $(BUILDDIR)/tests/unit/test-probe: $(BUILDDIR)/stage1/probe.o $(BUILDDIR)/stage1
 $(BUILDDIR)/tests/unit/test-readyproto: $(BUILDDIR)/stage1/readyproto.o
 $(BUILDDIR)/tests/unit/test-tty: $(BUILDDIR)/stage1/tty.o $(BUILDDIR)/stage1/front.o $(BUILDDIR)/stage1/log.o
 $(BUILDDIR)/tests/unit/test-oci-spec: $(BUILDDIR)/cmd/podctl-oci/spec.o
+$(BUILDDIR)/tests/unit/test-seccomp-tree: $(BUILDDIR)/stage1/seccomp-tree.o
+$(BUILDDIR)/tests/unit/test-seccomp-tree: CMOCKA_LIBS += $(SECCOMP_LIBS)
 
 $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")

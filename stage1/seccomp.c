@@ -28,12 +28,15 @@
 #include <seccomp.h>
 
 #include <podstore/fileio.h>
+#include "seccomp-tree.h"
 #include "security.h"
 #include "sha256.h"
 #include "stage1.h"
 #include "util.h"
 
-#define BPF_MAGIC "PSBPF001"
+/* 002: the program is libseccomp's made smaller (seccomp-tree.h); a file
+ * of 001 is compiled again. */
+#define BPF_MAGIC "PSBPF002"
 #define BPF_MAGIC_LEN 8
 
 static inline void profile_freep(ps_sc_profile **p)
@@ -160,6 +163,19 @@ static int compile(const ps_sc_profile *p, struct sock_filter **ret, size_t *ret
 	if (len == 0 || len % sizeof(struct sock_filter) || len > BPF_MAXINSNS * sizeof(struct sock_filter)) {
 		free(buf);
 		return ps_error_set(err, PS_ERR_FAILED, E2BIG, "seccomp: filter of %zu bytes", len);
+	}
+	/* The same verdicts in about half the instructions, which the kernel
+	 * converts and JITs at each app's start (seccomp-tree.h). */
+	struct sock_filter *small = NULL;
+	size_t n_small = 0;
+	if (s1_bpf_shrink((struct sock_filter *)(void *)buf, len / sizeof(struct sock_filter), &small,
+	                  &n_small) == 0) {
+		s1_debug("seccomp: %zu instructions from libseccomp, %zu as ranges", len / sizeof(struct sock_filter),
+		         n_small);
+		free(buf);
+		*ret = small;
+		*ret_n = n_small;
+		return 0;
 	}
 	*ret = (struct sock_filter *)(void *)buf;
 	*ret_n = len / sizeof(struct sock_filter);
