@@ -34,9 +34,7 @@
 #include "stage1.h"
 #include "util.h"
 
-/* 002: the program is libseccomp's made smaller (seccomp-tree.h); a file
- * of 001 is compiled again. */
-#define BPF_MAGIC "PSBPF002"
+#define BPF_MAGIC "PSBPF001"
 #define BPF_MAGIC_LEN 8
 
 static inline void profile_freep(ps_sc_profile **p)
@@ -267,11 +265,13 @@ static int filter_for(int data_fd, const ps_sc_profile *p, uint64_t caps, const 
 	ps_sha256 h;
 	int r;
 
-	/* The same profile compiles differently per arch and libseccomp. */
+	/* The same profile compiles differently per arch and libseccomp, and
+	 * since the programs are cut into ranges (seccomp-tree.h), a "ranges"
+	 * line keeps them apart from the files of a podctl before. */
 	ps_sha256_init_portable(&h);
 	ps_sha256_update(&h, digest, strlen(digest));
 	char extra[96];
-	int n = snprintf(extra, sizeof(extra), "\n%s\n%u.%u.%u\n", ps_sc_native_arch(),
+	int n = snprintf(extra, sizeof(extra), "\n%s\n%u.%u.%u\nranges\n", ps_sc_native_arch(),
 	                 v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0);
 	ps_sha256_update(&h, extra, (size_t)n);
 	ps_sha256_final_hex(&h, key);
