@@ -316,10 +316,18 @@ static void setup_dev(struct pod *pod, int rootfd)
 		fd = openat(dev, dev_nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			child_fail(errno, 125, "open /dev/%s: %s", dev_nodes[i], strerror(errno));
-		fd_path(fdpath, sizeof(fdpath), fd);
-		snprintf(src, sizeof(src), "%s/%s", pod->devices_path, dev_nodes[i]);
-		if (mount(src, fdpath, NULL, MS_BIND, NULL) < 0)
-			child_fail(errno, 125, "bind /dev/%s: %s", dev_nodes[i], strerror(errno));
+		if (pod->devices_fd >= 0) {
+			/* a clone of the node's mount in the pod's detached tmpfs */
+			int t = open_tree(pod->devices_fd, dev_nodes[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+			if (t < 0 || move_mount(t, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+				child_fail(errno, 125, "bind /dev/%s: %s", dev_nodes[i], strerror(errno));
+			close(t);
+		} else {
+			fd_path(fdpath, sizeof(fdpath), fd);
+			snprintf(src, sizeof(src), "%s/%s", pod->devices_path, dev_nodes[i]);
+			if (mount(src, fdpath, NULL, MS_BIND, NULL) < 0)
+				child_fail(errno, 125, "bind /dev/%s: %s", dev_nodes[i], strerror(errno));
+		}
 		close(fd);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
@@ -472,7 +480,7 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	 * looked up: close-on-exec is not enough (CVE-2024-21626: a workingDir
 	 * of /proc/self/fd/N reached the host through one). */
 	{
-		const int keep[] = { errfd, a->rootfd, pod->userns_fd, tty_child_fd() };
+		const int keep[] = { errfd, a->rootfd, pod->userns_fd, tty_child_fd(), pod->devices_fd };
 		s1_close_fds_except(keep, ARRAY_SIZE(keep));
 	}
 
@@ -493,6 +501,8 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	setup_proc(rootfd);
 	s1_debug("child: proc mounted and masked");
 	setup_dev(pod, rootfd);
+	if (pod->devices_fd >= 0)
+		close(pod->devices_fd); /* nothing of stage1's but the rootfs fd from here on */
 	s1_debug("child: dev done");
 	setup_sys(rootfd);
 	s1_debug("child: sys mounted");

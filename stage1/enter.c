@@ -40,7 +40,8 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd,
 {
 	ps_manifest *m = NULL;
 	ps_error *err = NULL;
-	struct pod pod = { .uuid = uuid, .pod_fd = pod_fd, .sync_fd = -1, .devnull = -1, .userns_fd = -1 };
+	struct pod pod = { .uuid = uuid, .pod_fd = pod_fd, .sync_fd = -1, .devnull = -1, .userns_fd = -1,
+	                   .devices_fd = -1 };
 	struct app a = { .dirfd = -1, .rootfd = -1 };
 
 	if (ps_manifest_load_at(pod_fd, &m, &err) < 0) {

@@ -1367,7 +1367,7 @@ int main(int argc, char **argv)
 {
 	struct supervisor sv = {
 		.pod = { .ops = &supervisor_ops, .pod_fd = -1, .sync_fd = -1, .devnull = -1,
-		         .data_fd = -1, .userns_fd = -1 },
+		         .data_fd = -1, .userns_fd = -1, .devices_fd = -1 },
 		.epfd = -1, .timerfd = -1, .ctlfd = -1, .sigfd = -1, .start_fd = -1,
 	};
 

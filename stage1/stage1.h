@@ -109,6 +109,7 @@ struct pod {
 	pid_t reaper;
 	struct s1_cgroups *cgroups; /* cgroups.c */
 	char *devices_path;  /* absolute: the pod's device nodes (rootfs.c), bound into each /dev */
+	int devices_fd;      /* or, when >= 0, a detached tmpfs that holds them (rootfs.c) */
 	ps_idrange idrange;  /* --private-users: the pod's id range (size 0: none) */
 	int userns_fd;       /* the pod's user ns (userns.c), -1 without one */
 	struct s1_net *net;  /* net.c: a CNI network, else NULL */
