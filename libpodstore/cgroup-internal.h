@@ -10,6 +10,13 @@
 
 #include <podstore/cgroup.h>
 
+/* Like ps_cgroup_create(), but only in the hierarchies that carry one of
+ * controllers (bits 1 << ps_cgroup_controller): on v1, a hierarchy with
+ * nothing to do for the pod (cpu without a CPU limit, blkio without a
+ * weight) gets no cgroup. v2 has one hierarchy, which carries them all. */
+int ps_cgroup_create_in(ps_cgroup_host *h, const char *path, unsigned controllers, ps_cgroup **ret,
+                        ps_error **err);
+
 /* parent/name in every hierarchy parent is in: like ps_cgroup_create(h,
  * "PARENT_PATH/name") (v2: controllers enabled in parent first), but from
  * parent's open dirs, with no walk from the roots. */

@@ -432,8 +432,14 @@ static int hier_mkdir_p(ps_cgroup_host *h, size_t i, const char *path, bool crea
 	return fd;
 }
 
-static int cgroup_make(ps_cgroup_host *h, const char *path, bool create, ps_cgroup **ret, ps_error **err)
+/* create: in the hierarchies that carry one of ctrls (CG_BIT()s); open:
+ * wherever it is (a hierarchy without it is skipped, -ENOENT when none has
+ * it). */
+static int cgroup_make(ps_cgroup_host *h, const char *path, bool create, unsigned ctrls, ps_cgroup **ret,
+                       ps_error **err)
 {
+	size_t found = 0;
+
 	if (h->mode == PS_CGROUP_NONE)
 		return ps_error_set(err, PS_ERR_INVALID, ENOTSUP, "cgroups: no cgroup filesystem under %s",
 		                    h->root);
@@ -441,12 +447,19 @@ static int cgroup_make(ps_cgroup_host *h, const char *path, bool create, ps_cgro
 	if (!cg)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroup %s", path);
 	for (size_t i = 0; i < h->n; i++) {
-		int fd = hier_mkdir_p(h, i, cg->path, create, err);
+		if (create && !(h->h[i].ctrls & ctrls))
+			continue;
+		int fd = hier_mkdir_p(h, i, cg->path, create, create ? err : NULL);
+		if (fd == -ENOENT && !create)
+			continue; /* not made in this hierarchy (nothing to do there) */
 		if (fd < 0) {
 			ps_cgroup_free(cg);
+			if (!create)
+				ps_error_set(err, PS_ERR_FAILED, -fd, "cgroup %s: open", path);
 			return fd; /* err may be NULL: the code, not *err */
 		}
 		cg->dir[i] = fd;
+		found++;
 		/*
 		 * v1: `tasks`, not `cgroup.procs`. Writing a pid to cgroup.procs
 		 * takes the global cgroup_threadgroup_rwsem for writing, which
@@ -470,18 +483,28 @@ static int cgroup_make(ps_cgroup_host *h, const char *path, bool create, ps_cgro
 			}
 		}
 	}
+	if (!create && found == 0) {
+		ps_cgroup_free(cg);
+		return ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "cgroup %s: not found", path);
+	}
 	*ret = cg;
 	return 0;
 }
 
 int ps_cgroup_create(ps_cgroup_host *h, const char *path, ps_cgroup **ret, ps_error **err)
 {
-	return cgroup_make(h, path, true, ret, err);
+	return cgroup_make(h, path, true, ~0u, ret, err);
+}
+
+int ps_cgroup_create_in(ps_cgroup_host *h, const char *path, unsigned controllers, ps_cgroup **ret,
+                        ps_error **err)
+{
+	return cgroup_make(h, path, true, controllers, ret, err);
 }
 
 int ps_cgroup_open(ps_cgroup_host *h, const char *path, ps_cgroup **ret, ps_error **err)
 {
-	return cgroup_make(h, path, false, ret, err);
+	return cgroup_make(h, path, false, ~0u, ret, err);
 }
 
 int ps_cgroup_create_child(const ps_cgroup *parent, const char *name, ps_cgroup **ret, ps_error **err)
@@ -498,8 +521,8 @@ int ps_cgroup_create_child(const ps_cgroup *parent, const char *name, ps_cgroup 
 	for (size_t i = 0; i < h->n; i++) {
 		int r = 0;
 		if (parent->dir[i] < 0)
-			r = ps_error_set(err, PS_ERR_FAILED, ENOENT, "cgroup %s: not made", parent->path);
-		else if (h->mode == PS_CGROUP_V2)
+			continue; /* the parent is not in this hierarchy: nor is its child */
+		if (h->mode == PS_CGROUP_V2)
 			r = v2_enable(h, parent->dir[i], cg->path, err);
 		if (r == 0 && mkdirat(parent->dir[i], name, 0755) < 0 && errno != EEXIST)
 			r = ps_error_errno(err, "cgroup %s/%s: mkdir", h->h[i].name[0] ? h->h[i].name : "(v2)",

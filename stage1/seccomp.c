@@ -375,8 +375,11 @@ int confine_caps(const struct app *a)
 	for (int cap = 0; cap <= 63; cap++) {
 		if (cap < 64 && (a->caps & (UINT64_C(1) << cap)))
 			continue;
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			return -errno;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno != EINVAL)
+				return -errno;
+			break; /* past this kernel's last capability: so are the rest */
+		}
 	}
 	/* What we hold ourselves bounds what we can give (this host's root
 	 * lacks CAP_SYS_RESOURCE, say). Inheritable and ambient: empty. */
