@@ -575,7 +575,8 @@ static int devices_v1(ps_cgroup *cg, int dirfd, ps_error **err)
 	int r = knob_write(dirfd, "devices.deny", "a");
 	if (r < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "cgroup %s: devices.deny", cg->path);
-	/* One rule per write(2), all through one open of devices.allow. */
+	/* One rule per write(2), all through one open of devices.allow (the
+	 * kernel strips the newline; a fake tree in the tests keeps a list). */
 	_cleanup_close_ int afd = openat(dirfd, "devices.allow", O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
 	if (afd < 0)
 		return ps_error_errno(err, "cgroup %s: devices.allow", cg->path);
@@ -586,15 +587,15 @@ static int devices_v1(ps_cgroup *cg, int dirfd, ps_error **err)
 		char rule[48];
 		size_t d = i - ARRAY_SIZE(any_mknod);
 		if (i < ARRAY_SIZE(any_mknod))
-			snprintf(rule, sizeof(rule), "%s", any_mknod[i]);
+			snprintf(rule, sizeof(rule), "%s\n", any_mknod[i]);
 		else if (allowed_devices[d].minor < 0)
-			snprintf(rule, sizeof(rule), "c %u:* rwm", allowed_devices[d].major);
+			snprintf(rule, sizeof(rule), "c %u:* rwm\n", allowed_devices[d].major);
 		else
-			snprintf(rule, sizeof(rule), "c %u:%d rwm", allowed_devices[d].major, allowed_devices[d].minor);
+			snprintf(rule, sizeof(rule), "c %u:%d rwm\n", allowed_devices[d].major, allowed_devices[d].minor);
 		ssize_t n = write(afd, rule, strlen(rule));
 		if (n != (ssize_t)strlen(rule))
-			return ps_error_set(err, PS_ERR_FAILED, n < 0 ? errno : EIO, "cgroup %s: devices.allow %s",
-			                    cg->path, rule);
+			return ps_error_set(err, PS_ERR_FAILED, n < 0 ? errno : EIO, "cgroup %s: devices.allow %.*s",
+			                    cg->path, (int)strlen(rule) - 1, rule);
 	}
 	return 0;
 }

@@ -461,10 +461,13 @@ static void v1_fake(void **state)
 	assert_non_null(strstr(err->msg, "memorySwap: the host has no memory.memsw.limit_in_bytes"));
 	ps_error_free(&err);
 
-	/* devices: deny all, then the allowlist, last the pts */
+	/* devices: deny all, then the allowlist, one rule per write, last the
+	 * pts (one open of devices.allow: the fake file keeps every rule) */
 	assert_int_equal(ps_cgroup_restrict_devices(cg, &err), 0);
 	assert_string_equal(get(t->fd, "devices/podctl/pod1/devices.deny"), "a");
-	assert_string_equal(get(t->fd, "devices/podctl/pod1/devices.allow"), "c 136:* rwm");
+	assert_string_equal(get(t->fd, "devices/podctl/pod1/devices.allow"),
+	                    "c *:* m\nb *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\n"
+	                    "c 5:0 rwm\nc 5:2 rwm\nc 136:* rwm\n");
 
 	put(t->fd, "memory/podctl/pod1/memory.usage_in_bytes", "4096\n");
 	put(t->fd, "memory/podctl/pod1/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
