@@ -131,6 +131,59 @@ else
 	t_fail "run --detach --wait-ready failed"
 fi
 
+# MOUNTED is held back while stage1 sets the pod up, for an app that does not
+# stay there (stage1/main.c, set_status): one that waits must still show it.
+# An init app blocks until the test says go, so main and parked (goal
+# MOUNTED) wait, in a foreground run (held back there) and after run
+# --detach returns (written before it does).
+t_begin "apps that wait show MOUNTED (foreground and detached); a goal MOUNTED app stays so"
+cat >"$T_SCRATCH/m-mounted.json" <<JSON
+{"version":1,
+ "volumes":[{"name":"gate","kind":"empty"}],
+ "initApps":[{"name":"gate","image":"$ROOT","exec":["sh","-c","while [ ! -e /g/go ]; do sleep 0.05; done"],"mounts":[{"volume":"gate","path":"/g"}]}],
+ "apps":[{"name":"main","image":"$ROOT","exec":["sleep","1000"]},
+         {"name":"parked","image":"$ROOT","exec":["true"],"statusGoal":"MOUNTED"}]}
+JSON
+mounted_status() { sed -n 's/.*"status": *"\([A-Z]*\)".*/\1/p' "$PODCTL_DIR/pods/run/$1/apps/$2/status" 2>/dev/null; }
+mounted_check() {
+	local u=$1 how=$2 _
+	for _ in $(seq 200); do
+		[ "$(mounted_status "$u" gate)" = STARTED ] && break
+		sleep 0.05
+	done
+	[ "$(mounted_status "$u" main)/$(mounted_status "$u" parked)" = MOUNTED/MOUNTED ] ||
+		{ echo "$how, gate running: main $(mounted_status "$u" main), parked $(mounted_status "$u" parked)"; return 1; }
+	: >"$PODCTL_DIR/pods/run/$u/volumes/gate/go"
+	for _ in $(seq 200); do
+		[ "$(mounted_status "$u" main)" = STARTED ] && break
+		sleep 0.05
+	done
+	[ "$(mounted_status "$u" main)/$(mounted_status "$u" parked)" = STARTED/MOUNTED ] ||
+		{ echo "$how, after the gate: main $(mounted_status "$u" main), parked $(mounted_status "$u" parked)"; return 1; }
+}
+why=""
+"$PODCTL" run --uuid-file-save="$T_SCRATCH/u-mounted" --manifest "$T_SCRATCH/m-mounted.json" >/dev/null 2>&1 &
+fg=$!
+for _ in $(seq 200); do [ -s "$T_SCRATCH/u-mounted" ] && break; sleep 0.05; done
+u=$(cat "$T_SCRATCH/u-mounted" 2>/dev/null)
+if [ -z "$u" ]; then
+	why="no uuid from the foreground run"
+else
+	why=$(mounted_check "$u" foreground)
+	"$PODCTL" stop --force "$u" >/dev/null 2>&1
+fi
+wait "$fg" 2>/dev/null
+if [ -z "$why" ] && u=$("$PODCTL" run --detach --manifest "$T_SCRATCH/m-mounted.json"); then
+	# no wait: at once after run --detach, neither has started nor can
+	st="$(mounted_status "$u" main)/$(mounted_status "$u" parked)"
+	[ "$st" = MOUNTED/MOUNTED ] || why="detached, at return: $st"
+	[ -n "$why" ] || why=$(mounted_check "$u" detached)
+	"$PODCTL" stop --force "$u" >/dev/null 2>&1
+elif [ -z "$why" ]; then
+	why="run --detach failed"
+fi
+if [ -z "$why" ]; then t_ok; else t_fail "$why"; fi
+
 t_begin "a failing init app fails the pod and the app never starts"
 cat >"$T_SCRATCH/m2.json" <<JSON
 {"version":1,
