@@ -120,11 +120,17 @@ static int write_small(int dirfd, const char *name, const char *content)
 		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
 			return -errno;
 	}
-	if (fd < 0)
+	/* A file we make is empty: no ftruncate, which on ext4 (the upper
+	 * dir's) marks it for block allocation and writeback at close
+	 * (auto_da_alloc), three times per pod for nothing. */
+	bool made = false;
+	if (fd < 0) {
 		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		made = fd >= 0;
+	}
 	if (fd < 0)
 		return -errno;
-	int r = ftruncate(fd, 0) < 0 ? -errno : ps_write_all(fd, content, strlen(content));
+	int r = !made && ftruncate(fd, 0) < 0 ? -errno : ps_write_all(fd, content, strlen(content));
 	close(fd);
 	return r;
 }
@@ -143,11 +149,12 @@ static char *read_host_file(const char *path)
 
 /*
  * The pod's device nodes (the OCI default set but ptmx, which each /dev gets
- * from its own devpts), made once in a small tmpfs of our mount ns at
- * devices/ in the pod dir (on the host it stays an empty dir). Each app's
- * /dev is a nodev tmpfs into which these are bound: a bind keeps the flags
- * of this mount, which allows devices, while a node an app makes in its
- * /dev cannot be opened.
+ * from its own devpts), made once in a small tmpfs of stage1's: a detached
+ * one (pod->devices_fd), else one mounted in our mount ns at devices/ in
+ * the pod dir (on the host it stays an empty dir). Each app's /dev is a
+ * nodev tmpfs into which these are bound: a bind keeps the flags of this
+ * mount, which allows devices, while a node an app makes in its /dev cannot
+ * be opened.
  */
 /* A detached tmpfs (fsopen/fsmount) for the device nodes: its fd, or -errno. */
 static int devices_detached(void)
