@@ -15,6 +15,9 @@
  *   pty_make_stdio()  make the slave the caller's controlling terminal and
  *                     its stdin/stdout/stderr (the caller is a session leader)
  *   fd_send/fd_recv() one fd over a unix socket (SCM_RIGHTS), with a byte
+ *                     (libpodstore's fdpass.h underneath)
+ *   fd_write_all()    all of a buffer, through EAGAIN and EINTR
+ *   fd_pump()         copy what is readable from one fd to another
  *   console_raw()     raw mode on the caller's terminal, the old modes saved
  *   console_restore() and back
  *   console_resize()  the caller's window size onto the pty (SIGWINCH)
@@ -52,6 +55,14 @@ int fd_send(int sock, int fd);
  * OCI console socket's reader expects. */
 int fd_send_with(int sock, int fd, const void *data, size_t len);
 int fd_recv(int sock, bool nonblock);
+/* Write all n bytes, waiting in poll() when fd is non-blocking and full:
+ * false when it fails (EPIPE, a hung-up terminal). */
+bool fd_write_all(int fd, const void *buf, size_t n);
+/* Copy what is there from *from (non-blocking) to to, a few reads at most,
+ * or with drain until nothing is left; on EOF or an error (EIO of a pty
+ * whose other side closed) close *from and set it to -1. What to cannot
+ * take is lost: the copying goes on. */
+void fd_pump(int *from, int to, bool drain);
 int console_raw(int fd, struct termios *saved);
 int console_restore(int fd, const struct termios *saved);
 
