@@ -27,7 +27,6 @@
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 
-#include "applog.h"
 #include "procutil.h"
 #include "stage1.h"
 #include "util.h"
@@ -181,19 +180,7 @@ static void control_handle(struct pod *pod, int conn)
 
 /* --- logs (detached pods) ------------------------------------------------- */
 
-static int log_open(struct app *a)
-{
-	int fd = ps_app_log_open_append(a->dirfd, &a->log_size);
-	a->log_fd = fd < 0 ? -1 : fd;
-	if (fd >= 0 && a->log_size == 0)
-		a->log_bol = true; /* every file starts with a stamp */
-	return fd < 0 ? fd : 0;
-}
-
-/* Copy what the app wrote to apps/<app>/log, each line stamped with the
- * time it was read (applog.h; podstore/app.h: rotated to log.1 before it
- * would pass the app's "logSize", default PS_APP_LOG_ROTATE_BYTES, so at
- * most twice that per app). */
+/* Copy what the app wrote to apps/<app>/log (logfile.c). */
 static void log_drain(struct pod *pod, struct app *a)
 {
 	char buf[65536];
@@ -210,28 +197,7 @@ static void log_drain(struct pod *pod, struct app *a)
 			}
 			return;
 		}
-		/* A file never grows past the limit: rotate when the next
-		 * stamped byte would not fit; a line cut there goes on in
-		 * the new file, stamped again. */
-		long long limit = a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES, now = ps_now_ns();
-		for (size_t off = 0; off < (size_t)n && a->log_fd >= 0;) {
-			size_t used = 0;
-			long long w = 0;
-			if (a->log_size + PS_APPLOG_STAMP_LEN + 1 > limit) {
-				close(a->log_fd);
-				a->log_fd = -1;
-				ps_app_log_rotate(a->dirfd);
-				if (log_open(a) < 0)
-					break;
-			}
-			if (ps_applog_write(a->log_fd, &a->log_bol, now, buf + off, (size_t)n - off,
-			                    limit - a->log_size, &used, &w) < 0)
-				break; /* a full disk: this output is lost, the next is tried */
-			a->log_size += w;
-			off += used;
-			if (!used)
-				break; /* cannot happen with room for a stamp and a byte */
-		}
+		app_log_append(a, buf, (size_t)n);
 	}
 }
 
@@ -314,7 +280,7 @@ static void app_start(struct pod *pod, struct app *a)
 		return;
 	}
 	if (pod->detached) {
-		if (pipe2(logp, O_CLOEXEC) < 0 || log_open(a) < 0) {
+		if (pipe2(logp, O_CLOEXEC) < 0 || app_log_open(a) < 0) {
 			close(errp[0]);
 			close(errp[1]);
 			a->ended = true;
@@ -761,7 +727,7 @@ static int setup_apps(struct pod *pod, ps_error **err)
 			return r;
 		/* A detached app's log exists from here on, before its status
 		 * marker: podctl logs tells a foreground pod by its absence. */
-		if (pod->detached && log_open(a) == 0) {
+		if (pod->detached && app_log_open(a) == 0) {
 			close(a->log_fd);
 			a->log_fd = -1;
 		}

@@ -138,6 +138,13 @@ static inline bool app_is_running(const struct app *a)
 	return a->pid > 0 && !a->ended;
 }
 
+/* logfile.c: the app's log file (apps/<name>/log), stamped and rotated.
+ * app_log_open(): open it for appending into a->log_fd (0, or -errno with
+ * a->log_fd -1); app_log_append(): what the app wrote; what a full disk
+ * refuses is lost. */
+int app_log_open(struct app *a);
+void app_log_append(struct app *a, const char *buf, size_t n);
+
 /* log.c: messages of stage1 itself, to its stderr (the pod's log when
  * detached). s1_log_init() once, with the pod's uuid, before the first. */
 void s1_log_init(const char *uuid, bool debug);

@@ -23,7 +23,6 @@
 #include "tty.h"
 #include "front.h"
 #include "util.h"
-#include "applog.h"
 #include "fdpass.h"
 
 /* --- the plumbing ------------------------------------------------------------ */
@@ -328,36 +327,6 @@ int tty_loop_add(struct pod *pod, int epfd, uint32_t ev_kind)
 	return 0;
 }
 
-/* Nobody attached: the app's output goes to its log as a pipe's would,
- * stamped and rotated as main.c's log_drain() does (applog.h). */
-static void log_append(struct app *a, const char *buf, size_t n)
-{
-	long long limit = a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES, now = ps_now_ns();
-
-	for (size_t off = 0; off < n && a->log_fd >= 0;) {
-		size_t used = 0;
-		long long w = 0;
-		if (a->log_size + PS_APPLOG_STAMP_LEN + 1 > limit) {
-			close(a->log_fd);
-			a->log_fd = -1;
-			ps_app_log_rotate(a->dirfd);
-			int fd = ps_app_log_open_append(a->dirfd, &a->log_size);
-			if (fd < 0)
-				return;
-			a->log_fd = fd;
-			if (a->log_size == 0)
-				a->log_bol = true;
-		}
-		if (ps_applog_write(a->log_fd, &a->log_bol, now, buf + off, n - off, limit - a->log_size,
-		                    &used, &w) < 0)
-			return; /* a full disk: this output is lost, the next is tried */
-		a->log_size += w;
-		off += used;
-		if (!used)
-			return;
-	}
-}
-
 static void master_drain(void)
 {
 	char buf[16384];
@@ -374,7 +343,8 @@ static void master_drain(void)
 			return;
 		}
 		if (T.app)
-			log_append(T.app, buf, (size_t)n);
+			/* nobody attached: to the app's log, as a pipe's output */
+			app_log_append(T.app, buf, (size_t)n);
 	}
 }
 
