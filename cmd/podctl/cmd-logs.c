@@ -469,13 +469,9 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 				return r;
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage_error(cli, "expected one UUID");
-	r = cli_open_store(cli, false);
+	r = cli_lookup_one(cli, argc, argv, &p);
 	if (r)
 		return r;
-	if (ps_pod_lookup(cli->store, argv[optind], &p, &err) < 0)
-		return cli_fail(cli, &err);
 	if (ps_manifest_load_at(p->fd, &m, &err) < 0) {
 		code = cli_fail(cli, &err);
 		goto out;
