@@ -141,6 +141,9 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 	}
 	net_detach(pod);
 	s1_cgroups_teardown(pod);
+	readiness_teardown(pod);
+	if (pod->pod_fd >= 0)
+		ps_control_unlink(pod->pod_fd);
 	exit(EXIT_STAGE1_FAILED);
 }
 
@@ -1266,6 +1269,7 @@ static int finish(struct supervisor *sv)
 	for (size_t i = 0; i < pod->n_apps; i++)
 		if (pod->apps[i].log_rfd >= 0)
 			log_drain(pod, &pod->apps[i]);
+	readiness_teardown(pod);
 	ps_control_unlink(pod->pod_fd);
 
 	ps_exit_marker em = { .code = sv->failed_code, .time_ns = ps_now_ns() };
