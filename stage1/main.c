@@ -130,6 +130,8 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 
 	if (pod->sync_fd >= 0) {
 		ps_stage1_sync_error(pod->sync_fd, msg);
+		if (pod->detached)
+			s1_warn("%s", msg); /* in stage1.log too, for later */
 	} else {
 		fprintf(stderr, "podctl: pod %s: %s\n", pod->uuid, msg);
 	}
@@ -200,7 +202,7 @@ static void log_drain(struct pod *pod, struct app *a)
 			}
 			return;
 		}
-		app_log_append(a, buf, (size_t)n);
+		logfile_append(&a->log, buf, (size_t)n);
 	}
 }
 
@@ -259,10 +261,7 @@ static void app_start(struct pod *pod, struct app *a)
 		close(a->log_rfd);
 		a->log_rfd = -1;
 	}
-	if (a->log_fd >= 0) {
-		close(a->log_fd);
-		a->log_fd = -1;
-	}
+	logfile_close(&a->log);
 	set_status(pod, a, APP_STARTING, NULL);
 	/* The user and group, from the image's files, by us and before the
 	 * child exists: a FIFO or a huge file there cannot stall the child
@@ -283,7 +282,7 @@ static void app_start(struct pod *pod, struct app *a)
 		return;
 	}
 	if (pod->detached) {
-		if (pipe2(logp, O_CLOEXEC) < 0 || app_log_open(a) < 0) {
+		if (pipe2(logp, O_CLOEXEC) < 0 || logfile_open(&a->log) < 0) {
 			close(errp[0]);
 			close(errp[1]);
 			a->ended = true;
@@ -718,7 +717,7 @@ static int setup_apps(struct pod *pod, ps_error **err)
 		struct app *a = &pod->apps[i];
 		a->init = i < pod->n_init;
 		a->m = a->init ? &m->init_apps[i] : &m->apps[i - pod->n_init];
-		a->dirfd = a->rootfd = a->log_rfd = a->log_fd = -1;
+		a->dirfd = a->rootfd = a->log_rfd = -1;
 		if (!ps_name_is_valid(a->m->name, 64))
 			return ps_error_set(err, PS_ERR_INVALID, EINVAL, "bad app name");
 		if (ps_mkdirat_p(appsfd, a->m->name, 0755) < 0)
@@ -726,14 +725,15 @@ static int setup_apps(struct pod *pod, ps_error **err)
 		a->dirfd = openat(appsfd, a->m->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (a->dirfd < 0)
 			return ps_error_errno(err, "app %s: open", a->m->name);
+		a->log = (struct logfile){ .dirfd = a->dirfd, .open_append = ps_app_log_open_append,
+			                   .rotate = ps_app_log_rotate, .fd = -1,
+			                   .limit = a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES };
 		if ((r = app_build_exec(pod, a, err)) < 0)
 			return r;
 		/* A detached app's log exists from here on, before its status
 		 * marker: podctl logs tells a foreground pod by its absence. */
-		if (pod->detached && app_log_open(a) == 0) {
-			close(a->log_fd);
-			a->log_fd = -1;
-		}
+		if (pod->detached && logfile_open(&a->log) == 0)
+			logfile_close(&a->log);
 		set_status(pod, a, APP_INSTALLED, NULL);
 	}
 	if (pod->interactive && m->n_apps != 1)
@@ -934,6 +934,7 @@ static void setup(struct supervisor *sv)
 {
 	struct pod *pod = &sv->pod;
 	ps_error *err = NULL;
+	int r;
 
 	s1_debug("start");
 	/* Keep the lock fd, but out of every exec'd app. */
@@ -944,6 +945,9 @@ static void setup(struct supervisor *sv)
 	}
 	if (pod->sync_fd >= 0)
 		fcntl(pod->sync_fd, F_SETFD, FD_CLOEXEC);
+	/* Detached, our stderr is /dev/null: what we say goes to the pod dir. */
+	if (pod->detached && (r = s1_log_to_file(pod->pod_fd)) < 0)
+		s1_debug("stage1.log: %s", strerror(-r));
 
 	/* Signals become events; SIGPIPE is an error return. */
 	sigemptyset(&sv->sigmask);

@@ -344,7 +344,7 @@ static void master_drain(void)
 		}
 		if (T.app)
 			/* nobody attached: to the app's log, as a pipe's output */
-			app_log_append(T.app, buf, (size_t)n);
+			logfile_append(&T.app->log, buf, (size_t)n);
 	}
 }
 

@@ -169,6 +169,31 @@ static void app_log(void **state)
 	assert_int_equal(ps_app_log_open_append(dfd, &size), -ELOOP);
 }
 
+/* stage1.log: the same life, its own names, beside an app's log */
+static void stage1_log(void **state)
+{
+	struct fx *f = *state;
+	int dfd = scratch(f);
+	long long size = -1;
+
+	assert_int_equal(ps_stage1_log_open_read(dfd, false), -ENOENT);
+	int fd = ps_stage1_log_open_append(dfd, &size);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(size, 0);
+	assert_int_equal(write(fd, "w\n", 2), 2);
+	close(fd);
+	assert_int_equal(ps_app_log_open_read(dfd, false), -ENOENT);
+	assert_int_equal(ps_stage1_log_rotate(dfd), 0);
+	assert_int_equal(ps_stage1_log_open_read(dfd, false), -ENOENT);
+	fd = ps_stage1_log_open_read(dfd, true);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlinkat("/etc/passwd", dfd, PS_FILE_STAGE1_LOG), 0);
+	assert_int_equal(ps_stage1_log_open_append(dfd, &size), -ELOOP);
+	assert_int_equal(ps_stage1_log_open_read(dfd, false), -ELOOP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +204,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(write_rejects_bad_layer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(app_dirs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(app_log, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(stage1_log, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
