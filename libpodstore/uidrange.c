@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
-#include <signal.h>
 
 #include <podstore/fileio.h>
 #include <podstore/uidrange.h>
@@ -309,15 +308,8 @@ static void sweep_tmp(int dirfd)
 		return;
 	}
 	while ((de = readdir(d))) {
-		const char *t = de->d_name[0] == '.' ? strstr(de->d_name, ".tmp.") : NULL;
-		char *end;
-		if (!t)
-			continue;
-		errno = 0;
-		long pid = strtol(t + 5, &end, 10);
-		if (errno || *end || pid <= 0 || end == t + 5)
-			continue;
-		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		pid_t owner = de->d_name[0] == '.' && strstr(de->d_name, ".tmp.") ? ps_tmp_name_owner(de->d_name) : 0;
+		if (owner > 0 && !ps_pid_alive(owner))
 			unlinkat(dirfd, de->d_name, 0);
 	}
 	closedir(d);
