@@ -14,6 +14,7 @@
 #include <podstore/fileio.h>
 #include <podstore/markers.h>
 
+#include "applog.h"
 #include "util.h"
 
 #define APP_IMAGE_MAX (256 * 1024)
@@ -201,54 +202,17 @@ int ps_app_image_lowerdir(const ps_app_image *img, char **ret, ps_error **err)
 	return 0;
 }
 
-/* A stamped log file and its rotated part (applog.h): an app's, stage1's. */
-static int log_open_append(int dirfd, const char *name, long long *ret_size)
-{
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	*ret_size = fstat(fd, &st) == 0 ? st.st_size : 0;
-	return fd;
-}
-
-static int log_rotate(int dirfd, const char *name, const char *old)
-{
-	return renameat(dirfd, name, dirfd, old) < 0 ? -errno : 0;
-}
-
-static int log_open_read(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	return fd < 0 ? -errno : fd;
-}
-
 int ps_app_log_open_append(int app_fd, long long *ret_size)
 {
-	return log_open_append(app_fd, PS_FILE_APP_LOG, ret_size);
+	return ps_applog_open_append(app_fd, PS_FILE_APP_LOG, ret_size);
 }
 
 int ps_app_log_rotate(int app_fd)
 {
-	return log_rotate(app_fd, PS_FILE_APP_LOG, PS_FILE_APP_LOG_OLD);
+	return ps_applog_rotate(app_fd, PS_FILE_APP_LOG, PS_FILE_APP_LOG_OLD);
 }
 
 int ps_app_log_open_read(int app_fd, bool old)
 {
-	return log_open_read(app_fd, old ? PS_FILE_APP_LOG_OLD : PS_FILE_APP_LOG);
-}
-
-int ps_stage1_log_open_append(int pod_fd, long long *ret_size)
-{
-	return log_open_append(pod_fd, PS_FILE_STAGE1_LOG, ret_size);
-}
-
-int ps_stage1_log_rotate(int pod_fd)
-{
-	return log_rotate(pod_fd, PS_FILE_STAGE1_LOG, PS_FILE_STAGE1_LOG_OLD);
-}
-
-int ps_stage1_log_open_read(int pod_fd, bool old)
-{
-	return log_open_read(pod_fd, old ? PS_FILE_STAGE1_LOG_OLD : PS_FILE_STAGE1_LOG);
+	return ps_applog_open_read(app_fd, old ? PS_FILE_APP_LOG_OLD : PS_FILE_APP_LOG);
 }

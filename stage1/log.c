@@ -29,9 +29,8 @@ void s1_log_init(const char *uuid, bool debug)
 
 int s1_log_to_file(int pod_fd)
 {
-	file = (struct logfile){ .dirfd = pod_fd, .open_append = ps_stage1_log_open_append,
-		                 .rotate = ps_stage1_log_rotate, .limit = PS_STAGE1_LOG_ROTATE_BYTES,
-		                 .fd = -1 };
+	file = (struct logfile){ .dirfd = pod_fd, .name = PS_FILE_STAGE1_LOG, .old = PS_FILE_STAGE1_LOG_OLD,
+		                 .limit = PS_STAGE1_LOG_ROTATE_BYTES, .fd = -1 };
 	file_owner = getpid();
 	return logfile_open(&file);
 }

@@ -14,7 +14,7 @@
 
 int logfile_open(struct logfile *l)
 {
-	int fd = l->open_append(l->dirfd, &l->size);
+	int fd = ps_applog_open_append(l->dirfd, l->name, &l->size);
 	l->fd = fd < 0 ? -1 : fd;
 	if (fd >= 0 && l->size == 0)
 		l->bol = true; /* every file starts with a stamp */
@@ -40,7 +40,7 @@ void logfile_append(struct logfile *l, const char *buf, size_t n)
 		 * the new file, stamped again. */
 		if (l->size + PS_APPLOG_STAMP_LEN + 1 > l->limit) {
 			logfile_close(l);
-			l->rotate(l->dirfd);
+			ps_applog_rotate(l->dirfd, l->name, l->old);
 			if (logfile_open(l) < 0)
 				return;
 		}

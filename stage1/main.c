@@ -725,9 +725,9 @@ static int setup_apps(struct pod *pod, ps_error **err)
 		a->dirfd = openat(appsfd, a->m->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (a->dirfd < 0)
 			return ps_error_errno(err, "app %s: open", a->m->name);
-		a->log = (struct logfile){ .dirfd = a->dirfd, .open_append = ps_app_log_open_append,
-			                   .rotate = ps_app_log_rotate, .fd = -1,
-			                   .limit = a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES };
+		a->log = (struct logfile){ .dirfd = a->dirfd, .name = PS_FILE_APP_LOG, .old = PS_FILE_APP_LOG_OLD,
+			                   .limit = a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES,
+			                   .fd = -1 };
 		if ((r = app_build_exec(pod, a, err)) < 0)
 			return r;
 		/* A detached app's log exists from here on, before its status

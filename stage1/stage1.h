@@ -44,8 +44,7 @@ const char *app_status_name(enum app_status s);
 /* A stamped log file of stage1's (logfile.c). */
 struct logfile {
 	int dirfd;           /* the dir it is in */
-	int (*open_append)(int dirfd, long long *ret_size); /* podstore/app.h */
-	int (*rotate)(int dirfd);
+	const char *name, *old; /* PS_FILE_APP_LOG(_OLD), PS_FILE_STAGE1_LOG(_OLD) */
 	long long limit;     /* bytes per file */
 	int fd;              /* -1 when closed */
 	long long size;

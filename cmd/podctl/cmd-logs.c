@@ -93,12 +93,12 @@ static int feed(int fd, ps_applog_parser *pp)
  * pod's stage1.log and stage1.log.1; dirfd is the dir they are in. */
 struct src {
 	int dirfd;
-	bool stage1;
+	const char *cur, *old;
 };
 
 static int open_log(const struct src *src, bool old)
 {
-	int fd = src->stage1 ? ps_stage1_log_open_read(src->dirfd, old) : ps_app_log_open_read(src->dirfd, old);
+	int fd = ps_applog_open_read(src->dirfd, old ? src->old : src->cur);
 	return fd < 0 ? -1 : fd;
 }
 
@@ -164,7 +164,6 @@ static int follow(ps_pod *p, const struct src *src, int logfd, ps_applog_parser 
 		return -errno;
 	/* log is appended to (IN_MODIFY), created (IN_CREATE) and, on
 	 * rotation, renamed to log.1 while a new log is created. */
-	const char *name = src->stage1 ? PS_FILE_STAGE1_LOG : PS_FILE_APP_LOG;
 	_cleanup_free_ char *path = ps_strdup_printf("/proc/self/fd/%d", src->dirfd);
 	if (!path || inotify_add_watch(in, path, IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0)
 		return -errno;
@@ -191,7 +190,7 @@ static int follow(ps_pod *p, const struct src *src, int logfd, ps_applog_parser 
 		while ((n = read(in, ebuf, sizeof(ebuf))) > 0) {
 			for (char *e = ebuf; e < ebuf + n;) {
 				struct inotify_event *ev = (struct inotify_event *)e;
-				if (ev->len && streq(ev->name, name) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+				if (ev->len && streq(ev->name, src->cur) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 					reopen = true;
 				e += sizeof(*ev) + ev->len;
 			}
@@ -307,21 +306,28 @@ static int choose_app(struct cli *cli, const ps_pod *p, const ps_manifest *m, co
 	                 apps ? apps : "", inits ? "; init apps:" : "", inits ? inits : "");
 }
 
+/* Has the pod run (or does it)? Before, nothing is written yet. */
+static bool has_run(const ps_pod *p)
+{
+	switch (p->state) {
+	case PS_STATE_EMBRYO:
+	case PS_STATE_PREPARING:
+	case PS_STATE_PREPARED:
+	case PS_STATE_ABORTED_PREPARE:
+		return false;
+	default:
+		return true;
+	}
+}
+
 /* Neither log nor log.1: say why in one line. */
 static int no_log(struct cli *cli, const ps_pod *p, int appfd, const char *app)
 {
 	ps_status_marker st;
 	ps_error *err = NULL;
 
-	switch (p->state) {
-	case PS_STATE_EMBRYO:
-	case PS_STATE_PREPARING:
-	case PS_STATE_PREPARED:
-	case PS_STATE_ABORTED_PREPARE:
-		return EXIT_OK; /* has not run: nothing written yet */
-	default:
-		break;
-	}
+	if (!has_run(p))
+		return EXIT_OK; /* nothing written yet */
 	if (ps_status_marker_read(appfd, &st, &err) < 0) {
 		ps_error_free(&err);
 		return cli_failf(cli, EXIT_FAILED, "pod %s: app %s never started: it has no output", p->uuid, app);
@@ -416,21 +422,15 @@ out:
 /* --stage1: the pod's stage1.log (and stage1.log.1). */
 static int print_stage1_log(struct cli *cli, ps_pod *p, bool follow_flag, long long tail_n, struct out *o)
 {
-	const struct src src = { .dirfd = p->fd, .stage1 = true };
+	const struct src src = { p->fd, PS_FILE_STAGE1_LOG, PS_FILE_STAGE1_LOG_OLD };
 
-	if (faccessat(p->fd, PS_FILE_STAGE1_LOG, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    faccessat(p->fd, PS_FILE_STAGE1_LOG_OLD, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-		switch (p->state) {
-		case PS_STATE_EMBRYO:
-		case PS_STATE_PREPARING:
-		case PS_STATE_PREPARED:
-		case PS_STATE_ABORTED_PREPARE:
-			return EXIT_OK; /* has not run: nothing said yet */
-		default:
-			return cli_failf(cli, EXIT_FAILED,
-			                 "pod %s has no stage1.log: a foreground stage1 says what it has to "
-			                 "say on the terminal of podctl run", p->uuid);
-		}
+	if (faccessat(p->fd, src.cur, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    faccessat(p->fd, src.old, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (!has_run(p))
+			return EXIT_OK; /* nothing said yet */
+		return cli_failf(cli, EXIT_FAILED,
+		                 "pod %s has no stage1.log: a foreground stage1 says what it has to say "
+		                 "on the terminal of podctl run", p->uuid);
 	}
 	int r = print_logs(p, &src, follow_flag, tail_n, o);
 	return r < 0 ? cli_failf(cli, EXIT_FAILED, "pod %s: %s", p->uuid, strerror(-r)) : EXIT_OK;
@@ -524,12 +524,13 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 	code = cli_open_app(cli, p, m, app, &app, &appfd);
 	if (code != EXIT_OK)
 		goto out;
-	if (faccessat(appfd, PS_FILE_APP_LOG, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    faccessat(appfd, PS_FILE_APP_LOG_OLD, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+	const struct src src = { appfd, PS_FILE_APP_LOG, PS_FILE_APP_LOG_OLD };
+	if (faccessat(appfd, src.cur, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    faccessat(appfd, src.old, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
 		code = no_log(cli, p, appfd, app);
 		goto out;
 	}
-	r = print_logs(p, &(struct src){ .dirfd = appfd }, follow_flag, tail_n, &o);
+	r = print_logs(p, &src, follow_flag, tail_n, &o);
 	code = r < 0 ? cli_failf(cli, EXIT_FAILED, "pod %s: %s", p->uuid, strerror(-r)) : EXIT_OK;
 out:
 	ps_manifest_free(m);

@@ -76,20 +76,12 @@ int ps_app_log_open_read(int app_fd, bool old);
  * /dev/null. The same stamped lines as an app's log, rotated the same way
  * before stage1.log would pass PS_STAGE1_LOG_ROTATE_BYTES. stage1 creates
  * it at its start; a foreground stage1 prints to the terminal instead.
- * podctl logs --stage1 prints stage1.log.1, then stage1.log.
+ * podctl logs --stage1 prints stage1.log.1, then stage1.log. (Read them as
+ * an app's log files: the same form.)
  */
 #define PS_FILE_STAGE1_LOG "stage1.log"
 #define PS_FILE_STAGE1_LOG_OLD "stage1.log.1"
 #define PS_STAGE1_LOG_ROTATE_BYTES (256 * 1024)
-
-/* stage1: open stage1.log for appending (created 0640); *ret_size gets its
- * size. Returns the fd or -errno. */
-int ps_stage1_log_open_append(int pod_fd, long long *ret_size);
-/* stage1: stage1.log becomes stage1.log.1. */
-int ps_stage1_log_rotate(int pod_fd);
-/* readers: open stage1.log (old: stage1.log.1) read-only; -ENOENT when
- * there is none. */
-int ps_stage1_log_open_read(int pod_fd, bool old);
 
 /* The overlayfs lowerdir value for img: its layers joined by ':' top first
  * (relative paths, as stored). Allocated; -EINVAL for a copied image. */

@@ -48,8 +48,8 @@ static void rotates_within_limit(void **state)
 {
 	struct fx *f = *state;
 	int dfd = scratch_dir(f);
-	struct logfile l = { .dirfd = dfd, .open_append = ps_stage1_log_open_append,
-		             .rotate = ps_stage1_log_rotate, .limit = 300, .fd = -1 };
+	struct logfile l = { .dirfd = dfd, .name = PS_FILE_STAGE1_LOG, .old = PS_FILE_STAGE1_LOG_OLD,
+		             .limit = 300, .fd = -1 };
 	char line[64];
 
 	assert_int_equal(logfile_open(&l), 0);
