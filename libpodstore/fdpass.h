@@ -3,7 +3,8 @@
 #define PODSTORE_FDPASS_H
 
 /* One fd over a unix socket (SCM_RIGHTS), both ends: the control socket's
- * "attach" reply (control.c) and stage1's pty masters (stage1/tty.c).
+ * "attach" reply (control.c), stage1's pty masters (stage1/tty.c) and
+ * podctl-oci's console socket.
  * Internal, not installed. Both return -errno on failure and print nothing. */
 
 #include <stddef.h>
