@@ -131,21 +131,8 @@ static int __attribute__((noreturn)) front_main(struct front *f, const sigset_t 
 			/* cannot wait: stop copying, wait for the pod */
 			break;
 		}
-		if (p[0].revents) {
-			struct signalfd_siginfo si;
-			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				int sig = (int)si.ssi_signo;
-				if (sig == SIGCHLD) {
-					if (waitpid(f->child, &status, WNOHANG) == f->child)
-						done = true;
-				} else if (sig == SIGWINCH) {
-					if (f->master >= 0)
-						console_resize(win_fd, f->master);
-				} else {
-					kill(f->child, sig);
-				}
-			}
-		}
+		if (p[0].revents && relay_signals(sigfd, f->child, false, win_fd, f->master, &status))
+			done = true;
 		if (p[1].revents) {
 			int m = fd_recv(f->sock, true);
 			if (m >= 0) {

@@ -201,6 +201,26 @@ bool console_detach_keys(int *state, char *buf, size_t *len)
 	return false;
 }
 
+bool relay_signals(int sigfd, pid_t child, bool group, int win_fd, int master, int *status)
+{
+	struct signalfd_siginfo si;
+	bool reaped = false;
+
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD) {
+			if (waitpid(child, status, WNOHANG) == child)
+				reaped = true;
+		} else if (sig == SIGWINCH) {
+			if (master >= 0)
+				console_resize(win_fd, master);
+		} else if (!group || kill(-child, sig) < 0) {
+			kill(child, sig); /* (with group: not its own group yet) */
+		}
+	}
+	return reaped;
+}
+
 /* --- stage1's side ----------------------------------------------------------- */
 
 /* foreground: our copy of the app's pty master (tty_app_started) */
@@ -504,21 +524,8 @@ int tty_relay_run(struct tty_relay *rl, pid_t child)
 				continue;
 			break;
 		}
-		if (p[0].revents) {
-			struct signalfd_siginfo si;
-			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				int sig = (int)si.ssi_signo;
-				if (sig == SIGCHLD) {
-					if (waitpid(child, &status, WNOHANG) == child)
-						done = true;
-				} else if (sig == SIGWINCH) {
-					if (rl->master >= 0)
-						console_resize(win_fd, rl->master);
-				} else if (kill(-child, sig) < 0) {
-					kill(child, sig); /* not its own group yet */
-				}
-			}
-		}
+		if (p[0].revents && relay_signals(sigfd, child, true, win_fd, rl->master, &status))
+			done = true;
 		if (p[1].revents) {
 			char buf[16384];
 			ssize_t n = read(rl->master, buf, sizeof(buf));

@@ -18,6 +18,7 @@
  *                     (libpodstore's fdpass.h underneath)
  *   fd_write_all()    all of a buffer, through EAGAIN and EINTR
  *   fd_pump()         copy what is readable from one fd to another
+ *   relay_signals()   a relay's signalfd: reap, resize, pass on
  *   console_raw()     raw mode on the caller's terminal, the old modes saved
  *   console_restore() and back
  *   console_resize()  the caller's window size onto the pty (SIGWINCH)
@@ -41,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <termios.h>
+#include <sys/types.h>
 #include <sys/ioctl.h>
 
 #include <podstore/podstore.h>
@@ -63,6 +65,12 @@ bool fd_write_all(int fd, const void *buf, size_t n);
  * whose other side closed) close *from and set it to -1. What to cannot
  * take is lost: the copying goes on. */
 void fd_pump(int *from, int to, bool drain);
+/* A relay's signals (the front, the enter relay): read what sigfd holds.
+ * SIGCHLD reaps child into *status (true once it is reaped); SIGWINCH
+ * copies win_fd's window size to master (when >= 0); any other goes on to
+ * child, with group to its process group (the child itself when it has
+ * none yet). */
+bool relay_signals(int sigfd, pid_t child, bool group, int win_fd, int master, int *status);
 int console_raw(int fd, struct termios *saved);
 int console_restore(int fd, const struct termios *saved);
 
