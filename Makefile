@@ -203,7 +203,8 @@ $(BUILDDIR)/tests/unit/test-notify: $(BUILDDIR)/stage1/notify.o
 $(BUILDDIR)/tests/unit/test-inroot: $(BUILDDIR)/stage1/inroot.o
 $(BUILDDIR)/tests/unit/test-probe: $(BUILDDIR)/stage1/probe.o $(BUILDDIR)/stage1/restart.o
 $(BUILDDIR)/tests/unit/test-readyproto: $(BUILDDIR)/stage1/readyproto.o
-$(BUILDDIR)/tests/unit/test-tty: $(BUILDDIR)/stage1/tty.o $(BUILDDIR)/stage1/front.o $(BUILDDIR)/stage1/log.o
+$(BUILDDIR)/tests/unit/test-tty: $(BUILDDIR)/stage1/tty.o $(BUILDDIR)/stage1/front.o $(BUILDDIR)/stage1/log.o $(BUILDDIR)/stage1/logfile.o
+$(BUILDDIR)/tests/unit/test-logfile: $(BUILDDIR)/stage1/logfile.o $(BUILDDIR)/stage1/log.o
 $(BUILDDIR)/tests/unit/test-oci-spec: $(BUILDDIR)/cmd/podctl-oci/spec.o
 $(BUILDDIR)/tests/unit/test-seccomp-tree: $(BUILDDIR)/stage1/seccomp-tree.o
 $(BUILDDIR)/tests/unit/test-seccomp-tree: CMOCKA_LIBS += $(SECCOMP_LIBS)

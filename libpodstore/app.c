@@ -14,6 +14,7 @@
 #include <podstore/fileio.h>
 #include <podstore/markers.h>
 
+#include "applog.h"
 #include "util.h"
 
 #define APP_IMAGE_MAX (256 * 1024)
@@ -203,21 +204,15 @@ int ps_app_image_lowerdir(const ps_app_image *img, char **ret, ps_error **err)
 
 int ps_app_log_open_append(int app_fd, long long *ret_size)
 {
-	int fd = openat(app_fd, PS_FILE_APP_LOG, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	*ret_size = fstat(fd, &st) == 0 ? st.st_size : 0;
-	return fd;
+	return ps_applog_open_append(app_fd, PS_FILE_APP_LOG, ret_size);
 }
 
 int ps_app_log_rotate(int app_fd)
 {
-	return renameat(app_fd, PS_FILE_APP_LOG, app_fd, PS_FILE_APP_LOG_OLD) < 0 ? -errno : 0;
+	return ps_applog_rotate(app_fd, PS_FILE_APP_LOG, PS_FILE_APP_LOG_OLD);
 }
 
 int ps_app_log_open_read(int app_fd, bool old)
 {
-	int fd = openat(app_fd, old ? PS_FILE_APP_LOG_OLD : PS_FILE_APP_LOG, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	return fd < 0 ? -errno : fd;
+	return ps_applog_open_read(app_fd, old ? PS_FILE_APP_LOG_OLD : PS_FILE_APP_LOG);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Stamped lines of an app's log (applog.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -202,3 +204,25 @@ void ps_applog_parser_flush(ps_applog_parser *p)
 	}
 	p->state = AT_BOL;
 }
+
+int ps_applog_open_append(int dirfd, const char *name, long long *ret_size)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	*ret_size = fstat(fd, &st) == 0 ? st.st_size : 0;
+	return fd;
+}
+
+int ps_applog_rotate(int dirfd, const char *name, const char *old)
+{
+	return renameat(dirfd, name, dirfd, old) < 0 ? -errno : 0;
+}
+
+int ps_applog_open_read(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+

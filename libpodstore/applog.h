@@ -55,4 +55,13 @@ void ps_applog_parser_flush(ps_applog_parser *p);
  * not one. */
 int ps_applog_stamp_parse(const char *s, long long *ret_ns);
 
+/* The files of such a log, name and its rotated part old, in dirfd (an
+ * app's dir: PS_FILE_APP_LOG; the pod dir: PS_FILE_STAGE1_LOG; podstore/app.h),
+ * never through a symlink. Open name for appending (created 0640), its size
+ * in *ret_size; rename name to old; open one read-only. The fd or 0, or
+ * -errno (-ENOENT: there is none). */
+int ps_applog_open_append(int dirfd, const char *name, long long *ret_size);
+int ps_applog_rotate(int dirfd, const char *name, const char *old);
+int ps_applog_open_read(int dirfd, const char *name);
+
 #endif

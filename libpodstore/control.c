@@ -19,6 +19,7 @@
 #include <podstore/markers.h>
 #include <podstore/wait.h>
 
+#include "fdpass.h"
 #include "procutil.h"
 #include "util.h"
 
@@ -141,24 +142,7 @@ int ps_control_reply_msg(int conn, const char *msg)
 
 int ps_control_reply_fd(int conn, int fd)
 {
-	char data[] = "ok\n";
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = data, .iov_len = 3 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-		             .msg_controllen = sizeof(u.buf) };
-
-	memset(&u, 0, sizeof(u));
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (sendmsg(conn, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		return -errno;
-	return 0;
+	return ps_fd_send(conn, fd, "ok\n", 3, MSG_DONTWAIT);
 }
 
 static int format_request(const ps_control_request *req, char *buf, size_t len)
@@ -222,33 +206,11 @@ static int control_exchange(int pod_fd, const ps_control_request *req, long long
 	}
 	if (send(fd, msg, strlen(msg), MSG_NOSIGNAL) < 0)
 		goto fail;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = reply, .iov_len = sizeof(reply) - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-		             .msg_controllen = sizeof(u.buf) };
-	ssize_t n;
-	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	int passed;
+	ssize_t n = ps_fd_recv(fd, reply, sizeof(reply) - 1, 0, &passed);
+	if (n < 0) {
+		errno = (int)-n;
 		goto fail;
-	int passed = -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < nfd; i++) {
-				int f;
-				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				if (passed < 0)
-					passed = f;
-				else
-					close(f);
-			}
-		}
 	}
 	if (n == 0) {
 		if (passed >= 0)

@@ -23,6 +23,7 @@
 #include <podstore/podname.h>
 #include <podstore/uidrange.h>
 #include "idshift.h"
+#include "security.h"
 #include "util.h"
 
 /* Entries in $DIR/tmp younger than this are left alone: their writer may be
@@ -238,25 +239,6 @@ out:
 	return r;
 }
 
-/* The writer's pid, for an entry named "<what>.<pid>"; 0 when there is none. */
-static pid_t tmp_entry_owner(const char *name)
-{
-	const char *dot = strrchr(name, '.');
-	char *end;
-
-	if (!dot || dot == name || !dot[1] || dot[1] == '0')
-		return 0;
-	long v = strtol(dot + 1, &end, 10);
-	if (*end || v <= 0 || v > INT_MAX)
-		return 0;
-	return (pid_t)v;
-}
-
-static bool pid_alive(pid_t pid)
-{
-	return kill(pid, 0) == 0 || errno == EPERM;
-}
-
 /*
  * Leftovers in $DIR/tmp whose writer is gone. Writers name their entries
  * "<what>.<pid>" (see on-disk-format.md): such an entry goes as soon as that
@@ -283,8 +265,8 @@ static void gc_tmp(ps_store *s, struct gc_ctx *c)
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		long long mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-		pid_t owner = tmp_entry_owner(de->d_name);
-		if (owner > 0 && pid_alive(owner))
+		pid_t owner = ps_tmp_name_owner(de->d_name);
+		if (owner > 0 && ps_pid_alive(owner))
 			continue;
 		if (owner <= 0 && c->now_ns - mt < TMP_GRACE_NS)
 			continue;
@@ -324,6 +306,9 @@ int ps_gc(ps_store *s, const ps_gc_opts *opts, ps_gc_report *ret, ps_error **err
 		if (r < 0)
 			return ps_error_prefix(err, r, "gc images");
 		ps_shifted_trees_sweep(ps_store_fd(s), NULL); /* copies of trees now gone */
+		unsigned pruned = ps_sc_cache_prune(ps_store_fd(s), c.now_ns);
+		if (pruned)
+			ps_log(PS_LOG_DEBUG, "gc: %u seccomp cache entries removed", pruned);
 	}
 	if (ret)
 		*ret = report;

@@ -5,31 +5,14 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 
 #include <podstore/pod.h>
 #include <podstore/podname.h>
+#include "lockdir.h"
 #include "manifest-internal.h"
 #include "util.h"
 
 #define NAMES_DIR "names"
-
-static int names_dir_open(ps_store *s, bool create, ps_error **err)
-{
-	int fd = openat(ps_store_fd(s), NAMES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT && create) {
-		if (mkdirat(ps_store_fd(s), NAMES_DIR, 0700) < 0 && errno != EEXIST)
-			return ps_error_errno(err, "create %s/%s", ps_store_path(s), NAMES_DIR);
-		fd = openat(ps_store_fd(s), NAMES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	}
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "no pod named");
-		return ps_error_errno(err, "open %s/%s", ps_store_path(s), NAMES_DIR);
-	}
-	return fd;
-}
 
 static int check_name(const char *name, ps_error **err)
 {
@@ -80,12 +63,9 @@ int ps_pod_name_claim(ps_store *s, const char *name, const char *uuid, ps_error 
 	r = check_name(name, err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int fd = names_dir_open(s, true, err);
+	_cleanup_close_ int fd = ps_lockdir_open(s, NAMES_DIR, true, true, err);
 	if (fd < 0)
 		return fd;
-	/* Held only for a lookup and a link: nobody waits long. */
-	if (flock(fd, LOCK_EX) < 0)
-		return ps_error_errno(err, "lock %s/%s", ps_store_path(s), NAMES_DIR);
 	read_link(fd, name, held);
 	if (held[0] && !streq(held, uuid) && pod_holds_name(s, held))
 		return ps_error_set(err, PS_ERR_BUSY, 0,
@@ -107,7 +87,7 @@ int ps_pod_name_release(ps_store *s, const char *name, const char *uuid, ps_erro
 
 	if (check_name(name, NULL) < 0)
 		return 0; /* never claimed */
-	_cleanup_close_ int fd = names_dir_open(s, false, &e);
+	_cleanup_close_ int fd = ps_lockdir_open(s, NAMES_DIR, false, true, &e);
 	if (fd < 0) {
 		bool none = e->kind == PS_ERR_NOT_FOUND;
 		if (none) {
@@ -120,8 +100,6 @@ int ps_pod_name_release(ps_store *s, const char *name, const char *uuid, ps_erro
 			ps_error_free(&e);
 		return fd;
 	}
-	if (flock(fd, LOCK_EX) < 0)
-		return ps_error_errno(err, "lock %s/%s", ps_store_path(s), NAMES_DIR);
 	read_link(fd, name, held);
 	if (streq(held, uuid) && unlinkat(fd, name, 0) < 0 && errno != ENOENT)
 		return ps_error_errno(err, "release pod name %s", name);
@@ -135,7 +113,7 @@ int ps_pod_name_resolve(ps_store *s, const char *name, char *ret, ps_error **err
 
 	if (check_name(name, NULL) < 0)
 		return ps_error_set(err, PS_ERR_NOT_FOUND, 0, "no pod named \"%s\"", name);
-	_cleanup_close_ int fd = names_dir_open(s, false, &e);
+	_cleanup_close_ int fd = ps_lockdir_open(s, NAMES_DIR, false, false, &e);
 	if (fd < 0) {
 		ps_error_free(&e);
 		return ps_error_set(err, PS_ERR_NOT_FOUND, 0, "no pod named \"%s\"", name);
@@ -148,29 +126,16 @@ int ps_pod_name_resolve(ps_store *s, const char *name, char *ret, ps_error **err
 	return 0;
 }
 
-/* Is there a pod dir of that uuid in any state dir? */
-static bool pod_dir_exists(ps_store *s, const char *uuid)
-{
-	struct stat st;
-
-	for (int d = 0; d < PS_DIR_COUNT; d++)
-		if (fstatat(ps_store_dir_fd(s, (ps_pod_dir)d), uuid, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			return true;
-	return false;
-}
-
 int ps_pod_names_sweep(ps_store *s, ps_error **err)
 {
 	ps_error *e = NULL;
-	_cleanup_close_ int fd = names_dir_open(s, false, &e);
+	_cleanup_close_ int fd = ps_lockdir_open(s, NAMES_DIR, false, true, &e);
 
 	if (fd < 0) {
 		bool none = e->kind == PS_ERR_NOT_FOUND;
 		ps_error_free(&e);
 		return none ? 0 : ps_error_errno(err, "open %s/%s", ps_store_path(s), NAMES_DIR);
 	}
-	if (flock(fd, LOCK_EX) < 0)
-		return ps_error_errno(err, "lock %s/%s", ps_store_path(s), NAMES_DIR);
 	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (!d) {
@@ -185,7 +150,7 @@ int ps_pod_names_sweep(ps_store *s, ps_error **err)
 			continue;
 		read_link(fd, de->d_name, held);
 		/* Anything that is not a link to a pod that exists goes. */
-		if (!held[0] || !pod_dir_exists(s, held))
+		if (!held[0] || !ps_lockdir_pod_exists(s, held))
 			unlinkat(fd, de->d_name, 0);
 	}
 	closedir(d);

@@ -7,6 +7,9 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include "manifest-internal.h"
@@ -1043,3 +1046,90 @@ void ps_sc_default_digest(uint64_t caps, char ret[65])
 	}
 	ps_sha256_final_hex(&h, ret);
 }
+
+/* --- the compiled-filter cache --------------------------------------------- */
+
+struct sc_entry {
+	char *name;
+	long long used_ns;
+};
+
+static int by_use_newest_first(const void *a, const void *b)
+{
+	const struct sc_entry *x = a, *y = b;
+	return x->used_ns < y->used_ns ? 1 : x->used_ns > y->used_ns ? -1 : 0;
+}
+
+static bool is_entry_name(const char *name)
+{
+	size_t l = strlen(name), sl = strlen(PS_SC_CACHE_SUFFIX);
+	return name[0] != '.' && l > sl && streq(name + l - sl, PS_SC_CACHE_SUFFIX);
+}
+
+static long long ts_ns(const struct timespec *t)
+{
+	return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+unsigned ps_sc_cache_prune(int store_fd, long long now_ns)
+{
+	_cleanup_close_ int cfd = openat(store_fd, PS_SC_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (cfd < 0)
+		return 0;
+	int fd = openat(cfd, PS_SC_CACHE_SUBDIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	struct sc_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	unsigned removed = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		struct stat st;
+		const char *name = de->d_name;
+		if (streq(name, ".") || streq(name, ".."))
+			continue;
+		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (name[0] == '.') {
+			/* an atomic write's ".<name>.tmp.<pid>": its writer's to
+			 * finish (rename) or, dead, ours to remove */
+			pid_t owner = ps_tmp_name_owner(name);
+			if (strstr(name, ".tmp.") && owner > 0 && !ps_pid_alive(owner) && unlinkat(dirfd(d), name, 0) == 0)
+				removed++;
+			continue;
+		}
+		if (!is_entry_name(name))
+			continue;
+		long long used = ts_ns(&st.st_atim) > ts_ns(&st.st_mtim) ? ts_ns(&st.st_atim) : ts_ns(&st.st_mtim);
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct sc_entry *nv = reallocarray(v, ncap, sizeof(*nv));
+			if (!nv)
+				break; /* prune what was seen */
+			v = nv;
+			cap = ncap;
+		}
+		v[n].name = strdup(name);
+		if (!v[n].name)
+			break;
+		v[n++].used_ns = used;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), by_use_newest_first);
+	/* Removing one a stage1 is reading is safe: it has it open, or finds
+	 * none and compiles the filter again (see above). */
+	for (size_t i = 0; i < n; i++) {
+		if ((i >= PS_SC_CACHE_MAX_ENTRIES || now_ns - v[i].used_ns > PS_SC_CACHE_MAX_AGE_NS) &&
+		    unlinkat(dirfd(d), v[i].name, 0) == 0)
+			removed++;
+		free(v[i].name);
+	}
+	free(v);
+	closedir(d);
+	return removed;
+}
+

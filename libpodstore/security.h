@@ -135,4 +135,29 @@ void ps_sc_default_digest(uint64_t caps, char ret[65]);
 
 void ps_sc_profile_free(ps_sc_profile *p);
 
+/* --- the compiled-filter cache --------------------------------------------- */
+
+/*
+ * $DIR/cache/seccomp/<key>.bpf: stage1's compiled programs (stage1/seccomp.c
+ * writes and reads them; key is a sha256 of the profile digest, the arch and
+ * the libseccomp version). A cache: any entry may go at any time, a stage1
+ * that finds none compiles the filter and writes it again, and one that has
+ * opened it reads it whole. gc prunes it (ps_sc_cache_prune()).
+ */
+#define PS_SC_CACHE_DIR "cache"
+#define PS_SC_CACHE_SUBDIR "seccomp"
+#define PS_SC_CACHE_SUFFIX ".bpf"
+/* An entry not used (read, or written) for this long goes... */
+#define PS_SC_CACHE_MAX_AGE_NS (7LL * 24 * 3600 * 1000000000LL)
+/* ...and of the others the most recently used this many stay. */
+#define PS_SC_CACHE_MAX_ENTRIES 64
+
+/* Remove the entries of $DIR/cache/seccomp (store_fd: $DIR) not used for
+ * PS_SC_CACHE_MAX_AGE_NS before now_ns, and the least recently used beyond
+ * PS_SC_CACHE_MAX_ENTRIES; "used" is the later of the file's atime (relatime
+ * moves it at least daily for a file that is read) and mtime. Also the tmp
+ * files of atomic writes whose writer is dead (one alive is left to finish).
+ * Anything else there is left alone. Returns how many entries went. */
+unsigned ps_sc_cache_prune(int store_fd, long long now_ns);
+
 #endif

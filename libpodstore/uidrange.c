@@ -7,13 +7,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
-#include <signal.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 
 #include <podstore/fileio.h>
 #include <podstore/uidrange.h>
 #include <podstore/uuid.h>
+#include "lockdir.h"
 #include "util.h"
 
 #define USERNS_DIR "userns"
@@ -91,30 +89,6 @@ int ps_idrange_parse(const char *s, ps_idrange *ret)
 	return 0;
 }
 
-/* $DIR/userns, locked exclusively: the fd holds the lock until closed. */
-static int table_open_locked(ps_store *s, bool create, ps_error **err)
-{
-	int fd = openat(ps_store_fd(s), USERNS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT && create) {
-		if (mkdirat(ps_store_fd(s), USERNS_DIR, 0700) < 0 && errno != EEXIST)
-			return ps_error_errno(err, "create %s/%s", ps_store_path(s), USERNS_DIR);
-		fd = openat(ps_store_fd(s), USERNS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	}
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "no id ranges");
-		return ps_error_errno(err, "open %s/%s", ps_store_path(s), USERNS_DIR);
-	}
-	/* Held for a directory read and one small write: nobody waits long. */
-	if (flock(fd, LOCK_EX) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return ps_error_errno(err, "lock %s/%s", ps_store_path(s), USERNS_DIR);
-	}
-	return fd;
-}
-
 static int record_read(int dirfd, const char *name, ps_idrange *ret)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -147,16 +121,6 @@ static int record_name_parse(const char *name, char uuid[PS_UUID_LEN + 1], ps_id
 		if (*c == '-')
 			*c = ' ';
 	return ps_idrange_parse(line, ret);
-}
-
-static bool pod_dir_exists(ps_store *s, const char *uuid)
-{
-	struct stat st;
-
-	for (int d = 0; d < PS_DIR_COUNT; d++)
-		if (fstatat(ps_store_dir_fd(s, (ps_pod_dir)d), uuid, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			return true;
-	return false;
 }
 
 /* Each record of the locked table: fn(dirfd, name, uuid, range, data).
@@ -232,10 +196,10 @@ int ps_idrange_allocate(ps_store *s, const char *uuid, const ps_idrange *want, p
 		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "allocate id range: bad uuid");
 	if (want && (r = ps_idrange_check(want, err)) < 0)
 		return r;
-	_cleanup_close_ int fd = table_open_locked(s, true, err);
+	_cleanup_close_ int fd = ps_lockdir_open(s, USERNS_DIR, true, true, err);
 	if (fd < 0)
 		return fd;
-	if (!pod_dir_exists(s, uuid))
+	if (!ps_lockdir_pod_exists(s, uuid))
 		return ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "allocate id range: no pod %s", uuid);
 	r = table_each(fd, collect_one, &c, err);
 	if (r < 0) {
@@ -294,7 +258,7 @@ int ps_idrange_release(ps_store *s, const char *uuid, const ps_idrange *rg, ps_e
 
 	if (!ps_uuid_is_valid(uuid))
 		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "release id range: bad uuid");
-	_cleanup_close_ int fd = table_open_locked(s, false, &e);
+	_cleanup_close_ int fd = ps_lockdir_open(s, USERNS_DIR, false, true, &e);
 	if (fd < 0) {
 		bool none = e->kind == PS_ERR_NOT_FOUND;
 		if (none) {
@@ -325,7 +289,7 @@ static int sweep_one(int dirfd, const char *name, const char *uuid, const ps_idr
 	struct sweep *sw = data;
 
 	(void)r;
-	if (!pod_dir_exists(sw->s, uuid) && unlinkat(dirfd, name, 0) == 0)
+	if (!ps_lockdir_pod_exists(sw->s, uuid) && unlinkat(dirfd, name, 0) == 0)
 		sw->removed++;
 	return 0;
 }
@@ -344,15 +308,8 @@ static void sweep_tmp(int dirfd)
 		return;
 	}
 	while ((de = readdir(d))) {
-		const char *t = de->d_name[0] == '.' ? strstr(de->d_name, ".tmp.") : NULL;
-		char *end;
-		if (!t)
-			continue;
-		errno = 0;
-		long pid = strtol(t + 5, &end, 10);
-		if (errno || *end || pid <= 0 || end == t + 5)
-			continue;
-		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		pid_t owner = de->d_name[0] == '.' && strstr(de->d_name, ".tmp.") ? ps_tmp_name_owner(de->d_name) : 0;
+		if (owner > 0 && !ps_pid_alive(owner))
 			unlinkat(dirfd, de->d_name, 0);
 	}
 	closedir(d);
@@ -365,7 +322,7 @@ int ps_idrange_sweep(ps_store *s, unsigned *ret_removed, ps_error **err)
 
 	if (ret_removed)
 		*ret_removed = 0;
-	_cleanup_close_ int fd = table_open_locked(s, false, &e);
+	_cleanup_close_ int fd = ps_lockdir_open(s, USERNS_DIR, false, true, &e);
 	if (fd < 0) {
 		bool none = e->kind == PS_ERR_NOT_FOUND;
 		ps_error_free(&e);
@@ -383,7 +340,7 @@ int ps_idrange_list(ps_store *s, ps_idrange **ret, size_t *ret_n, ps_error **err
 	struct collect c = { 0 };
 	ps_error *e = NULL;
 
-	_cleanup_close_ int fd = table_open_locked(s, false, &e);
+	_cleanup_close_ int fd = ps_lockdir_open(s, USERNS_DIR, false, true, &e);
 	if (fd < 0) {
 		bool none = e->kind == PS_ERR_NOT_FOUND;
 		ps_error_free(&e);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -221,4 +223,22 @@ bool ps_name_is_valid(const char *name, size_t max)
 			return false;
 	}
 	return n <= max;
+}
+
+pid_t ps_tmp_name_owner(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char *end;
+
+	if (!dot || dot == name || !dot[1] || dot[1] == '0')
+		return 0;
+	long v = strtol(dot + 1, &end, 10);
+	if (*end || v <= 0 || v > INT_MAX)
+		return 0;
+	return (pid_t)v;
+}
+
+bool ps_pid_alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
 }

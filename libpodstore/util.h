@@ -75,6 +75,13 @@ int ps_rm_rf_at(int dirfd, const char *name);
 struct stat;
 int ps_dir_check_trusted(const struct stat *st, bool ancestor);
 
+/* The writer's pid in the name of a temporary entry, "<what>.<pid>" (the
+ * atomic writes' ".<name>.tmp.<pid>", $DIR/tmp's entries); 0 when the name
+ * ends in no pid. */
+pid_t ps_tmp_name_owner(const char *name);
+/* Is pid a live process (ours to signal or not)? A reused pid says yes. */
+bool ps_pid_alive(pid_t pid);
+
 /* mkdirat() that treats EEXIST as success. */
 int ps_mkdirat_p(int dirfd, const char *name, mode_t mode);
 

@@ -99,48 +99,6 @@ struct front {
 	struct termios saved;
 };
 
-static bool copy_all(int fd, const char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, buf, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (w <= 0)
-			return false;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-/* Copy what is there from *from to to; on EOF/EIO close *from. With
- * drain, read until nothing is left (the supervisor has exited). */
-static void pump(int *from, int to, bool drain)
-{
-	char buf[16384];
-
-	for (int rounds = 0; *from >= 0 && (drain || rounds < 4); rounds++) {
-		ssize_t n = read(*from, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			close(*from);
-			*from = -1;
-			return;
-		}
-		/* a caller who went away (EPIPE, a hung-up terminal) loses the
-		 * output; the pod runs on */
-		copy_all(to, buf, (size_t)n);
-	}
-}
-
 static void nonblock(int fd)
 {
 	if (fd >= 0)
@@ -173,27 +131,14 @@ static int __attribute__((noreturn)) front_main(struct front *f, const sigset_t 
 			/* cannot wait: stop copying, wait for the pod */
 			break;
 		}
-		if (p[0].revents) {
-			struct signalfd_siginfo si;
-			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				int sig = (int)si.ssi_signo;
-				if (sig == SIGCHLD) {
-					if (waitpid(f->child, &status, WNOHANG) == f->child)
-						done = true;
-				} else if (sig == SIGWINCH) {
-					if (f->master >= 0)
-						console_resize(win_fd, f->master);
-				} else {
-					kill(f->child, sig);
-				}
-			}
-		}
+		if (p[0].revents && relay_signals(sigfd, f->child, false, win_fd, f->master, &status))
+			done = true;
 		if (p[1].revents) {
 			int m = fd_recv(f->sock, true);
 			if (m >= 0) {
 				/* a new run of the app (restart): a new pty */
 				if (f->master >= 0)
-					pump(&f->master, 1, true);
+					fd_pump(&f->master, 1, true);
 				if (f->master >= 0)
 					close(f->master);
 				f->master = m;
@@ -205,22 +150,22 @@ static int __attribute__((noreturn)) front_main(struct front *f, const sigset_t 
 			}
 		}
 		if (p[2].revents)
-			pump(&f->master, 1, false);
+			fd_pump(&f->master, 1, false);
 		if (p[3].revents)
-			pump(&f->out, 1, false);
+			fd_pump(&f->out, 1, false);
 		if (p[4].revents)
-			pump(&f->err, 2, false);
+			fd_pump(&f->err, 2, false);
 		if (p[5].revents) {
 			char buf[4096];
 			ssize_t n = read(0, buf, sizeof(buf));
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			int to = f->tty_in ? f->master : f->in;
-			if (n <= 0 || !copy_all(to, buf, (size_t)n)) {
+			if (n <= 0 || !fd_write_all(to, buf, (size_t)n)) {
 				/* our stdin ended (not a terminal: `… | podctl run -it`):
 				 * the pty's end-of-file character, so the app reads EOF */
 				if (n == 0 && f->tty_in)
-					copy_all(f->master, "\x04", 1);
+					fd_write_all(f->master, "\x04", 1);
 				f->in_open = false;
 				if (f->in >= 0) {
 					close(f->in); /* the app reads EOF */
@@ -234,9 +179,9 @@ static int __attribute__((noreturn)) front_main(struct front *f, const sigset_t 
 			;
 	/* Everything the pod wrote is in the pipes and the pty by now. */
 	nonblock(f->master);
-	pump(&f->master, 1, true);
-	pump(&f->out, 1, true);
-	pump(&f->err, 2, true);
+	fd_pump(&f->master, 1, true);
+	fd_pump(&f->out, 1, true);
+	fd_pump(&f->err, 2, true);
 	if (f->raw)
 		console_restore(0, &f->saved);
 	int code;

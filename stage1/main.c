@@ -27,7 +27,6 @@
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 
-#include "applog.h"
 #include "procutil.h"
 #include "stage1.h"
 #include "util.h"
@@ -164,6 +163,8 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 
 	if (pod->sync_fd >= 0) {
 		ps_stage1_sync_error(pod->sync_fd, msg);
+		if (pod->detached)
+			s1_warn("%s", msg); /* in stage1.log too, for later */
 	} else {
 		fprintf(stderr, "podctl: pod %s: %s\n", pod->uuid, msg);
 	}
@@ -175,6 +176,9 @@ static void __attribute__((noreturn)) fail_early(struct pod *pod, ps_error **err
 	}
 	net_detach(pod);
 	s1_cgroups_teardown(pod);
+	readiness_teardown(pod);
+	if (pod->pod_fd >= 0)
+		ps_control_unlink(pod->pod_fd);
 	exit(EXIT_STAGE1_FAILED);
 }
 
@@ -214,19 +218,7 @@ static void control_handle(struct pod *pod, int conn)
 
 /* --- logs (detached pods) ------------------------------------------------- */
 
-static int log_open(struct app *a)
-{
-	int fd = ps_app_log_open_append(a->dirfd, &a->log_size);
-	a->log_fd = fd < 0 ? -1 : fd;
-	if (fd >= 0 && a->log_size == 0)
-		a->log_bol = true; /* every file starts with a stamp */
-	return fd < 0 ? fd : 0;
-}
-
-/* Copy what the app wrote to apps/<app>/log, each line stamped with the
- * time it was read (applog.h; podstore/app.h: rotated to log.1 before it
- * would pass the app's "logSize", default PS_APP_LOG_ROTATE_BYTES, so at
- * most twice that per app). */
+/* Copy what the app wrote to apps/<app>/log (logfile.c). */
 static void log_drain(struct pod *pod, struct app *a)
 {
 	char buf[65536];
@@ -243,28 +235,7 @@ static void log_drain(struct pod *pod, struct app *a)
 			}
 			return;
 		}
-		/* A file never grows past the limit: rotate when the next
-		 * stamped byte would not fit; a line cut there goes on in
-		 * the new file, stamped again. */
-		long long limit = a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES, now = ps_now_ns();
-		for (size_t off = 0; off < (size_t)n && a->log_fd >= 0;) {
-			size_t used = 0;
-			long long w = 0;
-			if (a->log_size + PS_APPLOG_STAMP_LEN + 1 > limit) {
-				close(a->log_fd);
-				a->log_fd = -1;
-				ps_app_log_rotate(a->dirfd);
-				if (log_open(a) < 0)
-					break;
-			}
-			if (ps_applog_write(a->log_fd, &a->log_bol, now, buf + off, (size_t)n - off,
-			                    limit - a->log_size, &used, &w) < 0)
-				break; /* a full disk: this output is lost, the next is tried */
-			a->log_size += w;
-			off += used;
-			if (!used)
-				break; /* cannot happen with room for a stamp and a byte */
-		}
+		logfile_append(&a->log, buf, (size_t)n);
 	}
 }
 
@@ -323,10 +294,7 @@ static void app_start(struct pod *pod, struct app *a)
 		close(a->log_rfd);
 		a->log_rfd = -1;
 	}
-	if (a->log_fd >= 0) {
-		close(a->log_fd);
-		a->log_fd = -1;
-	}
+	logfile_close(&a->log);
 	set_status(pod, a, APP_STARTING, NULL);
 	/* The user and group, from the image's files, by us and before the
 	 * child exists: a FIFO or a huge file there cannot stall the child
@@ -347,7 +315,7 @@ static void app_start(struct pod *pod, struct app *a)
 		return;
 	}
 	if (pod->detached) {
-		if (pipe2(logp, O_CLOEXEC) < 0 || log_open(a) < 0) {
+		if (pipe2(logp, O_CLOEXEC) < 0 || logfile_open(&a->log) < 0) {
 			close(errp[0]);
 			close(errp[1]);
 			a->ended = true;
@@ -782,7 +750,7 @@ static int setup_apps(struct pod *pod, ps_error **err)
 		struct app *a = &pod->apps[i];
 		a->init = i < pod->n_init;
 		a->m = a->init ? &m->init_apps[i] : &m->apps[i - pod->n_init];
-		a->dirfd = a->rootfd = a->log_rfd = a->log_fd = -1;
+		a->dirfd = a->rootfd = a->log_rfd = -1;
 		if (!ps_name_is_valid(a->m->name, 64))
 			return ps_error_set(err, PS_ERR_INVALID, EINVAL, "bad app name");
 		if (ps_mkdirat_p(appsfd, a->m->name, 0755) < 0)
@@ -790,14 +758,15 @@ static int setup_apps(struct pod *pod, ps_error **err)
 		a->dirfd = openat(appsfd, a->m->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (a->dirfd < 0)
 			return ps_error_errno(err, "app %s: open", a->m->name);
+		a->log = (struct logfile){ .dirfd = a->dirfd, .name = PS_FILE_APP_LOG, .old = PS_FILE_APP_LOG_OLD,
+			                   .limit = a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES,
+			                   .fd = -1 };
 		if ((r = app_build_exec(pod, a, err)) < 0)
 			return r;
 		/* A detached app's log exists from here on, before its status
 		 * marker: podctl logs tells a foreground pod by its absence. */
-		if (pod->detached && log_open(a) == 0) {
-			close(a->log_fd);
-			a->log_fd = -1;
-		}
+		if (pod->detached && logfile_open(&a->log) == 0)
+			logfile_close(&a->log);
 		set_status(pod, a, APP_INSTALLED, NULL);
 	}
 	if (pod->interactive && m->n_apps != 1)
@@ -998,6 +967,7 @@ static void setup(struct supervisor *sv)
 {
 	struct pod *pod = &sv->pod;
 	ps_error *err = NULL;
+	int r;
 
 	s1_debug("start");
 	/* Keep the lock fd, but out of every exec'd app. */
@@ -1008,6 +978,9 @@ static void setup(struct supervisor *sv)
 	}
 	if (pod->sync_fd >= 0)
 		fcntl(pod->sync_fd, F_SETFD, FD_CLOEXEC);
+	/* Detached, our stderr is /dev/null: what we say goes to the pod dir. */
+	if (pod->detached && (r = s1_log_to_file(pod->pod_fd)) < 0)
+		s1_debug("stage1.log: %s", strerror(-r));
 
 	/* Signals become events; SIGPIPE is an error return. */
 	sigemptyset(&sv->sigmask);
@@ -1338,6 +1311,7 @@ static int finish(struct supervisor *sv)
 	for (size_t i = 0; i < pod->n_apps; i++)
 		if (pod->apps[i].log_rfd >= 0)
 			log_drain(pod, &pod->apps[i]);
+	readiness_teardown(pod);
 	ps_control_unlink(pod->pod_fd);
 
 	ps_exit_marker em = { .code = sv->failed_code, .time_ns = ps_now_ns() };

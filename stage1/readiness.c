@@ -133,6 +133,13 @@ static bool http_is_ready(void *ctx, unsigned idx)
 
 static const struct rp_ops http_ops = { .signal = http_signal, .is_ready = http_is_ready };
 
+/* Did the app opt in to ready protocol p? */
+static bool proto_wanted(const struct app *a, int p)
+{
+	unsigned bit = p == RP_PANTAVISOR ? PS_READY_PANTAVISOR : PS_READY_LXD;
+	return !a->init && (a->m->ready_protocols & bit);
+}
+
 static int http_setup(struct pod *pod, ps_error **err)
 {
 	char host[256] = "";
@@ -151,8 +158,7 @@ static int http_setup(struct pod *pod, ps_error **err)
 				return ps_error_set(err, PS_ERR_FAILED, -r, "ready protocols");
 		}
 		for (int p = 0; p < RP_N_PROTOCOLS; p++) {
-			unsigned bit = p == RP_PANTAVISOR ? PS_READY_PANTAVISOR : PS_READY_LXD;
-			if (!(a->m->ready_protocols & bit))
+			if (!proto_wanted(a, p))
 				continue;
 			r = rp_server_listen(http, (unsigned)i, (enum rp_protocol)p, a->dirfd);
 			if (r < 0)
@@ -184,6 +190,8 @@ int readiness_setup(struct pod *pod, ps_error **err)
 	if (!rd)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "readiness");
 	n_rd = pod->n_apps;
+	for (size_t i = 0; i < n_rd; i++)
+		rd[i].ns.fd = -1; /* not open yet: a teardown after a failure here skips it */
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
 		int r = notify_sock_open(a->dirfd, &rd[i].ns);
@@ -226,6 +234,22 @@ int readiness_setup(struct pod *pod, ps_error **err)
 	if (goal_timer < 0)
 		return ps_error_errno(err, "goal timer");
 	return http_setup(pod, err);
+}
+
+void readiness_teardown(struct pod *pod)
+{
+	for (size_t i = 0; i < n_rd; i++) {
+		struct app *a = &pod->apps[i];
+		if (rd[i].ns.fd >= 0)
+			notify_sock_close(&rd[i].ns, a->dirfd);
+		/* every one the app opted in to: one bound before a failure
+		 * of its set-up (fchmod) goes too */
+		for (int p = 0; p < RP_N_PROTOCOLS; p++)
+			if (proto_wanted(a, p) && a->dirfd >= 0)
+				unlinkat(a->dirfd, rp_socket_name((enum rp_protocol)p), 0);
+	}
+	rp_server_free(http);
+	http = NULL;
 }
 
 void readiness_set_pidns(struct pod *pod, pid_t pid1)

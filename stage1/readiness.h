@@ -17,6 +17,11 @@
 void readiness_init(struct pod *pod);
 /* After setup_apps(): a notify socket per app, NOTIFY_SOCKET in its env. */
 int readiness_setup(struct pod *pod, ps_error **err);
+/* stage1 is on its way out (the pod ended, or its set-up failed): the
+ * apps' notify and ready-protocol sockets closed and removed from their
+ * dirs, so that nothing of a pod that is over still looks like a socket
+ * to connect to. */
+void readiness_teardown(struct pod *pod);
 /* After the pod's pid 1 exists: senders must be in its pid namespace. */
 void readiness_set_pidns(struct pod *pod, pid_t pid1);
 /* Register the notify sockets and the goal timer with epoll under ev_kind

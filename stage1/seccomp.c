@@ -8,7 +8,8 @@
  * not at every start: compiling the ~400-name allowlist for three x86
  * arches costs tens of milliseconds. The BPF program is exported once into
  *   $DIR/cache/seccomp/<sha256(profile digest, arch, libseccomp version)>.bpf
- * (written atomically) and later runs only read it. A cache file is
+ * (written atomically; libpodstore/security.h names it, and gc prunes
+ * what is not used) and later runs only read it. A cache file is
  * checked before use (magic, size, first instruction); one that fails is
  * compiled again and replaced. The kernel checks the program once more
  * when it is loaded.
@@ -240,15 +241,15 @@ static int open_dir(int dirfd, const char *name)
 
 static int cache_dir(int data_fd, ps_error **err)
 {
-	_cleanup_close_ int cfd = open_dir(data_fd, "cache");
+	_cleanup_close_ int cfd = open_dir(data_fd, PS_SC_CACHE_DIR);
 	if (cfd < 0)
 		return ps_error_errno(err, "open cache dir");
-	if (trusted(cfd, "cache", err) < 0)
+	if (trusted(cfd, PS_SC_CACHE_DIR, err) < 0)
 		return -EPERM;
-	_cleanup_close_ int fd = open_dir(cfd, "seccomp");
+	_cleanup_close_ int fd = open_dir(cfd, PS_SC_CACHE_SUBDIR);
 	if (fd < 0)
-		return ps_error_errno(err, "open cache/seccomp");
-	if (trusted(fd, "cache/seccomp", err) < 0)
+		return ps_error_errno(err, "open " PS_SC_CACHE_DIR "/" PS_SC_CACHE_SUBDIR);
+	if (trusted(fd, PS_SC_CACHE_DIR "/" PS_SC_CACHE_SUBDIR, err) < 0)
 		return -EPERM;
 	return TAKE_FD(fd);
 }
@@ -275,7 +276,7 @@ static int filter_for(int data_fd, const ps_sc_profile *p, uint64_t caps, const 
 	                 v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0);
 	ps_sha256_update(&h, extra, (size_t)n);
 	ps_sha256_final_hex(&h, key);
-	snprintf(name, sizeof(name), "%s.bpf", key);
+	snprintf(name, sizeof(name), "%s" PS_SC_CACHE_SUFFIX, key);
 
 	_cleanup_close_ int dfd = data_fd >= 0 ? cache_dir(data_fd, err) : -1;
 	if (data_fd >= 0 && dfd < 0) {

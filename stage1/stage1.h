@@ -41,6 +41,16 @@ enum app_status {
 /* log.c: "INSTALLED" … "FAILED", as the markers and events spell them. */
 const char *app_status_name(enum app_status s);
 
+/* A stamped log file of stage1's (logfile.c). */
+struct logfile {
+	int dirfd;           /* the dir it is in */
+	const char *name, *old; /* PS_FILE_APP_LOG(_OLD), PS_FILE_STAGE1_LOG(_OLD) */
+	long long limit;     /* bytes per file */
+	int fd;              /* -1 when closed */
+	long long size;
+	bool bol;            /* it ends at a line's end (applog.h) */
+};
+
 struct app {
 	const ps_app *m;     /* borrowed from pod->manifest */
 	bool init;           /* an init app */
@@ -58,9 +68,7 @@ struct app {
 	int code;            /* exit code (128+N for a signal) */
 	int signal;
 	int log_rfd;         /* detached: read end of the app's stdout/stderr pipe */
-	int log_fd;          /* apps/<name>/log */
-	long long log_size;
-	bool log_bol;        /* log ends at a line's end (applog.h) */
+	struct logfile log;  /* apps/<name>/log (detached) */
 	struct ps_cgroup *cgroup; /* its cgroup (cgroups.c), NULL without cgroups */
 	const char *ready_by; /* what made it READY last (sd_notify, pantavisor, lxd,
 	                         readinessProbe): static string */
@@ -139,9 +147,21 @@ static inline bool app_is_running(const struct app *a)
 	return a->pid > 0 && !a->ended;
 }
 
-/* log.c: messages of stage1 itself, to its stderr (the pod's log when
+/* logfile.c: a log file stage1 writes (an app's log, stage1.log), each
+ * line stamped (applog.h), rotated before it passes limit. logfile_open():
+ * open it for appending into l->fd (0, or -errno with l->fd -1);
+ * logfile_append(): what was read or said; what a full disk refuses is
+ * lost. */
+int logfile_open(struct logfile *l);
+void logfile_append(struct logfile *l, const char *buf, size_t n);
+void logfile_close(struct logfile *l);
+
+/* log.c: messages of stage1 itself, to its stderr (stage1.log when
  * detached). s1_log_init() once, with the pod's uuid, before the first. */
 void s1_log_init(const char *uuid, bool debug);
+/* A detached pod: from now on they go to the pod's stage1.log (made when
+ * missing; podstore/app.h). 0, or -errno with stderr kept. */
+int s1_log_to_file(int pod_fd);
 void s1_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void s1_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

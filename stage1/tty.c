@@ -23,7 +23,7 @@
 #include "tty.h"
 #include "front.h"
 #include "util.h"
-#include "applog.h"
+#include "fdpass.h"
 
 /* --- the plumbing ------------------------------------------------------------ */
 
@@ -80,61 +80,62 @@ int fd_send(int sock, int fd)
 
 int fd_send_with(int sock, int fd, const void *data, size_t len)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-		             .msg_controllen = sizeof(u.buf) };
-
-	memset(&u, 0, sizeof(u));
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	ssize_t n;
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
+	return ps_fd_send(sock, fd, data, len, 0);
 }
 
 int fd_recv(int sock, bool nonblock)
 {
 	char byte;
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-		             .msg_controllen = sizeof(u.buf) };
-	ssize_t n;
+	int fd;
+	ssize_t n = ps_fd_recv(sock, &byte, 1, nonblock ? MSG_DONTWAIT : 0, &fd);
 
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | (nonblock ? MSG_DONTWAIT : 0));
-	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return -errno;
-	int fd = -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfd; i++) {
-			int f;
-			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (fd < 0)
-				fd = f;
-			else
-				close(f);
-		}
-	}
+		return (int)n;
 	if (fd < 0)
 		return n == 0 ? -ECONNRESET : -EBADMSG;
 	return fd;
+}
+
+bool fd_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			poll(&pfd, 1, -1);
+			continue;
+		}
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+void fd_pump(int *from, int to, bool drain)
+{
+	char buf[16384];
+
+	for (int rounds = 0; *from >= 0 && (drain || rounds < 4); rounds++) {
+		ssize_t n = read(*from, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close(*from);
+			*from = -1;
+			return;
+		}
+		/* a reader who went away (EPIPE, a hung-up terminal) loses
+		 * the output; the copying goes on */
+		fd_write_all(to, buf, (size_t)n);
+	}
 }
 
 int console_raw(int fd, struct termios *saved)
@@ -198,6 +199,26 @@ bool console_detach_keys(int *state, char *buf, size_t *len)
 	}
 	*len = out;
 	return false;
+}
+
+bool relay_signals(int sigfd, pid_t child, bool group, int win_fd, int master, int *status)
+{
+	struct signalfd_siginfo si;
+	bool reaped = false;
+
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD) {
+			if (waitpid(child, status, WNOHANG) == child)
+				reaped = true;
+		} else if (sig == SIGWINCH) {
+			if (master >= 0)
+				console_resize(win_fd, master);
+		} else if (!group || kill(-child, sig) < 0) {
+			kill(child, sig); /* (with group: not its own group yet) */
+		}
+	}
+	return reaped;
 }
 
 /* --- stage1's side ----------------------------------------------------------- */
@@ -326,36 +347,6 @@ int tty_loop_add(struct pod *pod, int epfd, uint32_t ev_kind)
 	return 0;
 }
 
-/* Nobody attached: the app's output goes to its log as a pipe's would,
- * stamped and rotated as main.c's log_drain() does (applog.h). */
-static void log_append(struct app *a, const char *buf, size_t n)
-{
-	long long limit = a->m->log_size ? a->m->log_size : PS_APP_LOG_ROTATE_BYTES, now = ps_now_ns();
-
-	for (size_t off = 0; off < n && a->log_fd >= 0;) {
-		size_t used = 0;
-		long long w = 0;
-		if (a->log_size + PS_APPLOG_STAMP_LEN + 1 > limit) {
-			close(a->log_fd);
-			a->log_fd = -1;
-			ps_app_log_rotate(a->dirfd);
-			int fd = ps_app_log_open_append(a->dirfd, &a->log_size);
-			if (fd < 0)
-				return;
-			a->log_fd = fd;
-			if (a->log_size == 0)
-				a->log_bol = true;
-		}
-		if (ps_applog_write(a->log_fd, &a->log_bol, now, buf + off, n - off, limit - a->log_size,
-		                    &used, &w) < 0)
-			return; /* a full disk: this output is lost, the next is tried */
-		a->log_size += w;
-		off += used;
-		if (!used)
-			return;
-	}
-}
-
 static void master_drain(void)
 {
 	char buf[16384];
@@ -372,7 +363,8 @@ static void master_drain(void)
 			return;
 		}
 		if (T.app)
-			log_append(T.app, buf, (size_t)n);
+			/* nobody attached: to the app's log, as a pipe's output */
+			logfile_append(&T.app->log, buf, (size_t)n);
 	}
 }
 
@@ -484,29 +476,6 @@ int tty_relay_child(struct tty_relay *rl)
 	return 0;
 }
 
-static bool write_all_fd(int fd, const char *buf, size_t n);
-
-/* Copy what is there from *from to to (EOF/EIO closes *from); drain: until
- * nothing is left. */
-static void relay_pump(int *from, int to, bool drain)
-{
-	char buf[16384];
-
-	for (int rounds = 0; *from >= 0 && (drain || rounds < 4); rounds++) {
-		ssize_t n = read(*from, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			close(*from);
-			*from = -1;
-			return;
-		}
-		write_all_fd(to, buf, (size_t)n);
-	}
-}
-
 int tty_relay_run(struct tty_relay *rl, pid_t child)
 {
 	sigset_t mask;
@@ -555,26 +524,13 @@ int tty_relay_run(struct tty_relay *rl, pid_t child)
 				continue;
 			break;
 		}
-		if (p[0].revents) {
-			struct signalfd_siginfo si;
-			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				int sig = (int)si.ssi_signo;
-				if (sig == SIGCHLD) {
-					if (waitpid(child, &status, WNOHANG) == child)
-						done = true;
-				} else if (sig == SIGWINCH) {
-					if (rl->master >= 0)
-						console_resize(win_fd, rl->master);
-				} else if (kill(-child, sig) < 0) {
-					kill(child, sig); /* not its own group yet */
-				}
-			}
-		}
+		if (p[0].revents && relay_signals(sigfd, child, true, win_fd, rl->master, &status))
+			done = true;
 		if (p[1].revents) {
 			char buf[16384];
 			ssize_t n = read(rl->master, buf, sizeof(buf));
 			if (n > 0)
-				write_all_fd(1, buf, (size_t)n);
+				fd_write_all(1, buf, (size_t)n);
 			else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 				/* EIO: the command's side is closed; wait for it */
 				close(rl->master);
@@ -582,18 +538,18 @@ int tty_relay_run(struct tty_relay *rl, pid_t child)
 			}
 		}
 		if (p[2].revents)
-			relay_pump(&rl->ours[1], 1, false);
+			fd_pump(&rl->ours[1], 1, false);
 		if (p[3].revents)
-			relay_pump(&rl->ours[2], 2, false);
+			fd_pump(&rl->ours[2], 2, false);
 		if (p[4].revents) {
 			char buf[4096];
 			ssize_t n = read(0, buf, sizeof(buf));
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (n <= 0 || !write_all_fd(to_cmd, buf, (size_t)n)) {
+			if (n <= 0 || !fd_write_all(to_cmd, buf, (size_t)n)) {
 				in_open = false;
 				if (n == 0 && rl->master >= 0)
-					write_all_fd(rl->master, "\x04", 1); /* the pty's EOF */
+					fd_write_all(rl->master, "\x04", 1); /* the pty's EOF */
 				if (rl->ours[0] >= 0) {
 					close(rl->ours[0]); /* the command reads EOF */
 					rl->ours[0] = to_cmd = -1;
@@ -606,9 +562,9 @@ int tty_relay_run(struct tty_relay *rl, pid_t child)
 			;
 	/* what is left; a process the command left behind may keep a pipe
 	 * open: drain, do not wait for EOF */
-	relay_pump(&rl->master, 1, true);
-	relay_pump(&rl->ours[1], 1, true);
-	relay_pump(&rl->ours[2], 2, true);
+	fd_pump(&rl->master, 1, true);
+	fd_pump(&rl->ours[1], 1, true);
+	fd_pump(&rl->ours[2], 2, true);
 	if (raw)
 		console_restore(0, &saved);
 	tty_relay_close(rl);
@@ -616,25 +572,6 @@ int tty_relay_run(struct tty_relay *rl, pid_t child)
 }
 
 /* --- podctl attach ----------------------------------------------------------- */
-
-static bool write_all_fd(int fd, const char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, buf, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (w <= 0)
-			return false;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
 
 int stage1_attach(int pod_fd, const char *uuid)
 {
@@ -690,7 +627,7 @@ int stage1_attach(int pod_fd, const char *uuid)
 				bye = "the app's terminal closed";
 				break;
 			}
-			if (!write_all_fd(1, buf, (size_t)n)) {
+			if (!fd_write_all(1, buf, (size_t)n)) {
 				code = 1;
 				break;
 			}
@@ -722,7 +659,7 @@ int stage1_attach(int pod_fd, const char *uuid)
 			} else {
 				size_t len = (size_t)n;
 				bool det = console_detach_keys(&state, buf, &len);
-				if (len && !write_all_fd(master, buf, len)) {
+				if (len && !fd_write_all(master, buf, len)) {
 					code = 1;
 					break;
 				}

@@ -15,6 +15,10 @@
  *   pty_make_stdio()  make the slave the caller's controlling terminal and
  *                     its stdin/stdout/stderr (the caller is a session leader)
  *   fd_send/fd_recv() one fd over a unix socket (SCM_RIGHTS), with a byte
+ *                     (libpodstore's fdpass.h underneath)
+ *   fd_write_all()    all of a buffer, through EAGAIN and EINTR
+ *   fd_pump()         copy what is readable from one fd to another
+ *   relay_signals()   a relay's signalfd: reap, resize, pass on
  *   console_raw()     raw mode on the caller's terminal, the old modes saved
  *   console_restore() and back
  *   console_resize()  the caller's window size onto the pty (SIGWINCH)
@@ -38,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <termios.h>
+#include <sys/types.h>
 #include <sys/ioctl.h>
 
 #include <podstore/podstore.h>
@@ -52,6 +57,20 @@ int fd_send(int sock, int fd);
  * OCI console socket's reader expects. */
 int fd_send_with(int sock, int fd, const void *data, size_t len);
 int fd_recv(int sock, bool nonblock);
+/* Write all n bytes, waiting in poll() when fd is non-blocking and full:
+ * false when it fails (EPIPE, a hung-up terminal). */
+bool fd_write_all(int fd, const void *buf, size_t n);
+/* Copy what is there from *from (non-blocking) to to, a few reads at most,
+ * or with drain until nothing is left; on EOF or an error (EIO of a pty
+ * whose other side closed) close *from and set it to -1. What to cannot
+ * take is lost: the copying goes on. */
+void fd_pump(int *from, int to, bool drain);
+/* A relay's signals (the front, the enter relay): read what sigfd holds.
+ * SIGCHLD reaps child into *status (true once it is reaped); SIGWINCH
+ * copies win_fd's window size to master (when >= 0); any other goes on to
+ * child, with group to its process group (the child itself when it has
+ * none yet). */
+bool relay_signals(int sigfd, pid_t child, bool group, int win_fd, int master, int *status);
 int console_raw(int fd, struct termios *saved);
 int console_restore(int fd, const struct termios *saved);
 

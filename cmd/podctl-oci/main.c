@@ -32,6 +32,7 @@
 #include <termios.h>
 #include <time.h>
 
+#include "fdpass.h"
 #include "oci.h"
 #include "procutil.h"
 #include "security.h"
@@ -321,18 +322,11 @@ static int console_setup(struct oci *o, const char *sock_path, int *ret_slave)
 		close(slave);
 		return fail(o, "--console-socket %s: %s", sock_path, strerror(errno));
 	}
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = name, .iov_len = strlen(name) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-		              .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	if (sendmsg(s, &msg, 0) < 0) {
+	/* the master, with the pty's name as the data (runc's console socket) */
+	int r = ps_fd_send(s, master, name, strlen(name), 0);
+	if (r < 0) {
 		close(slave);
-		return fail(o, "--console-socket %s: send: %s", sock_path, strerror(errno));
+		return fail(o, "--console-socket %s: send: %s", sock_path, strerror(-r));
 	}
 	*ret_slave = slave;
 	return 0;

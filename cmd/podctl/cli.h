@@ -81,6 +81,30 @@ int cli_parse_duration(struct cli *cli, const char *opt, const char *arg, long l
 int cli_open_app(struct cli *cli, ps_pod *p, const ps_manifest *m, const char *name,
                  const char **ret_name, int *ret_fd);
 
+/* Open the store (creating it when create) and look up the pod id names
+ * (uuid, prefix or name): EXIT_OK with *ret set (ps_pod_free() it), or the
+ * failure printed and its exit code. */
+int cli_lookup_pod(struct cli *cli, const char *id, bool create, ps_pod **ret);
+/* The same for a verb that takes exactly one pod, argv[optind] (else the
+ * usage error "expected one UUID"); the store is not created. */
+int cli_lookup_one(struct cli *cli, int argc, char **argv, ps_pod **ret);
+
+/* The verbs that act on each pod named (argv[optind..], at least one, else
+ * a usage error): look each up and call one(cli, pod, data); the pod is
+ * freed after. Returns the worst exit code of them all (a pod that cannot
+ * be found does not stop the others). */
+int cli_each_pod(struct cli *cli, int argc, char **argv, int (*one)(struct cli *cli, ps_pod *p, void *data),
+                 void *data);
+
+/* A verb whose work is stage1's (enter, attach): exec podctl-stage1 with
+ * the arguments a, the pod's dir fd (a->pod_fd) passed on. Returns only on
+ * failure, printed, with its exit code. */
+int cli_exec_stage1(struct cli *cli, const ps_stage1_args *a);
+
+/* EXIT_OK when the pod is running, else "pod X is not running (state)"
+ * printed and EXIT_FAILED. */
+int cli_check_running(struct cli *cli, const ps_pod *p);
+
 /* Parse --format's value. */
 int cli_parse_format(struct cli *cli, const char *arg, enum cli_format *ret);
 

@@ -9,7 +9,6 @@
  * too (stage1/tty.c), so we check the pod and exec `podctl-stage1 --attach`,
  * as enter does.
  */
-#include <fcntl.h>
 #include <getopt.h>
 
 #include "cli.h"
@@ -29,9 +28,8 @@ int cmd_attach(struct cli *cli, int argc, char **argv)
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	ps_error *err = NULL;
 	ps_pod *p = NULL;
-	int c, r, code = EXIT_FAILED;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -44,37 +42,15 @@ int cmd_attach(struct cli *cli, int argc, char **argv)
 				return r;
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage_error(cli, "expected one UUID");
-	r = cli_open_store(cli, false);
+	r = cli_lookup_one(cli, argc, argv, &p);
 	if (r)
 		return r;
-	if (ps_pod_lookup(cli->store, argv[optind], &p, &err) < 0)
-		return cli_fail(cli, &err);
-	if (p->state != PS_STATE_RUNNING) {
-		code = cli_failf(cli, EXIT_FAILED, "pod %s is not running (%s)", p->uuid,
-		                 ps_pod_state_name(p->state));
-		goto out;
-	}
-	{
+	r = cli_check_running(cli, p);
+	if (r == EXIT_OK) {
 		ps_stage1_args a = { .pod_fd = p->fd, .uuid = p->uuid, .sync_fd = -1, .attach = true,
 			             .debug = cli->debug };
-		_cleanup_free_ char *stage1 = NULL;
-		char **av = NULL;
-		if (ps_stage1_path(&stage1, &err) < 0 || ps_stage1_argv(&a, &av, &err) < 0) {
-			code = cli_fail(cli, &err);
-			goto out;
-		}
-		int flags = fcntl(p->fd, F_GETFD);
-		if (flags >= 0 && fcntl(p->fd, F_SETFD, flags & ~FD_CLOEXEC) == 0) {
-			fflush(stdout);
-			fflush(stderr);
-			execv(stage1, av);
-		}
-		code = cli_failf(cli, EXIT_FAILED, "exec %s: %s", stage1, strerror(errno));
-		ps_strv_free(av);
+		r = cli_exec_stage1(cli, &a);
 	}
-out:
 	ps_pod_free(p);
-	return code;
+	return r;
 }

@@ -23,10 +23,8 @@ int cmd_cat_manifest(struct cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(cli, optind >= argc ? "missing UUID" : "one UUID only");
-	if ((r = cli_open_store(cli, true)))
+	if ((r = cli_lookup_pod(cli, argv[optind], true, &p)))
 		return r;
-	if (ps_pod_lookup(cli->store, argv[optind], &p, &err) < 0)
-		return cli_fail(cli, &err);
 	r = ps_read_file_at(p->fd, PS_FILE_MANIFEST, 1 << 20, &buf, NULL, &err);
 	if (r == -ENOENT)
 		ps_error_set(&err, PS_ERR_NOT_FOUND, 0, "pod %s has no manifest (%s)", p->uuid,

@@ -160,16 +160,12 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 	char *default_cmd[] = { "/bin/sh", NULL };
 	char **cmd = optind < argc ? argv + optind : default_cmd;
 
-	r = cli_open_store(cli, false);
+	r = cli_lookup_pod(cli, id, false, &p);
 	if (r)
 		return r;
-	if (ps_pod_lookup(cli->store, id, &p, &err) < 0)
-		return cli_fail(cli, &err);
-	if (p->state != PS_STATE_RUNNING) {
-		code = cli_failf(cli, EXIT_FAILED, "pod %s is not running (%s)", p->uuid,
-		                 ps_pod_state_name(p->state));
+	code = cli_check_running(cli, p);
+	if (code != EXIT_OK)
 		goto out;
-	}
 	if (ps_manifest_load_at(p->fd, &m, &err) < 0) {
 		code = cli_fail(cli, &err);
 		goto out;
@@ -183,20 +179,7 @@ int cmd_enter(struct cli *cli, int argc, char **argv)
 	{
 		ps_stage1_args a = { .pod_fd = p->fd, .uuid = p->uuid, .sync_fd = -1, .enter_app = app,
 			             .cmd = cmd, .debug = cli->debug, .tty = tty };
-		_cleanup_free_ char *stage1 = NULL;
-		char **av = NULL;
-		if (ps_stage1_path(&stage1, &err) < 0 || ps_stage1_argv(&a, &av, &err) < 0) {
-			code = cli_fail(cli, &err);
-			goto out;
-		}
-		int flags = fcntl(p->fd, F_GETFD);
-		if (flags >= 0 && fcntl(p->fd, F_SETFD, flags & ~FD_CLOEXEC) == 0) {
-			fflush(stdout);
-			fflush(stderr);
-			execv(stage1, av);
-		}
-		code = cli_failf(cli, EXIT_FAILED, "exec %s: %s", stage1, strerror(errno));
-		ps_strv_free(av);
+		code = cli_exec_stage1(cli, &a);
 	}
 out:
 	ps_manifest_free(m);

@@ -27,29 +27,29 @@ static void usage(void)
 	       "      --app=NAME             only this app (init apps included)\n" CLI_GLOBAL_HELP);
 }
 
-static int kill_one(struct cli *cli, const char *id, int sig, const char *app)
-{
-	ps_error *err = NULL;
-	ps_pod *p = NULL;
-	int r;
+struct kill_args {
+	int sig;
+	const char *app;
+};
 
-	if (ps_pod_lookup(cli->store, id, &p, &err) < 0)
-		return cli_fail(cli, &err);
+static int kill_one(struct cli *cli, ps_pod *p, void *data)
+{
+	const struct kill_args *k = data;
+	const char *app = k->app;
+	ps_error *err = NULL;
+
 	if (app) {
 		/* an app the pod does not have: exit 3, running or not */
 		int fd = -1;
-		r = cli_open_app(cli, p, NULL, app, &app, &fd);
-		if (r != EXIT_OK) {
-			ps_pod_free(p);
+		int r = cli_open_app(cli, p, NULL, app, &app, &fd);
+		if (r != EXIT_OK)
 			return r;
-		}
 		close(fd);
 	}
-	r = ps_pod_kill(p, sig, app, &err);
-	if (r == 0)
-		printf("%s\n", p->uuid);
-	ps_pod_free(p);
-	return r < 0 ? cli_fail(cli, &err) : EXIT_OK;
+	if (ps_pod_kill(p, k->sig, app, &err) < 0)
+		return cli_fail(cli, &err);
+	printf("%s\n", p->uuid);
+	return EXIT_OK;
 }
 
 int cmd_kill(struct cli *cli, int argc, char **argv)
@@ -60,8 +60,7 @@ int cmd_kill(struct cli *cli, int argc, char **argv)
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *app = NULL;
-	int sig = SIGKILL;
+	struct kill_args k = { .sig = SIGKILL };
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
@@ -71,12 +70,12 @@ int cmd_kill(struct cli *cli, int argc, char **argv)
 			return EXIT_OK;
 		case 's':
 		case OPT_SIGNAL:
-			sig = ps_signal_parse(optarg);
-			if (sig < 0)
+			k.sig = ps_signal_parse(optarg);
+			if (k.sig < 0)
 				return cli_usage_error(cli, "--signal: unknown signal %s", optarg);
 			break;
 		case OPT_APP:
-			app = optarg;
+			k.app = optarg;
 			break;
 		default:
 			r = cli_handle_global(cli, c, optarg);
@@ -84,17 +83,7 @@ int cmd_kill(struct cli *cli, int argc, char **argv)
 				return r;
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error(cli, "expected at least one UUID");
-	r = cli_open_store(cli, false);
-	if (r)
-		return r;
-	int worst = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		r = kill_one(cli, argv[i], sig, app);
-		if (r > worst)
-			worst = r;
-	}
+	r = cli_each_pod(cli, argc, argv, kill_one, &k);
 	fflush(stdout);
-	return worst;
+	return r;
 }

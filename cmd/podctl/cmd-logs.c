@@ -27,7 +27,7 @@
 #include "cli.h"
 #include "util.h"
 
-enum { OPT_APP = 2300, OPT_FOLLOW, OPT_TAIL, OPT_SINCE, OPT_TIMESTAMPS };
+enum { OPT_APP = 2300, OPT_FOLLOW, OPT_TAIL, OPT_SINCE, OPT_TIMESTAMPS, OPT_STAGE1 };
 
 static void usage(void)
 {
@@ -39,7 +39,8 @@ static void usage(void)
 	       "  -n, --tail=N               only the last N lines (then follow, with -f)\n"
 	       "      --since=DUR|TIME       only lines since DUR ago (\"10m\") or TIME (RFC 3339,\n"
 	       "                             \"2026-12-02T09:00:00Z\", or Unix seconds)\n"
-	       "  -t, --timestamps           show when each line was written\n" CLI_GLOBAL_HELP);
+	       "  -t, --timestamps           show when each line was written\n"
+	       "      --stage1               what the pod's stage1 said (its warnings), not an app\n" CLI_GLOBAL_HELP);
 }
 
 /* What is printed, and how. */
@@ -88,9 +89,16 @@ static int feed(int fd, ps_applog_parser *pp)
 	}
 }
 
-static int open_log(int appfd, bool old)
+/* Which log: an app's (apps/<app>/log, log.1) or, with --stage1, the
+ * pod's stage1.log and stage1.log.1; dirfd is the dir they are in. */
+struct src {
+	int dirfd;
+	const char *cur, *old;
+};
+
+static int open_log(const struct src *src, bool old)
 {
-	int fd = ps_app_log_open_read(appfd, old);
+	int fd = ps_applog_open_read(src->dirfd, old ? src->old : src->cur);
 	return fd < 0 ? -1 : fd;
 }
 
@@ -146,7 +154,7 @@ static void exit_watch_freep(ps_exit_watch **w)
 	ps_exit_watch_free(*w);
 }
 
-static int follow(ps_pod *p, int appfd, int logfd, ps_applog_parser *pp)
+static int follow(ps_pod *p, const struct src *src, int logfd, ps_applog_parser *pp)
 {
 	_cleanup_close_ int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	_cleanup_(exit_watch_freep) ps_exit_watch *xw = NULL;
@@ -156,14 +164,14 @@ static int follow(ps_pod *p, int appfd, int logfd, ps_applog_parser *pp)
 		return -errno;
 	/* log is appended to (IN_MODIFY), created (IN_CREATE) and, on
 	 * rotation, renamed to log.1 while a new log is created. */
-	_cleanup_free_ char *path = ps_strdup_printf("/proc/self/fd/%d", appfd);
+	_cleanup_free_ char *path = ps_strdup_printf("/proc/self/fd/%d", src->dirfd);
 	if (!path || inotify_add_watch(in, path, IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0)
 		return -errno;
 	int r = ps_exit_watch_new(p, &xw, NULL);
 	if (r < 0)
 		return r;
 	for (;;) {
-		if (fd < 0 && (fd = open_log(appfd, false)) >= 0)
+		if (fd < 0 && (fd = open_log(src, false)) >= 0)
 			ps_applog_parser_init(pp, 0);
 		if (fd >= 0 && (r = feed(fd, pp)) < 0)
 			return r;
@@ -182,7 +190,7 @@ static int follow(ps_pod *p, int appfd, int logfd, ps_applog_parser *pp)
 		while ((n = read(in, ebuf, sizeof(ebuf))) > 0) {
 			for (char *e = ebuf; e < ebuf + n;) {
 				struct inotify_event *ev = (struct inotify_event *)e;
-				if (ev->len && streq(ev->name, PS_FILE_APP_LOG) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+				if (ev->len && streq(ev->name, src->cur) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 					reopen = true;
 				e += sizeof(*ev) + ev->len;
 			}
@@ -198,7 +206,7 @@ static int follow(ps_pod *p, int appfd, int logfd, ps_applog_parser *pp)
 			if (r < 0)
 				return r;
 			/* pod exited: print what is left and stop */
-			if (fd < 0 && (fd = open_log(appfd, false)) >= 0)
+			if (fd < 0 && (fd = open_log(src, false)) >= 0)
 				ps_applog_parser_init(pp, 0);
 			if (fd >= 0) {
 				feed(fd, pp);
@@ -298,21 +306,28 @@ static int choose_app(struct cli *cli, const ps_pod *p, const ps_manifest *m, co
 	                 apps ? apps : "", inits ? "; init apps:" : "", inits ? inits : "");
 }
 
+/* Has the pod run (or does it)? Before, nothing is written yet. */
+static bool has_run(const ps_pod *p)
+{
+	switch (p->state) {
+	case PS_STATE_EMBRYO:
+	case PS_STATE_PREPARING:
+	case PS_STATE_PREPARED:
+	case PS_STATE_ABORTED_PREPARE:
+		return false;
+	default:
+		return true;
+	}
+}
+
 /* Neither log nor log.1: say why in one line. */
 static int no_log(struct cli *cli, const ps_pod *p, int appfd, const char *app)
 {
 	ps_status_marker st;
 	ps_error *err = NULL;
 
-	switch (p->state) {
-	case PS_STATE_EMBRYO:
-	case PS_STATE_PREPARING:
-	case PS_STATE_PREPARED:
-	case PS_STATE_ABORTED_PREPARE:
-		return EXIT_OK; /* has not run: nothing written yet */
-	default:
-		break;
-	}
+	if (!has_run(p))
+		return EXIT_OK; /* nothing written yet */
 	if (ps_status_marker_read(appfd, &st, &err) < 0) {
 		ps_error_free(&err);
 		return cli_failf(cli, EXIT_FAILED, "pod %s: app %s never started: it has no output", p->uuid, app);
@@ -327,10 +342,10 @@ static int no_log(struct cli *cli, const ps_pod *p, int appfd, const char *app)
 	                 "(podctl run --detach keeps it)", p->uuid);
 }
 
-static int print_logs(ps_pod *p, int appfd, bool follow_flag, long long tail_n, struct out *o)
+static int print_logs(ps_pod *p, const struct src *src, bool follow_flag, long long tail_n, struct out *o)
 {
-	_cleanup_close_ int old = open_log(appfd, true);
-	int cur = open_log(appfd, false);
+	_cleanup_close_ int old = open_log(src, true);
+	int cur = open_log(src, false);
 	int fds[2] = { old, cur };
 	ps_applog_parser pp = { .line = out_line, .data = out_data, .userdata = o };
 	ps_applog_parser end_state;
@@ -393,7 +408,7 @@ static int print_logs(ps_pod *p, int appfd, bool follow_flag, long long tail_n, 
 			pp = end_state;
 			o->skip = true;
 		}
-		r = follow(p, appfd, cur, &pp);
+		r = follow(p, src, cur, &pp);
 		cur = -1; /* follow closes it */
 	}
 out:
@@ -404,6 +419,23 @@ out:
 	return r;
 }
 
+/* --stage1: the pod's stage1.log (and stage1.log.1). */
+static int print_stage1_log(struct cli *cli, ps_pod *p, bool follow_flag, long long tail_n, struct out *o)
+{
+	const struct src src = { p->fd, PS_FILE_STAGE1_LOG, PS_FILE_STAGE1_LOG_OLD };
+
+	if (faccessat(p->fd, src.cur, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    faccessat(p->fd, src.old, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (!has_run(p))
+			return EXIT_OK; /* nothing said yet */
+		return cli_failf(cli, EXIT_FAILED,
+		                 "pod %s has no stage1.log: a foreground stage1 says what it has to say "
+		                 "on the terminal of podctl run", p->uuid);
+	}
+	int r = print_logs(p, &src, follow_flag, tail_n, o);
+	return r < 0 ? cli_failf(cli, EXIT_FAILED, "pod %s: %s", p->uuid, strerror(-r)) : EXIT_OK;
+}
+
 int cmd_logs(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -412,11 +444,12 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 		{ "tail", required_argument, NULL, OPT_TAIL },
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "timestamps", no_argument, NULL, OPT_TIMESTAMPS },
+		{ "stage1", no_argument, NULL, OPT_STAGE1 },
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *app = NULL;
-	bool follow_flag = false;
+	bool follow_flag = false, stage1 = false;
 	long long tail_n = -1;
 	struct out o = { 0 };
 	ps_error *err = NULL;
@@ -463,19 +496,24 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 		case OPT_TIMESTAMPS:
 			o.timestamps = true;
 			break;
+		case OPT_STAGE1:
+			stage1 = true;
+			break;
 		default:
 			r = cli_handle_global(cli, c, optarg);
 			if (r)
 				return r;
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage_error(cli, "expected one UUID");
-	r = cli_open_store(cli, false);
+	if (stage1 && app)
+		return cli_usage_error(cli, "--stage1 and --app: one or the other");
+	r = cli_lookup_one(cli, argc, argv, &p);
 	if (r)
 		return r;
-	if (ps_pod_lookup(cli->store, argv[optind], &p, &err) < 0)
-		return cli_fail(cli, &err);
+	if (stage1) {
+		code = print_stage1_log(cli, p, follow_flag, tail_n, &o);
+		goto out;
+	}
 	if (ps_manifest_load_at(p->fd, &m, &err) < 0) {
 		code = cli_fail(cli, &err);
 		goto out;
@@ -486,12 +524,13 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 	code = cli_open_app(cli, p, m, app, &app, &appfd);
 	if (code != EXIT_OK)
 		goto out;
-	if (faccessat(appfd, PS_FILE_APP_LOG, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    faccessat(appfd, PS_FILE_APP_LOG_OLD, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+	const struct src src = { appfd, PS_FILE_APP_LOG, PS_FILE_APP_LOG_OLD };
+	if (faccessat(appfd, src.cur, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    faccessat(appfd, src.old, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
 		code = no_log(cli, p, appfd, app);
 		goto out;
 	}
-	r = print_logs(p, appfd, follow_flag, tail_n, &o);
+	r = print_logs(p, &src, follow_flag, tail_n, &o);
 	code = r < 0 ? cli_failf(cli, EXIT_FAILED, "pod %s: %s", p->uuid, strerror(-r)) : EXIT_OK;
 out:
 	ps_manifest_free(m);

@@ -45,10 +45,8 @@ int cmd_port(struct cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(cli, optind >= argc ? "missing UUID" : "one UUID only");
-	if ((r = cli_open_store(cli, true)))
+	if ((r = cli_lookup_pod(cli, argv[optind], true, &p)))
 		return r;
-	if (ps_pod_lookup(cli->store, argv[optind], &p, &err) < 0)
-		return cli_fail(cli, &err);
 	r = ps_manifest_load_at(p->fd, &m, &err);
 	ps_pod_free(p);
 	if (r < 0)

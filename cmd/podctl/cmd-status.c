@@ -199,10 +199,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(cli, optind >= argc ? "missing UUID" : "one UUID only");
-	if ((r = cli_open_store(cli, true)))
+	if ((r = cli_lookup_pod(cli, argv[optind], true, &p)))
 		return r;
-	if (ps_pod_lookup(cli->store, argv[optind], &p, &err) < 0)
-		return cli_fail(cli, &err);
 	r = EXIT_OK;
 	if (wait_ready && ps_pod_wait_ready(p, ready_ms, &err) < 0)
 		r = cli_fail(cli, &err);

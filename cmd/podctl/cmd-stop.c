@@ -26,19 +26,20 @@ static void usage(void)
 	       "  -f, --force                SIGKILL at once\n" CLI_GLOBAL_HELP);
 }
 
-static int stop_one(struct cli *cli, const char *id, long long timeout_ms, bool force)
-{
-	ps_error *err = NULL;
-	ps_pod *p = NULL;
-	int r;
+struct stop_args {
+	long long timeout_ms;
+	bool force;
+};
 
-	if (ps_pod_lookup(cli->store, id, &p, &err) < 0)
-		return cli_fail(cli, &err);
-	r = ps_pod_stop(p, timeout_ms, force, &err);
+static int stop_one(struct cli *cli, ps_pod *p, void *data)
+{
+	const struct stop_args *st = data;
+	ps_error *err = NULL;
+	int r = ps_pod_stop(p, st->timeout_ms, st->force, &err);
+
 	if (r == PS_STOP_NOT_RUNNING)
 		cli_note(cli, "pod %s is not running (exited)", p->uuid);
-	ps_pod_free(p);
-	if (r < 0 && !force && err && err->kind != PS_ERR_STATE)
+	if (r < 0 && !st->force && err && err->kind != PS_ERR_STATE)
 		return cli_fail_hint(cli, &err, "try --force");
 	return r < 0 ? cli_fail(cli, &err) : EXIT_OK;
 }
@@ -51,8 +52,7 @@ int cmd_stop(struct cli *cli, int argc, char **argv)
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	long long timeout_ms = 10000;
-	bool force = false;
+	struct stop_args st = { .timeout_ms = 10000 };
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "hf", opts, NULL)) != -1) {
@@ -61,12 +61,12 @@ int cmd_stop(struct cli *cli, int argc, char **argv)
 			usage();
 			return EXIT_OK;
 		case OPT_TIMEOUT:
-			if ((r = cli_parse_duration(cli, "timeout", optarg, &timeout_ms)))
+			if ((r = cli_parse_duration(cli, "timeout", optarg, &st.timeout_ms)))
 				return r;
 			break;
 		case 'f':
 		case OPT_FORCE:
-			force = true;
+			st.force = true;
 			break;
 		default:
 			r = cli_handle_global(cli, c, optarg);
@@ -74,16 +74,5 @@ int cmd_stop(struct cli *cli, int argc, char **argv)
 				return r;
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error(cli, "expected at least one UUID");
-	r = cli_open_store(cli, false);
-	if (r)
-		return r;
-	int worst = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		r = stop_one(cli, argv[i], timeout_ms, force);
-		if (r > worst)
-			worst = r;
-	}
-	return worst;
+	return cli_each_pod(cli, argc, argv, stop_one, &st);
 }

@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -166,6 +167,74 @@ int cli_open_app(struct cli *cli, ps_pod *p, const ps_manifest *m, const char *n
 	*ret_name = name;
 	*ret_fd = fd;
 	return EXIT_OK;
+}
+
+int cli_lookup_pod(struct cli *cli, const char *id, bool create, ps_pod **ret)
+{
+	ps_error *err = NULL;
+	int r = cli_open_store(cli, create);
+
+	if (r)
+		return r;
+	if (ps_pod_lookup(cli->store, id, ret, &err) < 0)
+		return cli_fail(cli, &err);
+	return EXIT_OK;
+}
+
+int cli_lookup_one(struct cli *cli, int argc, char **argv, ps_pod **ret)
+{
+	if (optind + 1 != argc)
+		return cli_usage_error(cli, "expected one UUID");
+	return cli_lookup_pod(cli, argv[optind], false, ret);
+}
+
+int cli_each_pod(struct cli *cli, int argc, char **argv, int (*one)(struct cli *cli, ps_pod *p, void *data),
+                 void *data)
+{
+	int worst = EXIT_OK;
+
+	if (optind >= argc)
+		return cli_usage_error(cli, "expected at least one UUID");
+	int r = cli_open_store(cli, false);
+	if (r)
+		return r;
+	for (int i = optind; i < argc; i++) {
+		ps_pod *p = NULL;
+		r = cli_lookup_pod(cli, argv[i], false, &p);
+		if (r == EXIT_OK) {
+			r = one(cli, p, data);
+			ps_pod_free(p);
+		}
+		if (r > worst)
+			worst = r;
+	}
+	return worst;
+}
+
+int cli_exec_stage1(struct cli *cli, const ps_stage1_args *a)
+{
+	ps_error *err = NULL;
+	_cleanup_free_ char *stage1 = NULL;
+	char **av = NULL;
+
+	if (ps_stage1_path(&stage1, &err) < 0 || ps_stage1_argv(a, &av, &err) < 0)
+		return cli_fail(cli, &err);
+	int flags = fcntl(a->pod_fd, F_GETFD);
+	if (flags >= 0 && fcntl(a->pod_fd, F_SETFD, flags & ~FD_CLOEXEC) == 0) {
+		fflush(stdout);
+		fflush(stderr);
+		execv(stage1, av);
+	}
+	int code = cli_failf(cli, EXIT_FAILED, "exec %s: %s", stage1, strerror(errno));
+	ps_strv_free(av);
+	return code;
+}
+
+int cli_check_running(struct cli *cli, const ps_pod *p)
+{
+	if (p->state == PS_STATE_RUNNING)
+		return EXIT_OK;
+	return cli_failf(cli, EXIT_FAILED, "pod %s is not running (%s)", p->uuid, ps_pod_state_name(p->state));
 }
 
 int cli_parse_format(struct cli *cli, const char *arg, enum cli_format *ret)

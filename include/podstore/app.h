@@ -70,6 +70,19 @@ int ps_app_log_rotate(int app_fd);
 /* readers: open log (old: log.1) read-only; -ENOENT when there is none. */
 int ps_app_log_open_read(int app_fd, bool old);
 
+/*
+ * stage1.log and stage1.log.1 in the pod dir: what a detached pod's stage1
+ * says itself (its warnings, and its --debug lines), whose stderr is
+ * /dev/null. The same stamped lines as an app's log, rotated the same way
+ * before stage1.log would pass PS_STAGE1_LOG_ROTATE_BYTES. stage1 creates
+ * it at its start; a foreground stage1 prints to the terminal instead.
+ * podctl logs --stage1 prints stage1.log.1, then stage1.log. (Read them as
+ * an app's log files: the same form.)
+ */
+#define PS_FILE_STAGE1_LOG "stage1.log"
+#define PS_FILE_STAGE1_LOG_OLD "stage1.log.1"
+#define PS_STAGE1_LOG_ROTATE_BYTES (256 * 1024)
+
 /* The overlayfs lowerdir value for img: its layers joined by ':' top first
  * (relative paths, as stored). Allocated; -EINVAL for a copied image. */
 int ps_app_image_lowerdir(const ps_app_image *img, char **ret, ps_error **err);

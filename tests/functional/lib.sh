@@ -85,6 +85,27 @@ t_check() {
 	if "$@"; then t_ok; else t_fail "command failed: $*"; fi
 }
 
+# t_stress SCRIPT SUMMARY_RE PASS_RE ARG...: a short run of a stress script
+# (tests/stress/SCRIPT, with this build's binaries) as one check: its
+# summary line (the one matching SUMMARY_RE) is shown as a note, and it
+# passes when the script exits 0 and the summary matches PASS_RE; exit 77
+# is a skip (busybox-static missing).
+t_stress() {
+	local script=$1 summary_re=$2 pass_re=$3 out rc summary
+	shift 3
+	out=$(BUILDDIR=$BUILDDIR PODCTL_STAGE1=$STAGE1 bash "$(dirname "${BASH_SOURCE[0]}")/../stress/$script" "$@" 2>&1)
+	rc=$?
+	summary=$(grep -E "$summary_re" <<<"$out")
+	echo "# $summary"
+	if [ $rc -eq 0 ] && grep -qE "$pass_re" <<<"$summary"; then
+		t_ok
+	elif [ $rc -eq 77 ]; then
+		t_skip "busybox-static is not installed"
+	else
+		t_fail "$(tail -20 <<<"$out")"
+	fi
+}
+
 # expect_exit CODE COMMAND... : run, capture stdout/stderr into $OUT/$ERR,
 # and check the exit code. Returns non-zero on mismatch (with a message).
 expect_exit() {

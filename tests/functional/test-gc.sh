@@ -292,6 +292,60 @@ check_locked_garbage() {
 }
 run_case "locked garbage/exited-garbage: gc returns at once, leaves them and says so" check_locked_garbage
 
+# $DIR/cache/seccomp: gc prunes the compiled filters not used for a week and
+# those beyond the 64 most recently used; never what else is there.
+check_seccomp_cache() {
+	local C=$PODCTL_DIR/cache/seccomp real i n
+	expect_exit 0 "$P" run "$ROOT" -- true || return 1
+	real=$(find "$C" -name '*.bpf' | head -1)
+	[ -f "$real" ] || why "no cache entry after a run" || return 1
+	for i in 1 2 3; do
+		cp "$real" "$C/old$i.bpf" && touch -a -m -d '10 days ago' "$C/old$i.bpf"
+	done
+	for i in $(seq 1 70); do
+		cp "$real" "$C/new$i.bpf" && touch -a -m -d "$((i + 100)) minutes ago" "$C/new$i.bpf"
+	done
+	echo keep >"$C/README"
+	: >"$C/.dead.bpf.tmp.999999999"
+	: >"$C/.live.bpf.tmp.$$"
+	expect_exit 0 "$P" gc || return 1
+	n=$(find "$C" -name '*.bpf' | wc -l)
+	[ "$n" -eq 64 ] || why "$n entries left, not 64" || return 1
+	[ -f "$real" ] && [ -f "$C/new63.bpf" ] || why "a recently used entry went" || return 1
+	[ ! -e "$C/old1.bpf" ] && [ ! -e "$C/new64.bpf" ] && [ ! -e "$C/new70.bpf" ] ||
+		why "an old or surplus entry stayed" || return 1
+	[ -f "$C/README" ] && [ -f "$C/.live.bpf.tmp.$$" ] || why "gc removed what is not a cache entry" ||
+		return 1
+	[ ! -e "$C/.dead.bpf.tmp.999999999" ] || why "a dead writer's tmp file stayed" || return 1
+	rm -f "$C/README" "$C/.live.bpf.tmp.$$" "$C"/new*.bpf
+	expect_exit 0 "$P" gc --mark-only || return 1
+}
+run_case "gc prunes cache/seccomp: unused for a week, beyond 64; other files and live writes stay" check_seccomp_cache
+
+# gc pruning the very entry starting pods read (made to look old each
+# time): every run still starts, from the cache or compiling again.
+check_seccomp_race() {
+	local C=$PODCTL_DIR/cache/seccomp i bad=0 loop
+	: >"$T_SCRATCH/racing"
+	(
+		while [ -e "$T_SCRATCH/racing" ]; do
+			touch -a -m -d '10 days ago' "$C"/*.bpf 2>/dev/null
+			"$P" gc -q --debug 2>&1 >/dev/null | grep 'seccomp cache entries removed'
+		done >"$T_SCRATCH/pruned"
+	) &
+	loop=$!
+	for i in $(seq 1 20); do
+		"$P" run "$ROOT" -- true 2>"$T_SCRATCH/race.err" || { bad=$((bad + 1)); cat "$T_SCRATCH/race.err" >&2; }
+	done
+	rm -f "$T_SCRATCH/racing"
+	wait "$loop"
+	[ "$bad" -eq 0 ] || why "$bad of 20 runs failed while gc pruned the cache" || return 1
+	# (and it did prune meanwhile: else this checked nothing)
+	[ -s "$T_SCRATCH/pruned" ] || why "gc never pruned during the runs" || return 1
+	expect_exit 0 "$P" gc --grace-period=0 || return 1
+}
+run_case "gc pruning cache/seccomp while pods start: every pod starts" check_seccomp_race
+
 check_final() {
 	store_consistent || return 1
 	[ "$(pod_count)" -eq 0 ] || why "pods left: $(find "$PODS" -mindepth 2 -maxdepth 2)" ||

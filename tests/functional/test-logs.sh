@@ -214,4 +214,45 @@ else
 	t_fail "got: $OUT"
 fi
 
+
+# A detached stage1's stderr is /dev/null: what it says goes to stage1.log.
+t_begin "a detached stage1's warnings are kept in stage1.log: logs --stage1 (--tail, -t), not in the app's log"
+cat >"$T_SCRATCH/nouser.json" <<JSON
+{"version": 1, "apps": [{"name": "a", "image": "$ROOT", "user": "nosuchuser", "exec": ["true"]}]}
+JSON
+ok=1
+if expect_exit 0 "$PODCTL" run --detach --manifest "$T_SCRATCH/nouser.json" && U2=$OUT &&
+	timeout 20 "$PODCTL" wait "$U2" >/dev/null 2>&1; then
+	expect_exit 0 "$PODCTL" logs --stage1 "$U2" || ok=0
+	[[ $OUT == *"podctl-stage1: pod $U2: app a: "*nosuchuser* ]] || { ok=0; echo "stage1.log: $OUT"; }
+	expect_exit 0 "$PODCTL" logs --stage1 --timestamps --tail=1 "$U2" || ok=0
+	[ "$(printf '%s\n' "$OUT" | grep -cE "$STAMP_RE")" -eq 1 ] || { ok=0; echo "tail -t: $OUT"; }
+	expect_exit 0 "$PODCTL" logs "$U2" || ok=0
+	[[ $OUT != *nosuchuser* ]] || { ok=0; echo "in the app's log: $OUT"; }
+else
+	ok=0
+fi
+# a set-up that fails: podctl run says why, and stage1.log keeps it
+mkdir "$T_SCRATCH/gone"
+if expect_exit 0 "$PODCTL" prepare --volume="v,kind=host,source=$T_SCRATCH/gone,target=/v" "$ROOT" -- true; then
+	U3=$OUT
+	rmdir "$T_SCRATCH/gone"
+	# (whether podctl still waits for stage1's answer then or not)
+	"$PODCTL" run-prepared --detach "$U3" >/dev/null 2>&1
+	timeout 20 "$PODCTL" wait "$U3" >/dev/null 2>&1
+	expect_exit 0 "$PODCTL" logs --stage1 "$U3" && [[ $OUT == *"gone: No such file"* ]] || { ok=0; echo "set-up failure: $OUT $ERR"; }
+else
+	ok=0
+fi
+if [ $ok = 1 ]; then t_ok; else t_fail "see above"; fi
+
+t_begin "logs --stage1: a foreground pod has none (one line, exit 1), a prepared one nothing yet; --app with it is a usage error"
+if expect_exit 1 "$PODCTL" logs --stage1 fg && one_line && [[ $ERR == *"no stage1.log"* ]] &&
+	expect_exit 0 "$PODCTL" prepare "$ROOT" -- true && expect_exit 0 "$PODCTL" logs --stage1 "$OUT" && [ -z "$OUT" ] &&
+	expect_exit 2 "$PODCTL" logs --stage1 --app=rootfs "$U"; then
+	t_ok
+else
+	t_fail "out: $OUT err: $ERR"
+fi
+
 t_end

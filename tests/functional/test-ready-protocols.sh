@@ -200,4 +200,31 @@ else
 fi
 "$PODCTL" stop --force "$U" >/dev/null 2>&1
 
+
+# The sockets stage1 made (control, each app's notify, pv-ctrl, lxd-sock)
+# die with it: none may be left in an exited pod's dir.
+sockets_of() { find "$PODCTL_DIR/pods" -path "*/$1/*" -type s 2>/dev/null; }
+t_begin "no socket is left in the dir of a pod that exited (stopped, its apps ended, its set-up failed)"
+U=$("$PODCTL" run --detach --wait-ready=10s --status-goal=READY --ready-protocol=pantavisor --ready-protocol=lxd "$ROOT" -- \
+	sh -c "$PV --data '{\"type\":\"ready\"}' http://localhost/signal >/dev/null; exec sleep 1000")
+before=$(sockets_of "$U" | wc -l)
+"$PODCTL" stop "$U" >/dev/null 2>&1
+left=$(sockets_of "$U")
+U2=$("$PODCTL" prepare --ready-protocol=lxd "$ROOT" -- true)
+"$PODCTL" run-prepared "$U2" >/dev/null 2>&1
+left2=$(sockets_of "$U2")
+# stage1 failing in its set-up, after the sockets are made: a volume whose
+# source went away between prepare and run
+mkdir "$T_SCRATCH/gone"
+U3=$("$PODCTL" prepare --ready-protocol=pantavisor --volume="v,kind=host,source=$T_SCRATCH/gone,target=/v" "$ROOT" -- true)
+rmdir "$T_SCRATCH/gone"
+expect_exit 125 "$PODCTL" run-prepared "$U3"
+rc3=$?
+left3=$(sockets_of "$U3")
+if [ "$before" -ge 4 ] && [ -z "$left" ] && [ -n "$U2" ] && [ -z "$left2" ] && [ $rc3 -eq 0 ] && [ -z "$left3" ]; then
+	t_ok
+else
+	t_fail "sockets while running: $before; left after stop: ${left:-none}; after its app ended: ${left2:-none}; after a failed set-up (${ERR:-}): ${left3:-none}"
+fi
+
 t_end

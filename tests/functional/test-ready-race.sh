@@ -6,15 +6,5 @@
 . "$(dirname "$0")/lib.sh"
 
 t_begin "ready race (100 trials, 200 waiters at random phases): no lost wake-up"
-out=$(BUILDDIR=$BUILDDIR PODCTL_STAGE1=$STAGE1 bash "$(dirname "$0")/../stress/ready-race.sh" --trials=100 2>&1)
-rc=$?
-summary=$(grep '^ready-race: [0-9]' <<<"$out")
-echo "# $summary"
-if [ $rc -eq 0 ] && grep -q ' 0 lost, 0 failed' <<<"$summary"; then
-	t_ok
-elif [ $rc -eq 77 ]; then
-	t_skip "busybox-static is not installed"
-else
-	t_fail "$(tail -20 <<<"$out")"
-fi
+t_stress ready-race.sh '^ready-race: [0-9]' ' 0 lost, 0 failed' --trials=100
 t_end

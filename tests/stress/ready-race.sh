@@ -22,35 +22,15 @@ for a in "$@"; do
 	*) echo "ready-race: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-BUILDDIR=${BUILDDIR:-$TOP/build}
-P=$BUILDDIR/podctl
-export PODCTL_STAGE1=${PODCTL_STAGE1:-$BUILDDIR/podctl-stage1}
-export PODCTL_PULL=never
 [ "$(id -u)" -eq 0 ] || { echo "ready-race: needs root" >&2; exit 77; }
-command -v busybox >/dev/null || { echo "ready-race: busybox-static is not installed" >&2; exit 77; }
-
-W=$(mktemp -d /tmp/podctl-ready-race.XXXXXX)
-export PODCTL_DIR=$W/store
-export PODCTL_CGROUP_PARENT=${PODCTL_CGROUP_PARENT:-podctl-ready-race-${W##*.}}
-cleanup() {
-	local pid m
-	for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null; done
-	for pid in $(pgrep -f "$W" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-	wait 2>/dev/null
-	awk -v p="$W" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
-		while read -r m; do umount -l "$m" 2>/dev/null; done
-	rm -rf "$W"
-	rmdir /sys/fs/cgroup/*/"$PODCTL_CGROUP_PARENT"/*/* /sys/fs/cgroup/*/"$PODCTL_CGROUP_PARENT"/* \
-		/sys/fs/cgroup/*/"$PODCTL_CGROUP_PARENT" 2>/dev/null
-	return 0
-}
-trap cleanup EXIT
+# shellcheck source=tests/stress/lib.sh
+. "$(dirname "$0")/lib.sh"
+stress_setup ready-race
+export PODCTL_PULL=never
 
 ROOT=$W/rootfs
-mkdir -p "$ROOT/bin" "$ROOT/etc" "$ROOT/tmp" "$ROOT/proc" "$ROOT/dev" "$ROOT/sys" "$W/shared"
-cp "$(command -v busybox)" "$ROOT/bin/busybox"
-for a in $("$ROOT/bin/busybox" --list); do [ -e "$ROOT/bin/$a" ] || ln -s busybox "$ROOT/bin/$a"; done
+stress_rootfs "$ROOT"
+mkdir -p "$W/shared"
 mkfifo "$W/shared/go"
 cat >"$W/m.json" <<JSON
 {"version": 1,

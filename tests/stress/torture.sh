@@ -22,44 +22,16 @@ for a in "$@"; do
 	*) echo "torture: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-BUILDDIR=${BUILDDIR:-$TOP/build}
-P=$BUILDDIR/podctl
-export PODCTL_STAGE1=${PODCTL_STAGE1:-$BUILDDIR/podctl-stage1}
-command -v busybox >/dev/null || { echo "torture: busybox-static is not installed" >&2; exit 77; }
-
-W=$(mktemp -d /tmp/podctl-torture.XXXXXX)
-export PODCTL_DIR=$W/store
+# shellcheck source=tests/stress/lib.sh
+. "$(dirname "$0")/lib.sh"
 # The run's pods' cgroups under a parent of its own, to count leaks.
-export PODCTL_CGROUP_PARENT=podctl-torture-${W##*.}
-cgroup_dirs() {
-	local d
-	for d in /sys/fs/cgroup/*/"$PODCTL_CGROUP_PARENT" /sys/fs/cgroup/"$PODCTL_CGROUP_PARENT"; do
-		[ -d "$d" ] && find "$d" -mindepth 1 -type d
-	done 2>/dev/null
-}
+unset PODCTL_CGROUP_PARENT
+stress_setup torture
 LOG=$W/log
-mkdir -p "$LOG" "$W/root/bin" "$W/root/etc" "$W/root/proc" "$W/root/dev" "$W/root/sys" "$W/root/tmp"
-cp "$(command -v busybox)" "$W/root/bin/busybox"
-for a in $("$W/root/bin/busybox" --list); do [ -e "$W/root/bin/$a" ] || ln -s busybox "$W/root/bin/$a"; done
-tar -C "$W/root" -cf "$W/root.tar" .
 ROOT=$W/root
-
-cleanup() {
-	local pid m
-	for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null; done
-	for pid in $(pgrep -f "$W" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-	wait 2>/dev/null
-	awk -v p="$W" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
-		while read -r m; do umount -l "$m" 2>/dev/null; done
-	rm -rf "$W"
-	local d
-	for d in $(cgroup_dirs | sort -r) /sys/fs/cgroup/*/"$PODCTL_CGROUP_PARENT" /sys/fs/cgroup/"$PODCTL_CGROUP_PARENT"; do
-		[ -d "$d" ] && rmdir "$d" 2>/dev/null
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+mkdir -p "$LOG"
+stress_rootfs "$ROOT"
+tar -C "$ROOT" -cf "$W/root.tar" .
 
 END=$(($(date +%s) + DURATION))
 alive() { [ "$(date +%s)" -lt "$END" ]; }
@@ -206,8 +178,8 @@ mounts=$(awk -v p="$W" 'index($5, p) == 1' /proc/self/mountinfo | wc -l)
 [ "$mounts" -eq 0 ] || { leaks=$((leaks + mounts)); echo "leak: $mounts mounts" >&2; }
 procs=$(pgrep -f "$W" | grep -cvx "$$")
 [ "$procs" -eq 0 ] || { leaks=$((leaks + procs)); echo "leak: $procs processes" >&2; }
-cgs=$(cgroup_dirs | wc -l)
-[ "$cgs" -eq 0 ] || { leaks=$((leaks + cgs)); echo "leak: cgroups: $(cgroup_dirs | head -5)" >&2; }
+cgs=$(stress_cgroup_dirs | wc -l)
+[ "$cgs" -eq 0 ] || { leaks=$((leaks + cgs)); echo "leak: cgroups: $(stress_cgroup_dirs | head -5)" >&2; }
 trees=$(find "$PODCTL_DIR/images/trees" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
 [ "$trees" -eq 0 ] || { leaks=$((leaks + trees)); echo "leak: $trees image trees" >&2; }
 cat "$LOG"/bad.* 2>/dev/null | sort | uniq -c | sort -rn | head -20 >&2

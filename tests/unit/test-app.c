@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "applog.h"
 #include "fixture.h"
 #include "util.h"
 
@@ -169,6 +170,31 @@ static void app_log(void **state)
 	assert_int_equal(ps_app_log_open_append(dfd, &size), -ELOOP);
 }
 
+/* stage1.log through the same functions (applog.h), its own names */
+static void stage1_log(void **state)
+{
+	struct fx *f = *state;
+	int dfd = scratch(f);
+	long long size = -1;
+
+	assert_int_equal(ps_applog_open_read(dfd, PS_FILE_STAGE1_LOG), -ENOENT);
+	int fd = ps_applog_open_append(dfd, PS_FILE_STAGE1_LOG, &size);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(size, 0);
+	assert_int_equal(write(fd, "w\n", 2), 2);
+	close(fd);
+	assert_int_equal(ps_app_log_open_read(dfd, false), -ENOENT);
+	assert_int_equal(ps_applog_rotate(dfd, PS_FILE_STAGE1_LOG, PS_FILE_STAGE1_LOG_OLD), 0);
+	assert_int_equal(ps_applog_open_read(dfd, PS_FILE_STAGE1_LOG), -ENOENT);
+	fd = ps_applog_open_read(dfd, PS_FILE_STAGE1_LOG_OLD);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlinkat("/etc/passwd", dfd, PS_FILE_STAGE1_LOG), 0);
+	assert_int_equal(ps_applog_open_append(dfd, PS_FILE_STAGE1_LOG, &size), -ELOOP);
+	assert_int_equal(ps_applog_open_read(dfd, PS_FILE_STAGE1_LOG), -ELOOP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +205,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(write_rejects_bad_layer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(app_dirs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(app_log, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(stage1_log, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,6 +153,17 @@ static void sweep_stale(void **state)
 	                          ps_store_dir_fd(f->store, PS_DIR_EXITED_GARBAGE), a), 0);
 	assert_int_equal(ps_idrange_sweep(f->store, &removed, &err), 0);
 	assert_int_equal(removed, 0);
+	/* An atomic write's tmp file: a dead writer's goes, a live one's stays. */
+	int ufd = openat(ps_store_fd(f->store), "userns", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char live[64];
+	assert_true(ufd >= 0);
+	snprintf(live, sizeof(live), ".x.tmp.%d", (int)getpid());
+	close(openat(ufd, ".x.tmp.999999999", O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	close(openat(ufd, live, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	assert_int_equal(ps_idrange_sweep(f->store, &removed, &err), 0);
+	assert_int_equal(faccessat(ufd, ".x.tmp.999999999", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(faccessat(ufd, live, F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	close(ufd);
 }
 
 /* Destroying a pod (rm, gc) releases the range its `userns` file names,
