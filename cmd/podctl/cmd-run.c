@@ -75,8 +75,8 @@ static int wait_ready_after_start(struct cli *cli, ps_pod *p, const struct run_o
 
 static int fd_keep_across_exec(int fd)
 {
-	int flags = fcntl(fd, F_GETFD);
-	if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+	/* FD_CLOEXEC is the only fd flag: no F_GETFD needed. */
+	if (fcntl(fd, F_SETFD, 0) < 0)
 		return -errno;
 	return 0;
 }
