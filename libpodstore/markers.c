@@ -228,9 +228,13 @@ int ps_pod_record_sync(int pod_fd, ps_error **err)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	}
-	/* The pod's name in its state dir: run's move there was not synced. */
+	/* The pod's name in its state dir, and its old one gone from
+	 * prepare/: run's moves were not synced (on a filesystem without a
+	 * journal, a rename is not atomic across a power cut). */
 	if (r == 0 && any)
 		r = ps_fsync_dir_at(pod_fd, "..", err);
+	if (r == 0 && any)
+		r = ps_fsync_dir_at(pod_fd, "../../prepare", err);
 	return r;
 }
 

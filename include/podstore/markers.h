@@ -96,8 +96,8 @@ void ps_exit_marker_clear(ps_exit_marker *m);
 
 /*
  * Make the record of the pod dir pod_fd durable: fsync its manifest and info
- * (their writeback started together, so one journal commit covers both) and
- * the state dir that holds it (its move there). `podctl run` prepares without
+ * (their writeback started together), the state dir that holds it (its move
+ * there) and pods/prepare (where run's pods come from). `podctl run` prepares without
  * fsyncs (fileio.h: ps_write_defer_sync); stage1 calls this, through the
  * durable exit marker, before the pod's exit is recorded. The pod dir's own
  * entries are covered by the exit marker's directory fsync that follows. A

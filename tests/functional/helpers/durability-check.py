@@ -14,8 +14,8 @@ each violation; exits 1 if there is any.
 --run: the contract of `podctl run` (Documentation/devel/decisions.md), whose
 prepare is not synced: a pod's files written in prepare/ and its move to run/
 need no fsync then, but its exit marker is named only after the same process
-fsynced the pod's manifest and info and the run/ dir (the record survives
-with the exit), and the pod dir is fsynced after it as always.
+fsynced the pod's manifest and info, the run/ dir and the prepare/ dir (the
+record survives with the exit), and the pod dir is fsynced after it as always.
 """
 import re
 import sys
@@ -100,7 +100,8 @@ def main(path, run_mode=False):
             checked += 1
             if run_mode and dname == 'exit' and re.search(r'/pods/run/[0-9a-f-]{36}$', ddir):
                 run_dir = ddir.rsplit('/', 1)[0]
-                for need in (ddir + '/manifest', ddir + '/info', run_dir):
+                prepare_dir = run_dir.rsplit('/', 1)[0] + '/prepare'
+                for need in (ddir + '/manifest', ddir + '/info', run_dir, prepare_dir):
                     if need not in synced_files.get(pid, set()):
                         bad.append(f'pid {pid}: {ddir}/exit named before {need} was fsynced')
             data_synced = src in synced_files.get(pid, set()) or synced_fs.get(pid) or \
