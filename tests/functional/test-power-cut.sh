@@ -3,7 +3,7 @@
 # (Documentation/devel/decisions.md, "run's prepare is not fsynced"): a pod
 # dir in run/ (or prepare/, should its move be lost; or exited-garbage/)
 # whose manifest or info is empty or missing, and no exit marker. Simulated
-# by truncating and removing those files of real pods. Every reader copes:
+# by truncating, garbling and removing those files of real pods. Every reader copes:
 # list lists them all, status and logs fail with an error naming the pod (or
 # show what they can), nothing crashes, and rm and gc remove them.
 # shellcheck source=tests/functional/lib.sh
@@ -26,12 +26,14 @@ if [ -d "$G" ]; then
 	: >"$G/manifest"
 	: >"$G/info"
 fi
-for k in man0 mannone info0 infonone both0 lostmove; do
+for k in man0 mannone manjunk info0 infonone both0 lostmove; do
 	run_pod $k
 done
 d() { echo "$PODS/run/${U[$1]}"; }
 : >"$(d man0)/manifest"
 rm -f "$(d mannone)/manifest"
+# Without a journal, a file's size may survive and its blocks hold stale bytes.
+head -c 193 /dev/urandom >"$(d manjunk)/manifest"
 : >"$(d info0)/info"
 rm -f "$(d infonone)/info"
 : >"$(d both0)/manifest"
@@ -83,6 +85,7 @@ done
 # The torn manifests are errors; a torn info (name, created) is not.
 expect_exit 1 "$P" status "${U[man0]}" && grep -q "manifest is empty" <<<"$ERR" || bad+=" man0: $ERR;"
 expect_exit 1 "$P" status "${U[mannone]}" && grep -q "crash or power cut" <<<"$ERR" || bad+=" mannone: $ERR;"
+expect_exit 1 "$P" status "${U[manjunk]}" && grep -q "pod ${U[manjunk]}: its apps are unknown" <<<"$ERR" || bad+=" manjunk: $ERR;"
 expect_exit 0 "$P" status "${U[info0]}" || bad+=" info0: $ERR;"
 [ -z "$bad" ] && t_ok || t_fail "$bad"
 
