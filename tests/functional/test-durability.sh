@@ -77,6 +77,20 @@ else
 	t_fail "$(cat "$T_SCRATCH/o3" "$T_SCRATCH/o4")"
 fi
 
+t_begin "run --detach: the same contract (strace follows the detached stage1 to its end)"
+if traced "$P" run --detach dur -- true && out=$($PY "$CHECK" --run "$T_SCRATCH/trace") &&
+	grep -q '"exit") = 0' "$T_SCRATCH/trace"; then
+	first=$(awk 'NR == 1 { print $1 }' "$T_SCRATCH/trace")
+	n=$(awk -v p="$first" '$1 == p && $2 ~ /^(fsync|fdatasync|syncfs)\(/' "$T_SCRATCH/trace" | wc -l)
+	if [ "$n" -eq 0 ]; then
+		t_ok
+	else
+		t_fail "podctl (pid $first) made $n fsyncs"
+	fi
+else
+	t_fail "$(cat "$T_SCRATCH/err") $out"
+fi
+
 t_begin "run-prepared: the move from prepared/ to run/ is durable"
 u=$("$P" prepare "$ROOT" -- true)
 if traced "$P" run-prepared "$u" && out=$($PY "$CHECK" "$T_SCRATCH/trace"); then
