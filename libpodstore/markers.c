@@ -233,8 +233,13 @@ int ps_pod_record_sync(int pod_fd, ps_error **err)
 	 * journal, a rename is not atomic across a power cut). */
 	if (r == 0 && any)
 		r = ps_fsync_dir_at(pod_fd, "..", err);
-	if (r == 0 && any)
-		r = ps_fsync_dir_at(pod_fd, "../../prepare", err);
+	if (r == 0 && any) {
+		_cleanup_close_ int pfd = openat(pod_fd, "../../prepare", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0 && errno != ENOENT) /* ENOENT: a pod dir outside a store */
+			r = ps_error_errno(err, "open pods/prepare");
+		else if (pfd >= 0 && ps_fsync(pfd) < 0)
+			r = ps_error_errno(err, "fsync pods/prepare");
+	}
 	return r;
 }
 
