@@ -477,11 +477,7 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 	if (ps_pod_lookup(cli->store, argv[optind], &p, &err) < 0)
 		return cli_fail(cli, &err);
 	if (ps_manifest_load_at(p->fd, &m, &err) < 0) {
-		/* The pod exists (lookup found it): a missing or torn manifest is
-		 * this pod's failure, not "no such pod". */
-		code = cli_failf(cli, EXIT_FAILED, "pod %s: %s%s", p->uuid, err ? err->msg : "manifest",
-		                 err && err->kind == PS_ERR_NOT_FOUND ? " (lost to a crash or power cut?)" : "");
-		ps_error_free(&err);
+		code = cli_fail_manifest(cli, p->uuid, &err);
 		goto out;
 	}
 	if (!app && (code = choose_app(cli, p, m, &app)) != EXIT_OK)

@@ -89,19 +89,23 @@ expect_exit 1 "$P" status "${U[manjunk]}" && grep -q "pod ${U[manjunk]}: its app
 expect_exit 0 "$P" status "${U[info0]}" || bad+=" info0: $ERR;"
 [ -z "$bad" ] && t_ok || t_fail "$bad"
 
-t_begin "logs of each: its output (0) or an error naming the pod (1)"
+t_begin "logs, port of each: output (0) or an error naming the pod (1); cat-manifest of an empty one: 1"
 bad=""
-for k in "${!U[@]}"; do
-	OUT=$("$P" logs "${U[$k]}" 2>"$T_SCRATCH/stderr")
-	rc=$?
-	ERR=$(cat "$T_SCRATCH/stderr")
-	sane $rc || bad+=" logs $k crashed ($rc: $ERR);"
-	case $rc in
-	0) ;;
-	1) grep -q "pod ${U[$k]}" <<<"$ERR" && one_line || bad+=" logs $k: error not about the pod: $ERR;" ;;
-	*) bad+=" logs $k: exit $rc ($ERR);" ;;
-	esac
+for c in logs port; do
+	for k in "${!U[@]}"; do
+		OUT=$("$P" $c "${U[$k]}" 2>"$T_SCRATCH/stderr")
+		rc=$?
+		ERR=$(cat "$T_SCRATCH/stderr")
+		sane $rc || bad+=" $c $k crashed ($rc: $ERR);"
+		case $rc in
+		0) ;;
+		1) grep -q "pod ${U[$k]}" <<<"$ERR" && one_line || bad+=" $c $k: error not about the pod: $ERR;" ;;
+		*) bad+=" $c $k: exit $rc ($ERR);" ;;
+		esac
+	done
 done
+expect_exit 1 "$P" cat-manifest "${U[man0]}" && grep -q "pod ${U[man0]}: manifest is empty" <<<"$ERR" ||
+	bad+=" cat-manifest man0: $ERR;"
 [ -z "$bad" ] && t_ok || t_fail "$bad"
 
 t_begin "rm removes a pod whose manifest and info are empty"
