@@ -50,7 +50,7 @@ endif
 # libarchive and libnettle are dlopen()ed on first use (libpodstore/archive-dl.h,
 # sha256.h): only their headers at build time; tests that build archives
 # themselves link libarchive.
-DEPS_PC = json-c uuid
+DEPS_PC = json-c
 LIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS_PC) libarchive nettle 2>/dev/null)
 LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS_PC) 2>/dev/null)
 ARCHIVE_LIBS := $(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null)
@@ -167,19 +167,19 @@ $(PODCTL_OCI): $(OCI_OBJS) $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OCI_OBJS) $(STATIC_LIB) $(LIB_LIBS)
 
 # podctl-stage1 is linked static-pie when the static libraries are there
-# (libc6-dev, libjson-c-dev, uuid-dev, libseccomp-dev ship them): an idle pod's
+# (libc6-dev, libjson-c-dev, libseccomp-dev ship them): an idle pod's
 # stage1 then stays under 1 MiB resident (0.97 MiB measured, against 2.0 MiB
 # dynamic, most of it libc's pages) and needs no dynamic loader at start.
 # STAGE1_STATIC=0 links it like the rest; sanitizer builds always do.
 # Objects get a section per function so stage1's link drops what it does
 # not call (the parsers it shares with the CLI): ~64 KiB less resident.
 have_static = $(filter /%,$(shell $(CC) -print-file-name=$(1) 2>/dev/null))
-STAGE1_STATIC ?= $(if $(and $(call have_static,libc.a),$(call have_static,libjson-c.a),$(call have_static,libuuid.a),$(call have_static,libseccomp.a)),1,0)
+STAGE1_STATIC ?= $(if $(and $(call have_static,libc.a),$(call have_static,libjson-c.a),$(call have_static,libseccomp.a)),1,0)
 ifneq ($(SANITIZE),)
 STAGE1_STATIC := 0
 endif
 ifeq ($(STAGE1_STATIC),1)
-STAGE1_LINK = -static-pie $(shell $(PKG_CONFIG) --static --libs json-c uuid libseccomp 2>/dev/null)
+STAGE1_LINK = -static-pie $(shell $(PKG_CONFIG) --static --libs json-c libseccomp 2>/dev/null)
 else
 STAGE1_LINK = $(LIB_LIBS) $(SECCOMP_LIBS)
 endif

@@ -5,6 +5,18 @@
 #include <podstore/fileio.h>
 #include "util.h"
 
+static bool defer_sync;
+
+void ps_write_defer_sync(bool defer)
+{
+	defer_sync = defer;
+}
+
+bool ps_write_sync_deferred(void)
+{
+	return defer_sync;
+}
+
 int ps_fsync(int fd)
 {
 	while (fsync(fd) < 0) {
@@ -45,7 +57,8 @@ int ps_write_file_at(int dirfd, const char *name, const void *data, size_t len, 
 		errno = -r;
 		goto fail;
 	}
-	if ((flags & (PS_WRITE_DURABLE | PS_WRITE_SYNC_DATA)) && ps_fsync(fd) < 0)
+	bool sync_data = (flags & PS_WRITE_DURABLE) || ((flags & PS_WRITE_SYNC_DATA) && !defer_sync);
+	if (sync_data && ps_fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;

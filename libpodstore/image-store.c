@@ -100,11 +100,14 @@ int imgstore_lock(struct imgstore *st, const char *name, int op, ps_error **err)
 
 int ps_image_pin(ps_store *s, int *ret_fd, ps_error **err)
 {
-	_cleanup_imgstore_ struct imgstore st = IMGSTORE_INIT;
-	int r = imgstore_open(s, &st, err);
+	/* The lock is all a pin needs: not the store's subdirs (every `run`
+	 * pins, most use no stored image). */
+	struct imgstore st = IMGSTORE_INIT;
+	int r;
 
-	if (r < 0)
-		return r;
+	st.images_fd = ps_store_images_fd(s, err);
+	if (st.images_fd < 0)
+		return st.images_fd;
 	r = imgstore_lock(&st, "lock", LOCK_SH, err);
 	if (r < 0)
 		return r;

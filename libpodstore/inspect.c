@@ -73,10 +73,13 @@ static int load_apps(ps_pod *p, ps_pod_view *v, bool health, ps_error **err)
 		return 0;
 	}
 	if (r < 0) {
-		if (err && !*err)
-			*err = e;
-		else
-			ps_error_free(&e);
+		/* A pod past prepare whose manifest a crash or power cut lost
+		 * or tore: an error about this pod (not "no such pod"), which
+		 * rm and gc remove all the same. */
+		r = ps_error_set(err, PS_ERR_FAILED, 0, "pod %s: its apps are unknown: %s%s", p->uuid,
+		                 e ? e->msg : "manifest unreadable",
+		                 r == -ENOENT ? " (lost to a crash or power cut?)" : "");
+		ps_error_free(&e);
 		return r;
 	}
 	size_t n = m->n_init_apps + m->n_apps;

@@ -360,6 +360,11 @@ int ps_manifest_load_at(int pod_fd, ps_manifest **ret, ps_error **err)
 		return ps_error_set(err, PS_ERR_NOT_FOUND, ENOENT, "manifest");
 	if (r < 0)
 		return r; /* "open manifest: …" / "read manifest: …" already */
+	/* What a power cut can leave of a manifest `run` wrote without an
+	 * fsync (markers.h): say so rather than "JSON syntax error". */
+	if (len == 0)
+		return ps_error_set(err, PS_ERR_INVALID, 0,
+		                    "manifest is empty (torn by a crash or power cut)");
 	r = ps_manifest_parse(buf, len, ret, err);
 	if (r < 0 && err && *err)
 		ps_error_prefix(err, r, "manifest");

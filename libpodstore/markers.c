@@ -204,12 +204,55 @@ static void wake_waiters(int dirfd)
 		close(fd);
 }
 
+int ps_pod_record_sync(int pod_fd, ps_error **err)
+{
+	static const char *const files[] = { PS_FILE_MANIFEST, PS_FILE_INFO };
+	int fds[ARRAY_SIZE(files)];
+	bool any = false;
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		fds[i] = openat(pod_fd, files[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fds[i] < 0 && errno != ENOENT && r == 0)
+			r = ps_error_errno(err, "sync %s", files[i]);
+		if (fds[i] < 0)
+			continue;
+		any = true;
+		/* Start the writeback of each now: their blocks are allocated
+		 * in one transaction, and the first fsync's commit covers all. */
+		sync_file_range(fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		if (fds[i] >= 0 && r == 0 && ps_fsync(fds[i]) < 0)
+			r = ps_error_errno(err, "fsync %s", files[i]);
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	/* The pod's name in its state dir, and its old one gone from
+	 * prepare/: run's moves were not synced (on a filesystem without a
+	 * journal, a rename is not atomic across a power cut). */
+	if (r == 0 && any)
+		r = ps_fsync_dir_at(pod_fd, "..", err);
+	if (r == 0 && any) {
+		_cleanup_close_ int pfd = openat(pod_fd, "../../prepare", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0 && errno != ENOENT) /* ENOENT: a pod dir outside a store */
+			r = ps_error_errno(err, "open pods/prepare");
+		else if (pfd >= 0 && ps_fsync(pfd) < 0)
+			r = ps_error_errno(err, "fsync pods/prepare");
+	}
+	return r;
+}
+
 int ps_exit_marker_write(int dirfd, const ps_exit_marker *m, bool durable, ps_error **err)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
 
 	if (!o)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write exit");
+	/* What the exit marker is about survives with it. Should that fail,
+	 * the exit is still recorded (and the failure returned). */
+	ps_error *sync_err = NULL;
+	int sync_r = durable ? ps_pod_record_sync(dirfd, &sync_err) : 0;
 	json_object_object_add(o, "code", json_object_new_int(m->code));
 	if (m->signal)
 		json_object_object_add(o, "signal", json_object_new_int(m->signal));
@@ -221,6 +264,12 @@ int ps_exit_marker_write(int dirfd, const ps_exit_marker *m, bool durable, ps_er
 	int r = write_json(dirfd, PS_FILE_EXIT, o, durable ? PS_WRITE_DURABLE : 0, err);
 	if (r >= 0)
 		wake_waiters(dirfd);
+	if (r >= 0 && sync_r < 0) {
+		if (err && !*err)
+			*err = TAKE_PTR(sync_err);
+		r = sync_r;
+	}
+	ps_error_free(&sync_err);
 	return r;
 }
 

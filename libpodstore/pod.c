@@ -325,7 +325,8 @@ void ps_pod_unlock(ps_pod *p)
 	}
 }
 
-static int pod_move(ps_pod *p, ps_pod_dir to, bool durable, ps_error **err)
+/* checked: the caller has just seen (pod_is_at) that p is in p->dir. */
+static int pod_move_at(ps_pod *p, ps_pod_dir to, bool durable, bool checked, ps_error **err)
 {
 	ps_store *s = p->store;
 	ps_pod_dir from = p->dir;
@@ -337,7 +338,7 @@ static int pod_move(ps_pod *p, ps_pod_dir to, bool durable, ps_error **err)
 	if (to <= from || to >= PS_DIR_COUNT)
 		return ps_error_set(err, PS_ERR_STATE, 0, "move pod %s from %s to %s: not allowed",
 		                    p->uuid, ps_pod_dir_name(from), ps_pod_dir_name(to));
-	r = pod_is_at(p, from);
+	r = checked ? 1 : pod_is_at(p, from);
 	if (r <= 0)
 		return ps_error_set(err, PS_ERR_STATE, r < 0 ? -r : 0,
 		                    "move pod %s: no longer in %s", p->uuid, ps_pod_dir_name(from));
@@ -355,12 +356,12 @@ static int pod_move(ps_pod *p, ps_pod_dir to, bool durable, ps_error **err)
 
 int ps_pod_transition(ps_pod *p, ps_pod_dir to, ps_error **err)
 {
-	return pod_move(p, to, true, err);
+	return pod_move_at(p, to, true, false, err);
 }
 
 int ps_pod_transition_lazy(ps_pod *p, ps_pod_dir to, ps_error **err)
 {
-	return pod_move(p, to, false, err);
+	return pod_move_at(p, to, false, false, err);
 }
 
 int ps_pod_create(ps_store *s, ps_pod **ret, ps_error **err)
@@ -399,7 +400,7 @@ int ps_pod_create(ps_store *s, ps_pod **ret, ps_error **err)
 			continue;
 		/* Not fsynced: lost to a power cut, it is an embryo again, which
 		 * gc collects; prepare's move to prepared/ is the durable one. */
-		int r = ps_pod_transition_lazy(p, PS_DIR_PREPARE, err);
+		int r = pod_move_at(p, PS_DIR_PREPARE, false, true, err);
 		if (r < 0)
 			return r;
 		*ret = TAKE_PTR(p);

@@ -73,6 +73,11 @@ int ps_pod_name_claim(ps_store *s, const char *name, const char *uuid, ps_error 
 		                    name, held, name);
 	if (held[0] && streq(held, uuid))
 		return 0;
+	/* Usually nothing stands there: link first, replace a stale one after. */
+	if (symlinkat(uuid, fd, name) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return ps_error_errno(err, "claim pod name %s", name);
 	if (unlinkat(fd, name, 0) < 0 && errno != ENOENT)
 		return ps_error_errno(err, "remove stale name %s", name);
 	if (symlinkat(uuid, fd, name) < 0)

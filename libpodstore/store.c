@@ -113,8 +113,8 @@ static int check_ancestors(int fd, const char *what, ps_error **err)
 	_cleanup_close_ int dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return ps_error_errno(err, "%s: open /", what);
+	struct stat st;
 	for (char *s = real;;) {
-		struct stat st;
 		char saved;
 
 		if (fstat(dfd, &st) < 0)
@@ -145,9 +145,8 @@ static int check_ancestors(int fd, const char *what, ps_error **err)
 		dfd = nfd;
 		s = e;
 	}
-	/* dfd: the parent, checked as an ancestor. */
-	struct stat st;
-	if (fstat(dfd, &st) == 0) {
+	/* dfd: the parent, checked as an ancestor (st: the loop's fstat). */
+	{
 		int r = ps_dir_check_trusted(&st, true);
 		if (r < 0) {
 			char *slash = strrchr(real, '/');

@@ -166,20 +166,44 @@ long long ps_monotonic_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's
+ * days_from_civil, inverted). */
+static void civil_from_days(long long z, long long *ret_y, unsigned *ret_m, unsigned *ret_d)
+{
+	z += 719468;
+	long long era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+
+	*ret_d = doy - (153 * mp + 2) / 5 + 1;
+	*ret_m = mp < 10 ? mp + 3 : mp - 9;
+	*ret_y = (long long)yoe + era * 400 + (*ret_m <= 2);
+}
+
 void ps_format_time(long long ns, char *buf, size_t len)
 {
-	time_t secs = (time_t)(ns / 1000000000LL);
+	long long secs = ns / 1000000000LL;
 	long frac = (long)(ns % 1000000000LL);
-	struct tm tm;
-	char date[32];
 
 	if (frac < 0) {
 		frac += 1000000000L;
 		secs--;
 	}
-	gmtime_r(&secs, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09ldZ", date, frac);
+	/* Not gmtime_r() and strftime(): glibc loads the local time zone
+	 * (/etc/localtime, seven syscalls) on their first call, for a UTC
+	 * string. */
+	long long days = secs / 86400, sod = secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	long long y;
+	unsigned m, d;
+	civil_from_days(days, &y, &m, &d);
+	snprintf(buf, len, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", y, m, d, sod / 3600,
+	         sod / 60 % 60, sod % 60, frac);
 }
 
 int ps_parse_time(const char *s, long long *ret_ns)

@@ -65,6 +65,10 @@ int cli_fail(struct cli *cli, ps_error **err);
 int cli_fail_hint(struct cli *cli, ps_error **err, const char *hint);
 /* A failure found by the CLI itself (no ps_error): print it, return code. */
 int cli_failf(struct cli *cli, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A pod's manifest failed to load (ps_manifest_load_at's *err, freed): one
+ * line naming the pod, exit 1 — the pod exists; a power cut can lose or
+ * empty the manifest of a pod `run` made (Documentation/devel/decisions.md). */
+int cli_fail_manifest(struct cli *cli, const char *uuid, ps_error **err);
 /* Not a failure: one line of note on stderr (e.g. "already exited"). */
 void cli_note(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -29,6 +29,9 @@ int cmd_cat_manifest(struct cli *cli, int argc, char **argv)
 	if (r == -ENOENT)
 		ps_error_set(&err, PS_ERR_NOT_FOUND, 0, "pod %s has no manifest (%s)", p->uuid,
 		             ps_pod_state_name(p->state));
+	else if (r == 0 && !*buf)
+		r = ps_error_set(&err, PS_ERR_FAILED, 0,
+		                 "pod %s: manifest is empty (torn by a crash or power cut)", p->uuid);
 	ps_pod_free(p);
 	if (r < 0)
 		return cli_fail(cli, &err);

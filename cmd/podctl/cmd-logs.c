@@ -515,7 +515,7 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (ps_manifest_load_at(p->fd, &m, &err) < 0) {
-		code = cli_fail(cli, &err);
+		code = cli_fail_manifest(cli, p->uuid, &err);
 		goto out;
 	}
 	if (!app && (code = choose_app(cli, p, m, &app)) != EXIT_OK)

@@ -48,9 +48,12 @@ int cmd_port(struct cli *cli, int argc, char **argv)
 	if ((r = cli_lookup_pod(cli, argv[optind], true, &p)))
 		return r;
 	r = ps_manifest_load_at(p->fd, &m, &err);
+	if (r < 0) {
+		r = cli_fail_manifest(cli, p->uuid, &err);
+		ps_pod_free(p);
+		return r;
+	}
 	ps_pod_free(p);
-	if (r < 0)
-		return cli_fail(cli, &err);
 	json_object *a = format == FORMAT_JSON ? json_object_new_array() : NULL;
 	for (size_t i = 0; i < m->n_ports; i++) {
 		const ps_port *pt = &m->ports[i];

@@ -75,8 +75,8 @@ static int wait_ready_after_start(struct cli *cli, ps_pod *p, const struct run_o
 
 static int fd_keep_across_exec(int fd)
 {
-	int flags = fcntl(fd, F_GETFD);
-	if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+	/* FD_CLOEXEC is the only fd flag: no F_GETFD needed. */
+	if (fcntl(fd, F_SETFD, 0) < 0)
 		return -errno;
 	return 0;
 }
@@ -118,14 +118,17 @@ static int run_pod(struct cli *cli, ps_pod *p, const struct run_opts *ro)
 		return cli_failf(cli, EXIT_FAILED, "pod %s is %s, not prepared", p->uuid,
 		                 ps_pod_state_name(ps_pod_state_from(p->dir, false)));
 	}
+	/* A pod `run` prepared without fsyncs (prepare.c) moves to run/
+	 * without one too: stage1's durable exit marker syncs its record. */
+	bool lazy = fresh && ps_write_sync_deferred();
 	if (access(stage1, X_OK) < 0) {
 		int r = cli_failf(cli, EXIT_FAILED, "%s: %s", stage1, strerror(errno));
-		/* Still runnable later with run-prepared. */
-		if (fresh)
+		/* Still runnable later with run-prepared: durable as prepare's. */
+		if (fresh && (!lazy || syncfs(p->fd) == 0))
 			ps_pod_transition(p, PS_DIR_PREPARED, NULL);
 		return r;
 	}
-	if (ps_pod_transition(p, PS_DIR_RUN, &err) < 0)
+	if ((lazy ? ps_pod_transition_lazy : ps_pod_transition)(p, PS_DIR_RUN, &err) < 0)
 		return cli_fail(cli, &err);
 
 	if (!ro->detach) {

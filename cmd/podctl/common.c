@@ -63,6 +63,15 @@ static void vprint_line(struct cli *cli, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+int cli_fail_manifest(struct cli *cli, const char *uuid, ps_error **err)
+{
+	bool missing = err && *err && (*err)->kind == PS_ERR_NOT_FOUND;
+	int r = cli_failf(cli, EXIT_FAILED, "pod %s: %s%s", uuid, err && *err ? (*err)->msg : "manifest",
+	                  missing ? " (lost to a crash or power cut?)" : "");
+	ps_error_free(err);
+	return r;
+}
+
 int cli_fail_hint(struct cli *cli, ps_error **err, const char *hint)
 {
 	if (!err || !*err) {

@@ -37,6 +37,17 @@ int ps_write_file_at(int dirfd, const char *name, const void *data, size_t len, 
 int ps_read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len,
                     ps_error **err);
 
+/*
+ * Defer PS_WRITE_SYNC_DATA for this process (defer true) or stop deferring:
+ * while deferred, those writes are atomic but not fsynced, and callers that
+ * batch them with one directory fsync skip it too (ps_write_sync_deferred()).
+ * PS_WRITE_DURABLE is never deferred. For `podctl run`, whose pod is handed
+ * to stage1 at once: ps_pod_record_sync() (markers.h), called before the
+ * pod's durable exit marker, makes its record durable instead.
+ */
+void ps_write_defer_sync(bool defer);
+bool ps_write_sync_deferred(void);
+
 /* fsync(2) that retries when interrupted (EINTR never reaches a caller).
  * Returns 0 or a negative errno, with errno set too. */
 int ps_fsync(int fd);

@@ -196,7 +196,8 @@ int ps_manifest_new(ps_manifest **ret, ps_error **err);
 ps_app *ps_manifest_add_app(ps_manifest *m, bool init, const char *name);
 
 /* Read and parse pods/<dir>/<uuid>/manifest (at most 1 MiB). Parse errors
- * are prefixed "manifest: "; a missing file is PS_ERR_NOT_FOUND, -ENOENT. */
+ * are prefixed "manifest: "; a missing file is PS_ERR_NOT_FOUND, -ENOENT; an
+ * empty one (a power cut's leftover) PS_ERR_INVALID. */
 int ps_manifest_load_at(int pod_fd, ps_manifest **ret, ps_error **err);
 
 /* Free a manifest and everything in it; NULL is fine. */

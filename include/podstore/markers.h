@@ -19,7 +19,9 @@
  *   wake                a waiter            a FIFO, poked when ready or exit is written
  *
  * (*) ps_info_write() fsyncs the file only; its caller fsyncs the pod dir
- * once after writing all of prepare's files.
+ * once after writing all of prepare's files. Under `podctl run` prepare's
+ * files are not fsynced (ps_write_defer_sync): the pod's durable exit marker
+ * makes the manifest and info durable first (ps_pod_record_sync).
  */
 
 #include <stdbool.h>
@@ -85,10 +87,24 @@ int ps_pid_marker_write(int pod_fd, const ps_pid_marker *m, ps_error **err);
 int ps_pid_marker_read(int pod_fd, ps_pid_marker *ret, ps_error **err);
 
 /* dirfd is the pod dir for the pod's exit, apps/<app> for an app's; durable
- * fsyncs file and dir. Read: missing → -ENOENT; ps_exit_marker_clear() frees. */
+ * fsyncs file and dir, after ps_pod_record_sync() of a pod dir (so a durable
+ * exit marker implies a durable record). Read: missing → -ENOENT;
+ * ps_exit_marker_clear() frees. */
 int ps_exit_marker_write(int dirfd, const ps_exit_marker *m, bool durable, ps_error **err);
 int ps_exit_marker_read(int dirfd, ps_exit_marker *ret, ps_error **err);
 void ps_exit_marker_clear(ps_exit_marker *m);
+
+/*
+ * Make the record of the pod dir pod_fd durable: fsync its manifest and info
+ * (their writeback started together), the state dir that holds it (its move
+ * there) and pods/prepare (where run's pods come from). `podctl run` prepares without
+ * fsyncs (fileio.h: ps_write_defer_sync); stage1 calls this, through the
+ * durable exit marker, before the pod's exit is recorded. The pod dir's own
+ * entries are covered by the exit marker's directory fsync that follows. A
+ * dir with neither file (an app's) is left alone. Cheap when already durable
+ * (a prepared pod's): the fsyncs find nothing to write.
+ */
+int ps_pod_record_sync(int pod_fd, ps_error **err);
 
 /* An app's status marker in apps/<app> (app_dirfd), rewritten atomically at
  * every status change; read: missing → -ENOENT; ps_status_marker_clear() frees. */

@@ -187,6 +187,84 @@ static void read_size_cap(void **state)
 	free(buf);
 }
 
+/* `run`'s deferred prepare: PS_WRITE_SYNC_DATA writes stay atomic; the
+ * switch says so to callers that batch dir fsyncs; DURABLE is unchanged. */
+static void write_deferred(void **state)
+{
+	struct fx *f = *state;
+	int dfd = dir_fd(f);
+	ps_error *err = NULL;
+	char names[1024];
+
+	assert_false(ps_write_sync_deferred());
+	ps_write_defer_sync(true);
+	assert_true(ps_write_sync_deferred());
+	assert_int_equal(ps_write_file_at(dfd, "s", "one", 3, 0644, PS_WRITE_SYNC_DATA, &err), 0);
+	assert_int_equal(ps_write_file_at(dfd, "s", "two", 3, 0644, PS_WRITE_SYNC_DATA, &err), 0);
+	assert_int_equal(ps_write_file_at(dfd, "d", "x", 1, 0644, PS_WRITE_DURABLE, &err), 0);
+	ps_write_defer_sync(false);
+	assert_false(ps_write_sync_deferred());
+	assert_null(err);
+	assert_content(dfd, "s", "two");
+	list_dir(dfd, names, sizeof(names));
+	assert_true(streq(names, "d s") || streq(names, "s d")); /* no tmp file left */
+}
+
+/* The durable exit marker syncs the pod's record first: fine in a store's
+ * run/, in a dir outside a store, and in an app dir (nothing to sync); a
+ * record that cannot be synced (a symlink planted as manifest) is an error,
+ * and the exit is recorded all the same. */
+static void exit_marker_syncs_record(void **state)
+{
+	struct fx *f = *state;
+	ps_error *err = NULL;
+	ps_exit_marker em = { .code = 3, .reason = "app-failed", .time_ns = 1 }, back = { 0 };
+	char uuid[PS_UUID_LEN + 1];
+
+	fx_make_pod(f, PS_DIR_RUN, uuid);
+	int pod = openat(ps_store_dir_fd(f->store, PS_DIR_RUN), uuid, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(pod >= 0);
+	assert_int_equal(ps_write_file_at(pod, PS_FILE_MANIFEST, "{}", 2, 0644, 0, &err), 0);
+	assert_int_equal(ps_info_write(pod, &(ps_info){ .name = (char *)"n", .created_ns = 1 }, &err), 0);
+	assert_int_equal(ps_pod_record_sync(pod, &err), 0);
+	assert_int_equal(ps_exit_marker_write(pod, &em, true, &err), 0);
+	assert_null(err);
+	assert_int_equal(ps_exit_marker_read(pod, &back, &err), 0);
+	assert_int_equal(back.code, 3);
+	ps_exit_marker_clear(&back);
+
+	/* apps/<app>: no manifest, no info: nothing to sync */
+	assert_int_equal(mkdirat(pod, "app", 0700), 0);
+	int app = openat(pod, "app", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(app >= 0);
+	assert_int_equal(ps_pod_record_sync(app, &err), 0);
+	assert_int_equal(ps_exit_marker_write(app, &em, true, &err), 0);
+	close(app);
+
+	/* outside a store: no ../../prepare */
+	int dfd = dir_fd(f);
+	assert_int_equal(mkdirat(dfd, "lone", 0700), 0);
+	int lone = openat(dfd, "lone", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(lone >= 0);
+	assert_int_equal(ps_write_file_at(lone, PS_FILE_MANIFEST, "{}", 2, 0644, 0, &err), 0);
+	assert_int_equal(ps_exit_marker_write(lone, &em, true, &err), 0);
+	assert_null(err);
+	close(lone);
+
+	/* a manifest that is a symlink: not synced (O_NOFOLLOW), an error, exit written */
+	assert_int_equal(unlinkat(pod, PS_FILE_MANIFEST, 0), 0);
+	assert_int_equal(unlinkat(pod, PS_FILE_EXIT, 0), 0);
+	assert_int_equal(symlinkat("/etc/passwd", pod, PS_FILE_MANIFEST), 0);
+	assert_true(ps_exit_marker_write(pod, &em, true, &err) < 0);
+	assert_non_null(err);
+	assert_non_null(strstr(err->msg, "manifest"));
+	ps_error_free(&err);
+	assert_int_equal(ps_exit_marker_read(pod, &back, &err), 0);
+	assert_int_equal(back.code, 3);
+	ps_exit_marker_clear(&back);
+	close(pod);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +275,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(write_into_removed_dir, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(read_missing, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(read_size_cap, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(write_deferred, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(exit_marker_syncs_record, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* uuids, prefixes and durations. */
+#include <time.h>
 #include "fixture.h"
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -127,6 +128,36 @@ static void time_round_trip(void **state)
 	assert_true(ps_parse_time("yesterday", &back) < 0);
 }
 
+/* ps_format_time() computes the date itself (no gmtime_r, which loads the
+ * local time zone): the same as gmtime_r's over leap years, centuries,
+ * month ends and before 1970. */
+static void check_against_gmtime(long long t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char want[64], got[64];
+
+	gmtime_r(&tt, &tm);
+	snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.000000007Z", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	ps_format_time(t * 1000000000LL + 7, got, sizeof(got));
+	assert_string_equal(got, want);
+}
+
+static void time_format_matches_gmtime(void **state)
+{
+	static const long long secs[] = { 0, -1, 59, 86399, 86400, 951782400 /* 2000-02-29 */,
+		                          951868799, 4107542399LL /* 2100-02-28T23:59:59 */,
+		                          4107542400LL, -2208988800LL /* 1900-01-01 */, 9214646399LL /* 2261-12-31T23:59:59 */,
+		                          1764080000, 1709164800 /* 2024-02-29 */ };
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++)
+		check_against_gmtime(secs[i]);
+	/* 1700 to 2260 (what nanoseconds in a long long reach), in steps of
+	 * 37 days, an hour and 7 s */
+	for (long long t = -8520336000LL; t < 9183110400LL; t += 86400LL * 37 + 3607)
+		check_against_gmtime(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +168,7 @@ int main(void)
 		cmocka_unit_test(duration_parse_bad),
 		cmocka_unit_test(duration_format),
 		cmocka_unit_test(time_round_trip),
+		cmocka_unit_test(time_format_matches_gmtime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

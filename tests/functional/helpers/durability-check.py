@@ -9,7 +9,13 @@ holds the new name is fsynced after it, before the process exits. Prints
 each violation; exits 1 if there is any.
 
     strace -f -y -e trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,linkat -o LOG CMD
-    durability-check.py LOG
+    durability-check.py [--run] LOG
+
+--run: the contract of `podctl run` (Documentation/devel/decisions.md), whose
+prepare is not synced: a pod's files written in prepare/ and its move to run/
+need no fsync then, but its exit marker is named only after the same process
+fsynced the pod's manifest and info, the run/ dir and the prepare/ dir (the
+record survives with the exit), and the pod dir is fsynced after it as always.
 """
 import re
 import sys
@@ -39,7 +45,7 @@ def durable_name(dirpath, name):
     return False
 
 
-def main(path):
+def main(path, run_mode=False):
     events = []
     for line in open(path, errors='replace'):
         m = CALL.match(line)
@@ -76,6 +82,8 @@ def main(path):
                 ddir, dname = fds[1][0], names[1]
             transition = re.search(r'/pods/(prepare|prepared)$', fds[0][0]) and \
                 re.search(r'/pods/(prepared|run)$', ddir)
+            if transition and run_mode and fds[0][0].endswith('/pods/prepare'):
+                continue
             if transition:
                 checked += 1
                 pod = src
@@ -87,7 +95,15 @@ def main(path):
                 continue
             if not durable_name(ddir, dname):
                 continue
+            if run_mode and re.search(r'/pods/prepare/', ddir + '/'):
+                continue
             checked += 1
+            if run_mode and dname == 'exit' and re.search(r'/pods/run/[0-9a-f-]{36}$', ddir):
+                run_dir = ddir.rsplit('/', 1)[0]
+                prepare_dir = run_dir.rsplit('/', 1)[0] + '/prepare'
+                for need in (ddir + '/manifest', ddir + '/info', run_dir, prepare_dir):
+                    if need not in synced_files.get(pid, set()):
+                        bad.append(f'pid {pid}: {ddir}/exit named before {need} was fsynced')
             data_synced = src in synced_files.get(pid, set()) or synced_fs.get(pid) or \
                 (call == 'linkat' and synced_deleted.get(pid, 0) > 0)
             if not data_synced:
@@ -106,4 +122,6 @@ def main(path):
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1]))
+    args = sys.argv[1:]
+    run = args[:1] == ['--run']
+    sys.exit(main(args[-1], run_mode=run))
