@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <stdio.h> /* renameat2 */
 #include <sys/stat.h>
 
 #include <podstore/fileio.h>
@@ -52,6 +53,24 @@ int ps_write_file_at(int dirfd, const char *name, const void *data, size_t len, 
 		goto fail;
 	}
 	fd = -1;
+	if ((flags & PS_WRITE_RUNTIME) && !(flags & (PS_WRITE_DURABLE | PS_WRITE_SYNC_DATA))) {
+		/* Exchange, then unlink the old content (now under tmp). A dir at
+		 * name goes back: rename(2) would not replace one either. Without
+		 * a file at name, or without RENAME_EXCHANGE, a plain rename. */
+		if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+			if (unlinkat(dirfd, tmp, 0) == 0 || errno == ENOENT)
+				return 0;
+			r = errno;
+			if (r == EISDIR && renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+				unlinkat(dirfd, tmp, 0);
+				return ps_error_set(err, PS_ERR_FAILED, EISDIR, "write %s", name);
+			}
+			/* the new content is in place; the old one stays under tmp (gc) */
+			return 0;
+		}
+		if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
+			goto fail;
+	}
 	if (renameat(dirfd, tmp, dirfd, name) < 0)
 		goto fail;
 	if ((flags & PS_WRITE_DURABLE) && ps_fsync(dirfd) < 0)

@@ -163,7 +163,7 @@ int ps_pid_marker_write(int pod_fd, const ps_pid_marker *m, ps_error **err)
 		json_object_object_add(o, "stage1Starttime",
 		                       json_object_new_uint64(m->stage1_starttime));
 	}
-	return write_json(pod_fd, PS_FILE_PID, o, 0, err);
+	return write_json(pod_fd, PS_FILE_PID, o, PS_WRITE_RUNTIME, err);
 }
 
 int ps_pid_marker_read(int pod_fd, ps_pid_marker *ret, ps_error **err)
@@ -270,7 +270,7 @@ int ps_status_marker_write(int app_dirfd, const ps_status_marker *m, ps_error **
 		ps_json_add_str(o, "reason", m->reason);
 	if (m->ready_by)
 		ps_json_add_str(o, "readyBy", m->ready_by);
-	return write_json(app_dirfd, PS_FILE_APP_STATUS, o, 0, err);
+	return write_json(app_dirfd, PS_FILE_APP_STATUS, o, PS_WRITE_RUNTIME, err);
 }
 
 int ps_status_marker_read(int app_dirfd, ps_status_marker *ret, ps_error **err)
@@ -300,14 +300,15 @@ void ps_status_marker_clear(ps_status_marker *m)
 
 /* --- ready, gc-marked: {"time": TIME} --------------------------------------- */
 
-static int time_marker_write(int pod_fd, const char *name, long long time_ns, ps_error **err)
+static int time_marker_write(int pod_fd, const char *name, long long time_ns, unsigned flags,
+                             ps_error **err)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
 
 	if (!o)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write %s", name);
 	ps_json_add_time(o, "time", time_ns);
-	return write_json(pod_fd, name, o, 0, err);
+	return write_json(pod_fd, name, o, flags, err);
 }
 
 static int time_marker_read_in(int dirfd, const char *sub, const char *name, long long *ret_time_ns,
@@ -324,7 +325,7 @@ static int time_marker_read_in(int dirfd, const char *sub, const char *name, lon
 
 int ps_gc_mark_write(int pod_fd, long long time_ns, ps_error **err)
 {
-	return time_marker_write(pod_fd, PS_FILE_GC_MARKED, time_ns, err);
+	return time_marker_write(pod_fd, PS_FILE_GC_MARKED, time_ns, 0, err);
 }
 
 int ps_gc_mark_read(int pod_fd, long long *ret_time_ns, ps_error **err)
@@ -339,7 +340,7 @@ int ps_gc_mark_read_in(int dirfd, const char *sub, long long *ret_time_ns, ps_er
 
 int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err)
 {
-	int r = time_marker_write(pod_fd, PS_FILE_READY, time_ns, err);
+	int r = time_marker_write(pod_fd, PS_FILE_READY, time_ns, PS_WRITE_RUNTIME, err);
 	if (r >= 0)
 		wake_waiters(pod_fd);
 	return r;

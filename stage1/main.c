@@ -107,7 +107,7 @@ static void set_status(struct pod *pod, struct app *a, enum app_status st, const
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
-	readiness_status_changed(pod, a, from, st, reason); /* events, goal timers, ready marker */
+	readiness_status_changed(pod, a, from, st, reason, m.time_ns); /* events, goal timers, ready marker */
 }
 
 static void note_failure(struct pod *pod, struct app *a, int code)

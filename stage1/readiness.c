@@ -34,16 +34,25 @@ static char *client_path;      /* podctl-notify, bound into apps; NULL: none */
 static struct rp_server *http;
 static const struct pod *the_pod;   /* ready protocols over HTTP; NULL when no app opted in */
 
-static void event(struct pod *pod, const char *app, const char *type, const char *from,
-                  const char *to, const char *reason)
+static int events_fd = -1;   /* the events log, kept open (ps_event_append_keep) */
+
+/* An event at time_ns (0: now). */
+static void event_at(struct pod *pod, long long time_ns, const char *app, const char *type,
+                     const char *from, const char *to, const char *reason)
 {
 	ps_error *err = NULL;
-	ps_event e = { .app = (char *)app, .type = (char *)type, .from = (char *)from,
-		       .to = (char *)to, .reason = (char *)reason };
-	if (ps_event_append(pod->pod_fd, &e, &err) < 0) {
+	ps_event e = { .time_ns = time_ns, .app = (char *)app, .type = (char *)type,
+		       .from = (char *)from, .to = (char *)to, .reason = (char *)reason };
+	if (ps_event_append_keep(pod->pod_fd, &events_fd, &e, &err) < 0) {
 		s1_debug("event: %s", err->msg);
 		ps_error_free(&err);
 	}
+}
+
+static void event(struct pod *pod, const char *app, const char *type, const char *from,
+                  const char *to, const char *reason)
+{
+	event_at(pod, 0, app, type, from, to, reason);
 }
 
 void readiness_log_event(struct pod *pod, const char *app, const char *type, const char *from,
@@ -306,11 +315,12 @@ static void update_ready(struct pod *pod)
 		return;
 	pod_ready = all;
 	if (all) {
-		if (ps_ready_marker_write(pod->pod_fd, ps_now_ns(), &err) < 0) {
+		long long now = ps_now_ns();
+		if (ps_ready_marker_write(pod->pod_fd, now, &err) < 0) {
 			s1_warn("%s", err->msg);
 			ps_error_free(&err);
 		}
-		event(pod, NULL, "ready", NULL, NULL, "every app reached its goal");
+		event_at(pod, now, NULL, "ready", NULL, NULL, "every app reached its goal");
 		tell_outer("READY=1\nSTATUS=pod ready");
 	} else {
 		ps_ready_marker_remove(pod->pod_fd, NULL);
@@ -351,12 +361,15 @@ static void arm_goal_timer(struct pod *pod)
 }
 
 void readiness_status_changed(struct pod *pod, struct app *a, enum app_status from,
-                              enum app_status to, const char *reason)
+                              enum app_status to, const char *reason, long long time_ns)
 {
 	struct app_rd *r = rd_of(pod, a);
 
+	/* Before the ready marker, with the time of the change (READY=1's
+	 * arrival, before the status marker was written). */
 	if (from != to)
-		event(pod, a->m->name, "status", app_status_name(from), app_status_name(to), reason);
+		event_at(pod, time_ns, a->m->name, "status", app_status_name(from), app_status_name(to),
+		         reason);
 	if (!r)
 		return;
 	/* Notifications count from the app's own mount ns only, from now on. */
