@@ -103,7 +103,7 @@ static void set_status(struct pod *pod, struct app *a, enum app_status st, const
 	/* The app's marker before the pod's ready marker (written by
 	 * readiness_status_changed): a waiter woken by the ready marker must
 	 * find the app READY too, not still STARTED. */
-	if (st != APP_INSTALLED && st != APP_STARTING && ps_status_marker_write(a->dirfd, &m, &err) < 0) {
+	if (st != APP_INSTALLED && st != APP_STARTING && readiness_write_status(pod, a, &m, &err) < 0) {
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
@@ -1252,6 +1252,7 @@ static void loop(struct supervisor *sv)
 		struct epoll_event evs[16];
 		/* Idle for 100 ms with the apps running: trim once (a short-lived
 		 * pod never pays for it). */
+		readiness_prepare(pod); /* the files READY=1 will write, while idle */
 		int n = epoll_wait(sv->epfd, evs, 16, trimmed || sv->phase != PHASE_APPS ? -1 : 100);
 		if (n == 0) {
 			dl_iterate_phdr(drop_code_pages, NULL);

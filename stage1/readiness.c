@@ -23,6 +23,7 @@ struct app_rd {
 	bool waived;              /* missed it with onGoalTimeout "ignore" */
 	char *notify_status;
 	char *http_source[RP_N_PROTOCOLS]; /* host paths of its ready-protocol sockets */
+	int status_spare;         /* its next status marker's file, made ahead, or -1 */
 };
 
 static struct app_rd *rd;
@@ -30,6 +31,7 @@ static size_t n_rd;
 static char *outer_notify;   /* the NOTIFY_SOCKET we were started with */
 static int goal_timer = -1;
 static bool pod_ready, stopping;
+static int ready_spare = -1;    /* the ready marker's file, made ahead */
 static char *client_path;      /* podctl-notify, bound into apps; NULL: none */
 static struct rp_server *http;
 static const struct pod *the_pod;   /* ready protocols over HTTP; NULL when no app opted in */
@@ -193,6 +195,8 @@ int readiness_setup(struct pod *pod, ps_error **err)
 	if (!rd)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "readiness");
 	n_rd = pod->n_apps;
+	for (size_t i = 0; i < pod->n_apps; i++)
+		rd[i].status_spare = -1;
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
 		int r = notify_sock_open(a->dirfd, &rd[i].ns);
@@ -315,18 +319,53 @@ static void update_ready(struct pod *pod)
 		return;
 	pod_ready = all;
 	if (all) {
+		/* The event first (one write on the kept fd): a reader of the log
+		 * after a waiter's return finds it. Both have the same time. */
 		long long now = ps_now_ns();
-		if (ps_ready_marker_write(pod->pod_fd, now, &err) < 0) {
+		event_at(pod, now, NULL, "ready", NULL, NULL, "every app reached its goal");
+		if (ps_ready_marker_write_spare(pod->pod_fd, &ready_spare, now, &err) < 0) {
 			s1_warn("%s", err->msg);
 			ps_error_free(&err);
 		}
-		event_at(pod, now, NULL, "ready", NULL, NULL, "every app reached its goal");
 		tell_outer("READY=1\nSTATUS=pod ready");
 	} else {
 		ps_ready_marker_remove(pod->pod_fd, NULL);
 		event(pod, NULL, "unready", NULL, NULL, stopping ? "stopping" : "readiness lost");
 		if (!stopping)
 			tell_outer("STATUS=pod not ready");
+	}
+}
+
+int readiness_write_status(struct pod *pod, struct app *a, const ps_status_marker *m, ps_error **err)
+{
+	struct app_rd *r = rd_of(pod, a);
+	return ps_status_marker_write_spare(a->dirfd, r ? &r->status_spare : NULL, m, err);
+}
+
+/*
+ * The files of the markers that READY=1 will write, made while stage1 is
+ * idle (O_TMPFILE: the inode allocation, 0.1-0.5 ms each here, off the
+ * path from READY=1 to a waiter's return): for an app that is STARTED with
+ * the goal READY, its next status marker, and the pod's ready marker.
+ * Nothing for the other apps and pods: their next write is not awaited.
+ */
+void readiness_prepare(struct pod *pod)
+{
+	bool want_ready = false;
+
+	for (size_t i = pod->n_init; i < n_rd; i++) {
+		struct app *a = &pod->apps[i];
+		if (a->status != APP_STARTED || a->m->goal != PS_GOAL_READY || stopping)
+			continue;
+		want_ready = true;
+		if (rd[i].status_spare < 0) {
+			int fd = ps_spare_file_new(a->dirfd, 0644);
+			rd[i].status_spare = fd >= 0 ? fd : -1;
+		}
+	}
+	if (want_ready && !pod_ready && ready_spare < 0) {
+		int fd = ps_spare_file_new(pod->pod_fd, 0644);
+		ready_spare = fd >= 0 ? fd : -1;
 	}
 }
 

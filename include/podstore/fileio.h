@@ -40,6 +40,18 @@ enum ps_write_flags {
 int ps_write_file_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                      unsigned flags, ps_error **err);
 
+/* A file made ahead of time for ps_write_file_spare(): an unnamed file in
+ * dirfd (O_TMPFILE) with mode, so that the write skips the inode
+ * allocation on its path (0.1-0.5 ms here, more in a fresh dir than the
+ * rest of the write). An fd, or -errno (no O_TMPFILE: then none). */
+int ps_spare_file_new(int dirfd, mode_t mode);
+
+/* ps_write_file_at() with the tmp file from *spare (ps_spare_file_new() of
+ * the same dirfd; -1: none, as ps_write_file_at()). The spare is used up:
+ * *spare is closed and set to -1 whatever the outcome. */
+int ps_write_file_spare(int dirfd, const char *name, int *spare, const void *data, size_t len,
+                        mode_t mode, unsigned flags, ps_error **err);
+
 /* Read a whole small file (at most max bytes) NUL-terminated. A missing file
  * is -ENOENT with *err left NULL: for markers, missing means "not yet". */
 int ps_read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len,
