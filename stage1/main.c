@@ -1250,9 +1250,9 @@ static void loop(struct supervisor *sv)
 	bool trimmed = false;
 	while (sv->phase != PHASE_DONE) {
 		struct epoll_event evs[16];
+		readiness_prepare(pod); /* the files READY=1 will write, while idle */
 		/* Idle for 100 ms with the apps running: trim once (a short-lived
 		 * pod never pays for it). */
-		readiness_prepare(pod); /* the files READY=1 will write, while idle */
 		int n = epoll_wait(sv->epfd, evs, 16, trimmed || sv->phase != PHASE_APPS ? -1 : 100);
 		if (n == 0) {
 			dl_iterate_phdr(drop_code_pages, NULL);

@@ -32,6 +32,7 @@ static char *outer_notify;   /* the NOTIFY_SOCKET we were started with */
 static int goal_timer = -1;
 static bool pod_ready, stopping;
 static int ready_spare = -1;    /* the ready marker's file, made ahead */
+static bool no_spares;          /* O_TMPFILE failed once: not tried again */
 static char *client_path;      /* podctl-notify, bound into apps; NULL: none */
 static struct rp_server *http;
 static const struct pod *the_pod;   /* ready protocols over HTTP; NULL when no app opted in */
@@ -349,24 +350,32 @@ int readiness_write_status(struct pod *pod, struct app *a, const ps_status_marke
  * the goal READY, its next status marker, and the pod's ready marker.
  * Nothing for the other apps and pods: their next write is not awaited.
  */
+static void make_spare(int dirfd, int *spare)
+{
+	if (*spare >= 0 || no_spares)
+		return;
+	int fd = ps_spare_file_new(dirfd, 0644);
+	if (fd < 0) {
+		s1_debug("no spare marker files: %s", strerror(-fd));
+		no_spares = true;
+		return;
+	}
+	*spare = fd;
+}
+
 void readiness_prepare(struct pod *pod)
 {
 	bool want_ready = false;
 
-	for (size_t i = pod->n_init; i < n_rd; i++) {
+	for (size_t i = pod->n_init; i < n_rd && !stopping; i++) {
 		struct app *a = &pod->apps[i];
-		if (a->status != APP_STARTED || a->m->goal != PS_GOAL_READY || stopping)
+		if (a->status != APP_STARTED || a->m->goal != PS_GOAL_READY)
 			continue;
 		want_ready = true;
-		if (rd[i].status_spare < 0) {
-			int fd = ps_spare_file_new(a->dirfd, 0644);
-			rd[i].status_spare = fd >= 0 ? fd : -1;
-		}
+		make_spare(a->dirfd, &rd[i].status_spare);
 	}
-	if (want_ready && !pod_ready && ready_spare < 0) {
-		int fd = ps_spare_file_new(pod->pod_fd, 0644);
-		ready_spare = fd >= 0 ? fd : -1;
-	}
+	if (want_ready && !pod_ready)
+		make_spare(pod->pod_fd, &ready_spare);
 }
 
 void readiness_pod_stopping(struct pod *pod)
