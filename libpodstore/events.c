@@ -100,10 +100,12 @@ static void maybe_rotate(int pod_fd, int fd)
 	flock(fd, LOCK_UN);
 }
 
-int ps_event_append(int pod_fd, const ps_event *e, ps_error **err)
+/* The line to append, newline-terminated, in *ret (length *ret_len). */
+static int event_line(const ps_event *e, char **ret, size_t *ret_len, ps_error **err)
 {
 	ps_event cut = *e;
-	_cleanup_free_ char *reason = NULL, *line = NULL;
+	_cleanup_free_ char *reason = NULL;
+	char *line = NULL;
 	int r;
 
 	/* Keep the line under PS_EVENT_LINE_MAX: cut the reason, the only
@@ -118,11 +120,20 @@ int ps_event_append(int pod_fd, const ps_event *e, ps_error **err)
 	if (r < 0)
 		return ps_error_set(err, PS_ERR_FAILED, -r, "append event");
 	size_t len = strlen(line);
-	if (len + 1 > PS_EVENT_LINE_MAX)
+	if (len + 1 > PS_EVENT_LINE_MAX) {
+		free(line);
 		return ps_error_set(err, PS_ERR_INVALID, E2BIG, "append event");
+	}
 	line[len] = '\n'; /* over the NUL: the line is written by length */
-	_cleanup_close_ int fd = openat(pod_fd, PS_FILE_EVENTS,
-	                                O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	*ret = line;
+	*ret_len = len + 1;
+	return 0;
+}
+
+/* An fd of the live log, rotated first when full; -1 and an error. */
+static int open_log(int pod_fd, ps_error **err)
+{
+	int fd = openat(pod_fd, PS_FILE_EVENTS, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return ps_error_errno(err, "append event: open %s", PS_FILE_EVENTS);
 	maybe_rotate(pod_fd, fd);
@@ -136,17 +147,63 @@ int ps_event_append(int pod_fd, const ps_event *e, ps_error **err)
 		if (fd < 0)
 			return ps_error_errno(err, "append event: open %s", PS_FILE_EVENTS);
 	}
+	return fd;
+}
+
+static int write_line(int fd, const char *line, size_t len, ps_error **err)
+{
 	/* One write(): O_APPEND on a regular file positions and writes under the
 	 * inode lock, so concurrent lines never interleave. */
 	ssize_t n;
 	do
-		n = write(fd, line, len + 1);
+		n = write(fd, line, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return ps_error_errno(err, "append event");
-	if ((size_t)n != len + 1)
+	if ((size_t)n != len)
 		return ps_error_set(err, PS_ERR_FAILED, EIO, "append event: short write");
 	return 0;
+}
+
+int ps_event_append(int pod_fd, const ps_event *e, ps_error **err)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t len;
+	int r = event_line(e, &line, &len, err);
+
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = open_log(pod_fd, err);
+	if (fd < 0)
+		return fd;
+	return write_line(fd, line, len, err);
+}
+
+int ps_event_append_keep(int pod_fd, int *log_fd, const ps_event *e, ps_error **err)
+{
+	_cleanup_free_ char *line = NULL;
+	struct stat st, cur;
+	size_t len;
+	int r = event_line(e, &line, &len, err);
+
+	if (r < 0)
+		return r;
+	/* The kept fd while it is still `events` and not full; else as
+	 * ps_event_append() does. */
+	if (*log_fd >= 0 &&
+	    (fstat(*log_fd, &st) < 0 || st.st_size >= PS_EVENTS_ROTATE_BYTES ||
+	     fstatat(pod_fd, PS_FILE_EVENTS, &cur, AT_SYMLINK_NOFOLLOW) < 0 || cur.st_ino != st.st_ino ||
+	     cur.st_dev != st.st_dev)) {
+		close(*log_fd);
+		*log_fd = -1;
+	}
+	if (*log_fd < 0) {
+		int fd = open_log(pod_fd, err);
+		if (fd < 0)
+			return fd;
+		*log_fd = fd;
+	}
+	return write_line(*log_fd, line, len, err);
 }
 
 /* --- reader ---------------------------------------------------------------- */

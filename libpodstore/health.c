@@ -52,7 +52,7 @@ int ps_health_marker_write(int app_dirfd, const ps_health_marker *m, ps_error **
 	json_object_put(o);
 	if (!line)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write health");
-	r = ps_write_file_at(app_dirfd, PS_FILE_APP_HEALTH, line, strlen(line), 0644, 0, err);
+	r = ps_write_file_at(app_dirfd, PS_FILE_APP_HEALTH, line, strlen(line), 0644, PS_WRITE_RUNTIME, err);
 	return r;
 }
 

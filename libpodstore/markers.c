@@ -20,7 +20,8 @@
 
 
 
-static int write_json(int dirfd, const char *name, json_object *o, unsigned flags, ps_error **err)
+static int write_json_spare(int dirfd, const char *name, int *spare, json_object *o, unsigned flags,
+                            ps_error **err)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -33,7 +34,12 @@ static int write_json(int dirfd, const char *name, json_object *o, unsigned flag
 	memcpy(line, s, len);
 	line[len] = '\n';
 	line[len + 1] = '\0';
-	return ps_write_file_at(dirfd, name, line, len + 1, 0644, flags, err);
+	return ps_write_file_spare(dirfd, name, spare, line, len + 1, 0644, flags, err);
+}
+
+static int write_json(int dirfd, const char *name, json_object *o, unsigned flags, ps_error **err)
+{
+	return write_json_spare(dirfd, name, NULL, o, flags, err);
 }
 
 /*
@@ -163,7 +169,7 @@ int ps_pid_marker_write(int pod_fd, const ps_pid_marker *m, ps_error **err)
 		json_object_object_add(o, "stage1Starttime",
 		                       json_object_new_uint64(m->stage1_starttime));
 	}
-	return write_json(pod_fd, PS_FILE_PID, o, 0, err);
+	return write_json(pod_fd, PS_FILE_PID, o, PS_WRITE_RUNTIME, err);
 }
 
 int ps_pid_marker_read(int pod_fd, ps_pid_marker *ret, ps_error **err)
@@ -309,17 +315,28 @@ void ps_exit_marker_clear(ps_exit_marker *m)
 
 int ps_status_marker_write(int app_dirfd, const ps_status_marker *m, ps_error **err)
 {
+	return ps_status_marker_write_spare(app_dirfd, NULL, m, err);
+}
+
+int ps_status_marker_write_spare(int app_dirfd, int *spare, const ps_status_marker *m,
+                                 ps_error **err)
+{
 	_cleanup_json_ json_object *o = json_object_new_object();
 
-	if (!o)
+	if (!o) {
+		if (spare && *spare >= 0) {
+			close(*spare);
+			*spare = -1;
+		}
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write status");
+	}
 	ps_json_add_str(o, "status", m->status);
 	ps_json_add_time(o, "time", m->time_ns);
 	if (m->reason)
 		ps_json_add_str(o, "reason", m->reason);
 	if (m->ready_by)
 		ps_json_add_str(o, "readyBy", m->ready_by);
-	return write_json(app_dirfd, PS_FILE_APP_STATUS, o, 0, err);
+	return write_json_spare(app_dirfd, PS_FILE_APP_STATUS, spare, o, PS_WRITE_RUNTIME, err);
 }
 
 int ps_status_marker_read(int app_dirfd, ps_status_marker *ret, ps_error **err)
@@ -349,14 +366,20 @@ void ps_status_marker_clear(ps_status_marker *m)
 
 /* --- ready, gc-marked: {"time": TIME} --------------------------------------- */
 
-static int time_marker_write(int pod_fd, const char *name, long long time_ns, ps_error **err)
+static int time_marker_write(int pod_fd, const char *name, int *spare, long long time_ns,
+                             unsigned flags, ps_error **err)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
 
-	if (!o)
+	if (!o) {
+		if (spare && *spare >= 0) {
+			close(*spare);
+			*spare = -1;
+		}
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "write %s", name);
+	}
 	ps_json_add_time(o, "time", time_ns);
-	return write_json(pod_fd, name, o, 0, err);
+	return write_json_spare(pod_fd, name, spare, o, flags, err);
 }
 
 static int time_marker_read_in(int dirfd, const char *sub, const char *name, long long *ret_time_ns,
@@ -373,7 +396,7 @@ static int time_marker_read_in(int dirfd, const char *sub, const char *name, lon
 
 int ps_gc_mark_write(int pod_fd, long long time_ns, ps_error **err)
 {
-	return time_marker_write(pod_fd, PS_FILE_GC_MARKED, time_ns, err);
+	return time_marker_write(pod_fd, PS_FILE_GC_MARKED, NULL, time_ns, 0, err);
 }
 
 int ps_gc_mark_read(int pod_fd, long long *ret_time_ns, ps_error **err)
@@ -388,7 +411,12 @@ int ps_gc_mark_read_in(int dirfd, const char *sub, long long *ret_time_ns, ps_er
 
 int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err)
 {
-	int r = time_marker_write(pod_fd, PS_FILE_READY, time_ns, err);
+	return ps_ready_marker_write_spare(pod_fd, NULL, time_ns, err);
+}
+
+int ps_ready_marker_write_spare(int pod_fd, int *spare, long long time_ns, ps_error **err)
+{
+	int r = time_marker_write(pod_fd, PS_FILE_READY, spare, time_ns, PS_WRITE_RUNTIME, err);
 	if (r >= 0)
 		wake_waiters(pod_fd);
 	return r;

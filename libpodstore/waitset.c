@@ -32,7 +32,7 @@ int ps_wait_cond_from_name(const char *s, ps_wait_cond *ret)
 
 struct member {
 	ps_pod *pod;
-	struct lock_waiter w;
+	struct pod_watch pw;   /* ready: the wake FIFO; all: the pod's exit */
 	enum verdict v;
 	char *why;   /* for NEVER */
 };
@@ -171,45 +171,58 @@ static int decide(struct member *mbs, size_t n, bool any, size_t *ret_index, int
 	return 0;
 }
 
+/*
+ * Watch first, then look: nothing can slip between. "ready" is watched
+ * with each pod's wake FIFO (inotify when it cannot be had), as
+ * ps_pod_wait_ready() does, and so is every pod's exit: no inotify, whose
+ * close costs an SRCU grace period (5-15 ms), on that path. "healthy" and
+ * "unhealthy" (health markers, which poke nobody) keep an inotify watch on
+ * the pod and app dirs.
+ */
 int ps_pods_wait(ps_pod *const *pods, size_t n, ps_wait_cond cond, bool any, long long timeout_ms,
                  size_t *ret_index, ps_error **err)
 {
 	long long deadline = timeout_ms < 0 ? -1 : ps_monotonic_ns() + timeout_ms * 1000000LL;
 	bool apps = cond == PS_WAIT_HEALTHY || cond == PS_WAIT_UNHEALTHY;
-	int r = 0;
+	_cleanup_close_ int ifd = -1;
+	int r = 0, k;
 
 	if (n == 0)
 		return ps_error_set(err, PS_ERR_INVALID, 0, "no pods to wait for");
-	_cleanup_close_ int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (ifd < 0)
-		return ps_error_errno(err, "wait: inotify");
 	_cleanup_free_ struct member *mbs = calloc(n, sizeof(*mbs));
-	_cleanup_free_ struct pollfd *pfds = calloc(n + 1, sizeof(*pfds));
+	_cleanup_free_ struct pollfd *pfds = calloc(2 * n + 1, sizeof(*pfds));
 	if (!mbs || !pfds)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "wait");
-	/* Watch first, then look: nothing can slip between. */
+	for (size_t i = 0; i < n; i++)
+		mbs[i] = (struct member){ .pod = pods[i], .pw = POD_WATCH_INIT };
+	if (apps && (ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
+		return ps_error_errno(err, "wait: inotify");
 	for (size_t i = 0; i < n; i++) {
-		mbs[i] = (struct member){ .pod = pods[i], .w = LOCK_WAITER_INIT };
-		if (cond != PS_WAIT_EXITED)
-			watch_pod(ifd, pods[i], apps);
+		if (apps)
+			watch_pod(ifd, pods[i], true);
+		else if (cond == PS_WAIT_READY && (k = ps_pod_watch_markers(pods[i], &mbs[i].pw)) < 0) {
+			r = ps_error_set(err, PS_ERR_FAILED, -k, "wait for pod %s", pods[i]->uuid);
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		mbs[i].v = evaluate(&mbs[i], cond);
-		if (mbs[i].v == PENDING && is_live(mbs[i].pod)) {
-			int k = ps_lock_waiter_start(mbs[i].pod, &mbs[i].w);
-			if (k < 0) {
-				r = ps_error_set(err, PS_ERR_FAILED, -k, "wait for pod %s", mbs[i].pod->uuid);
-				goto out;
-			}
+		if (mbs[i].v != PENDING)
+			ps_pod_watch_stop(&mbs[i].pw);
+		else if (is_live(mbs[i].pod) && (k = ps_pod_watch_exit(mbs[i].pod, &mbs[i].pw)) < 0) {
+			r = ps_error_set(err, PS_ERR_FAILED, -k, "wait for pod %s", mbs[i].pod->uuid);
+			goto out;
 		}
 	}
 	while (!decide(mbs, n, any, ret_index, &r, err)) {
-		size_t np = 0;
-		pfds[np++] = (struct pollfd){ .fd = ifd, .events = POLLIN };
-		for (size_t i = 0; i < n; i++)
-			if (mbs[i].w.pidfd >= 0)
-				pfds[np++] = (struct pollfd){ .fd = mbs[i].w.pidfd, .events = POLLIN };
-		int k = poll(pfds, np, remaining_ms(deadline));
+		/* pfds[0]: the inotify fd (or -1); 1 + 2i, 2 + 2i: member i's watch */
+		pfds[0] = (struct pollfd){ .fd = ifd, .events = POLLIN };
+		for (size_t i = 0; i < n; i++) {
+			ps_pod_watch_fds(&mbs[i].pw, &pfds[1 + 2 * i]);
+			if (mbs[i].v != PENDING)
+				pfds[1 + 2 * i].fd = pfds[2 + 2 * i].fd = -1;
+		}
+		k = poll(pfds, 2 * n + 1, remaining_ms(deadline));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -222,7 +235,7 @@ int ps_pods_wait(ps_pod *const *pods, size_t n, ps_wait_cond cond, bool any, lon
 			                 ps_wait_cond_name(cond));
 			break;
 		}
-		if (pfds[0].revents) {
+		if (ifd >= 0 && pfds[0].revents) {
 			char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 			while (read(ifd, buf, sizeof(buf)) > 0)
 				; /* drain; the markers themselves are the truth */
@@ -230,19 +243,24 @@ int ps_pods_wait(ps_pod *const *pods, size_t n, ps_wait_cond cond, bool any, lon
 		for (size_t i = 0; i < n; i++) {
 			if (mbs[i].v != PENDING)
 				continue;
-			/* The exit watch fired: it re-arms itself while the lock is
-			 * held; the markers decide either way. */
-			for (size_t j = 1; j < np; j++)
-				if (pfds[j].fd == mbs[i].w.pidfd && pfds[j].revents)
-					ps_lock_waiter_fired(mbs[i].pod, &mbs[i].w);
+			/* What fired is re-armed (a fresh FIFO open before the look;
+			 * stage1's end handed to the lock); the markers decide. */
+			if ((k = ps_pod_watch_rearm(mbs[i].pod, &mbs[i].pw, &pfds[1 + 2 * i])) < 0) {
+				r = ps_error_set(err, PS_ERR_FAILED, -k, "wait for pod %s", mbs[i].pod->uuid);
+				goto out;
+			}
 			mbs[i].v = evaluate(&mbs[i], cond);
 			if (mbs[i].v != PENDING)
-				ps_lock_waiter_stop(&mbs[i].w);
+				ps_pod_watch_stop(&mbs[i].pw);
+			else if (is_live(mbs[i].pod) && (k = ps_pod_watch_exit(mbs[i].pod, &mbs[i].pw)) < 0) {
+				r = ps_error_set(err, PS_ERR_FAILED, -k, "wait for pod %s", mbs[i].pod->uuid);
+				goto out;
+			}
 		}
 	}
 out:
 	for (size_t i = 0; i < n; i++) {
-		ps_lock_waiter_stop(&mbs[i].w);
+		ps_pod_watch_stop(&mbs[i].pw);
 		free(mbs[i].why);
 	}
 	return r;

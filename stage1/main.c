@@ -114,11 +114,12 @@ static void set_status(struct pod *pod, struct app *a, enum app_status st, const
 	bool held = st == APP_MOUNTED && sv->mounted_ns && a->m->goal != PS_GOAL_MOUNTED;
 	if (held)
 		sv->mounted_ns[a - pod->apps] = m.time_ns;
-	if (st != APP_INSTALLED && st != APP_STARTING && !held && ps_status_marker_write(a->dirfd, &m, &err) < 0) {
+	if (st != APP_INSTALLED && st != APP_STARTING && !held &&
+	    readiness_write_status(pod, a, &m, &err) < 0) {
 		s1_warn("app %s: %s", a->m->name, err->msg);
 		ps_error_free(&err);
 	}
-	readiness_status_changed(pod, a, from, st, reason); /* events, goal timers, ready marker */
+	readiness_status_changed(pod, a, from, st, reason, m.time_ns); /* events, goal timers, ready marker */
 }
 
 /* The MOUNTED markers set_status held back, for the apps still MOUNTED;
@@ -1261,6 +1262,7 @@ static void loop(struct supervisor *sv)
 	bool trimmed = false;
 	while (sv->phase != PHASE_DONE) {
 		struct epoll_event evs[16];
+		readiness_prepare(pod); /* the files READY=1 will write, while idle */
 		/* Idle for 100 ms with the apps running: trim once (a short-lived
 		 * pod never pays for it). */
 		int n = epoll_wait(sv->epfd, evs, 16, trimmed || sv->phase != PHASE_APPS ? -1 : 100);

@@ -23,6 +23,7 @@ struct app_rd {
 	bool waived;              /* missed it with onGoalTimeout "ignore" */
 	char *notify_status;
 	char *http_source[RP_N_PROTOCOLS]; /* host paths of its ready-protocol sockets */
+	int status_spare;         /* its next status marker's file, made ahead, or -1 */
 };
 
 static struct app_rd *rd;
@@ -30,20 +31,31 @@ static size_t n_rd;
 static char *outer_notify;   /* the NOTIFY_SOCKET we were started with */
 static int goal_timer = -1;
 static bool pod_ready, stopping;
+static int ready_spare = -1;    /* the ready marker's file, made ahead */
+static bool no_spares;          /* O_TMPFILE failed once: not tried again */
 static char *client_path;      /* podctl-notify, bound into apps; NULL: none */
 static struct rp_server *http;
 static const struct pod *the_pod;   /* ready protocols over HTTP; NULL when no app opted in */
 
-static void event(struct pod *pod, const char *app, const char *type, const char *from,
-                  const char *to, const char *reason)
+static int events_fd = -1;   /* the events log, kept open (ps_event_append_keep) */
+
+/* An event at time_ns (0: now). */
+static void event_at(struct pod *pod, long long time_ns, const char *app, const char *type,
+                     const char *from, const char *to, const char *reason)
 {
 	ps_error *err = NULL;
-	ps_event e = { .app = (char *)app, .type = (char *)type, .from = (char *)from,
-		       .to = (char *)to, .reason = (char *)reason };
-	if (ps_event_append(pod->pod_fd, &e, &err) < 0) {
+	ps_event e = { .time_ns = time_ns, .app = (char *)app, .type = (char *)type,
+		       .from = (char *)from, .to = (char *)to, .reason = (char *)reason };
+	if (ps_event_append_keep(pod->pod_fd, &events_fd, &e, &err) < 0) {
 		s1_debug("event: %s", err->msg);
 		ps_error_free(&err);
 	}
+}
+
+static void event(struct pod *pod, const char *app, const char *type, const char *from,
+                  const char *to, const char *reason)
+{
+	event_at(pod, 0, app, type, from, to, reason);
 }
 
 void readiness_log_event(struct pod *pod, const char *app, const char *type, const char *from,
@@ -190,8 +202,10 @@ int readiness_setup(struct pod *pod, ps_error **err)
 	if (!rd)
 		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "readiness");
 	n_rd = pod->n_apps;
-	for (size_t i = 0; i < n_rd; i++)
+	for (size_t i = 0; i < n_rd; i++) {
 		rd[i].ns.fd = -1; /* not open yet: a teardown after a failure here skips it */
+		rd[i].status_spare = -1;
+	}
 	for (size_t i = 0; i < pod->n_apps; i++) {
 		struct app *a = &pod->apps[i];
 		int r = notify_sock_open(a->dirfd, &rd[i].ns);
@@ -330,11 +344,14 @@ static void update_ready(struct pod *pod)
 		return;
 	pod_ready = all;
 	if (all) {
-		if (ps_ready_marker_write(pod->pod_fd, ps_now_ns(), &err) < 0) {
+		/* The event first (one write on the kept fd): a reader of the log
+		 * after a waiter's return finds it. Both have the same time. */
+		long long now = ps_now_ns();
+		event_at(pod, now, NULL, "ready", NULL, NULL, "every app reached its goal");
+		if (ps_ready_marker_write_spare(pod->pod_fd, &ready_spare, now, &err) < 0) {
 			s1_warn("%s", err->msg);
 			ps_error_free(&err);
 		}
-		event(pod, NULL, "ready", NULL, NULL, "every app reached its goal");
 		tell_outer("READY=1\nSTATUS=pod ready");
 	} else {
 		ps_ready_marker_remove(pod->pod_fd, NULL);
@@ -342,6 +359,47 @@ static void update_ready(struct pod *pod)
 		if (!stopping)
 			tell_outer("STATUS=pod not ready");
 	}
+}
+
+int readiness_write_status(struct pod *pod, struct app *a, const ps_status_marker *m, ps_error **err)
+{
+	struct app_rd *r = rd_of(pod, a);
+	return ps_status_marker_write_spare(a->dirfd, r ? &r->status_spare : NULL, m, err);
+}
+
+/*
+ * The files of the markers that READY=1 will write, made while stage1 is
+ * idle (O_TMPFILE: the inode allocation, 0.1-0.5 ms each here, off the
+ * path from READY=1 to a waiter's return): for an app that is STARTED with
+ * the goal READY, its next status marker, and the pod's ready marker.
+ * Nothing for the other apps and pods: their next write is not awaited.
+ */
+static void make_spare(int dirfd, int *spare)
+{
+	if (*spare >= 0 || no_spares)
+		return;
+	int fd = ps_spare_file_new(dirfd, 0644);
+	if (fd < 0) {
+		s1_debug("no spare marker files: %s", strerror(-fd));
+		no_spares = true;
+		return;
+	}
+	*spare = fd;
+}
+
+void readiness_prepare(struct pod *pod)
+{
+	bool want_ready = false;
+
+	for (size_t i = pod->n_init; i < n_rd && !stopping; i++) {
+		struct app *a = &pod->apps[i];
+		if (a->status != APP_STARTED || a->m->goal != PS_GOAL_READY)
+			continue;
+		want_ready = true;
+		make_spare(a->dirfd, &rd[i].status_spare);
+	}
+	if (want_ready && !pod_ready)
+		make_spare(pod->pod_fd, &ready_spare);
 }
 
 void readiness_pod_stopping(struct pod *pod)
@@ -375,12 +433,15 @@ static void arm_goal_timer(struct pod *pod)
 }
 
 void readiness_status_changed(struct pod *pod, struct app *a, enum app_status from,
-                              enum app_status to, const char *reason)
+                              enum app_status to, const char *reason, long long time_ns)
 {
 	struct app_rd *r = rd_of(pod, a);
 
+	/* Before the ready marker, with the time of the change (READY=1's
+	 * arrival, before the status marker was written). */
 	if (from != to)
-		event(pod, a->m->name, "status", app_status_name(from), app_status_name(to), reason);
+		event_at(pod, time_ns, a->m->name, "status", app_status_name(from), app_status_name(to),
+		         reason);
 	if (!r)
 		return;
 	/* Notifications count from the app's own mount ns only, from now on. */

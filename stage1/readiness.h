@@ -30,9 +30,16 @@ void readiness_set_pidns(struct pod *pod, pid_t pid1);
 #define READINESS_HTTP_IDX 0xfffffffeu
 int readiness_loop_add(struct pod *pod, int epfd, uint32_t ev_kind, ps_error **err);
 void readiness_event(struct pod *pod, uint32_t idx);
-/* From set_status(): events, goal timers, the ready marker. */
+/* From set_status(), after the app's status marker: events (the status
+ * change's at time_ns), goal timers, the ready marker. */
 void readiness_status_changed(struct pod *pod, struct app *a, enum app_status from,
-                              enum app_status to, const char *reason);
+                              enum app_status to, const char *reason, long long time_ns);
+/* Write the app's status marker (from set_status()), through the file
+ * readiness_prepare() made for it if there is one. */
+int readiness_write_status(struct pod *pod, struct app *a, const ps_status_marker *m, ps_error **err);
+/* While idle (before the loop waits): make the files that a READY=1 would
+ * write, off its path. */
+void readiness_prepare(struct pod *pod);
 /* An app that missed its goal with onGoalTimeout "ignore" holds nothing back. */
 bool readiness_goal_waived(const struct pod *pod, const struct app *a);
 

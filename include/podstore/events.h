@@ -47,6 +47,14 @@ typedef struct ps_event {
 /* Append one event to pod_fd's log (rotating it first when full). */
 int ps_event_append(int pod_fd, const ps_event *e, ps_error **err);
 
+/* The same for a writer of many lines (stage1): the log's fd is kept in
+ * *log_fd between calls (-1 before the first; the caller closes it), so a
+ * line costs an fstat, an fstatat and the write instead of an open and a
+ * close too. A log that is full, or no longer `events` (rotated by another
+ * writer, removed), is handled as ps_event_append() does: rotated, or
+ * reopened. */
+int ps_event_append_keep(int pod_fd, int *log_fd, const ps_event *e, ps_error **err);
+
 /* Serialize / parse one line (without the newline). -EBADMSG for a line
  * that is not an object with a time and a type. */
 int ps_event_format(const ps_event *e, char **ret);

@@ -109,6 +109,10 @@ int ps_pod_record_sync(int pod_fd, ps_error **err);
 /* An app's status marker in apps/<app> (app_dirfd), rewritten atomically at
  * every status change; read: missing → -ENOENT; ps_status_marker_clear() frees. */
 int ps_status_marker_write(int app_dirfd, const ps_status_marker *m, ps_error **err);
+/* The same through a spare file made ahead (ps_spare_file_new(app_dirfd,
+ * 0644); -1: none), which is used up (ps_write_file_spare()). */
+int ps_status_marker_write_spare(int app_dirfd, int *spare, const ps_status_marker *m,
+                                 ps_error **err);
 int ps_status_marker_read(int app_dirfd, ps_status_marker *ret, ps_error **err);
 void ps_status_marker_clear(ps_status_marker *m);
 
@@ -116,6 +120,8 @@ void ps_status_marker_clear(ps_status_marker *m);
  * removed when readiness is lost (missing is not an error), read → the time
  * or -ENOENT. */
 int ps_ready_marker_write(int pod_fd, long long time_ns, ps_error **err);
+/* The same through a spare (ps_spare_file_new(pod_fd, 0644)), used up. */
+int ps_ready_marker_write_spare(int pod_fd, int *spare, long long time_ns, ps_error **err);
 int ps_ready_marker_remove(int pod_fd, ps_error **err);
 int ps_ready_marker_read(int pod_fd, long long *ret_time_ns, ps_error **err);
 

@@ -3,7 +3,9 @@
 #define PODSTORE_WAIT_H
 
 /*
- * Waiting on one pod, by event (a blocking flock, inotify), never by polling.
+ * Waiting on one pod, by event (stage1's pidfd and the lock; the pod dir's
+ * wake FIFO for the markers, inotify where it cannot be made), never by
+ * polling.
  * The ps_pod stays the caller's; errors follow error.h (PS_ERR_TIMEOUT,
  * PS_ERR_STATE).
  */
@@ -15,14 +17,17 @@
 #pragma GCC visibility push(default)
 
 /*
- * Wait for a pod to exit (its lock to be released): blocks in flock() on the
- * pod dir fd, with a timeout (-1 = forever) implemented by a timer, never by
- * polling. Returns 0 once exited, PS_ERR_TIMEOUT on timeout.
+ * Wait for a pod to exit (its lock to be released): woken by stage1's pidfd
+ * (then the lock is checked) or the exit watch, with a timeout (-1 =
+ * forever), never by polling. Returns 0 once exited, PS_ERR_TIMEOUT on
+ * timeout.
  */
 int ps_pod_wait_exited(ps_pod *p, long long timeout_ms, ps_error **err);
 
 /*
- * Wait for the pod's ready marker (inotify on the pod dir). Returns 0 when
+ * Wait for the pod's ready marker (the pod dir's wake FIFO, made if
+ * missing, which the marker's writer pokes; inotify when it cannot be
+ * made). Returns 0 when
  * ready, PS_ERR_TIMEOUT on timeout, PS_ERR_STATE (with the reason from the
  * exit marker) as soon as the pod exits without being ready.
  */

@@ -195,6 +195,59 @@ static void rotation(void **state)
 	close(fd);
 }
 
+/* A writer that keeps the log open (stage1): its lines land in the live
+ * log when another writer rotated it under it, when it was removed, and
+ * when it rotates itself; nothing is lost or written into events.1. */
+static void kept_fd_follows_rotation(void **state)
+{
+	struct fx *f = *state;
+	char uuid[PS_UUID_LEN + 1];
+	int fd = pod_dir(f, uuid);
+	int log_fd = -1;
+	ps_error *err = NULL;
+	char reason[1024];
+	struct stat st;
+	unsigned written = 0;
+
+	memset(reason, 'k', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	ps_event e = { .app = "a", .type = "notify", .reason = reason };
+	assert_int_equal(ps_event_append_keep(fd, &log_fd, &e, &err), 0);
+	written++;
+	assert_true(log_fd >= 0);
+	/* another writer fills and rotates the log */
+	while (fstatat(fd, PS_FILE_EVENTS_OLD, &st, 0) < 0) {
+		append(fd, "b", "notify", NULL, NULL, reason);
+		written++;
+	}
+	off_t old_size = st.st_size;
+	assert_int_equal(ps_event_append_keep(fd, &log_fd, &e, &err), 0);
+	written++;
+	assert_int_equal(fstatat(fd, PS_FILE_EVENTS_OLD, &st, 0), 0);
+	assert_int_equal(st.st_size, old_size); /* not into the rotated file */
+	assert_int_equal(fstatat(fd, PS_FILE_EVENTS, &st, 0), 0);
+	assert_true(st.st_size > 0);
+	/* the log removed: a new one */
+	assert_int_equal(unlinkat(fd, PS_FILE_EVENTS, 0), 0);
+	assert_int_equal(unlinkat(fd, PS_FILE_EVENTS_OLD, 0), 0);
+	written = 0;
+	assert_int_equal(ps_event_append_keep(fd, &log_fd, &e, &err), 0);
+	written++;
+	assert_int_equal(count_events(fd), written);
+	/* it rotates itself when full */
+	while (fstatat(fd, PS_FILE_EVENTS_OLD, &st, 0) < 0) {
+		assert_int_equal(ps_event_append_keep(fd, &log_fd, &e, &err), 0);
+		written++;
+	}
+	assert_int_equal(ps_event_append_keep(fd, &log_fd, &e, &err), 0);
+	written++;
+	assert_int_equal(count_events(fd), written);
+	assert_int_equal(fstatat(fd, PS_FILE_EVENTS, &st, 0), 0);
+	assert_true(st.st_size < PS_EVENTS_ROTATE_BYTES);
+	close(log_fd);
+	close(fd);
+}
+
 static void long_reason_is_cut(void **state)
 {
 	struct fx *f = *state;
@@ -360,6 +413,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(tolerant_reader, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(concurrent_appends, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(rotation, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(kept_fd_follows_rotation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(long_reason_is_cut, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(health_marker, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(wait_many, fx_setup, fx_teardown),

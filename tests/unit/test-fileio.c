@@ -65,6 +65,75 @@ static void write_replaces(void **state)
 	assert_string_equal(names, "m"); /* no tmp file left */
 }
 
+/* PS_WRITE_RUNTIME: replaced by exchange + unlink, created by a rename;
+ * a reader's open fd keeps the old content whole; a dir at the name is
+ * refused and stays; no tmp file is left either way. */
+static void write_runtime(void **state)
+{
+	struct fx *f = *state;
+	int dfd = dir_fd(f);
+	ps_error *err = NULL;
+	char names[1024], buf[32];
+
+	assert_int_equal(ps_write_file_at(dfd, "m", "old", 3, 0644, PS_WRITE_RUNTIME, &err), 0);
+	assert_content(dfd, "m", "old");
+	int rfd = openat(dfd, "m", O_RDONLY | O_CLOEXEC);
+	assert_true(rfd >= 0);
+	assert_int_equal(ps_write_file_at(dfd, "m", "new content", 11, 0644, PS_WRITE_RUNTIME, &err), 0);
+	assert_null(err);
+	assert_content(dfd, "m", "new content");
+	assert_int_equal(read(rfd, buf, sizeof(buf)), 3);
+	assert_memory_equal(buf, "old", 3);
+	close(rfd);
+	list_dir(dfd, names, sizeof(names));
+	assert_string_equal(names, "m");
+	/* a directory where the file would go: refused, as rename(2) does */
+	assert_int_equal(mkdirat(dfd, "d", 0755), 0);
+	assert_true(ps_write_file_at(dfd, "d", "x", 1, 0644, PS_WRITE_RUNTIME, &err) < 0);
+	assert_int_equal(err->errnum, EISDIR);
+	ps_error_free(&err);
+	struct stat st;
+	assert_int_equal(fstatat(dfd, "d", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	list_dir(dfd, names, sizeof(names));
+	assert_true(streq(names, "m d") || streq(names, "d m"));
+}
+
+/* A spare (O_TMPFILE) made ahead: the write goes through it and uses it
+ * up; a spare of another dir or a closed one falls back to the usual way. */
+static void write_spare(void **state)
+{
+	struct fx *f = *state;
+	int dfd = dir_fd(f);
+	ps_error *err = NULL;
+	char names[1024];
+
+	int spare = ps_spare_file_new(dfd, 0644);
+	if (spare == -EOPNOTSUPP || spare == -EISDIR)
+		skip(); /* no O_TMPFILE here */
+	assert_true(spare >= 0);
+	list_dir(dfd, names, sizeof(names));
+	assert_string_equal(names, ""); /* unnamed until used */
+	struct stat a, b;
+	assert_int_equal(fstat(spare, &a), 0);
+	assert_int_equal(ps_write_file_spare(dfd, "s", &spare, "one", 3, 0644, PS_WRITE_RUNTIME, &err), 0);
+	assert_int_equal(spare, -1);
+	assert_content(dfd, "s", "one");
+	assert_int_equal(fstatat(dfd, "s", &b, 0), 0);
+	assert_int_equal(a.st_ino, b.st_ino); /* it was the spare */
+	assert_int_equal(b.st_mode & 07777, 0644);
+	/* replacing, through a second spare */
+	spare = ps_spare_file_new(dfd, 0644);
+	assert_true(spare >= 0);
+	assert_int_equal(ps_write_file_spare(dfd, "s", &spare, "two", 3, 0644, PS_WRITE_RUNTIME, &err), 0);
+	assert_content(dfd, "s", "two");
+	/* no spare: the usual way */
+	assert_int_equal(ps_write_file_spare(dfd, "s", &spare, "three", 5, 0644, PS_WRITE_RUNTIME, &err), 0);
+	assert_content(dfd, "s", "three");
+	list_dir(dfd, names, sizeof(names));
+	assert_string_equal(names, "s");
+}
+
 static void write_durable(void **state)
 {
 	struct fx *f = *state;
@@ -270,6 +339,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(write_replaces, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(write_durable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(write_runtime, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(write_spare, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(write_name_too_long, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(write_rename_fails, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(write_into_removed_dir, fx_setup, fx_teardown),

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "fixture.h"
+#include <podstore/waitset.h>
 #include "procutil.h"
 #include "util.h"
 
@@ -126,7 +127,16 @@ static int cmp_ll(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void wait_ready_random_phase(void **state)
+/* The waiter: ps_pod_wait_ready(), or ps_pods_wait() (podctl wait --for=ready). */
+static int wait_one(ps_pod *p, bool set, ps_error **err)
+{
+	if (!set)
+		return ps_pod_wait_ready(p, 2000, err);
+	ps_pod *pods[1] = { p };
+	return ps_pods_wait(pods, 1, PS_WAIT_READY, false, 2000, NULL, err);
+}
+
+static void random_phase(void **state, bool set)
 {
 	struct fx *f = *state;
 	char uuid[PS_UUID_LEN + 1];
@@ -168,7 +178,7 @@ static void wait_ready_random_phase(void **state)
 		if (phase_us < 0)
 			usleep((useconds_t)-phase_us);
 		long long t0 = ps_monotonic_ns();
-		int r = ps_pod_wait_ready(p, 2000, &err);
+		int r = wait_one(p, set, &err);
 		long long dt = ps_monotonic_ns() - t0;
 		lat[i] = dt - (phase_us > 0 ? phase_us * 1000LL : 0);
 		if (r < 0) {
@@ -183,14 +193,91 @@ static void wait_ready_random_phase(void **state)
 		assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
 	}
 	qsort(lat, (size_t)trials, sizeof(*lat), cmp_ll);
-	print_message("%ld trials: %ld lost, %ld woken more than 100 ms late; call to return, "
+	print_message("%s: %ld trials: %ld lost, %ld woken more than 100 ms late; call to return, "
 	              "less the writer's delay: median %.3f ms, p99 %.3f ms\n",
-	              trials, lost, slow, trials ? lat[trials / 2] / 1e6 : 0.0,
+	              set ? "ps_pods_wait" : "ps_pod_wait_ready", trials, lost, slow, trials ? lat[trials / 2] / 1e6 : 0.0,
 	              trials ? lat[(trials * 99) / 100] / 1e6 : 0.0);
 	free(lat);
 	fx_release(holder); /* before the verdict: a failed assert must not leave it */
 	ps_pod_free(p);
 	assert_int_equal(lost, 0);
+}
+
+static void wait_ready_random_phase(void **state)
+{
+	random_phase(state, false);
+}
+
+/* The same race for `podctl wait --for=ready` (waitset.c), which now waits
+ * on the same wake FIFO. */
+static void waitset_ready_random_phase(void **state)
+{
+	random_phase(state, true);
+}
+
+/* Waiting for several pods, one of which becomes ready through its FIFO
+ * while another has no FIFO to be had (a file stands at its name: the
+ * inotify fallback): both wake-ups are seen, and no wake FIFO is left
+ * open (the waiter closes what it made). */
+static void waitset_fifo_and_fallback(void **state)
+{
+	struct fx *f = *state;
+	char u1[PS_UUID_LEN + 1], u2[PS_UUID_LEN + 1];
+	ps_error *err = NULL;
+
+	fx_make_pod(f, PS_DIR_RUN, u1);
+	fx_make_pod(f, PS_DIR_RUN, u2);
+	pid_t h1 = fx_hold_lock(f, u1, PS_DIR_RUN), h2 = fx_hold_lock(f, u2, PS_DIR_RUN);
+	ps_pod *pods[2] = { open_run_pod(f, u1), open_run_pod(f, u2) };
+	/* pid markers naming the holders, as stage1's name stage1: the waiter
+	 * watches their pidfds, so only the FIFO (or inotify) tells of a marker */
+	for (int i = 0; i < 2; i++) {
+		pid_t h = i ? h2 : h1;
+		unsigned long long st = 0;
+		assert_int_equal(ps_proc_starttime(h, &st), 0);
+		ps_pid_marker m = { .pid = h, .starttime = st, .stage1_pid = h, .stage1_starttime = st };
+		assert_int_equal(ps_pid_marker_write(pods[i]->fd, &m, &err), 0);
+	}
+	/* no FIFO for the second: a regular file where it would be */
+	int fd = openat(pods[1]->fd, PS_FILE_WAKE, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	/* No assert until the holders are released: a failure must not leave them. */
+	int r0 = ps_pods_wait(pods, 2, PS_WAIT_READY, false, 50, NULL, &err);
+	int kind0 = err ? (int)err->kind : -1;
+	ps_error_free(&err);
+	int rr[2] = { -1, -1 }, ws[2] = { -1, -1 };
+	size_t which[2] = { 9, 9 };
+	for (int round = 0; round < 2; round++) {
+		pid_t w = fork();
+		if (w == 0) {
+			usleep(20000);
+			_exit(ps_ready_marker_write(pods[round]->fd, ps_now_ns(), NULL) == 0 ? 0 : 1);
+		}
+		rr[round] = ps_pods_wait(pods, 2, PS_WAIT_READY, true, 5000, &which[round], &err);
+		if (err)
+			print_error("round %d: %s\n", round, err->msg);
+		ps_error_free(&err);
+		if (w > 0)
+			waitpid(w, &ws[round], 0);
+		ps_ready_marker_remove(pods[round]->fd, NULL);
+	}
+	struct stat st0, st1;
+	int s0 = fstatat(pods[0]->fd, PS_FILE_WAKE, &st0, AT_SYMLINK_NOFOLLOW);
+	int s1 = fstatat(pods[1]->fd, PS_FILE_WAKE, &st1, AT_SYMLINK_NOFOLLOW);
+	fx_release(h1);
+	fx_release(h2);
+	ps_pod_free(pods[0]);
+	ps_pod_free(pods[1]);
+	assert_true(r0 < 0);
+	assert_int_equal(kind0, PS_ERR_TIMEOUT);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(rr[round], 0);
+		assert_int_equal(which[round], (size_t)round);
+		assert_true(WIFEXITED(ws[round]) && WEXITSTATUS(ws[round]) == 0);
+	}
+	assert_true(s0 == 0 && S_ISFIFO(st0.st_mode));
+	assert_true(s1 == 0 && S_ISREG(st1.st_mode));
 }
 
 int main(void)
@@ -200,6 +287,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(wait_exited_pid_is_only_a_hint, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(wait_ready_marker_and_exit, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(wait_ready_random_phase, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(waitset_ready_random_phase, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(waitset_fifo_and_fallback, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
