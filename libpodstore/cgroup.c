@@ -831,14 +831,10 @@ int ps_cgroup_set_resources(ps_cgroup *cg, const ps_resources *res, const char *
 
 /* --- usage ------------------------------------------------------------------- */
 
-void ps_cgroup_usage_read(const ps_cgroup *cg, ps_cgroup_usage *u)
+/* The usage files of one cgroup, from the dirs of its memory, cpuacct and
+ * pids controllers (-1: not there). */
+static void usage_read_dirs(int mem, int acct, int pids, bool v2, ps_cgroup_usage *u)
 {
-	bool v2 = cg->host->mode == PS_CGROUP_V2;
-	int i;
-	int mem = (i = hier_of(cg->host, PS_CG_MEMORY)) >= 0 ? cg->dir[i] : -1;
-	int acct = (i = hier_of(cg->host, PS_CG_CPUACCT)) >= 0 ? cg->dir[i] : -1;
-	int pids = (i = hier_of(cg->host, PS_CG_PIDS)) >= 0 ? cg->dir[i] : -1;
-
 	u->memory_bytes = knob_read_ll(mem, v2 ? "memory.current" : "memory.usage_in_bytes", -1);
 	u->memory_limit = knob_read_ll(mem, v2 ? "memory.max" : "memory.limit_in_bytes", 0);
 	if (u->memory_limit >= (1LL << 62)) /* v1's "unlimited" */
@@ -854,6 +850,16 @@ void ps_cgroup_usage_read(const ps_cgroup *cg, ps_cgroup_usage *u)
 	u->pids = knob_read_ll(pids, "pids.current", -1);
 	u->pids_limit = knob_read_ll(pids, "pids.max", 0);
 	u->pids_max_events = keyed_read(pids, "pids.events", "max");
+}
+
+void ps_cgroup_usage_read(const ps_cgroup *cg, ps_cgroup_usage *u)
+{
+	int i;
+	int mem = (i = hier_of(cg->host, PS_CG_MEMORY)) >= 0 ? cg->dir[i] : -1;
+	int acct = (i = hier_of(cg->host, PS_CG_CPUACCT)) >= 0 ? cg->dir[i] : -1;
+	int pids = (i = hier_of(cg->host, PS_CG_PIDS)) >= 0 ? cg->dir[i] : -1;
+
+	usage_read_dirs(mem, acct, pids, cg->host->mode == PS_CGROUP_V2, u);
 }
 
 void ps_cgroup_counters_open(const ps_cgroup *cg, ps_cgroup_counters *c)
@@ -1172,34 +1178,53 @@ int ps_pod_cgroup_cleanup(int pod_fd, ps_error **err)
 	return 0;
 }
 
+/* The usage of the cgroup at path (relative) under the root, read straight
+ * from its controllers' dirs: no scan of the host's hierarchies and no
+ * write fds, which ps_cgroup_open() makes for a join. status pays this on
+ * every call (a --wait-ready waiter after its wake-up, too). False when
+ * the cgroup is in none of them. */
+static bool usage_read_path(int rootfd, bool v2, const char *path, ps_cgroup_usage *u)
+{
+	static const ps_cgroup_usage none = { -1, -1, -1, -1, -1, -1, -1 };
+	static const char *const v1[] = { "memory", "cpuacct", "pids" };
+	int fd[3] = { -1, -1, -1 };
+	bool any = false;
+
+	*u = none;
+	for (size_t i = 0; i < (v2 ? 1 : 3); i++) {
+		_cleanup_free_ char *p = v2 ? strdup(path) : ps_strdup_printf("%s/%s", v1[i], path);
+		if (p && (fd[i] = openat(rootfd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) >= 0)
+			any = true;
+	}
+	if (any)
+		usage_read_dirs(fd[0], v2 ? fd[0] : fd[1], v2 ? fd[0] : fd[2], v2, u);
+	for (size_t i = 0; i < 3; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	return any;
+}
+
 int ps_pod_cgroup_usage(int pod_fd, char *const *app_names, size_t n, ps_cgroup_usage *ret_pod,
                         ps_cgroup_usage *ret_apps, ps_error **err)
 {
-	static const ps_cgroup_usage none = { -1, -1, -1, -1, -1, -1, -1 };
 	_cleanup_free_ char *root = NULL, *path = NULL;
-	ps_cgroup_host *h = NULL;
-	ps_cgroup *cg = NULL;
 	int r = ps_cgroup_marker_read(pod_fd, &root, &path, err);
 
 	if (r < 0)
 		return r;
-	if ((r = ps_cgroup_host_open(root, &h, err)) < 0)
-		return r;
-	r = ps_cgroup_open(h, path, &cg, err);
-	if (r < 0) {
-		ps_cgroup_host_free(h);
-		return r;
-	}
-	ps_cgroup_usage_read(cg, ret_pod);
-	ps_cgroup_free(cg);
+	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return errno == ENOENT ? -ENOENT : ps_error_errno(err, "cgroups: open %s", root);
+	bool v2 = file_exists(rootfd, "cgroup.controllers");
+	const char *rel = path + strspn(path, "/"); /* checked by the marker's reader */
+	if (!usage_read_path(rootfd, v2, rel, ret_pod))
+		return -ENOENT;
 	for (size_t i = 0; i < n; i++) {
-		ret_apps[i] = none;
-		_cleanup_free_ char *apath = ps_strdup_printf("%s/%s", path, app_names[i]);
-		if (apath && ps_cgroup_open(h, apath, &cg, NULL) == 0) {
-			ps_cgroup_usage_read(cg, &ret_apps[i]);
-			ps_cgroup_free(cg);
-		}
+		const char *name = app_names[i];
+		_cleanup_free_ char *apath = NULL;
+		if (!name || !*name || strchr(name, '/') || streq(name, ".") || streq(name, "..") ||
+		    !(apath = ps_strdup_printf("%s/%s", rel, name)) || !usage_read_path(rootfd, v2, apath, &ret_apps[i]))
+			ret_apps[i] = (ps_cgroup_usage){ -1, -1, -1, -1, -1, -1, -1 };
 	}
-	ps_cgroup_host_free(h);
 	return 0;
 }

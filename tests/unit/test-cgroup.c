@@ -481,6 +481,32 @@ static void v1_fake(void **state)
 	assert_int_equal(u.pids, 3);
 	assert_int_equal(u.pids_max_events, -1);
 
+	/* status's way in: the pod's marker, then only the three usage
+	 * controllers' dirs (cpuacct through its symlink); an app with a cgroup
+	 * in one of them, an app without any, and a name that would climb out */
+	v1_dir(t->fd, "pids/podctl/pod1/web", pids);
+	put(t->fd, "pids/podctl/pod1/web/pids.current", "2\n");
+	assert_int_equal(mkdirat(t->fd, "poddir", 0755), 0);
+	_cleanup_close_ int pod_fd = openat(t->fd, "poddir", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(pod_fd >= 0);
+	ps_cgroup_usage pu, au[3];
+	char *names[] = { "web", "db", "..", NULL };
+	assert_int_equal(ps_pod_cgroup_usage(pod_fd, names, 3, &pu, au, &err), -ENOENT); /* no marker */
+	assert_null(err);
+	assert_int_equal(ps_cgroup_marker_write(pod_fd, t->root, "podctl/pod1", &err), 0);
+	assert_int_equal(ps_pod_cgroup_usage(pod_fd, names, 3, &pu, au, &err), 0);
+	assert_memory_equal(&pu, &u, sizeof(u));
+	assert_int_equal(au[0].pids, 2);
+	assert_int_equal(au[0].memory_bytes, -1);
+	assert_int_equal(au[0].cpu_ns, -1);
+	assert_int_equal(au[1].pids, -1);
+	assert_int_equal(au[1].memory_bytes, -1);
+	assert_int_equal(au[2].pids, -1);
+	/* a pod whose cgroups are gone (stage1 removed them) */
+	assert_int_equal(ps_cgroup_marker_write(pod_fd, t->root, "podctl/gone", &err), 0);
+	assert_int_equal(ps_pod_cgroup_usage(pod_fd, names, 3, &pu, au, &err), -ENOENT);
+	assert_null(err);
+
 	/* join: "0" in every hierarchy's cgroup.procs, cpu,cpuacct once */
 	pid_t pid = fork();
 	if (pid == 0)
