@@ -182,6 +182,21 @@ static void civil_from_days(long long z, long long *ret_y, unsigned *ret_m, unsi
 	*ret_y = (long long)yoe + era * 400 + (*ret_m <= 2);
 }
 
+/* The day count since 1970-01-01 of a proleptic Gregorian date (Hinnant's
+ * days_from_civil); m may be out of 1..12 by a year either way, d any
+ * count: the result is normalized as timegm() would. */
+static long long days_from_civil(long long y, int m, long long d)
+{
+	y += (m - 1) / 12 - (m < 1);
+	m = ((m - 1) % 12 + 12) % 12 + 1;
+	y -= m <= 2;
+	long long era = (y >= 0 ? y : y - 399) / 400;
+	long long yoe = y - era * 400;
+	long long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
 void ps_format_time(long long ns, char *buf, size_t len)
 {
 	long long secs = ns / 1000000000LL;
@@ -229,8 +244,10 @@ int ps_parse_time(const char *s, long long *ret_ns)
 	}
 	if (!streq(p, "Z"))
 		return -EINVAL;
-	time_t secs = timegm(&tm);
-	*ret_ns = (long long)secs * 1000000000LL + frac;
+	/* Not timegm(): it loads the local time zone too (above). */
+	long long secs = days_from_civil(tm.tm_year + 1900LL, tm.tm_mon + 1, tm.tm_mday) * 86400LL +
+	                 tm.tm_hour * 3600LL + tm.tm_min * 60LL + tm.tm_sec;
+	*ret_ns = secs * 1000000000LL + frac;
 	return 0;
 }
 

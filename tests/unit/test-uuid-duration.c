@@ -142,6 +142,17 @@ static void check_against_gmtime(long long t)
 	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	ps_format_time(t * 1000000000LL + 7, got, sizeof(got));
 	assert_string_equal(got, want);
+	/* and back, without timegm (which loads the time zone as well) */
+	long long back;
+	assert_int_equal(ps_parse_time(want, &back), 0);
+	assert_int_equal(back, t * 1000000000LL + 7);
+	/* a leap second as strptime takes it: timegm's next minute */
+	if (tm.tm_sec == 59) {
+		char leap[64];
+		snprintf(leap, sizeof(leap), "%.17s60Z", want);
+		assert_int_equal(ps_parse_time(leap, &back), 0);
+		assert_int_equal(back, (t + 1) * 1000000000LL);
+	}
 }
 
 static void time_format_matches_gmtime(void **state)
