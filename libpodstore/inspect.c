@@ -17,6 +17,7 @@
 #include <podstore/inspect.h>
 
 #include "markers-internal.h"
+#include "peekcache.h"
 #include "util.h"
 
 /* The app's markers, from its dir (absent markers stay absent). */
@@ -334,6 +335,12 @@ static bool still_at(int dfd, const char *uuid, const struct stat *st)
 int ps_pod_peek(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *held,
                 unsigned what, ps_pod_view *ret, ps_error **err)
 {
+	return ps_pod_peek_cached(s, uuid, dir, held, NULL, what, ret, err);
+}
+
+int ps_pod_peek_cached(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *held,
+                       ps_peek_cache *cache, unsigned what, ps_pod_view *ret, ps_error **err)
+{
 	int dfd = ps_store_dir_fd(s, dir);
 	struct stat st;
 	bool missing = false;
@@ -345,14 +352,19 @@ int ps_pod_peek(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *
 	if (fstatat(dfd, uuid, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
 	    ps_dir_check_trusted(&st, false) < 0 || flocks_has(held, st.st_dev, st.st_ino))
 		return -EAGAIN;
+	if (cache && ps_peek_cache_find(cache, uuid, dir, &st, what, ret))
+		return 0;
+	/* An entry for the cache has every marker; the view only what was asked. */
+	bool keep = cache && ps_peek_cache_wants(cache, &st);
+	unsigned rd = keep ? (what | PS_VIEW_INFO | PS_VIEW_RUNTIME) & ~PS_VIEW_NO_PID : what;
 	ps_pod_view v = { .state = ps_pod_state_from(dir, false) };
 	memcpy(v.uuid, uuid, sizeof(v.uuid));
-	if (what & PS_VIEW_INFO) {
+	if (rd & PS_VIEW_INFO) {
 		v.have_info = ps_info_read_in(dfd, uuid, &v.info, NULL) == 0;
 		missing |= !v.have_info;
 	}
-	if (what & PS_VIEW_RUNTIME) {
-		if (!(what & PS_VIEW_NO_PID)) {
+	if (rd & PS_VIEW_RUNTIME) {
+		if (!(rd & PS_VIEW_NO_PID)) {
 			v.have_pid = ps_pid_marker_read_in(dfd, uuid, &v.pid, NULL) == 0;
 			missing |= !v.have_pid;
 		}
@@ -369,6 +381,23 @@ int ps_pod_peek(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *
 	if (missing && !still_at(dfd, uuid, &st)) {
 		ps_pod_view_clear(&v);
 		return -EAGAIN;
+	}
+	if (keep)
+		ps_peek_cache_add(cache, uuid, dir, &st, &v);
+	if (!(what & PS_VIEW_INFO)) {
+		ps_info_clear(&v.info);
+		v.have_info = false;
+		v.info = (ps_info){ 0 };
+	}
+	if (!(what & PS_VIEW_RUNTIME)) {
+		ps_exit_marker_clear(&v.exit);
+		v.have_exit = false;
+		v.exit = (ps_exit_marker){ 0 };
+		v.gc_marked_ns = 0;
+	}
+	if (!(what & PS_VIEW_RUNTIME) || (what & PS_VIEW_NO_PID)) {
+		v.have_pid = false;
+		v.pid = (ps_pid_marker){ 0 };
 	}
 	v.healthy = false;
 	*ret = v;

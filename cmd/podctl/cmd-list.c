@@ -23,6 +23,7 @@ struct list_ctx {
 	unsigned skipped;
 	bool flocks_tried;
 	ps_flocks *flocks; /* NULL: every pod through ps_pod_open */
+	ps_peek_cache *cache; /* $DIR/list-cache, or NULL */
 };
 
 static void usage(void)
@@ -91,7 +92,7 @@ static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdat
 		if (ps_flocks_load(s, &c->flocks, &err) < 0)
 			ps_error_free(&err);
 	}
-	if (c->flocks && ps_pod_peek(s, uuid, dir, c->flocks, what, &v, NULL) == 0) {
+	if (c->flocks && ps_pod_peek_cached(s, uuid, dir, c->flocks, c->cache, what, &v, NULL) == 0) {
 		print_one(c, NULL, &v);
 		ps_pod_view_clear(&v);
 		return 0;
@@ -158,9 +159,15 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		printf(FULL_FMT, "UUID", "NAME", "STATE", "READY", "EXIT", "CREATED", "STARTED", "PID");
 	else if (legend)
 		printf(SHORT_FMT, "UUID", "NAME", "STATE", "READY", "EXIT", "CREATED");
+	/* The cache of unheld pods' markers (PODCTL_LIST_CACHE=0: not used),
+	 * loaded before any pod dir is looked at. */
+	const char *env = getenv("PODCTL_LIST_CACHE");
+	if ((!env || !streq(env, "0")) && ps_peek_cache_load(cli->store, &c.cache, &err) < 0)
+		ps_error_free(&err);
 	r = ps_walk_pods(cli->store, PS_DIR_ALL, list_one, &c, &err);
 	ps_flocks_free(c.flocks);
 	if (r < 0) {
+		ps_peek_cache_free(c.cache);
 		json_object_put(c.array);
 		return cli_fail(cli, &err);
 	}
@@ -168,5 +175,10 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		json_print(c.array);
 		json_object_put(c.array);
 	}
+	/* After the output: a store we cannot write keeps its cache as it is. */
+	fflush(stdout);
+	if (ps_peek_cache_save(cli->store, c.cache, &err) < 0)
+		ps_error_free(&err);
+	ps_peek_cache_free(c.cache);
 	return EXIT_OK;
 }
