@@ -19,7 +19,7 @@ enum { OPT_NO_LEGEND = OPT_VERB_BASE, OPT_FULL };
 struct list_ctx {
 	enum cli_format format;
 	bool full;
-	json_object *array;
+	size_t n_json; /* objects printed so far */
 	unsigned skipped;
 	bool flocks_tried;
 	ps_flocks *flocks; /* NULL: every pod through ps_pod_open */
@@ -44,11 +44,13 @@ static void print_one(struct list_ctx *c, ps_pod *p, const ps_pod_view *vv)
 	const ps_pod_view *v = vv;
 	ps_pod_state state = v->state;
 
-	if (c->format == FORMAT_JSON) {
+	if (c->format == FORMAT_JSON && p && state == PS_STATE_RUNNING) {
 		json_object *o = pod_view_json(v);
-		if (p && state == PS_STATE_RUNNING)
-			net_view_json_add(o, p->fd);
-		json_object_array_add(c->array, o);
+		net_view_json_add(o, p->fd);
+		json_print_array_item(o, stdout, c->n_json++ == 0);
+		json_object_put(o);
+	} else if (c->format == FORMAT_JSON) {
+		pod_view_print_item(v, stdout, c->n_json++ == 0);
 	} else {
 		char created[64] = "-", started[64] = "-", pid[16] = "-", code[16] = "-";
 		const char *ready = state == PS_STATE_RUNNING ? (v->ready ? "yes" : "no") : "-";
@@ -153,11 +155,10 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
 	if ((r = cli_open_store(cli, true)))
 		return r;
-	if (c.format == FORMAT_JSON)
-		c.array = json_object_new_array();
-	else if (legend && c.full)
+	/* JSON: the array is printed one object at a time (json_print_array_item). */
+	if (c.format != FORMAT_JSON && legend && c.full)
 		printf(FULL_FMT, "UUID", "NAME", "STATE", "READY", "EXIT", "CREATED", "STARTED", "PID");
-	else if (legend)
+	else if (c.format != FORMAT_JSON && legend)
 		printf(SHORT_FMT, "UUID", "NAME", "STATE", "READY", "EXIT", "CREATED");
 	/* The cache of unheld pods' markers (PODCTL_LIST_CACHE=0: not used),
 	 * loaded before any pod dir is looked at. */
@@ -167,14 +168,12 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	r = ps_walk_pods(cli->store, PS_DIR_ALL, list_one, &c, &err);
 	ps_flocks_free(c.flocks);
 	if (r < 0) {
+		/* The walk fails before any pod is printed: read_dir comes first. */
 		ps_peek_cache_free(c.cache);
-		json_object_put(c.array);
 		return cli_fail(cli, &err);
 	}
-	if (c.array) {
-		json_print(c.array);
-		json_object_put(c.array);
-	}
+	if (c.format == FORMAT_JSON)
+		json_print_array_end(stdout, c.n_json);
 	/* After the output: a store we cannot write keeps its cache as it is. */
 	fflush(stdout);
 	if (ps_peek_cache_save(cli->store, c.cache, &err) < 0)
