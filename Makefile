@@ -205,6 +205,9 @@ $(BUILDDIR)/tests/unit/test-probe: $(BUILDDIR)/stage1/probe.o $(BUILDDIR)/stage1
 $(BUILDDIR)/tests/unit/test-readyproto: $(BUILDDIR)/stage1/readyproto.o
 $(BUILDDIR)/tests/unit/test-tty: $(BUILDDIR)/stage1/tty.o $(BUILDDIR)/stage1/front.o $(BUILDDIR)/stage1/log.o
 $(BUILDDIR)/tests/unit/test-oci-spec: $(BUILDDIR)/cmd/podctl-oci/spec.o
+# ... and of the CLI's.
+$(BUILDDIR)/tests/unit/test-podview: $(BUILDDIR)/cmd/podctl/podview.o
+$(BUILDDIR)/tests/unit/test-podview.o: override CFLAGS += -Icmd/podctl
 
 $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")
