@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * list: one walk, and per pod only its directory entry, a lock probe and
- * its small pod markers (info, pid, exit, ready: READY and EXIT columns),
- * and for JSON, for a running pod, its apps' markers for "healthy".
+ * list: one walk, one read of /proc/locks, and per pod its directory entry
+ * and one fstatat; a pod nobody holds is shown from $DIR/list-cache while
+ * its dir is as the cache saw it (ps_pod_peek_cached), else from its small
+ * markers (info, pid, exit: the EXIT column), as is a held one (ready: the
+ * READY column); for JSON, a running pod's apps' markers for "healthy".
  */
 #include <getopt.h>
 

@@ -92,8 +92,9 @@ void ps_flocks_free(ps_flocks *f);
  * opening its dir or probing its lock: one fstatat (trust, inode), the lock
  * from held, each marker through one openat2 + read. Only PS_VIEW_INFO,
  * PS_VIEW_RUNTIME and PS_VIEW_NO_PID. -EAGAIN (no error set) when the pod is
- * held (running, being prepared or deleted), untrusted, moved or gone: then
- * use ps_pod_open() and ps_pod_inspect(), which search forward. */
+ * held (running, being prepared or deleted), untrusted, moved or gone, or
+ * a marker that is there cannot be read (no openat2, EMFILE, EIO): then use
+ * ps_pod_open() and ps_pod_inspect(), which search forward. */
 int ps_pod_peek(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *held,
                 unsigned what, ps_pod_view *ret, ps_error **err);
 
