@@ -208,6 +208,9 @@ $(BUILDDIR)/tests/unit/test-logfile: $(BUILDDIR)/stage1/logfile.o $(BUILDDIR)/st
 $(BUILDDIR)/tests/unit/test-oci-spec: $(BUILDDIR)/cmd/podctl-oci/spec.o
 $(BUILDDIR)/tests/unit/test-seccomp-tree: $(BUILDDIR)/stage1/seccomp-tree.o
 $(BUILDDIR)/tests/unit/test-seccomp-tree: CMOCKA_LIBS += $(SECCOMP_LIBS)
+# ... and of the CLI's.
+$(BUILDDIR)/tests/unit/test-podview: $(BUILDDIR)/cmd/podctl/podview.o
+$(BUILDDIR)/tests/unit/test-podview.o: override CFLAGS += -Icmd/podctl
 
 $(BUILDDIR)/tests/unit/%: $(BUILDDIR)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(STATIC_LIB)
 	$(if $(Q),@echo "  LD      $@")

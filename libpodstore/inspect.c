@@ -17,6 +17,7 @@
 #include <podstore/inspect.h>
 
 #include "markers-internal.h"
+#include "peekcache.h"
 #include "util.h"
 
 /* The app's markers, from its dir (absent markers stay absent). */
@@ -337,9 +338,24 @@ static bool still_at(int dfd, const char *uuid, const struct stat *st)
 int ps_pod_peek(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *held,
                 unsigned what, ps_pod_view *ret, ps_error **err)
 {
+	return ps_pod_peek_cached(s, uuid, dir, held, NULL, what, ret, err);
+}
+
+/* A marker read by ps_pod_peek: there (*have), absent or not JSON (as
+ * ps_pod_inspect shows it: not there), or a failure to read it (no openat2,
+ * out of fds, I/O error): false, and the pod goes the full way. */
+static bool peek_read(int r, bool *have)
+{
+	*have = r == 0;
+	return r == 0 || r == -ENOENT || r == -EBADMSG;
+}
+
+int ps_pod_peek_cached(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *held,
+                       ps_peek_cache *cache, unsigned what, ps_pod_view *ret, ps_error **err)
+{
 	int dfd = ps_store_dir_fd(s, dir);
 	struct stat st;
-	bool missing = false;
+	bool ok = true, have_gc = true;
 
 	(void)err;
 	if (!held || (what & ~(PS_VIEW_INFO | PS_VIEW_RUNTIME | PS_VIEW_NO_PID)) ||
@@ -348,30 +364,54 @@ int ps_pod_peek(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *
 	if (fstatat(dfd, uuid, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
 	    ps_dir_check_trusted(&st, false) < 0 || flocks_has(held, st.st_dev, st.st_ino))
 		return -EAGAIN;
+	if (cache && ps_peek_cache_find(cache, uuid, dir, &st, what, ret))
+		return 0;
+	/* An entry for the cache has every marker; the view only what was asked. */
+	bool keep = cache && ps_peek_cache_wants(cache, &st);
+	unsigned rd = keep ? (what | PS_VIEW_INFO | PS_VIEW_RUNTIME) & ~PS_VIEW_NO_PID : what;
 	ps_pod_view v = { .state = ps_pod_state_from(dir, false) };
 	memcpy(v.uuid, uuid, sizeof(v.uuid));
-	if (what & PS_VIEW_INFO) {
-		v.have_info = ps_info_read_in(dfd, uuid, &v.info, NULL) == 0;
-		missing |= !v.have_info;
-	}
-	if (what & PS_VIEW_RUNTIME) {
-		if (!(what & PS_VIEW_NO_PID)) {
-			v.have_pid = ps_pid_marker_read_in(dfd, uuid, &v.pid, NULL) == 0;
-			missing |= !v.have_pid;
-		}
-		v.have_exit = ps_exit_marker_read_in(dfd, uuid, &v.exit, NULL) == 0;
-		missing |= !v.have_exit;
+	if (rd & PS_VIEW_INFO)
+		ok &= peek_read(ps_info_read_in(dfd, uuid, &v.info, NULL), &v.have_info);
+	if (rd & PS_VIEW_RUNTIME) {
+		if (!(rd & PS_VIEW_NO_PID))
+			ok &= peek_read(ps_pid_marker_read_in(dfd, uuid, &v.pid, NULL), &v.have_pid);
+		ok &= peek_read(ps_exit_marker_read_in(dfd, uuid, &v.exit, NULL), &v.have_exit);
 		/* Not running: a ready marker means nothing (ps_pod_inspect). */
-		if (dir == PS_DIR_EXITED_GARBAGE && ps_gc_mark_read_in(dfd, uuid, &v.gc_marked_ns, NULL) < 0) {
+		if (dir == PS_DIR_EXITED_GARBAGE)
+			ok &= peek_read(ps_gc_mark_read_in(dfd, uuid, &v.gc_marked_ns, NULL), &have_gc);
+		if (!have_gc)
 			v.gc_marked_ns = 0;
-			missing = true;
-		}
+	}
+	bool missing = ((rd & PS_VIEW_INFO) && !v.have_info) ||
+	               ((rd & PS_VIEW_RUNTIME) && (!v.have_exit || !have_gc ||
+	                                          (!(rd & PS_VIEW_NO_PID) && !v.have_pid)));
+	if (!ok) {
+		ps_pod_view_clear(&v);
+		return -EAGAIN;
 	}
 	/* A marker that was not there: absent, or the pod moved (or went)
 	 * before we looked? Only the former is this pod's view. */
 	if (missing && !still_at(dfd, uuid, &st)) {
 		ps_pod_view_clear(&v);
 		return -EAGAIN;
+	}
+	if (keep)
+		ps_peek_cache_add(cache, uuid, dir, &st, &v);
+	if (!(what & PS_VIEW_INFO)) {
+		ps_info_clear(&v.info);
+		v.have_info = false;
+		v.info = (ps_info){ 0 };
+	}
+	if (!(what & PS_VIEW_RUNTIME)) {
+		ps_exit_marker_clear(&v.exit);
+		v.have_exit = false;
+		v.exit = (ps_exit_marker){ 0 };
+		v.gc_marked_ns = 0;
+	}
+	if (!(what & PS_VIEW_RUNTIME) || (what & PS_VIEW_NO_PID)) {
+		v.have_pid = false;
+		v.pid = (ps_pid_marker){ 0 };
 	}
 	v.healthy = false;
 	*ret = v;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * list: one walk, and per pod only its directory entry, a lock probe and
- * its small pod markers (info, pid, exit, ready: READY and EXIT columns),
- * and for JSON, for a running pod, its apps' markers for "healthy".
+ * list: one walk, one read of /proc/locks, and per pod its directory entry
+ * and one fstatat; a pod nobody holds is shown from $DIR/list-cache while
+ * its dir is as the cache saw it (ps_pod_peek_cached), else from its small
+ * markers (info, pid, exit: the EXIT column), as is a held one (ready: the
+ * READY column); for JSON, a running pod's apps' markers for "healthy".
  */
 #include <getopt.h>
 
@@ -19,10 +21,11 @@ enum { OPT_NO_LEGEND = OPT_VERB_BASE, OPT_FULL };
 struct list_ctx {
 	enum cli_format format;
 	bool full;
-	json_object *array;
+	size_t n_json; /* objects printed so far */
 	unsigned skipped;
 	bool flocks_tried;
 	ps_flocks *flocks; /* NULL: every pod through ps_pod_open */
+	ps_peek_cache *cache; /* $DIR/list-cache, or NULL */
 };
 
 static void usage(void)
@@ -43,11 +46,13 @@ static void print_one(struct list_ctx *c, ps_pod *p, const ps_pod_view *vv)
 	const ps_pod_view *v = vv;
 	ps_pod_state state = v->state;
 
-	if (c->format == FORMAT_JSON) {
+	if (c->format == FORMAT_JSON && p && state == PS_STATE_RUNNING) {
 		json_object *o = pod_view_json(v);
-		if (p && state == PS_STATE_RUNNING)
-			net_view_json_add(o, p->fd);
-		json_object_array_add(c->array, o);
+		net_view_json_add(o, p->fd);
+		json_print_array_item(o, stdout, c->n_json++ == 0);
+		json_object_put(o);
+	} else if (c->format == FORMAT_JSON) {
+		pod_view_print_item(v, stdout, c->n_json++ == 0);
 	} else {
 		char created[64] = "-", started[64] = "-", pid[16] = "-", code[16] = "-";
 		const char *ready = state == PS_STATE_RUNNING ? (v->ready ? "yes" : "no") : "-";
@@ -91,7 +96,7 @@ static int list_one(ps_store *s, const char *uuid, ps_pod_dir dir, void *userdat
 		if (ps_flocks_load(s, &c->flocks, &err) < 0)
 			ps_error_free(&err);
 	}
-	if (c->flocks && ps_pod_peek(s, uuid, dir, c->flocks, what, &v, NULL) == 0) {
+	if (c->flocks && ps_pod_peek_cached(s, uuid, dir, c->flocks, c->cache, what, &v, NULL) == 0) {
 		print_one(c, NULL, &v);
 		ps_pod_view_clear(&v);
 		return 0;
@@ -152,21 +157,29 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
 	if ((r = cli_open_store(cli, true)))
 		return r;
-	if (c.format == FORMAT_JSON)
-		c.array = json_object_new_array();
-	else if (legend && c.full)
+	/* JSON: the array is printed one object at a time (json_print_array_item). */
+	if (c.format != FORMAT_JSON && legend && c.full)
 		printf(FULL_FMT, "UUID", "NAME", "STATE", "READY", "EXIT", "CREATED", "STARTED", "PID");
-	else if (legend)
+	else if (c.format != FORMAT_JSON && legend)
 		printf(SHORT_FMT, "UUID", "NAME", "STATE", "READY", "EXIT", "CREATED");
+	/* The cache of unheld pods' markers (PODCTL_LIST_CACHE=0: not used),
+	 * loaded before any pod dir is looked at. */
+	const char *env = getenv("PODCTL_LIST_CACHE");
+	if ((!env || !streq(env, "0")) && ps_peek_cache_load(cli->store, &c.cache, &err) < 0)
+		ps_error_free(&err);
 	r = ps_walk_pods(cli->store, PS_DIR_ALL, list_one, &c, &err);
 	ps_flocks_free(c.flocks);
 	if (r < 0) {
-		json_object_put(c.array);
+		/* The walk fails before any pod is printed: read_dir comes first. */
+		ps_peek_cache_free(c.cache);
 		return cli_fail(cli, &err);
 	}
-	if (c.array) {
-		json_print(c.array);
-		json_object_put(c.array);
-	}
+	if (c.format == FORMAT_JSON)
+		json_print_array_end(stdout, c.n_json);
+	/* After the output: a store we cannot write keeps its cache as it is. */
+	fflush(stdout);
+	if (ps_peek_cache_save(cli->store, c.cache, &err) < 0)
+		ps_error_free(&err);
+	ps_peek_cache_free(c.cache);
 	return EXIT_OK;
 }

@@ -14,10 +14,118 @@ void json_add_time(json_object *o, const char *key, long long ns)
 	json_object_object_add(o, key, json_object_new_string(buf));
 }
 
+#define PRINT_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+
 void json_print(json_object *o)
 {
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-	                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(o, PRINT_FLAGS));
+}
+
+/* json-c prints an array's items one level deeper: every line of the item
+ * printed alone, indented by two more spaces (a JSON string has no raw
+ * newline, so each '\n' in the text starts a line). */
+void json_print_array_item(json_object *o, FILE *f, bool first)
+{
+	const char *s = json_object_to_json_string_ext(o, PRINT_FLAGS);
+
+	fputs(first ? "[\n  " : ",\n  ", f);
+	for (const char *nl; (nl = strchr(s, '\n')); s = nl + 1) {
+		fwrite(s, 1, (size_t)(nl - s) + 1, f);
+		fputs("  ", f);
+	}
+	fputs(s, f);
+}
+
+void json_print_array_end(FILE *f, size_t n)
+{
+	fputs(n ? "\n]\n" : "[\n]\n", f);
+}
+
+/* --- pod_view_print_item: json-c's text without json-c ------------------- */
+
+/* A member of an object printed as an array item (level 1): its key. */
+static void item_key(FILE *f, bool *first, const char *key)
+{
+	fputs(*first ? "\n    \"" : ",\n    \"", f);
+	*first = false;
+	fputs(key, f);
+	fputs("\": ", f);
+}
+
+/* A string value: as is when json-c would print it so (printable ASCII,
+ * no quote, no backslash; '/' stays with NOSLASHESCAPE), else as json-c
+ * prints it. */
+static void item_str(FILE *f, bool *first, const char *key, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	item_key(f, first, key);
+	while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+		p++;
+	if (!*p) {
+		fputc('"', f);
+		fwrite(v, 1, (size_t)(p - (const unsigned char *)v), f);
+		fputc('"', f);
+		return;
+	}
+	json_object *o = json_object_new_string(v);
+	fputs(json_object_to_json_string_ext(o, PRINT_FLAGS), f);
+	json_object_put(o);
+}
+
+static void item_time(FILE *f, bool *first, const char *key, long long ns)
+{
+	char buf[64];
+
+	if (!ns)
+		return;
+	ps_format_time(ns, buf, sizeof(buf));
+	item_key(f, first, key);
+	fprintf(f, "\"%s\"", buf);
+}
+
+void pod_view_print_item(const ps_pod_view *v, FILE *f, bool first)
+{
+	/* What only status shows: through json-c. */
+	if (v->have_usage || v->apps) {
+		json_object *o = pod_view_json(v);
+		json_print_array_item(o, f, first);
+		json_object_put(o);
+		return;
+	}
+	/* pod_view_json(), member by member, in its order. */
+	bool none = true;
+	fputs(first ? "[\n  {" : ",\n  {", f);
+	item_str(f, &none, "uuid", v->uuid);
+	if (v->have_info && v->info.name)
+		item_str(f, &none, "name", v->info.name);
+	item_str(f, &none, "state", ps_pod_state_name(v->state));
+	item_key(f, &none, "ready");
+	fputs(v->ready ? "true" : "false", f);
+	item_key(f, &none, "healthy");
+	fputs(v->healthy ? "true" : "false", f);
+	if (v->have_info)
+		item_time(f, &none, "created", v->info.created_ns);
+	if (v->have_pid) {
+		item_time(f, &none, "started", v->pid.time_ns);
+		if (v->state == PS_STATE_RUNNING) {
+			item_key(f, &none, "pid");
+			fprintf(f, "%d", (int)v->pid.pid);
+		}
+	}
+	if (v->ready)
+		item_time(f, &none, "readySince", v->ready_ns);
+	if (v->have_exit) {
+		item_time(f, &none, "exited", v->exit.time_ns);
+		item_key(f, &none, "exitCode");
+		fprintf(f, "%d", v->exit.code);
+		if (v->exit.reason)
+			item_str(f, &none, "exitReason", v->exit.reason);
+		if (v->exit.app)
+			item_str(f, &none, "exitApp", v->exit.app);
+	}
+	item_time(f, &none, "gcMarked", v->gc_marked_ns);
+	fputs("\n  }", f);
 }
 
 /* What stage1 enforces for a, worked out the way stage1 does (same

@@ -27,5 +27,14 @@ void net_view_print(int pod_fd);
 void json_add_time(json_object *o, const char *key, long long ns);
 /* Print a JSON value to stdout, pretty, with a newline. */
 void json_print(json_object *o);
+/* The same for an array printed one item at a time, so that a long one is
+ * never held whole: the item o (first: the array's first), then the end
+ * after n items. Byte for byte what json_print() of the array prints. */
+void json_print_array_item(json_object *o, FILE *f, bool first);
+void json_print_array_end(FILE *f, size_t n);
+/* json_print_array_item() of pod_view_json(v), printed without building
+ * the object (list's many pods); byte for byte the same
+ * (tests/unit/test-podview.c holds it to that). */
+void pod_view_print_item(const ps_pod_view *v, FILE *f, bool first);
 
 #endif

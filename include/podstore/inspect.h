@@ -92,10 +92,34 @@ void ps_flocks_free(ps_flocks *f);
  * opening its dir or probing its lock: one fstatat (trust, inode), the lock
  * from held, each marker through one openat2 + read. Only PS_VIEW_INFO,
  * PS_VIEW_RUNTIME and PS_VIEW_NO_PID. -EAGAIN (no error set) when the pod is
- * held (running, being prepared or deleted), untrusted, moved or gone: then
- * use ps_pod_open() and ps_pod_inspect(), which search forward. */
+ * held (running, being prepared or deleted), untrusted, moved or gone, or
+ * a marker that is there cannot be read (no openat2, EMFILE, EIO): then use
+ * ps_pod_open() and ps_pod_inspect(), which search forward. */
 int ps_pod_peek(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *held,
                 unsigned what, ps_pod_view *ret, ps_error **err);
+
+/*
+ * A cache of what ps_pod_peek() reads, for listing many pods: $DIR/list-cache
+ * holds, per pod nobody held when it was written, its info, pid, exit and
+ * gc-marked markers with the pod dir's inode and times; an entry is used
+ * only while the pod dir still shows exactly those (any marker replaced or
+ * removed, any move, changes them), and only made for a dir that had not
+ * changed for a second. A missing, torn or stale file costs only the reads
+ * it would have saved. Not for pods being changed in place by hand: the
+ * markers must be replaced by rename, as the library writes them.
+ *
+ * ps_peek_cache_load() before the walk (never fails but for memory: a bad
+ * file is an empty cache); ps_pod_peek_cached() is ps_pod_peek() that looks
+ * there first and keeps what it read; ps_peek_cache_save() after the walk
+ * rewrites the file when enough changed (1 written, 0 not needed, or an
+ * error, e.g. a read-only store: then the cache simply stays as it was).
+ */
+typedef struct ps_peek_cache ps_peek_cache;
+int ps_peek_cache_load(ps_store *s, ps_peek_cache **ret, ps_error **err);
+int ps_pod_peek_cached(ps_store *s, const char *uuid, ps_pod_dir dir, const ps_flocks *held,
+                       ps_peek_cache *cache, unsigned what, ps_pod_view *ret, ps_error **err);
+int ps_peek_cache_save(ps_store *s, ps_peek_cache *c, ps_error **err);
+void ps_peek_cache_free(ps_peek_cache *c);
 
 #pragma GCC visibility pop
 

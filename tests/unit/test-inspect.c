@@ -165,6 +165,75 @@ static void no_manifest_no_apps(void **state)
 	ps_pod_free(p);
 }
 
+/* ps_pod_peek_cached: with an empty cache, with a saved one, and with one
+ * whose entry a marker replaced since (as the library writes: by rename). */
+static void peek_cached(void **state)
+{
+	struct fx *f = *state;
+	char uuid[PS_UUID_LEN + 1];
+	ps_flocks *held = NULL;
+	ps_peek_cache *c = NULL;
+	ps_pod_view v;
+	unsigned what = PS_VIEW_INFO | PS_VIEW_RUNTIME;
+
+	fx_make_pod(f, PS_DIR_RUN, uuid);
+	int fd = openat(ps_store_dir_fd(f->store, PS_DIR_RUN), uuid, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ps_info_write(fd, &(ps_info){ .name = (char *)"one", .created_ns = 7 }, NULL), 0);
+	ps_exit_marker ex = { .code = 3, .reason = (char *)"app-failed", .app = (char *)"w\"eb", .time_ns = 9 };
+	assert_int_equal(ps_exit_marker_write(fd, &ex, false, NULL), 0);
+	assert_int_equal(ps_flocks_load(f->store, &held, NULL), 0);
+
+	/* Changed just now: read, not kept, nothing to save. */
+	assert_int_equal(ps_peek_cache_load(f->store, &c, NULL), 0);
+	assert_int_equal(ps_pod_peek_cached(f->store, uuid, PS_DIR_RUN, held, c, what, &v, NULL), 0);
+	assert_string_equal(v.info.name, "one");
+	ps_pod_view_clear(&v);
+	assert_int_equal(ps_peek_cache_save(f->store, c, NULL), 0);
+	ps_peek_cache_free(c);
+
+	/* Settled: kept and saved; the next load answers from the file. */
+	usleep(1100 * 1000);
+	assert_int_equal(ps_peek_cache_load(f->store, &c, NULL), 0);
+	assert_int_equal(ps_pod_peek_cached(f->store, uuid, PS_DIR_RUN, held, c, what, &v, NULL), 0);
+	ps_pod_view_clear(&v);
+	assert_int_equal(ps_peek_cache_save(f->store, c, NULL), 1);
+	ps_peek_cache_free(c);
+	/* A marker changed in place (not as the library writes it) leaves the
+	 * dir as it was: only then is the cached view what a load shows. */
+	int ifd = openat(fd, PS_FILE_INFO, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	assert_true(ifd >= 0);
+	assert_true(write(ifd, "{\"name\":\"two\"}\n", 15) == 15);
+	close(ifd);
+	assert_int_equal(ps_peek_cache_load(f->store, &c, NULL), 0);
+	assert_int_equal(ps_pod_peek_cached(f->store, uuid, PS_DIR_RUN, held, c, what, &v, NULL), 0);
+	assert_int_equal(v.state, PS_STATE_EXITED);
+	assert_true(v.have_info && v.have_exit && !v.have_pid);
+	assert_string_equal(v.info.name, "one");
+	assert_int_equal(v.info.created_ns, 7);
+	assert_int_equal(v.exit.code, 3);
+	assert_string_equal(v.exit.reason, "app-failed");
+	assert_string_equal(v.exit.app, "w\"eb");
+	assert_int_equal(v.exit.time_ns, 9);
+	ps_pod_view_clear(&v);
+	/* Without the cache: the markers. */
+	assert_int_equal(ps_pod_peek(f->store, uuid, PS_DIR_RUN, held, what, &v, NULL), 0);
+	assert_string_equal(v.info.name, "two");
+	ps_pod_view_clear(&v);
+	assert_int_equal(ps_peek_cache_save(f->store, c, NULL), 0); /* nothing changed */
+	ps_peek_cache_free(c);
+
+	/* Replaced by rename: seen at once. */
+	assert_int_equal(ps_info_write(fd, &(ps_info){ .name = (char *)"three", .created_ns = 8 }, NULL), 0);
+	assert_int_equal(ps_peek_cache_load(f->store, &c, NULL), 0);
+	assert_int_equal(ps_pod_peek_cached(f->store, uuid, PS_DIR_RUN, held, c, what, &v, NULL), 0);
+	assert_string_equal(v.info.name, "three");
+	ps_pod_view_clear(&v);
+	ps_peek_cache_free(c);
+	ps_flocks_free(held);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +242,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(liveness_failing_unhealthy, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(exited_pod, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(no_manifest_no_apps, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(peek_cached, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
