@@ -134,15 +134,22 @@ static int collect(struct gc_ctx *c, ps_pod *p)
 	if ((r = net_leftovers(p, c->err)) < 0)
 		return r;
 	if (p->dir == PS_DIR_RUN) {
-		/* Should the mark not be written (a full disk), the move's
-		 * ctime stands for it. */
-		ps_gc_mark_write(p->fd, c->now_ns, NULL);
+		bool stays = c->opts->mark_only || !grace_over(c, c->now_ns);
+		/* The mark is when its grace period began; should it not be
+		 * written (a full disk), the move's ctime stands for it. A pod
+		 * deleted right away gets none: should this gc be killed before
+		 * the delete, the ctime is as good, and a file made while
+		 * thousands are deleted is what an ext4 without a journal
+		 * allocates slowest (it steps over every inode freed in the
+		 * last minutes). */
+		if (stays)
+			ps_gc_mark_write(p->fd, c->now_ns, NULL);
 		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, c->err);
 		if (r < 0)
 			return r;
 		c->report->marked++;
 		tell(c, p, PS_GC_MARKED, "exited");
-		if (c->opts->mark_only || !grace_over(c, c->now_ns))
+		if (stays)
 			return 0;
 	}
 	if (p->dir != PS_DIR_GARBAGE) {
