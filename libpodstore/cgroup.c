@@ -100,6 +100,11 @@ static ssize_t knob_read(int dirfd, const char *file, char *buf, size_t size)
 		if (n == 0)
 			break;
 		got += (size_t)n;
+		/* A knob is one kernfs record, all of it in the first read
+		 * that has room: a short read is its end (no second read to
+		 * see 0; status reads 14 of them). */
+		if (got + 1 < size)
+			break;
 	}
 	buf[got] = '\0';
 	return (ssize_t)got;

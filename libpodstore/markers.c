@@ -42,26 +42,11 @@ static int write_json(int dirfd, const char *name, json_object *o, unsigned flag
 	return write_json_spare(dirfd, name, NULL, o, flags, err);
 }
 
-/*
- * A marker of the pod `sub` in the state dir `dirfd` (list's fast path,
- * ps_pod_peek): one openat2 of "SUB/NAME" that follows no symlink and stays
- * beneath dirfd, and for a file that fits, one read (a regular file's short
- * read is its end: markers are written whole and renamed into place).
- */
-static int read_small_in(int dirfd, const char *sub, const char *name, char **ret, ps_error **err)
+/* The whole of a marker open at fd: one read for one that fits (a regular
+ * file's short read is its end: markers are written whole and renamed into
+ * place), the rest the ordinary way. */
+static int read_small_fd(int fd, const char *path, char **ret, ps_error **err)
 {
-	char path[128];
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-		                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", sub, name) >= sizeof(path))
-		return ps_error_set(err, PS_ERR_FAILED, ENAMETOOLONG, "open %s", name);
-	_cleanup_close_ int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		return ps_error_errno(err, "open %s", path);
-	}
 	char buf[1024];
 	ssize_t n;
 	while ((n = read(fd, buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
@@ -89,13 +74,47 @@ static int read_small_in(int dirfd, const char *sub, const char *name, char **re
 	return 0;
 }
 
+/*
+ * A marker of the pod `sub` in the state dir `dirfd` (list's fast path,
+ * ps_pod_peek): one openat2 of "SUB/NAME" that follows no symlink and stays
+ * beneath dirfd, and for a file that fits, one read (a regular file's short
+ * read is its end: markers are written whole and renamed into place).
+ */
+static int read_small_in(int dirfd, const char *sub, const char *name, char **ret, ps_error **err)
+{
+	char path[128];
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", sub, name) >= sizeof(path))
+		return ps_error_set(err, PS_ERR_FAILED, ENAMETOOLONG, "open %s", name);
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		return ps_error_errno(err, "open %s", path);
+	}
+	return read_small_fd(fd, path, ret, err);
+}
+
 /* Missing → -ENOENT without an error; unreadable JSON → error. With sub,
  * dirfd is a state dir and sub the pod's uuid (read_small_in). */
 static int read_json_in(int dirfd, const char *sub, const char *name, json_object **ret, ps_error **err)
 {
 	_cleanup_free_ char *buf = NULL;
-	int r = sub ? read_small_in(dirfd, sub, name, &buf, err)
-	            : ps_read_file_at(dirfd, name, MARKER_MAX, &buf, NULL, err);
+	int r;
+
+	if (sub) {
+		r = read_small_in(dirfd, sub, name, &buf, err);
+	} else {
+		/* status reads a dozen markers a call (a --wait-ready waiter
+		 * after its wake-up, too): no second read to see the end */
+		_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0)
+			r = errno == ENOENT ? -ENOENT : ps_error_errno(err, "open %s", name);
+		else
+			r = read_small_fd(fd, name, &buf, err);
+	}
 
 	if (r < 0)
 		return r;
