@@ -45,29 +45,6 @@ static bool any_limits(const struct pod *pod)
 	return false;
 }
 
-/*
- * The controllers the pod's cgroups are made for. Always memory, cpuacct
- * and pids (usage, OOM kills, refused forks) and devices (the allowlist);
- * cpu and blkio only when a limit of the pod or of an app needs them: on a
- * v1 host a hierarchy with nothing to do gets no cgroup (two mkdirs, two
- * rmdirs and a join fewer each: cgroup mkdir/rmdir were ~15% of stage1's
- * time), and the apps stay in stage1's cgroup there. On v2 the one
- * hierarchy carries them all.
- */
-static unsigned wanted_controllers(const struct pod *pod)
-{
-	unsigned want = 1u << PS_CG_MEMORY | 1u << PS_CG_CPUACCT | 1u << PS_CG_PIDS | 1u << PS_CG_DEVICES;
-
-	for (size_t i = 0; i <= pod->n_apps; i++) {
-		const ps_resources *r = i == pod->n_apps ? &pod->manifest->resources : &pod->apps[i].m->resources;
-		if (r->cpu_millis || r->cpu_shares)
-			want |= 1u << PS_CG_CPU;
-		if (r->blkio_weight)
-			want |= 1u << PS_CG_BLKIO;
-	}
-	return want;
-}
-
 int s1_cgroups_setup(struct pod *pod, ps_error **err)
 {
 	const char *parent = ps_cgroup_parent_default(NULL);
@@ -114,7 +91,11 @@ int s1_cgroups_setup(struct pod *pod, ps_error **err)
 	/* The marker first: whatever we make from here on, gc finds. */
 	if ((r = ps_cgroup_marker_write(pod->pod_fd, ps_cgroup_host_root(c->host), path, err)) < 0)
 		return r;
-	if ((r = ps_cgroup_create_in(c->host, path, wanted_controllers(pod), &c->pod, err)) < 0)
+	/* In every hierarchy, also on a v1 host where the pod has no limit to
+	 * set in one (cpu, blkio): an app left in stage1's cgroup there would
+	 * escape whatever an admin set on the pods' parent (a CPU quota, blkio
+	 * throttles on --cgroup-parent). */
+	if ((r = ps_cgroup_create_in(c->host, path, ~0u, &c->pod, err)) < 0)
 		return r;
 	/* Devices before any child cgroup exists (v1 copies them down at
 	 * mkdir; v2's program on the pod's cgroup runs for those below). */

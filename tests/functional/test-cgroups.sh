@@ -151,4 +151,24 @@ cgroup_parent_flag() {
 }
 check "run --cgroup-parent places the pod there" cgroup_parent_flag
 
+# Without any limit of its own the pod still has a cgroup in every v1
+# hierarchy podctl knows, and its app is in it: a limit an admin set on the
+# pods' parent (a CPU quota, blkio throttles) reaches the app.
+every_hierarchy() {
+	local uuid pid c d app
+	[ ! -f /sys/fs/cgroup/cgroup.controllers ] || return 0 # v2: one hierarchy
+	uuid=$("$P" run --detach --wait-ready=20s "$ROOT" -- sleep 600) || why "run failed" || return 1
+	pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$PODCTL_DIR/pods/run/$uuid"/apps/*/pid)
+	app=$(basename "$(dirname "$(ls "$PODCTL_DIR/pods/run/$uuid"/apps/*/pid)")")
+	for c in cpu cpuacct blkio memory pids devices; do
+		[ -f "/sys/fs/cgroup/$c/tasks" ] || continue
+		d=/sys/fs/cgroup/$c/$PODCTL_CGROUP_PARENT/$uuid/$app
+		grep -qx "$pid" "$d/cgroup.procs" 2>/dev/null ||
+			why "app $pid not in $d: $(grep ":${c}[:,]" "/proc/$pid/cgroup")" || break
+	done
+	"$P" stop "$uuid" >/dev/null
+	[ -z "$T_WHY" ]
+}
+check "a pod without limits is in every hierarchy (a parent's limits hold)" every_hierarchy
+
 t_end
