@@ -206,6 +206,8 @@ $(BUILDDIR)/tests/unit/test-readyproto: $(BUILDDIR)/stage1/readyproto.o
 $(BUILDDIR)/tests/unit/test-tty: $(BUILDDIR)/stage1/tty.o $(BUILDDIR)/stage1/front.o $(BUILDDIR)/stage1/log.o $(BUILDDIR)/stage1/logfile.o
 $(BUILDDIR)/tests/unit/test-logfile: $(BUILDDIR)/stage1/logfile.o $(BUILDDIR)/stage1/log.o
 $(BUILDDIR)/tests/unit/test-oci-spec: $(BUILDDIR)/cmd/podctl-oci/spec.o
+# a filesystem that refuses RENAME_EXCHANGE (test-fileio)
+$(BUILDDIR)/tests/unit/test-fileio: LDFLAGS += -Wl,--wrap=renameat2
 $(BUILDDIR)/tests/unit/test-seccomp-tree: $(BUILDDIR)/stage1/seccomp-tree.o
 $(BUILDDIR)/tests/unit/test-seccomp-tree: CMOCKA_LIBS += $(SECCOMP_LIBS)
 # ... and of the CLI's.

@@ -122,7 +122,9 @@ int ps_write_file_spare(int dirfd, const char *name, int *spare, const void *dat
 			/* the new content is in place; the old one stays under tmp (gc) */
 			return 0;
 		}
-		if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
+		/* Any other refusal (a FUSE server's EOPNOTSUPP or EPERM, an
+		 * older kernel's EINVAL): the plain rename, which replaces. */
+		if (errno == EISDIR || errno == ENOTDIR)
 			goto fail;
 	}
 	if (renameat(dirfd, tmp, dirfd, name) < 0)

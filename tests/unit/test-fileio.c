@@ -65,6 +65,48 @@ static void write_replaces(void **state)
 	assert_string_equal(names, "m"); /* no tmp file left */
 }
 
+/* renameat2 as a filesystem that refuses RENAME_EXCHANGE with a given
+ * errno (a FUSE server's EOPNOTSUPP or EPERM; linked with --wrap). */
+static int exchange_refused_with;
+int __real_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                     unsigned int flags);
+int __wrap_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                     unsigned int flags);
+int __wrap_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                     unsigned int flags)
+{
+	if ((flags & RENAME_EXCHANGE) && exchange_refused_with) {
+		errno = exchange_refused_with;
+		return -1;
+	}
+	return __real_renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+/* Without RENAME_EXCHANGE, whatever the refusal: the plain rename, which
+ * replaces; no tmp file left. */
+static void write_runtime_no_exchange(void **state)
+{
+	struct fx *f = *state;
+	int dfd = dir_fd(f);
+	ps_error *err = NULL;
+	char names[1024];
+	static const int refusals[] = { EOPNOTSUPP, EPERM, EINVAL, ENOSYS, EXDEV };
+
+	assert_int_equal(ps_write_file_at(dfd, "m", "old", 3, 0644, PS_WRITE_RUNTIME, &err), 0);
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		char content[16];
+		snprintf(content, sizeof(content), "new %zu", i);
+		exchange_refused_with = refusals[i];
+		int r = ps_write_file_at(dfd, "m", content, strlen(content), 0644, PS_WRITE_RUNTIME, &err);
+		exchange_refused_with = 0;
+		if (r < 0)
+			fail_msg("refused with %s: %s", strerror(refusals[i]), err->msg);
+		assert_content(dfd, "m", content);
+		list_dir(dfd, names, sizeof(names));
+		assert_string_equal(names, "m");
+	}
+}
+
 /* PS_WRITE_RUNTIME: replaced by exchange + unlink, created by a rename;
  * a reader's open fd keeps the old content whole; a dir at the name is
  * refused and stays; no tmp file is left either way. */
@@ -340,6 +382,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(write_replaces, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(write_durable, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(write_runtime, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(write_runtime_no_exchange, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(write_spare, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(write_name_too_long, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(write_rename_fails, fx_setup, fx_teardown),
