@@ -85,7 +85,7 @@ static int knob_write(int dirfd, const char *file, const char *val)
 }
 
 /* Read dirfd/file into buf (NUL-terminated); bytes read or -errno. */
-static ssize_t knob_read(int dirfd, const char *file, char *buf, size_t size)
+static ssize_t knob_read_any(int dirfd, const char *file, char *buf, size_t size, bool one_record)
 {
 	_cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -100,14 +100,26 @@ static ssize_t knob_read(int dirfd, const char *file, char *buf, size_t size)
 		if (n == 0)
 			break;
 		got += (size_t)n;
-		/* A knob is one kernfs record, all of it in the first read
-		 * that has room: a short read is its end (no second read to
-		 * see 0; status reads 14 of them). */
-		if (got + 1 < size)
+		/* A single-record knob (a number, a few keyed lines) comes
+		 * whole in the first read that has room: a short read is its
+		 * end (no second read to see 0; status reads 14 of them). A
+		 * list like cgroup.procs comes a page per read: read on. */
+		if (one_record && got + 1 < size)
 			break;
 	}
 	buf[got] = '\0';
 	return (ssize_t)got;
+}
+
+static ssize_t knob_read(int dirfd, const char *file, char *buf, size_t size)
+{
+	return knob_read_any(dirfd, file, buf, size, false);
+}
+
+/* A single-record knob (knob_read_any) */
+static ssize_t knob_read_one(int dirfd, const char *file, char *buf, size_t size)
+{
+	return knob_read_any(dirfd, file, buf, size, true);
 }
 
 static bool file_exists(int dirfd, const char *file)
@@ -119,7 +131,7 @@ static bool file_exists(int dirfd, const char *file)
 static long long knob_read_ll(int dirfd, const char *file, long long max_value)
 {
 	char buf[64];
-	if (dirfd < 0 || knob_read(dirfd, file, buf, sizeof(buf)) <= 0)
+	if (dirfd < 0 || knob_read_one(dirfd, file, buf, sizeof(buf)) <= 0)
 		return -1;
 	if (strncmp(buf, "max", 3) == 0)
 		return max_value;
@@ -144,7 +156,7 @@ static long long keyed_parse(const char *buf, const char *key)
 static long long keyed_read(int dirfd, const char *file, const char *key)
 {
 	char buf[4096];
-	if (dirfd < 0 || knob_read(dirfd, file, buf, sizeof(buf)) < 0)
+	if (dirfd < 0 || knob_read_one(dirfd, file, buf, sizeof(buf)) < 0)
 		return -1;
 	return keyed_parse(buf, key);
 }
