@@ -253,17 +253,21 @@ int ps_pod_record_sync(int pod_fd, ps_error **err)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	}
-	/* The pod's name in its state dir, and its old one gone from
-	 * prepare/: run's moves were not synced (on a filesystem without a
-	 * journal, a rename is not atomic across a power cut). */
+	/* The pod's name in its state dir, and its old ones gone from
+	 * prepare/ and embryo/: run's moves were not synced (on a filesystem
+	 * without a journal, a rename is not atomic across a power cut, and a
+	 * stale embryo/ entry would be collected by gc with the pod's files). */
 	if (r == 0 && any)
 		r = ps_fsync_dir_at(pod_fd, "..", err);
-	if (r == 0 && any) {
-		_cleanup_close_ int pfd = openat(pod_fd, "../../prepare", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	static const char *const passed[] = { "prepare", "embryo" };
+	for (size_t i = 0; i < ARRAY_SIZE(passed) && r == 0 && any; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "../../%s", passed[i]);
+		_cleanup_close_ int pfd = openat(pod_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (pfd < 0 && errno != ENOENT) /* ENOENT: a pod dir outside a store */
-			r = ps_error_errno(err, "open pods/prepare");
+			r = ps_error_errno(err, "open pods/%s", passed[i]);
 		else if (pfd >= 0 && ps_fsync(pfd) < 0)
-			r = ps_error_errno(err, "fsync pods/prepare");
+			r = ps_error_errno(err, "fsync pods/%s", passed[i]);
 	}
 	return r;
 }

@@ -348,8 +348,12 @@ static int pod_move_at(ps_pod *p, ps_pod_dir to, bool durable, bool checked, ps_
 		                      ps_pod_dir_name(to));
 	p->dir = to;
 	p->state = ps_pod_state_from(to, true);
-	/* Durable: both dirs changed. */
-	if (durable && (ps_fsync(ps_store_dir_fd(s, to)) < 0 || ps_fsync(ps_store_dir_fd(s, from)) < 0))
+	/* Durable: both dirs changed. Out of prepare/, embryo/ too: its move
+	 * to prepare/ was not synced, and on a filesystem without a journal a
+	 * rename is not atomic across a power cut: a stale embryo/ entry of
+	 * the pod would be collected by gc, with the pod's files. */
+	if (durable && (ps_fsync(ps_store_dir_fd(s, to)) < 0 || ps_fsync(ps_store_dir_fd(s, from)) < 0 ||
+	                (from == PS_DIR_PREPARE && ps_fsync(ps_store_dir_fd(s, PS_DIR_EMBRYO)) < 0)))
 		return ps_error_errno(err, "move pod %s to %s: fsync", p->uuid, ps_pod_dir_name(to));
 	return 0;
 }
