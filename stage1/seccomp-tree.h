@@ -23,6 +23,10 @@
 #include <stddef.h>
 #include <linux/filter.h>
 
+/* The version of the cut below, in the seccomp cache's key (seccomp.c):
+ * bump it on any change to what s1_bpf_shrink() makes. */
+#define S1_BPF_SHRINK_VERSION 1
+
 /* 0 and *out (malloc'd, *out_n instructions) when a smaller program with
  * the same verdicts was made; -1 (nothing allocated) to keep in as it is. */
 int s1_bpf_shrink(const struct sock_filter *in, size_t n, struct sock_filter **out, size_t *out_n);

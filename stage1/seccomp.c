@@ -7,7 +7,7 @@
  * default, or the app's Docker/OCI profile; libpodstore/security.h), but
  * not at every start: compiling the ~400-name allowlist for three x86
  * arches costs tens of milliseconds. The BPF program is exported once into
- *   $DIR/cache/seccomp/<sha256(profile digest, arch, libseccomp version)>.bpf
+ *   $DIR/cache/seccomp/<sha256(profile digest, arch, libseccomp version, cut version)>.bpf
  * (written atomically; libpodstore/security.h names it, and gc prunes
  * what is not used) and later runs only read it. A cache file is
  * checked before use (magic, size, first instruction); one that fails is
@@ -168,7 +168,9 @@ static int compile(const ps_sc_profile *p, struct sock_filter **ret, size_t *ret
 	struct sock_filter *small = NULL;
 	size_t n_small = 0;
 	if (s1_bpf_shrink((struct sock_filter *)(void *)buf, len / sizeof(struct sock_filter), &small,
-	                  &n_small) == 0) {
+	                  &n_small) < 0) {
+		s1_debug("seccomp: libseccomp's program kept as it is (not cut into ranges)");
+	} else {
 		s1_debug("seccomp: %zu instructions from libseccomp, %zu as ranges", len / sizeof(struct sock_filter),
 		         n_small);
 		free(buf);
@@ -267,13 +269,15 @@ static int filter_for(int data_fd, const ps_sc_profile *p, uint64_t caps, const 
 	int r;
 
 	/* The same profile compiles differently per arch and libseccomp, and
-	 * since the programs are cut into ranges (seccomp-tree.h), a "ranges"
-	 * line keeps them apart from the files of a podctl before. */
+	 * since the programs are cut into ranges (seccomp-tree.h), a "ranges N"
+	 * line keeps them apart from the files of a podctl before; N is the
+	 * version of that cut (S1_BPF_SHRINK_VERSION): a change to it must not
+	 * find the programs the old one made. */
 	ps_sha256_init_portable(&h);
 	ps_sha256_update(&h, digest, strlen(digest));
 	char extra[96];
-	int n = snprintf(extra, sizeof(extra), "\n%s\n%u.%u.%u\nranges\n", ps_sc_native_arch(),
-	                 v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0);
+	int n = snprintf(extra, sizeof(extra), "\n%s\n%u.%u.%u\nranges %d\n", ps_sc_native_arch(),
+	                 v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0, S1_BPF_SHRINK_VERSION);
 	ps_sha256_update(&h, extra, (size_t)n);
 	ps_sha256_final_hex(&h, key);
 	snprintf(name, sizeof(name), "%s" PS_SC_CACHE_SUFFIX, key);
