@@ -480,7 +480,7 @@ void app_child(struct pod *pod, struct app *a, int errfd, int logfd)
 	 * looked up: close-on-exec is not enough (CVE-2024-21626: a workingDir
 	 * of /proc/self/fd/N reached the host through one). */
 	{
-		const int keep[] = { errfd, a->rootfd, pod->userns_fd, tty_child_fd(), pod->devices_fd };
+		const int keep[] = { errfd, a->rootfd, pod->userns_fd, tty_child_fd(), pod->devices_fd, s1_log_fd() };
 		s1_close_fds_except(keep, ARRAY_SIZE(keep));
 	}
 

@@ -100,7 +100,7 @@ int stage1_enter(int pod_fd, const char *uuid, const char *app_name, char **cmd,
 	/* Nothing of the host crosses into the pod: only stdio and the pidfd
 	 * stay open (the pod dir fd podctl gave us is closed). */
 	{
-		const int keep[] = { pidfd };
+		const int keep[] = { pidfd, s1_log_fd() };
 		s1_close_fds_except(keep, ARRAY_SIZE(keep));
 		appfd = data_fd = -1; /* closed just now */
 	}

@@ -35,6 +35,11 @@ int s1_log_to_file(int pod_fd)
 	return logfile_open(&file);
 }
 
+int s1_log_fd(void)
+{
+	return file.fd;
+}
+
 /* One message, a whole line: to stderr, or to stage1.log. */
 static void __attribute__((format(printf, 2, 0))) say(const char *prefix, const char *fmt, va_list ap)
 {

@@ -159,6 +159,9 @@ void logfile_close(struct logfile *l);
 /* log.c: messages of stage1 itself, to its stderr (stage1.log when
  * detached). s1_log_init() once, with the pod's uuid, before the first. */
 void s1_log_init(const char *uuid, bool debug);
+/* The fd of stage1.log, or -1: children that close every other fd keep it
+ * (O_CLOEXEC: gone at their exec), so their messages still go there. */
+int s1_log_fd(void);
 /* A detached pod: from now on they go to the pod's stage1.log (made when
  * missing; podstore/app.h). 0, or -errno with stderr kept. */
 int s1_log_to_file(int pod_fd);

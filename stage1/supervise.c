@@ -210,7 +210,7 @@ static int probe_enter(void *userdata)
 	/* Only stdio and the app's pidfd are left before we join the app. */
 	if (dup2(c->pod->devnull, 0) < 0 || dup2(c->outfd, 1) < 0 || dup2(c->outfd, 2) < 0)
 		return -errno;
-	const int keep[] = { c->app_pidfd };
+	const int keep[] = { c->app_pidfd, s1_log_fd() };
 	s1_close_fds_except(keep, ARRAY_SIZE(keep));
 	if (setns(c->app_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 	                         CLONE_NEWCGROUP) < 0) {

@@ -246,6 +246,17 @@ else
 fi
 if [ $ok = 1 ]; then t_ok; else t_fail "see above"; fi
 
+# The app's child of stage1 closes every fd but a few before the app's
+# exec: its --debug lines still reach stage1.log, and nothing else gets them.
+t_begin "--debug run --detach: the app child's own messages are in stage1.log"
+if expect_exit 0 "$PODCTL" --debug run --detach "$ROOT" -- true && U4=$OUT &&
+	timeout 20 "$PODCTL" wait "$U4" >/dev/null 2>&1 &&
+	expect_exit 0 "$PODCTL" logs --stage1 "$U4" && [[ $OUT == *"child: pivoted"*"child: exec"* ]]; then
+	t_ok
+else
+	t_fail "stage1.log: $OUT $ERR"
+fi
+
 t_begin "logs --stage1: a foreground pod has none (one line, exit 1), a prepared one nothing yet; --app with it is a usage error"
 if expect_exit 1 "$PODCTL" logs --stage1 fg && one_line && [[ $ERR == *"no stage1.log"* ]] &&
 	expect_exit 0 "$PODCTL" prepare "$ROOT" -- true && expect_exit 0 "$PODCTL" logs --stage1 "$OUT" && [ -z "$OUT" ] &&
