@@ -228,6 +228,12 @@ static int validate_app(const ps_manifest *m, const ps_app *a, bool init, size_t
 	}
 	if (app_name_seen(m, init, index, a->name))
 		return ps_manifest_invalid(err, &pname, "duplicate app name \"%s\"", a->name);
+	/* An app's cgroup is a dir named after it in the pod's, and every
+	 * cgroup v1 dir has a file "tasks" (the other files have a dot or an
+	 * underscore, which app names cannot). */
+	if (streq(a->name, "tasks"))
+		return ps_manifest_invalid(err, &pname,
+		                           "app name \"tasks\" is reserved (a file of every cgroup v1 directory)");
 
 	if (!a->image)
 		return ps_manifest_invalid(err, &pimage, "required field missing");

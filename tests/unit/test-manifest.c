@@ -499,6 +499,8 @@ static void test_name_limits(void **state)
 	bad_j("{'version':1,'name':'','apps':[{'name':'x','image':'i'}]}", "name: invalid pod name");
 	bad_j("{'version':1,'apps':[{'name':'we_b','image':'i'}]}", "apps[0].name: invalid app name");
 	bad_j("{'version':1,'apps':[{'name':'','image':'i'}]}", "apps[0].name: invalid app name");
+	bad_j("{'version':1,'apps':[{'name':'a','image':'i'},{'name':'tasks','image':'i'}]}",
+	      "apps[1].name: app name \"tasks\" is reserved");
 }
 
 /* --- bad fixtures ------------------------------------------------------------------ */
