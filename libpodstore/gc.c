@@ -144,7 +144,10 @@ static int collect(struct gc_ctx *c, ps_pod *p)
 		 * last minutes). */
 		if (stays)
 			ps_gc_mark_write(p->fd, c->now_ns, NULL);
-		r = ps_pod_transition_lazy(p, PS_DIR_EXITED_GARBAGE, c->err);
+		/* One move: to exited-garbage/ to wait out its grace period, or
+		 * straight to garbage/ when its deletion follows at once (a gc
+		 * killed before it leaves the pod to the next gc to delete). */
+		r = ps_pod_transition_lazy(p, stays ? PS_DIR_EXITED_GARBAGE : PS_DIR_GARBAGE, c->err);
 		if (r < 0)
 			return r;
 		c->report->marked++;
