@@ -123,6 +123,14 @@ if command -v containerd >/dev/null && command -v ctr >/dev/null && command -v u
 	fi
 fi
 
+# The store in the state every later row finds it in (a few dozen pods,
+# its dirs grown, the files just written flushed): measured on a store
+# fresh from mkdir, the first row ran ~1.5x slower than the same command
+# later in the run (2026-12-02: --net=none 21.5 ms first, 14.1 ms with
+# --memory third), which compared the row with its peers unfairly.
+for _ in $(seq 30); do $PODCTL run --net=none "$ROOT" /bin/true; done
+sync
+
 echo "== run /bin/true isolated ($RUNS runs each; $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')) =="
 declare -A median minimum
 if command -v hyperfine >/dev/null; then
