@@ -54,6 +54,28 @@ for p in clone-newuser unshare-newuser io_uring_setup personality-addr-no-random
 	if [ "$on" = ok ] && [ "$off" = EPERM ]; then t_ok; else t_fail "unconfined: $on, default: $off"; fi
 done
 
+# The same call through the other x86 ABIs: the i386 entry (int $0x80) and
+# x32 numbers, which the filter's arch checks and ranges must deny too.
+if [ "$(uname -m)" = x86_64 ]; then
+	t_begin "kcmp through the i386 entry: succeeds unconfined, EPERM in a default pod"
+	on=$(probe --security-opt seccomp=unconfined -- i386-kcmp)
+	off=$(probe -- i386-kcmp)
+	if [ "$off" = EPERM ] && { [ "$on" = ok ] || [ "$on" = ENOSYS ]; }; then t_ok; else t_fail "unconfined: $on, default: $off"; fi
+	t_begin "kcmp as an x32 call: EPERM in a default pod (unconfined: ok, or ENOSYS without x32)"
+	on=$(probe --security-opt seccomp=unconfined -- x32-kcmp)
+	off=$(probe -- x32-kcmp)
+	if [ "$off" = EPERM ] && [ "$on" != EPERM ]; then t_ok; else t_fail "unconfined: $on, default: $off"; fi
+fi
+
+t_begin "the cached program is libseccomp's cut into ranges (fewer instructions, same verdicts above)"
+out=$(PODCTL_DIR=$T_SCRATCH/fresh-store "$PODCTL" --debug run "$ROOT" -- true 2>&1)
+if [[ $out =~ seccomp:\ ([0-9]+)\ instructions\ from\ libseccomp,\ ([0-9]+)\ as\ ranges ]] &&
+	[ "${BASH_REMATCH[2]}" -lt "${BASH_REMATCH[1]}" ]; then
+	t_ok
+else
+	t_fail "no 'as ranges' line: $(grep -i seccomp <<<"$out")"
+fi
+
 t_begin "clone3 is ENOSYS in a default pod (libc falls back to clone), works unconfined"
 on=$(probe --security-opt seccomp=unconfined -- clone3-newuser); off=$(probe -- clone3-newuser)
 if [ "$on" = ok ] && [ "$off" = ENOSYS ]; then t_ok; else t_fail "unconfined: $on, default: $off"; fi

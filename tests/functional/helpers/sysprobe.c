@@ -62,6 +62,25 @@ static long clone3_flags(unsigned long long flags)
 	return pid;
 }
 
+#if defined(__x86_64__)
+/* A syscall through the i386 entry (int $0x80, IA32 emulation): what a
+ * 32-bit program in the pod would make; the filter has its own rules for
+ * that arch. -errno in eax on failure. */
+static long int80(long nr, long a, long b, long c, long d, long e)
+{
+	long ret;
+	__asm__ volatile("int $0x80"
+	                 : "=a"(ret)
+	                 : "0"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
+	                 : "memory", "cc", "r8", "r9", "r10", "r11");
+	if (ret < 0 && ret > -4096) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	const char *p = argc > 1 ? argv[1] : "";
@@ -99,6 +118,14 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(p, "kcmp"))
 		return result(syscall(SYS_kcmp, getpid(), getpid(), 0 /* KCMP_FILE */, 1, 1));
+#if defined(__x86_64__)
+	/* kcmp through the i386 entry (349 there) and as an x32 call
+	 * (__X32_SYSCALL_BIT | 312): the filter must deny it on every ABI */
+	if (!strcmp(p, "i386-kcmp"))
+		return result(int80(349, getpid(), getpid(), 0, 1, 1));
+	if (!strcmp(p, "x32-kcmp"))
+		return result(syscall(0x40000000L | SYS_kcmp, getpid(), getpid(), 0, 1, 1));
+#endif
 	if (!strcmp(p, "keyctl"))
 		/* KEYCTL_JOIN_SESSION_KEYRING with a NULL name: a new keyring */
 		return result(syscall(SYS_keyctl, 1, NULL));
