@@ -1064,30 +1064,6 @@ static int hier_remove(ps_cgroup_host *h, size_t i, const char *path, const char
 	return 0;
 }
 
-int ps_cgroup_remove(ps_cgroup_host *h, const char *path, ps_error **err)
-{
-	long long deadline = ps_monotonic_ns() + 1000000000LL;
-	int ret = 0;
-
-	while (*path == '/')
-		path++;
-	if (!*path)
-		return ps_error_set(err, PS_ERR_INVALID, EINVAL, "cgroup: will not remove a root");
-	_cleanup_free_ char *dir = strdup(path);
-	if (!dir)
-		return ps_error_set(err, PS_ERR_FAILED, ENOMEM, "cgroup %s", path);
-	char *slash = strrchr(dir, '/');
-	const char *leaf = slash ? slash + 1 : dir;
-	if (slash)
-		*slash = '\0';
-	for (size_t i = 0; i < h->n; i++) {
-		int r = hier_remove(h, i, path, slash ? dir : NULL, leaf, deadline, err);
-		if (r < 0 && !ret)
-			ret = r;
-	}
-	return ret;
-}
-
 int ps_cgroup_remove_made(ps_cgroup_host *h, const char *path, const char *const *children, size_t n,
                           ps_error **err)
 {
@@ -1124,6 +1100,13 @@ int ps_cgroup_remove_made(ps_cgroup_host *h, const char *path, const char *const
 			ret = r;
 	}
 	return ret;
+}
+
+/* With no children named, ps_cgroup_remove_made() tries one rmdir of the
+ * cgroup per hierarchy and walks (killing what is left) where that fails. */
+int ps_cgroup_remove(ps_cgroup_host *h, const char *path, ps_error **err)
+{
+	return ps_cgroup_remove_made(h, path, NULL, 0, err);
 }
 
 /* --- the pod's marker -------------------------------------------------------- */
