@@ -145,19 +145,21 @@ cat >"$T_SCRATCH/m-mounted.json" <<JSON
          {"name":"parked","image":"$ROOT","exec":["true"],"statusGoal":"MOUNTED"}]}
 JSON
 mounted_status() { sed -n 's/.*"status": *"\([A-Z]*\)".*/\1/p' "$PODCTL_DIR/pods/run/$1/apps/$2/status" 2>/dev/null; }
-mounted_check() {
-	local u=$1 how=$2 _
+# no event tells of one app's status: look every 50 ms, for 10 s at most
+await_status() {
+	local _
 	for _ in $(seq 200); do
-		[ "$(mounted_status "$u" gate)" = STARTED ] && break
+		[ "$(mounted_status "$1" "$2")" = "$3" ] && return 0
 		sleep 0.05
 	done
+}
+mounted_check() {
+	local u=$1 how=$2
+	await_status "$u" gate STARTED
 	[ "$(mounted_status "$u" main)/$(mounted_status "$u" parked)" = MOUNTED/MOUNTED ] ||
 		{ echo "$how, gate running: main $(mounted_status "$u" main), parked $(mounted_status "$u" parked)"; return 1; }
 	: >"$PODCTL_DIR/pods/run/$u/volumes/gate/go"
-	for _ in $(seq 200); do
-		[ "$(mounted_status "$u" main)" = STARTED ] && break
-		sleep 0.05
-	done
+	await_status "$u" main STARTED
 	[ "$(mounted_status "$u" main)/$(mounted_status "$u" parked)" = STARTED/MOUNTED ] ||
 		{ echo "$how, after the gate: main $(mounted_status "$u" main), parked $(mounted_status "$u" parked)"; return 1; }
 }
